@@ -1,0 +1,74 @@
+// Shared helpers for the rawbright addon: errors that carry a code, argument checks, and the
+// per-environment state (one per Node.js thread that loads the addon: main thread or worker).
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace rawbright {
+
+// Largest integer a JavaScript number holds exactly; offsets and lengths above it are refused.
+constexpr double kMaxSafeInteger = 9007199254740991.0;
+
+// The name of an errno value ("ENOENT"), for error.code.
+std::string ErrnoName(int err);
+
+// An Error whose message is "<what>: <strerror>", with code = errno name, errno, syscall and path.
+Napi::Error ErrnoError(Napi::Env env, int err, const std::string& what, const char* syscall,
+                       const std::string& path = std::string());
+
+// A TypeError / RangeError / Error with a stable code of our own (ERR_...).
+Napi::Error CodedError(Napi::Env env, const char* kind, const std::string& code, const std::string& message);
+[[noreturn]] void ThrowTypeError(Napi::Env env, const std::string& message);
+[[noreturn]] void ThrowRangeError(Napi::Env env, const std::string& message);
+
+// Argument readers: they throw a TypeError / RangeError rather than let a bad value reach a syscall.
+uint64_t ArgIndex(const Napi::CallbackInfo& info, size_t i, const char* name);
+bool ArgBool(const Napi::CallbackInfo& info, size_t i, const char* name);
+std::string ArgString(const Napi::CallbackInfo& info, size_t i, const char* name);
+Napi::ArrayBuffer ArgArrayBuffer(const Napi::CallbackInfo& info, size_t i, const char* name);
+
+// A byte range [offset, offset + length) checked to lie inside an ArrayBuffer.
+struct BufferRange {
+  uint8_t* data;
+  size_t length;
+};
+BufferRange ArgBufferRange(const Napi::CallbackInfo& info, size_t bufferIndex, const char* name);
+
+size_t PageSize();
+
+// One file mapping handed to JavaScript as an external ArrayBuffer. The finalizer and close()
+// share it, so whichever runs first unmaps and the other does nothing.
+struct Mapping {
+  void* base = nullptr;   // what mmap returned (page aligned)
+  size_t length = 0;      // what was mapped (view length + alignment delta)
+  bool unmapped = false;
+};
+
+// A file's pages laid over part of a WebAssembly memory (see overlay.cc).
+struct Overlay {
+  uintptr_t memoryBase;
+  size_t offset;
+  size_t length;  // page-rounded
+};
+
+struct AddonData {
+  // Live windows, keyed by the address of the first byte of their ArrayBuffer.
+  std::map<uintptr_t, std::shared_ptr<Mapping>> windows;
+  // Live overlays, keyed by their absolute start address.
+  std::map<uintptr_t, Overlay> overlays;
+  Napi::FunctionReference fileHandleConstructor;
+};
+
+AddonData& Data(Napi::Env env);
+
+// Module parts: each adds its functions to exports.
+void InitFile(Napi::Env env, Napi::Object exports);
+void InitMapping(Napi::Env env, Napi::Object exports);
+void InitOverlay(Napi::Env env, Napi::Object exports);
+
+}  // namespace rawbright

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+/**
+ * The rawbright command line. Each subcommand lives in src/commands/ and registers itself here.
+ * Exit codes: 0 success, 1 runtime failure, 2 usage error.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { errorCode } from './errors.js';
+
+const USAGE_CODES = new Set(['ERR_USAGE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE', 'ERR_OUT_OF_RANGE']);
+
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  return manifest.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('rawbright')
+    .description('Brighten huge raw 16-bit RGBA images in place, window by window, with a WebAssembly SIMD kernel.')
+    .version(packageVersion(), '-V, --version', 'print the version')
+    .option('--debug', 'print stack traces for errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  return program;
+}
+
+/** Prints one line for an error and returns the exit code. */
+export function reportError(error: unknown, debug: boolean): number {
+  if (error instanceof CommanderError) {
+    // commander already printed its message (and help, where asked).
+    return error.exitCode === 0 ? 0 : 2;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`rawbright: ${message}\n`);
+  if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  return USAGE_CODES.has(errorCode(error) ?? '') ? 2 : 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    return reportError(error, argv.includes('--debug'));
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,57 @@
+/**
+ * The only module that loads the C++ addon (build/Release/rawbright.node), and its types.
+ * Everything here is private to rawbright: the public API wraps it with validation.
+ */
+import { createRequire } from 'node:module';
+
+/** An open regular file inside the addon. Closed handles throw `ERR_CLOSED`. */
+export interface NativeFileHandle {
+  size(): number;
+  close(): void;
+  isClosed(): boolean;
+  lock(exclusive: boolean, wait: boolean): void;
+  lockAsync(exclusive: boolean): Promise<void>;
+  unlock(): void;
+  /** Maps [offset, offset + length) as an external ArrayBuffer; shared = MAP_SHARED, else private copy-on-write. */
+  map(offset: number, length: number, shared: boolean): ArrayBuffer;
+  read(position: number, buffer: ArrayBuffer, offset: number, length: number): number;
+  write(position: number, buffer: ArrayBuffer, offset: number, length: number): number;
+  sync(): void;
+  syncAsync(): Promise<void>;
+  syncRange(offset: number, length: number, wait: boolean): void;
+  allocate(offset: number, length: number): void;
+}
+
+export interface NativeAddon {
+  openFile(path: string, writable: boolean): NativeFileHandle;
+  openFileAsync(path: string, writable: boolean): Promise<NativeFileHandle>;
+  createFile(path: string, size: number, overwrite: boolean): NativeFileHandle;
+  createFileAsync(path: string, size: number, overwrite: boolean): Promise<NativeFileHandle>;
+
+  unmap(buffer: ArrayBuffer): void;
+  flush(buffer: ArrayBuffer, offset: number, length: number, sync: boolean): void;
+  flushAsync(buffer: ArrayBuffer, offset: number, length: number): Promise<void>;
+  advise(buffer: ArrayBuffer, offset: number, length: number, advice: string): void;
+  populate(buffer: ArrayBuffer, offset: number, length: number, writable: boolean): string;
+  address(buffer: ArrayBuffer): bigint;
+  liveWindows(): number;
+  readonly pageSize: number;
+  readonly allocationGranularity: number;
+
+  overlay(
+    memory: ArrayBuffer,
+    arenaOffset: number,
+    file: NativeFileHandle,
+    fileOffset: number,
+    length: number,
+    shared: boolean,
+  ): void;
+  releaseOverlay(memory: ArrayBuffer, arenaOffset: number): void;
+  liveOverlays(): number;
+  readonly canOverlay: boolean;
+}
+
+const require = createRequire(import.meta.url);
+
+/** The addon, built by `npm install` (node-gyp) into build/Release. */
+export const native: NativeAddon = require('../build/Release/rawbright.node');

@@ -1,0 +1,56 @@
+/** Argument checks, in one place, so every public function rejects bad input the same way. */
+import { invalidParameterError } from './errors.js';
+
+/** The largest window: Node 20's ArrayBuffers and wasm32 memories top out at 4 GiB. */
+export const MAX_WINDOW_BYTES = 2 ** 32;
+
+export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
+
+export const isInteger = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value);
+
+/** Accepts a non-negative integer number or bigint up to 2^53 − 1 and returns it as a number. */
+export function byteCount(name: string, value: unknown): number {
+  if (typeof value === 'bigint') {
+    if (value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
+  } else if (isInteger(value) && value >= 0 && value <= Number.MAX_SAFE_INTEGER && !Object.is(value, -0)) {
+    return value;
+  }
+  throw invalidParameterError(name, 'a whole number of bytes from 0 to 2^53 - 1', value);
+}
+
+/** Like {@link byteCount}, but `undefined` gives the fallback. */
+export function optionalByteCount(name: string, value: unknown, fallback: number): number {
+  return value === undefined ? fallback : byteCount(name, value);
+}
+
+export function integerInRange(name: string, value: unknown, min: number, max: number): number {
+  if (isInteger(value) && value >= min && value <= max) return value === 0 ? 0 : value;
+  throw invalidParameterError(name, `an integer from ${min} to ${max}`, value);
+}
+
+export function oneOf<T extends string>(name: string, value: unknown, choices: readonly T[]): T {
+  if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T;
+  throw invalidParameterError(name, `one of ${choices.map((c) => `'${c}'`).join(', ')}`, value);
+}
+
+export function optionalOneOf<T extends string>(name: string, value: unknown, choices: readonly T[], fallback: T): T {
+  return value === undefined ? fallback : oneOf(name, value, choices);
+}
+
+export function boolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value === 'boolean') return value;
+  throw invalidParameterError(name, 'a boolean', value);
+}
+
+export function nonEmptyString(name: string, value: unknown): string {
+  if (typeof value === 'string' && value.length > 0 && !value.includes('\0')) return value;
+  throw invalidParameterError(name, 'a non-empty string without NUL bytes', value);
+}
+
+export function options(name: string, value: unknown): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (isPlainObject(value)) return value;
+  throw invalidParameterError(name, 'an object', value);
+}
