@@ -1,0 +1,18 @@
+/**
+ * rawbright: brighten huge raw 16-bit RGBA images in place, window by window.
+ * The public API; everything else under src/ is internal.
+ */
+export { RawbrightError } from './errors.js';
+export {
+  ACCESS_MODES,
+  ADVICE,
+  type Access,
+  type Advice,
+  type CreateOptions,
+  type FlushOptions,
+  type LockKind,
+  MappedFile,
+  type OpenOptions,
+  type RangeOptions,
+  Window,
+} from './mapped-file.js';

@@ -1,0 +1,347 @@
+/**
+ * Memory-mapped files in windows of any offset and length, in the manner of .NET's
+ * MemoryMappedFile and Rust's memmap2.
+ *
+ * ## Safety
+ * A window is a view of the file's pages, not a copy. If another process truncates the file while
+ * a window is mapped, touching the pages past the new end raises SIGBUS, which kills the process
+ * (it cannot be caught in JavaScript). If another process writes to the file, a `'readwrite'`
+ * window sees those writes at once, and a `'read'` or `'copy'` window sees them for the pages it
+ * has not written itself. rawbright's own pipeline takes an exclusive advisory lock (`flock`) on
+ * every file it changes and re-checks the size before each window, so cooperating rawbright
+ * processes never collide; non-cooperating programs are not stopped by an advisory lock.
+ */
+import { RawbrightError, invalidParameterError } from './errors.js';
+import { type NativeFileHandle, native } from './native.js';
+import { MAX_WINDOW_BYTES, boolean, byteCount, nonEmptyString, oneOf, optionalByteCount, options } from './validate.js';
+
+/**
+ * How a file is opened:
+ * - `'read'` (default): the file is never changed. Windows are mapped private, so JavaScript that
+ *   writes into one changes only this process's copy of the page and never crashes the process.
+ * - `'readwrite'`: windows are shared with the file; writes reach the file (see {@link Window.flush}).
+ * - `'copy'`: copy-on-write: windows can be written, the writes stay in memory, the file never changes.
+ */
+export type Access = 'read' | 'readwrite' | 'copy';
+export const ACCESS_MODES: readonly Access[] = ['read', 'readwrite', 'copy'];
+
+/** Access-pattern advice for {@link Window.advise} (madvise). */
+export type Advice = 'normal' | 'sequential' | 'random' | 'willneed' | 'dontneed' | 'hugepage';
+export const ADVICE: readonly Advice[] = ['normal', 'sequential', 'random', 'willneed', 'dontneed', 'hugepage'];
+
+export type LockKind = 'shared' | 'exclusive';
+
+export interface OpenOptions {
+  /** How to open the file ['read']. */
+  access?: Access;
+}
+
+export interface CreateOptions {
+  /** The file's size in bytes; the space is allocated on disk now (required). */
+  size: number | bigint;
+  /** Replace an existing file [false]. The old file stays intact if the new one cannot be allocated. */
+  overwrite?: boolean;
+}
+
+export interface RangeOptions {
+  /** First byte, counted from the start of the file [0]. */
+  offset?: number | bigint;
+  /** Number of bytes [the rest of the file]. */
+  length?: number | bigint;
+}
+
+export interface FlushOptions {
+  /** First byte to flush, counted from the start of the window [0]. */
+  offset?: number | bigint;
+  /** Number of bytes [the rest of the window]. */
+  length?: number | bigint;
+  /** Wait until the data is on disk (MS_SYNC) rather than only scheduling it [true]. */
+  sync?: boolean;
+}
+
+function closedError(what: string, path: string): RawbrightError {
+  return new RawbrightError('ERR_CLOSED', `${what} of ${path} is closed`, { path });
+}
+
+/**
+ * A view of `length` bytes of a file starting at byte `offset`, whatever the alignment: the native
+ * side maps from the page boundary below `offset` and hands back the view at the right delta.
+ *
+ * `close()` detaches {@link Window.buffer} (every view of it then reads `byteLength === 0`) and
+ * unmaps at once. A window that is garbage collected without `close()` is unmapped by its finalizer.
+ */
+export class Window {
+  readonly #file: MappedFile;
+  #buffer: ArrayBuffer | undefined;
+  /** The file byte at which this window starts. */
+  readonly offset: number;
+  /** The window's length in bytes. */
+  readonly length: number;
+
+  /** @internal Created by {@link MappedFile.map}. */
+  constructor(file: MappedFile, buffer: ArrayBuffer, offset: number, length: number) {
+    this.#file = file;
+    this.#buffer = buffer;
+    this.offset = offset;
+    this.length = length;
+  }
+
+  /** The window's bytes: an ArrayBuffer of exactly {@link Window.length} bytes. */
+  get buffer(): ArrayBuffer {
+    if (this.#buffer === undefined) throw closedError('a window', this.#file.path);
+    return this.#buffer;
+  }
+
+  /** True once {@link Window.close} ran (directly or through the file). */
+  get closed(): boolean {
+    return this.#buffer === undefined;
+  }
+
+  #range(opts: FlushOptions | undefined): [number, number] {
+    const o = options('options', opts);
+    const start = optionalByteCount('offset', o.offset, 0);
+    if (start > this.length) throw new RawbrightError('ERR_OUT_OF_RANGE', 'offset is larger than the window');
+    const length = optionalByteCount('length', o.length, this.length - start);
+    if (length > this.length - start) throw new RawbrightError('ERR_OUT_OF_RANGE', 'length is past the end of the window');
+    return [start, length];
+  }
+
+  /**
+   * Writes changed pages of the window (or of a part of it) back to the file.
+   * @param opts `{ offset = 0, length = rest of the window, sync = true }`.
+   * @throws {RawbrightError} `ERR_CLOSED` once closed; an errno code (`EIO`, …) if the kernel fails.
+   */
+  flush(opts?: FlushOptions): void {
+    const [start, length] = this.#range(opts);
+    native.flush(this.buffer, start, length, boolean('sync', opts?.sync, true));
+  }
+
+  /** Like {@link Window.flush} with `sync: true`, on a worker thread: the event loop keeps running. */
+  async flushAsync(opts?: Omit<FlushOptions, 'sync'>): Promise<void> {
+    const [start, length] = this.#range(opts);
+    await native.flushAsync(this.buffer, start, length);
+  }
+
+  /**
+   * Tells the kernel how the window will be used (madvise).
+   * @param advice `'sequential' | 'random' | 'willneed' | 'dontneed' | 'hugepage' | 'normal'`.
+   */
+  advise(advice: Advice): void {
+    native.advise(this.buffer, 0, this.length, oneOf('advice', advice, ADVICE));
+  }
+
+  /**
+   * Loads every page of the window now (MADV_POPULATE_WRITE for shared writable windows,
+   * MADV_POPULATE_READ otherwise; touching each page on kernels before 5.14), so the work that
+   * follows takes no page faults.
+   * @returns The method the platform used.
+   */
+  populate(): 'populate-write' | 'populate-read' | 'touch' | 'none' {
+    return native.populate(this.buffer, 0, this.length, this.#file.access === 'readwrite') as
+      | 'populate-write'
+      | 'populate-read'
+      | 'touch'
+      | 'none';
+  }
+
+  /** Detaches the buffer and unmaps the window. Closing twice does nothing. */
+  close(): void {
+    const buffer = this.#buffer;
+    if (buffer === undefined) return;
+    this.#buffer = undefined;
+    this.#file._forget(this);
+    native.unmap(buffer);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * A regular file opened for mapping.
+ *
+ * @example
+ * ```ts
+ * using file = MappedFile.open('image.raw', { access: 'readwrite' });
+ * using window = file.map({ offset: 8 * 1024 ** 3, length: 64 * 1024 ** 2 });
+ * new Uint16Array(window.buffer)[0] = 65535;
+ * window.flush();
+ * ```
+ */
+export class MappedFile {
+  readonly #handle: NativeFileHandle;
+  readonly #windows = new Set<Window>();
+  /** The path the file was opened with. */
+  readonly path: string;
+  /** How the file was opened. */
+  readonly access: Access;
+  /** The size of a memory page, in bytes. */
+  readonly pageSize: number = native.pageSize;
+  /** Mapping offsets are rounded down to a multiple of this (the page size; 64 KiB on Windows). */
+  readonly allocationGranularity: number = native.allocationGranularity;
+
+  private constructor(handle: NativeFileHandle, path: string, access: Access) {
+    this.#handle = handle;
+    this.path = path;
+    this.access = access;
+  }
+
+  /**
+   * Opens a regular file.
+   * @param path The file.
+   * @param opts `{ access = 'read' }`: see {@link Access}.
+   * @throws {RawbrightError} `ENOENT`, `EACCES`, `EISDIR`, `ENODEV` (not a regular file), …, with `path`.
+   */
+  static open(path: string, opts?: OpenOptions): MappedFile {
+    const [checkedPath, access] = MappedFile.#openArgs(path, opts);
+    return new MappedFile(native.openFile(checkedPath, access === 'readwrite'), checkedPath, access);
+  }
+
+  /** Like {@link MappedFile.open}, on a worker thread. */
+  static async openAsync(path: string, opts?: OpenOptions): Promise<MappedFile> {
+    const [checkedPath, access] = MappedFile.#openArgs(path, opts);
+    return new MappedFile(await native.openFileAsync(checkedPath, access === 'readwrite'), checkedPath, access);
+  }
+
+  static #openArgs(path: unknown, opts: unknown): [string, Access] {
+    const checkedPath = nonEmptyString('path', path);
+    const o = options('options', opts);
+    return [checkedPath, o.access === undefined ? 'read' : oneOf('access', o.access, ACCESS_MODES)];
+  }
+
+  /**
+   * Creates a file of `size` bytes, opened `'readwrite'`. The space is allocated on disk now
+   * (posix_fallocate), so a full disk fails here with `ENOSPC` or `EFBIG` rather than later, in the
+   * middle of writing through a mapping, with SIGBUS.
+   * @param opts `{ size, overwrite = false }`.
+   * @throws {RawbrightError} `EEXIST` when the file exists and `overwrite` is false; `ENOSPC`, `EFBIG`, `ENOENT` (no such folder), …
+   */
+  static create(path: string, opts: CreateOptions): MappedFile {
+    const [checkedPath, size, overwrite] = MappedFile.#createArgs(path, opts);
+    return new MappedFile(native.createFile(checkedPath, size, overwrite), checkedPath, 'readwrite');
+  }
+
+  /** Like {@link MappedFile.create}, on a worker thread (allocating gigabytes can take a while). */
+  static async createAsync(path: string, opts: CreateOptions): Promise<MappedFile> {
+    const [checkedPath, size, overwrite] = MappedFile.#createArgs(path, opts);
+    return new MappedFile(await native.createFileAsync(checkedPath, size, overwrite), checkedPath, 'readwrite');
+  }
+
+  static #createArgs(path: unknown, opts: unknown): [string, number, boolean] {
+    const checkedPath = nonEmptyString('path', path);
+    const o = options('options', opts);
+    if (o.size === undefined) throw invalidParameterError('size', 'a whole number of bytes', undefined);
+    return [checkedPath, byteCount('size', o.size), boolean('overwrite', o.overwrite, false)];
+  }
+
+  /** The file's size now, in bytes (asked of the file system each time: another process may change it). */
+  get size(): number {
+    return this.#handle.size();
+  }
+
+  /** True once {@link MappedFile.close} ran. */
+  get closed(): boolean {
+    return this.#handle.isClosed();
+  }
+
+  /** @internal The native handle, for the kernel host's overlays and the pipeline's pread path. */
+  get _handle(): NativeFileHandle {
+    if (this.#handle.isClosed()) throw closedError('the file handle', this.path);
+    return this.#handle;
+  }
+
+  /**
+   * Maps `length` bytes from `offset`.
+   * @param opts `{ offset = 0, length = size - offset }`; numbers up to 2^53 − 1 or bigints.
+   * @returns A {@link Window}; an explicit zero length gives an empty window.
+   * @throws {RawbrightError} `ERR_OUT_OF_RANGE` ("offset is larger than the file", "length is past the end of the file"),
+   * `ERR_EMPTY_FILE` for an empty file without an explicit length, `ERR_WINDOW_TOO_LARGE` over 4 GiB, `ERR_INVALID_ARG_VALUE` for negative, fractional or NaN values, `ERR_CLOSED`.
+   */
+  map(opts?: RangeOptions): Window {
+    const handle = this._handle;
+    const o = options('options', opts);
+    const size = handle.size();
+    if (size === 0 && o.length === undefined) {
+      throw new RawbrightError('ERR_EMPTY_FILE', `cannot map ${this.path}: the file is empty`, { path: this.path });
+    }
+    const offset = optionalByteCount('offset', o.offset, 0);
+    if (offset > size) throw new RawbrightError('ERR_OUT_OF_RANGE', 'offset is larger than the file', { path: this.path });
+    const length = optionalByteCount('length', o.length, size - offset);
+    if (length > size - offset) {
+      throw new RawbrightError('ERR_OUT_OF_RANGE', 'length is past the end of the file', { path: this.path });
+    }
+    if (length > MAX_WINDOW_BYTES) {
+      throw new RawbrightError(
+        'ERR_WINDOW_TOO_LARGE',
+        `a window is at most 4 GiB (Node's ArrayBuffer limit) but ${length} bytes were asked for`,
+        { path: this.path },
+      );
+    }
+    const buffer = handle.map(offset, length, this.access === 'readwrite');
+    const window = new Window(this, buffer, offset, length);
+    if (length > 0) this.#windows.add(window);
+    return window;
+  }
+
+  /** @internal Called by {@link Window.close}. */
+  _forget(window: Window): void {
+    this.#windows.delete(window);
+  }
+
+  /** The number of windows handed out and not yet closed. */
+  get openWindows(): number {
+    return this.#windows.size;
+  }
+
+  /**
+   * Reads up to `target.byteLength` bytes at `position` into `target` (pread).
+   * @returns The number of bytes read (fewer only at the end of the file).
+   */
+  read(position: number | bigint, target: ArrayBufferView): number {
+    return this._handle.read(byteCount('position', position), target.buffer as ArrayBuffer, target.byteOffset, target.byteLength);
+  }
+
+  /**
+   * Writes all of `source` at `position` (pwrite).
+   * @throws {RawbrightError} `ENOSPC`, `EFBIG`, `EBADF` (file opened `'read'`), …
+   */
+  write(position: number | bigint, source: ArrayBufferView): number {
+    return this._handle.write(byteCount('position', position), source.buffer as ArrayBuffer, source.byteOffset, source.byteLength);
+  }
+
+  /** Flushes the file's data and metadata to disk (fsync), on a worker thread. */
+  async sync(): Promise<void> {
+    await this._handle.syncAsync();
+  }
+
+  /**
+   * Takes an advisory lock (flock) on the file. Other rawbright processes honour it; other programs may not.
+   * @param kind `'shared'` or `'exclusive'`.
+   * @param opts `{ wait = false }`: without waiting, a lock held elsewhere throws `ERR_FILE_LOCKED` at once.
+   */
+  lock(kind: LockKind, opts?: { wait?: boolean }): void {
+    const exclusive = oneOf('kind', kind, ['shared', 'exclusive']) === 'exclusive';
+    this._handle.lock(exclusive, boolean('wait', opts?.wait, false));
+  }
+
+  /** Waits for the lock on a worker thread, so the event loop keeps running. */
+  async lockAsync(kind: LockKind): Promise<void> {
+    await this._handle.lockAsync(oneOf('kind', kind, ['shared', 'exclusive']) === 'exclusive');
+  }
+
+  /** Releases a lock taken with {@link MappedFile.lock}. */
+  unlock(): void {
+    this._handle.unlock();
+  }
+
+  /** Closes every window this file handed out, then the file. Closing twice does nothing. */
+  close(): void {
+    for (const window of [...this.#windows]) window.close();
+    this.#handle.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
