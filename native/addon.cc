@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFile(env, exports);
   InitMapping(env, exports);
   InitOverlay(env, exports);
+  InitBrighten(env, exports);
   return exports;
 }
 

@@ -70,5 +70,6 @@ AddonData& Data(Napi::Env env);
 void InitFile(Napi::Env env, Napi::Object exports);
 void InitMapping(Napi::Env env, Napi::Object exports);
 void InitOverlay(Napi::Env env, Napi::Object exports);
+void InitBrighten(Napi::Env env, Napi::Object exports);
 
 }  // namespace rawbright
