@@ -39,15 +39,19 @@ static std::string LowerFirst(std::string text) {
   return text;
 }
 
-Napi::Error ErrnoError(Napi::Env env, int err, const std::string& what, const char* syscall,
-                       const std::string& path) {
-  std::string message = what + ": " + LowerFirst(std::strerror(err));
+Napi::Error ErrnoErrorWithMessage(Napi::Env env, int err, const std::string& message, const char* syscall,
+                                  const std::string& path) {
   Napi::Error error = Napi::Error::New(env, message);
   error.Set("code", Napi::String::New(env, ErrnoName(err)));
   error.Set("errno", Napi::Number::New(env, -err));
   error.Set("syscall", Napi::String::New(env, syscall));
   if (!path.empty()) error.Set("path", Napi::String::New(env, path));
   return error;
+}
+
+Napi::Error ErrnoError(Napi::Env env, int err, const std::string& what, const char* syscall,
+                       const std::string& path) {
+  return ErrnoErrorWithMessage(env, err, what + ": " + LowerFirst(std::strerror(err)), syscall, path);
 }
 
 Napi::Error CodedError(Napi::Env env, const char* kind, const std::string& code, const std::string& message) {

@@ -21,6 +21,11 @@ std::string ErrnoName(int err);
 Napi::Error ErrnoError(Napi::Env env, int err, const std::string& what, const char* syscall,
                        const std::string& path = std::string());
 
+// Like ErrnoError, but MESSAGE is the whole message: for cases where strerror would mislead
+// ("no such device" for a FIFO) or repeat what the message says ("file exists").
+Napi::Error ErrnoErrorWithMessage(Napi::Env env, int err, const std::string& message, const char* syscall,
+                                  const std::string& path = std::string());
+
 // A TypeError / RangeError / Error with a stable code of our own (ERR_...).
 Napi::Error CodedError(Napi::Env env, const char* kind, const std::string& code, const std::string& message);
 [[noreturn]] void ThrowTypeError(Napi::Env env, const std::string& message);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <random>
 
@@ -22,35 +23,51 @@ struct OpenResult {
   int fd = -1;
   int err = 0;
   const char* syscall = "open";
-  std::string what;
+  std::string message;
+  // True when message is a prefix to which strerror(err) is appended; false when it is the whole sentence.
+  bool withReason = true;
 };
 
-// Opens a regular file. O_NONBLOCK keeps a FIFO from blocking the open; it is cleared afterwards.
+OpenResult Failure(int err, const char* syscall, std::string message, bool withReason = true) {
+  OpenResult result;
+  result.err = err;
+  result.syscall = syscall;
+  result.message = std::move(message);
+  result.withReason = withReason;
+  return result;
+}
+
+Napi::Error ResultError(Napi::Env env, const OpenResult& result, const std::string& path) {
+  if (result.withReason) return ErrnoError(env, result.err, result.message, result.syscall, path);
+  return ErrnoErrorWithMessage(env, result.err, result.message, result.syscall, path);
+}
+
+// Only regular files can be mapped: a directory is EISDIR, anything else (FIFO, socket, device) ENODEV.
+bool RefuseIfNotRegular(const struct stat& st, const std::string& path, const char* syscall, OpenResult* result) {
+  if (S_ISREG(st.st_mode)) return false;
+  *result = S_ISDIR(st.st_mode)
+                ? Failure(EISDIR, syscall, "cannot map " + path + ": it is a directory", false)
+                : Failure(ENODEV, syscall, "cannot map " + path + ": it is not a regular file", false);
+  return true;
+}
+
+// Opens a regular file. The path is looked at before it is opened, because opening a device or a
+// FIFO can have side effects (a tape rewinds, a FIFO's writer wakes up); it is checked again on
+// the descriptor in case the path changed in between. O_NONBLOCK keeps that second case from
+// blocking on a FIFO; it is cleared afterwards.
 OpenResult OpenRegular(const std::string& path, bool writable) {
   OpenResult result;
-  int fd = ::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) {
-    result.err = errno;
-    result.what = "cannot open " + path;
-    return result;
-  }
   struct stat st;
+  // When stat fails, open below fails the same way (ENOENT, EACCES, ENOTDIR, ...) and says so.
+  if (::stat(path.c_str(), &st) == 0 && RefuseIfNotRegular(st, path, "stat", &result)) return result;
+  int fd = ::open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) return Failure(errno, "open", "cannot open " + path);
   if (fstat(fd, &st) != 0) {
-    result.err = errno;
-    result.syscall = "fstat";
-    result.what = "cannot read the size of " + path;
+    result = Failure(errno, "fstat", "cannot read the size of " + path);
     ::close(fd);
     return result;
   }
-  if (S_ISDIR(st.st_mode)) {
-    result.err = EISDIR;
-    result.what = "cannot map " + path;
-    ::close(fd);
-    return result;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    result.err = ENODEV;
-    result.what = "cannot map " + path + ", which is not a regular file";
+  if (RefuseIfNotRegular(st, path, "fstat", &result)) {
     ::close(fd);
     return result;
   }
@@ -60,47 +77,105 @@ OpenResult OpenRegular(const std::string& path, bool writable) {
   return result;
 }
 
-// Creates PATH of SIZE bytes, fully allocated. With overwrite, the new file is built beside the old
-// one and renamed over it only once the space is secured, so a full disk never costs the old file.
+std::string DirectoryOf(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// A fresh hidden name in DIRECTORY (short, so a long target name cannot push it past NAME_MAX).
+std::string TemporaryNameIn(const std::string& directory) {
+  std::random_device random;
+  char suffix[24];
+  std::snprintf(suffix, sizeof suffix, "%08x%08x", static_cast<unsigned>(random()), static_cast<unsigned>(random()));
+  return directory + "/.rawbright-new-" + suffix;
+}
+
+// Gives an O_TMPFILE file the name NAME; fails with EEXIST if NAME exists. Linking through /proc
+// needs no privilege; AT_EMPTY_PATH, the fallback where /proc is missing, needs CAP_DAC_READ_SEARCH.
+int LinkAnonymous(int fd, const std::string& name) {
+  std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, name.c_str(), AT_SYMLINK_FOLLOW) == 0) return 0;
+  if (errno != ENOENT) return errno;
+  if (::linkat(fd, "", AT_FDCWD, name.c_str(), AT_EMPTY_PATH) == 0) return 0;
+  return errno;
+}
+
+// Creates PATH of SIZE bytes, fully allocated, so a full disk fails here rather than as SIGBUS in
+// the middle of writing through a mapping. The file is built without a name (O_TMPFILE) and only
+// linked in once its space is secured: a failure, or the process being killed during a long
+// allocation, leaves no half-allocated file and no temporary file behind. With overwrite, it is
+// linked under a temporary name and renamed over the old file, which stays intact until then and
+// whose owner and permissions the new file keeps. Where O_TMPFILE is unsupported, a named
+// temporary file (overwrite) or the target itself (O_EXCL) is used and unlinked on failure.
 OpenResult CreatePreallocated(const std::string& path, uint64_t size, bool overwrite) {
-  OpenResult result;
-  std::string target = path;
-  std::string building = path;
-  if (overwrite) {
-    struct stat st;
-    if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      result.err = EISDIR;
-      result.what = "cannot create " + path;
-      return result;
-    }
-    std::random_device random;
-    building = path + ".rawbright-new-" + std::to_string(random());
+  struct stat old;
+  bool exists = ::stat(path.c_str(), &old) == 0;
+  if (exists && !overwrite) return Failure(EEXIST, "open", "cannot create " + path + ": it already exists", false);
+  if (exists && S_ISDIR(old.st_mode)) return Failure(EISDIR, "open", "cannot create " + path + ": it is a directory", false);
+  if (exists && !S_ISREG(old.st_mode)) {
+    // Renaming over a device node or FIFO (think /dev/null) would be a disaster, not an overwrite.
+    return Failure(ENODEV, "open", "cannot overwrite " + path + ": it is not a regular file", false);
   }
-  int fd = ::open(building.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  std::string target = path;
+  if (exists) {
+    // Replace the file a symbolic link points to, not the link, as writing to the path would.
+    if (char* real = ::realpath(path.c_str(), nullptr)) {
+      target = real;
+      std::free(real);
+    }
+  }
+  std::string directory = DirectoryOf(target);
+
+  bool anonymous = true;
+  std::string named;  // the name the file has while being built, if it has one
+  int fd = ::open(directory.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
   if (fd < 0) {
-    result.err = errno;
-    result.what = errno == EEXIST ? path + " already exists" : "cannot create " + path;
-    return result;
+    int err = errno;
+    if (err != EOPNOTSUPP && err != EISDIR && err != EINVAL) return Failure(err, "open", "cannot create " + path);
+    anonymous = false;
+    named = overwrite ? TemporaryNameIn(directory) : target;
+    fd = ::open(named.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) {
+      err = errno;
+      if (err == EEXIST && !overwrite) return Failure(EEXIST, "open", "cannot create " + path + ": it already exists", false);
+      return Failure(err, "open", "cannot create " + path);
+    }
+  }
+  auto discard = [&](OpenResult failure) {
+    ::close(fd);
+    if (!named.empty()) ::unlink(named.c_str());
+    return failure;
+  };
+
+  if (exists) {
+    // Only root may give the file away; anyone keeps the mode. Neither failure is worth refusing for.
+    if (fchown(fd, old.st_uid, old.st_gid) != 0) {
+    }
+    if (fchmod(fd, old.st_mode & 07777) != 0) {
+    }
   }
   if (size > 0) {
     int err = posix_fallocate(fd, 0, static_cast<off_t>(size));
     if (err != 0) {
-      ::close(fd);
-      ::unlink(building.c_str());
-      result.err = err;
-      result.syscall = "posix_fallocate";
-      result.what = "cannot allocate " + std::to_string(size) + " bytes for " + path;
-      return result;
+      return discard(
+          Failure(err, "posix_fallocate", "cannot allocate " + std::to_string(size) + " bytes for " + path));
     }
   }
-  if (overwrite && ::rename(building.c_str(), target.c_str()) != 0) {
-    result.err = errno;
-    result.syscall = "rename";
-    result.what = "cannot replace " + path;
-    ::close(fd);
-    ::unlink(building.c_str());
-    return result;
+  if (anonymous) {
+    std::string name = overwrite ? TemporaryNameIn(directory) : target;
+    int err = LinkAnonymous(fd, name);
+    if (err == EEXIST && !overwrite) {
+      return discard(Failure(EEXIST, "linkat", "cannot create " + path + ": it already exists", false));
+    }
+    if (err != 0) return discard(Failure(err, "linkat", "cannot create " + path));
+    named = name;
   }
+  if (overwrite && ::rename(named.c_str(), target.c_str()) != 0) {
+    return discard(Failure(errno, "rename", "cannot replace " + path));
+  }
+  OpenResult result;
   result.fd = fd;
   return result;
 }
@@ -121,7 +196,7 @@ class OpenWorker : public Napi::AsyncWorker {
   void OnOK() override {
     Napi::Env env = Env();
     if (result_.fd < 0) {
-      deferred_.Reject(ErrnoError(env, result_.err, result_.what, result_.syscall, path_).Value());
+      deferred_.Reject(ResultError(env, result_, path_).Value());
       return;
     }
     deferred_.Resolve(FileHandle::Wrap(env, result_.fd, path_, writable_ || create_));
@@ -137,13 +212,22 @@ class OpenWorker : public Napi::AsyncWorker {
   OpenResult result_;
 };
 
-// Runs a blocking call (fsync, a waiting flock) on the thread pool and settles a promise.
+// Runs a blocking call (fsync, a waiting flock) on the thread pool and settles a promise. It works
+// on a duplicate of the descriptor: if JavaScript closes the file meanwhile, the number could be
+// reused by another open file, and a queued flock would then lock the wrong file. A duplicate
+// shares the open file description, so a lock taken through it is the file handle's lock.
 class BlockingCallWorker : public Napi::AsyncWorker {
  public:
   BlockingCallWorker(Napi::Env env, int fd, std::string path, std::string what, const char* syscall,
                      int (*call)(int fd))
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), fd_(fd), path_(std::move(path)),
-        what_(std::move(what)), syscall_(syscall), call_(call) {}
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)),
+        what_(std::move(what)), syscall_(syscall), call_(call) {
+    fd_ = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (fd_ < 0) throw ErrnoError(env, errno, what_, "fcntl", path_);
+  }
+  ~BlockingCallWorker() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
 
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override { err_ = call_(fd_) == 0 ? 0 : errno; }
@@ -157,7 +241,7 @@ class BlockingCallWorker : public Napi::AsyncWorker {
 
  private:
   Napi::Promise::Deferred deferred_;
-  int fd_;
+  int fd_ = -1;
   std::string path_;
   std::string what_;
   const char* syscall_;
@@ -197,7 +281,7 @@ Napi::Value OpenFile(const Napi::CallbackInfo& info) {
   std::string path = ArgString(info, 0, "path");
   bool writable = ArgBool(info, 1, "writable");
   OpenResult result = OpenRegular(path, writable);
-  if (result.fd < 0) throw ErrnoError(info.Env(), result.err, result.what, result.syscall, path);
+  if (result.fd < 0) throw ResultError(info.Env(), result, path);
   return FileHandle::Wrap(info.Env(), result.fd, path, writable);
 }
 
@@ -214,7 +298,7 @@ Napi::Value CreateFile(const Napi::CallbackInfo& info) {
   uint64_t size = ArgIndex(info, 1, "size");
   bool overwrite = ArgBool(info, 2, "overwrite");
   OpenResult result = CreatePreallocated(path, size, overwrite);
-  if (result.fd < 0) throw ErrnoError(info.Env(), result.err, result.what, result.syscall, path);
+  if (result.fd < 0) throw ResultError(info.Env(), result, path);
   return FileHandle::Wrap(info.Env(), result.fd, path, true);
 }
 
@@ -273,7 +357,11 @@ FileHandle::~FileHandle() {
 }
 
 int FileHandle::Fd(Napi::Env env) const {
-  if (fd_ < 0) throw CodedError(env, "Error", "ERR_CLOSED", path_ + " is closed");
+  if (fd_ < 0) {
+    Napi::Error error = CodedError(env, "Error", "ERR_CLOSED", path_ + " is closed");
+    error.Set("path", Napi::String::New(env, path_));
+    throw error;
+  }
   return fd_;
 }
 
@@ -335,7 +423,11 @@ static void FinalizeWindow(Napi::Env env, void* data, std::shared_ptr<Mapping>* 
     munmap(mapping->base, mapping->length);
     mapping->unmapped = true;
   }
-  Data(env).windows.erase(reinterpret_cast<uintptr_t>(data));
+  // Node runs this finalizer from a later event-loop turn, also after close(), which unmapped at
+  // once: by then a new window may live at the same address. Forget only this window's entry.
+  auto& windows = Data(env).windows;
+  auto found = windows.find(reinterpret_cast<uintptr_t>(data));
+  if (found != windows.end() && found->second == mapping) windows.erase(found);
 }
 
 // map(offset, length, shared): the file bytes [offset, offset + length) as an external ArrayBuffer.
@@ -369,13 +461,20 @@ Napi::Value FileHandle::Map(const Napi::CallbackInfo& info) {
   mapping->base = base;
   mapping->length = mapLength;
   uint8_t* view = static_cast<uint8_t*>(base) + delta;
-  Data(env).windows[reinterpret_cast<uintptr_t>(view)] = mapping;
+  uintptr_t key = reinterpret_cast<uintptr_t>(view);
+  Data(env).windows[key] = mapping;
   try {
     return Napi::ArrayBuffer::New(env, view, static_cast<size_t>(length), FinalizeWindow,
                                   new std::shared_ptr<Mapping>(mapping));
   } catch (...) {
-    munmap(base, mapLength);
-    Data(env).windows.erase(reinterpret_cast<uintptr_t>(view));
+    // Node may already have scheduled the finalizer (it owns the hint then): the shared flag keeps
+    // the two from unmapping twice.
+    if (!mapping->unmapped) {
+      mapping->unmapped = true;
+      munmap(base, mapLength);
+    }
+    auto found = Data(env).windows.find(key);
+    if (found != Data(env).windows.end() && found->second == mapping) Data(env).windows.erase(found);
     throw;
   }
 }

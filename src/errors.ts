@@ -27,7 +27,8 @@ export function errorCode(error: unknown): string | undefined {
 }
 
 function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'number' && Object.is(value, -0)) return '-0';
   if (typeof value === 'function') return 'a function';

@@ -11,9 +11,17 @@
  * every file it changes and re-checks the size before each window, so cooperating rawbright
  * processes never collide; non-cooperating programs are not stopped by an advisory lock.
  */
-import { RawbrightError, invalidParameterError } from './errors.js';
+import { errorCode, invalidParameterError, RawbrightError } from './errors.js';
 import { type NativeFileHandle, native } from './native.js';
-import { MAX_WINDOW_BYTES, boolean, byteCount, nonEmptyString, oneOf, optionalByteCount, options } from './validate.js';
+import {
+  boolean,
+  byteCount,
+  MAX_WINDOW_BYTES,
+  nonEmptyString,
+  oneOf,
+  optionalByteCount,
+  options,
+} from './validate.js';
 
 /**
  * How a file is opened:
@@ -27,9 +35,18 @@ export const ACCESS_MODES: readonly Access[] = ['read', 'readwrite', 'copy'];
 
 /** Access-pattern advice for {@link Window.advise} (madvise). */
 export type Advice = 'normal' | 'sequential' | 'random' | 'willneed' | 'dontneed' | 'hugepage';
-export const ADVICE: readonly Advice[] = ['normal', 'sequential', 'random', 'willneed', 'dontneed', 'hugepage'];
+export const ADVICE: readonly Advice[] = [
+  'normal',
+  'sequential',
+  'random',
+  'willneed',
+  'dontneed',
+  'hugepage',
+];
 
+/** A {@link MappedFile.lock}: many shared holders, or one exclusive holder. */
 export type LockKind = 'shared' | 'exclusive';
+const LOCK_KINDS: readonly LockKind[] = ['shared', 'exclusive'];
 
 export interface OpenOptions {
   /** How to open the file ['read']. */
@@ -63,6 +80,25 @@ function closedError(what: string, path: string): RawbrightError {
   return new RawbrightError('ERR_CLOSED', `${what} of ${path} is closed`, { path });
 }
 
+/** Adds `path` to an error from the addon that names no file (msync, madvise and munmap know none). */
+function withPath(error: unknown, path: string): unknown {
+  if (error instanceof Error && errorCode(error) !== undefined && !('path' in error)) {
+    Object.defineProperty(error, 'path', {
+      value: path,
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
+  }
+  return error;
+}
+
+function arrayBufferView(name: string, value: unknown): ArrayBufferView & { buffer: ArrayBuffer } {
+  if (ArrayBuffer.isView(value) && value.buffer instanceof ArrayBuffer)
+    return value as ArrayBufferView & { buffer: ArrayBuffer };
+  throw invalidParameterError(name, 'a TypedArray, DataView or Buffer over an ArrayBuffer', value);
+}
+
 /**
  * A view of `length` bytes of a file starting at byte `offset`, whatever the alignment: the native
  * side maps from the page boundary below `offset` and hands back the view at the right delta.
@@ -86,15 +122,19 @@ export class Window {
     this.length = length;
   }
 
-  /** The window's bytes: an ArrayBuffer of exactly {@link Window.length} bytes. */
+  /**
+   * The window's bytes: an ArrayBuffer of exactly {@link Window.length} bytes.
+   * @throws {RawbrightError} `ERR_CLOSED` once the window is closed.
+   */
   get buffer(): ArrayBuffer {
-    if (this.#buffer === undefined) throw closedError('a window', this.#file.path);
-    return this.#buffer;
+    if (this.closed) throw closedError('a window', this.#file.path);
+    return this.#buffer as ArrayBuffer;
   }
 
   /** True once {@link Window.close} ran (directly or through the file). */
   get closed(): boolean {
-    return this.#buffer === undefined;
+    // A detached buffer reads byteLength 0: the addon unmapped it (through the file's close()).
+    return this.#buffer === undefined || (this.length > 0 && this.#buffer.byteLength === 0);
   }
 
   #range(opts: FlushOptions | undefined): [number, number] {
@@ -102,7 +142,8 @@ export class Window {
     const start = optionalByteCount('offset', o.offset, 0);
     if (start > this.length) throw new RawbrightError('ERR_OUT_OF_RANGE', 'offset is larger than the window');
     const length = optionalByteCount('length', o.length, this.length - start);
-    if (length > this.length - start) throw new RawbrightError('ERR_OUT_OF_RANGE', 'length is past the end of the window');
+    if (length > this.length - start)
+      throw new RawbrightError('ERR_OUT_OF_RANGE', 'length is past the end of the window');
     return [start, length];
   }
 
@@ -113,49 +154,89 @@ export class Window {
    */
   flush(opts?: FlushOptions): void {
     const [start, length] = this.#range(opts);
-    native.flush(this.buffer, start, length, boolean('sync', opts?.sync, true));
-  }
-
-  /** Like {@link Window.flush} with `sync: true`, on a worker thread: the event loop keeps running. */
-  async flushAsync(opts?: Omit<FlushOptions, 'sync'>): Promise<void> {
-    const [start, length] = this.#range(opts);
-    await native.flushAsync(this.buffer, start, length);
+    const sync = boolean('sync', opts?.sync, true);
+    try {
+      native.flush(this.buffer, start, length, sync);
+    } catch (error) {
+      throw withPath(error, this.#file.path);
+    }
   }
 
   /**
-   * Tells the kernel how the window will be used (madvise).
+   * Like {@link Window.flush} with `sync: true`, on a worker thread: the event loop keeps running.
+   * @param opts `{ offset = 0, length = rest of the window }`.
+   * @throws {RawbrightError} as {@link Window.flush} (the promise rejects).
+   */
+  async flushAsync(opts?: Omit<FlushOptions, 'sync'>): Promise<void> {
+    const [start, length] = this.#range(opts);
+    try {
+      await native.flushAsync(this.buffer, start, length);
+    } catch (error) {
+      throw withPath(error, this.#file.path);
+    }
+  }
+
+  /**
+   * Tells the kernel how the window will be used (madvise). `'dontneed'` drops the pages: a
+   * `'readwrite'` window reads the file again (its writes are in the file already), but a `'read'`
+   * or `'copy'` window loses the changes JavaScript made to it.
    * @param advice `'sequential' | 'random' | 'willneed' | 'dontneed' | 'hugepage' | 'normal'`.
+   * @throws {RawbrightError} `ERR_INVALID_ARG_VALUE` for another value, `ERR_CLOSED` once closed.
    */
   advise(advice: Advice): void {
-    native.advise(this.buffer, 0, this.length, oneOf('advice', advice, ADVICE));
+    const checked = oneOf('advice', advice, ADVICE);
+    try {
+      native.advise(this.buffer, 0, this.length, checked);
+    } catch (error) {
+      throw withPath(error, this.#file.path);
+    }
   }
 
   /**
    * Loads every page of the window now (MADV_POPULATE_WRITE for shared writable windows,
    * MADV_POPULATE_READ otherwise; touching each page on kernels before 5.14), so the work that
    * follows takes no page faults.
-   * @returns The method the platform used.
+   * @returns The method the platform used (`'none'` for an empty window).
+   * @throws {RawbrightError} `ERR_CLOSED` once closed; `EFAULT`/`EIO` if the file is now shorter than the window.
    */
   populate(): 'populate-write' | 'populate-read' | 'touch' | 'none' {
-    return native.populate(this.buffer, 0, this.length, this.#file.access === 'readwrite') as
-      | 'populate-write'
-      | 'populate-read'
-      | 'touch'
-      | 'none';
+    try {
+      return native.populate(this.buffer, 0, this.length, this.#file.access === 'readwrite') as
+        | 'populate-write'
+        | 'populate-read'
+        | 'touch'
+        | 'none';
+    } catch (error) {
+      throw withPath(error, this.#file.path);
+    }
   }
 
-  /** Detaches the buffer and unmaps the window. Closing twice does nothing. */
+  /** Detaches the buffer (every view of it then reads `byteLength === 0`) and unmaps the window. Closing twice does nothing. */
   close(): void {
     const buffer = this.#buffer;
     if (buffer === undefined) return;
     this.#buffer = undefined;
     this.#file._forget(this);
-    native.unmap(buffer);
+    try {
+      native.unmap(buffer);
+    } catch (error) {
+      throw withPath(error, this.#file.path);
+    }
   }
 
+  /** {@link Window.close}, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/**
+ * How a file remembers its windows without keeping them alive: a window (or its buffer) that
+ * JavaScript drops can still be garbage collected, and the addon's finalizer unmaps it.
+ */
+interface WindowEntry {
+  window: WeakRef<Window>;
+  buffer: WeakRef<ArrayBuffer>;
 }
 
 /**
@@ -171,7 +252,12 @@ export class Window {
  */
 export class MappedFile {
   readonly #handle: NativeFileHandle;
-  readonly #windows = new Set<Window>();
+  /** Windows handed out and not closed, held weakly (see {@link WindowEntry}). */
+  readonly #windows = new Map<number, WindowEntry>();
+  readonly #windowIds = new WeakMap<Window, number>();
+  #nextWindowId = 0;
+  /** Forgets a window once its buffer is collected (and so unmapped by the addon). */
+  readonly #collected = new FinalizationRegistry<number>((id) => this.#windows.delete(id));
   /** The path the file was opened with. */
   readonly path: string;
   /** How the file was opened. */
@@ -201,7 +287,11 @@ export class MappedFile {
   /** Like {@link MappedFile.open}, on a worker thread. */
   static async openAsync(path: string, opts?: OpenOptions): Promise<MappedFile> {
     const [checkedPath, access] = MappedFile.#openArgs(path, opts);
-    return new MappedFile(await native.openFileAsync(checkedPath, access === 'readwrite'), checkedPath, access);
+    return new MappedFile(
+      await native.openFileAsync(checkedPath, access === 'readwrite'),
+      checkedPath,
+      access,
+    );
   }
 
   static #openArgs(path: unknown, opts: unknown): [string, Access] {
@@ -225,7 +315,11 @@ export class MappedFile {
   /** Like {@link MappedFile.create}, on a worker thread (allocating gigabytes can take a while). */
   static async createAsync(path: string, opts: CreateOptions): Promise<MappedFile> {
     const [checkedPath, size, overwrite] = MappedFile.#createArgs(path, opts);
-    return new MappedFile(await native.createFileAsync(checkedPath, size, overwrite), checkedPath, 'readwrite');
+    return new MappedFile(
+      await native.createFileAsync(checkedPath, size, overwrite),
+      checkedPath,
+      'readwrite',
+    );
   }
 
   static #createArgs(path: unknown, opts: unknown): [string, number, boolean] {
@@ -235,9 +329,12 @@ export class MappedFile {
     return [checkedPath, byteCount('size', o.size), boolean('overwrite', o.overwrite, false)];
   }
 
-  /** The file's size now, in bytes (asked of the file system each time: another process may change it). */
+  /**
+   * The file's size now, in bytes (asked of the file system each time: another process may change it).
+   * @throws {RawbrightError} `ERR_CLOSED` once closed.
+   */
   get size(): number {
-    return this.#handle.size();
+    return this._handle.size();
   }
 
   /** True once {@link MappedFile.close} ran. */
@@ -263,10 +360,13 @@ export class MappedFile {
     const o = options('options', opts);
     const size = handle.size();
     if (size === 0 && o.length === undefined) {
-      throw new RawbrightError('ERR_EMPTY_FILE', `cannot map ${this.path}: the file is empty`, { path: this.path });
+      throw new RawbrightError('ERR_EMPTY_FILE', `cannot map ${this.path}: the file is empty`, {
+        path: this.path,
+      });
     }
     const offset = optionalByteCount('offset', o.offset, 0);
-    if (offset > size) throw new RawbrightError('ERR_OUT_OF_RANGE', 'offset is larger than the file', { path: this.path });
+    if (offset > size)
+      throw new RawbrightError('ERR_OUT_OF_RANGE', 'offset is larger than the file', { path: this.path });
     const length = optionalByteCount('length', o.length, size - offset);
     if (length > size - offset) {
       throw new RawbrightError('ERR_OUT_OF_RANGE', 'length is past the end of the file', { path: this.path });
@@ -280,34 +380,58 @@ export class MappedFile {
     }
     const buffer = handle.map(offset, length, this.access === 'readwrite');
     const window = new Window(this, buffer, offset, length);
-    if (length > 0) this.#windows.add(window);
+    if (length > 0) {
+      const id = this.#nextWindowId++;
+      this.#windows.set(id, { window: new WeakRef(window), buffer: new WeakRef(buffer) });
+      this.#windowIds.set(window, id);
+      this.#collected.register(buffer, id, window);
+    }
     return window;
   }
 
   /** @internal Called by {@link Window.close}. */
   _forget(window: Window): void {
-    this.#windows.delete(window);
+    const id = this.#windowIds.get(window);
+    if (id === undefined) return;
+    this.#windows.delete(id);
+    this.#windowIds.delete(window);
+    this.#collected.unregister(window);
   }
 
-  /** The number of windows handed out and not yet closed. */
+  /** The number of windows handed out and neither closed nor garbage collected. */
   get openWindows(): number {
-    return this.#windows.size;
+    let count = 0;
+    for (const entry of this.#windows.values()) {
+      const buffer = entry.buffer.deref();
+      if (buffer !== undefined && buffer.byteLength > 0) count++;
+    }
+    return count;
   }
 
   /**
    * Reads up to `target.byteLength` bytes at `position` into `target` (pread).
+   * @param position The file byte to start at (number up to 2^53 − 1 or bigint).
+   * @param target Where the bytes go: a TypedArray, DataView or Buffer over an ArrayBuffer.
    * @returns The number of bytes read (fewer only at the end of the file).
+   * @throws {RawbrightError} `ERR_INVALID_ARG_VALUE`, `ERR_CLOSED`, `EIO`, …
    */
   read(position: number | bigint, target: ArrayBufferView): number {
-    return this._handle.read(byteCount('position', position), target.buffer as ArrayBuffer, target.byteOffset, target.byteLength);
+    const checkedPosition = byteCount('position', position);
+    const view = arrayBufferView('target', target);
+    return this._handle.read(checkedPosition, view.buffer, view.byteOffset, view.byteLength);
   }
 
   /**
    * Writes all of `source` at `position` (pwrite).
-   * @throws {RawbrightError} `ENOSPC`, `EFBIG`, `EBADF` (file opened `'read'`), …
+   * @param position The file byte to start at (number up to 2^53 − 1 or bigint).
+   * @param source The bytes: a TypedArray, DataView or Buffer over an ArrayBuffer.
+   * @returns The number of bytes written (all of them).
+   * @throws {RawbrightError} `ENOSPC`, `EFBIG`, `EBADF` (file opened `'read'` or `'copy'`), `ERR_CLOSED`, …
    */
   write(position: number | bigint, source: ArrayBufferView): number {
-    return this._handle.write(byteCount('position', position), source.buffer as ArrayBuffer, source.byteOffset, source.byteLength);
+    const checkedPosition = byteCount('position', position);
+    const view = arrayBufferView('source', source);
+    return this._handle.write(checkedPosition, view.buffer, view.byteOffset, view.byteLength);
   }
 
   /** Flushes the file's data and metadata to disk (fsync), on a worker thread. */
@@ -316,31 +440,52 @@ export class MappedFile {
   }
 
   /**
-   * Takes an advisory lock (flock) on the file. Other rawbright processes honour it; other programs may not.
+   * Takes an advisory lock (flock) on the file. Other rawbright processes honour it; other programs
+   * may not. The lock belongs to this MappedFile: a second `open` of the same path, even in this
+   * process, contends with it. Closing the file releases it.
    * @param kind `'shared'` or `'exclusive'`.
    * @param opts `{ wait = false }`: without waiting, a lock held elsewhere throws `ERR_FILE_LOCKED` at once.
+   * @throws {RawbrightError} `ERR_FILE_LOCKED`, `ERR_CLOSED`, `ERR_INVALID_ARG_VALUE`.
    */
   lock(kind: LockKind, opts?: { wait?: boolean }): void {
-    const exclusive = oneOf('kind', kind, ['shared', 'exclusive']) === 'exclusive';
-    this._handle.lock(exclusive, boolean('wait', opts?.wait, false));
+    const exclusive = oneOf('kind', kind, LOCK_KINDS) === 'exclusive';
+    const wait = boolean('wait', options('options', opts).wait, false);
+    this._handle.lock(exclusive, wait);
   }
 
-  /** Waits for the lock on a worker thread, so the event loop keeps running. */
+  /**
+   * Waits for the lock on a worker thread, so the event loop keeps running.
+   * @param kind `'shared'` or `'exclusive'`.
+   * @returns A promise that resolves once the lock is held.
+   */
   async lockAsync(kind: LockKind): Promise<void> {
-    await this._handle.lockAsync(oneOf('kind', kind, ['shared', 'exclusive']) === 'exclusive');
+    await this._handle.lockAsync(oneOf('kind', kind, LOCK_KINDS) === 'exclusive');
   }
 
-  /** Releases a lock taken with {@link MappedFile.lock}. */
+  /** Releases a lock taken with {@link MappedFile.lock} or {@link MappedFile.lockAsync}. */
   unlock(): void {
     this._handle.unlock();
   }
 
-  /** Closes every window this file handed out, then the file. Closing twice does nothing. */
+  /**
+   * Closes every window this file handed out (detaching their buffers, even those whose Window
+   * object was dropped), then the file, which releases its lock. Closing twice does nothing.
+   */
   close(): void {
-    for (const window of [...this.#windows]) window.close();
+    for (const [id, entry] of [...this.#windows]) {
+      const window = entry.window.deref();
+      if (window !== undefined) {
+        window.close();
+      } else {
+        const buffer = entry.buffer.deref();
+        this.#windows.delete(id);
+        if (buffer !== undefined && buffer.byteLength > 0) native.unmap(buffer);
+      }
+    }
     this.#handle.close();
   }
 
+  /** {@link MappedFile.close}, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

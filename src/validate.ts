@@ -7,7 +7,8 @@ export const MAX_WINDOW_BYTES = 2 ** 32;
 export const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
-export const isInteger = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value);
+export const isInteger = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isInteger(value);
 
 /** Accepts a non-negative integer number or bigint up to 2^53 − 1 and returns it as a number. */
 export function byteCount(name: string, value: unknown): number {
@@ -34,7 +35,12 @@ export function oneOf<T extends string>(name: string, value: unknown, choices: r
   throw invalidParameterError(name, `one of ${choices.map((c) => `'${c}'`).join(', ')}`, value);
 }
 
-export function optionalOneOf<T extends string>(name: string, value: unknown, choices: readonly T[], fallback: T): T {
+export function optionalOneOf<T extends string>(
+  name: string,
+  value: unknown,
+  choices: readonly T[],
+  fallback: T,
+): T {
   return value === undefined ? fallback : oneOf(name, value, choices);
 }
 
