@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 /**
  * The rawbright command line. Each subcommand lives in src/commands/ and registers itself here.
- * Exit codes: 0 success, 1 runtime failure, 2 usage error.
+ * Exit codes: 0 success, 1 runtime failure, 2 usage error, 130 interrupted (resumable).
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerBrighten } from './commands/brighten.js';
 import { errorCode } from './errors.js';
 
 const USAGE_CODES = new Set(['ERR_USAGE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE', 'ERR_OUT_OF_RANGE']);
@@ -19,8 +20,12 @@ export function buildProgram(): Command {
     .description('Brighten huge raw 16-bit RGBA images in place, window by window, with a WebAssembly SIMD kernel.')
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('--debug', 'print stack traces for errors')
-    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      // One line, in the same form as every other error.
+      outputError: (text, write) => write(`rawbright: ${text.replace(/^error: /, '')}`),
+    })
     .exitOverride();
+  registerBrighten(program);
   return program;
 }
 
@@ -31,6 +36,10 @@ export function reportError(error: unknown, debug: boolean): number {
     return error.exitCode === 0 ? 0 : 2;
   }
   const message = error instanceof Error ? error.message : String(error);
+  if (errorCode(error) === 'ERR_ABORTED') {
+    process.stderr.write(`rawbright: ${message}\n`);
+    return 130;
+  }
   process.stderr.write(`rawbright: ${message}\n`);
   if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   return USAGE_CODES.has(errorCode(error) ?? '') ? 2 : 1;

@@ -16,3 +16,19 @@ export {
   type RangeOptions,
   Window,
 } from './mapped-file.js';
+export {
+  type BrightenOptions,
+  brightenFile,
+  brightenFiles,
+  CHANNELS,
+  DEFAULT_WINDOW,
+  type Progress,
+  type Report,
+  type ResumeOptions,
+  type ResumeReport,
+  resumeFile,
+  SAMPLE_TYPES,
+  STRATEGIES,
+  type Strategy,
+} from './pipeline.js';
+export { parseSize } from './size.js';

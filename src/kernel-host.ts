@@ -1,0 +1,184 @@
+/**
+ * The kernel host: one WebAssembly.Memory per thread with a page-aligned arena at its end, into
+ * which file windows are either overlaid (their pages mapped in place, no copy) or copied
+ * (pread/pwrite), and a kernel that brightens them there.
+ *
+ * Why the arena is placed per window: on ext4 the page cache of a large file lives in 2 MiB folios,
+ * and writes through a mapping crawl (~10× slower) unless the mapping's absolute address and the
+ * file offset agree modulo 2 MiB. The arena is over-allocated by 2 MiB and each overlay is shifted
+ * so that they agree (see ../shared/DESIGN.md, fact 4).
+ *
+ * Why the memory never grows: V8's grow re-protects the whole memory read-write (which fails over a
+ * read-only shared mapping) and, without guard regions, may move the memory and leave the overlay
+ * behind. The memory is created at its final size with `maximum === initial`; its base address is
+ * still checked before every overlay, and any mismatch falls back to copying.
+ */
+import { RawbrightError } from './errors.js';
+import { createKernel } from './kernels/index.js';
+import type { BrightenParams, Kernel, KernelName } from './kernels/types.js';
+import type { MappedFile } from './mapped-file.js';
+import { native } from './native.js';
+
+const WASM_PAGE = 65536;
+/** The folio size that overlays are aligned to. */
+export const OVERLAY_ALIGNMENT = 2 * 1024 * 1024;
+/** Where the arena starts in wasm memory: above the kernels' own (tiny) static data. */
+const ARENA_START = OVERLAY_ALIGNMENT;
+/** The largest arena a wasm32 memory can hold next to its low memory and the alignment slack. */
+export const MAX_ARENA_BYTES = 4 * 1024 ** 3 - 2 * ARENA_START - OVERLAY_ALIGNMENT;
+
+/** How a region of the file reached the arena. */
+export type Placement = 'overlay' | 'copy';
+
+/** A file region present in the arena; the kernel works at `[pointer, pointer + length)`. */
+export interface ArenaRegion {
+  readonly placement: Placement;
+  /** Byte offset in the wasm memory of the region's first byte. */
+  readonly pointer: number;
+  readonly length: number;
+  /** Absolute address of the first mapped page (overlays only), for alignment checks. */
+  readonly mappedAddress?: bigint;
+}
+
+export interface KernelHostOptions {
+  /** The largest region brought in at once, in bytes. */
+  arenaBytes: number;
+  kernel: KernelName;
+  /**
+   * Aligns overlays so their absolute address and file offset agree modulo 2 MiB [true].
+   * Turned off only by the benchmark, to show what the alignment is worth.
+   */
+  alignOverlays?: boolean;
+}
+
+export class KernelHost {
+  readonly memory: WebAssembly.Memory;
+  readonly kernel: Kernel;
+  readonly arenaBytes: number;
+  readonly #alignOverlays: boolean;
+  readonly #baseAddress: bigint;
+  #live: { arenaOffset: number; file: MappedFile | undefined } | undefined;
+  /** Why overlays are not possible here, if they are not. */
+  readonly overlayUnavailableReason: string | undefined;
+
+  constructor(options: KernelHostOptions) {
+    if (!Number.isInteger(options.arenaBytes) || options.arenaBytes <= 0 || options.arenaBytes > MAX_ARENA_BYTES) {
+      throw new RawbrightError(
+        'ERR_WINDOW_TOO_LARGE',
+        `the arena must be between 1 byte and ${MAX_ARENA_BYTES} bytes, not ${options.arenaBytes}`,
+      );
+    }
+    this.arenaBytes = options.arenaBytes;
+    this.#alignOverlays = options.alignOverlays ?? true;
+    // Room for the region, the page it may start inside, and the 2 MiB alignment shift.
+    const bytes = ARENA_START + options.arenaBytes + native.pageSize + OVERLAY_ALIGNMENT;
+    const pages = Math.ceil(bytes / WASM_PAGE);
+    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    this.kernel = createKernel(options.kernel, this.memory);
+    this.#baseAddress = native.address(this.memory.buffer);
+    this.overlayUnavailableReason = native.canOverlay
+      ? undefined
+      : `this platform (${process.platform}) cannot map files into WebAssembly memory`;
+  }
+
+  /** True when {@link KernelHost.overlay} can map file pages in place. */
+  get canOverlay(): boolean {
+    return this.overlayUnavailableReason === undefined && this.#memoryInPlace();
+  }
+
+  #memoryInPlace(): boolean {
+    return native.address(this.memory.buffer) === this.#baseAddress;
+  }
+
+  #checkFits(length: number): void {
+    if (this.#live !== undefined) {
+      throw new RawbrightError('ERR_OVERLAY_BUSY', 'the arena already holds a region: release it first');
+    }
+    if (length <= 0 || length > this.arenaBytes) {
+      throw new RawbrightError(
+        'ERR_WINDOW_TOO_LARGE',
+        `a region of ${length} bytes does not fit in the ${this.arenaBytes}-byte arena`,
+      );
+    }
+  }
+
+  /**
+   * Maps file bytes [offset, offset + length) over the arena: the kernel then works on the file's own
+   * pages. Writable files are mapped shared (changes reach the file), read-only ones private.
+   * @param populate Prefault the pages (MADV_POPULATE_WRITE) [true].
+   * @throws {RawbrightError} `ERR_MEMORY_MOVED` if the memory is no longer where it was.
+   */
+  overlay(file: MappedFile, offset: number, length: number, populate = true): ArenaRegion {
+    this.#checkFits(length);
+    if (!this.#memoryInPlace()) {
+      throw new RawbrightError('ERR_MEMORY_MOVED', 'the WebAssembly memory moved; overlays are not safe here');
+    }
+    const page = native.pageSize;
+    const fileStart = offset - (offset % page);
+    const delta = offset - fileStart;
+    const arenaStart = BigInt(ARENA_START);
+    const arenaAddress = this.#baseAddress + arenaStart;
+    const shift = this.#alignOverlays
+      ? Number((((BigInt(fileStart) - arenaAddress) % 2097152n) + 2097152n) % 2097152n)
+      : 0;
+    const arenaOffset = ARENA_START + shift;
+    const shared = file.access === 'readwrite';
+    const buffer = this.memory.buffer;
+    native.overlay(buffer, arenaOffset, file._handle, fileStart, length + delta, shared);
+    this.#live = { arenaOffset, file };
+    if (populate) native.populate(buffer, arenaOffset, length + delta, true);
+    return {
+      placement: 'overlay',
+      pointer: arenaOffset + delta,
+      length,
+      mappedAddress: this.#baseAddress + BigInt(arenaOffset),
+    };
+  }
+
+  /** Reads file bytes [offset, offset + length) into the arena (pread): the copying path. */
+  copyIn(file: MappedFile, offset: number, length: number): ArenaRegion {
+    this.#checkFits(length);
+    const read = file._handle.read(offset, this.memory.buffer, ARENA_START, length);
+    if (read !== length) {
+      throw new RawbrightError('ERR_FILE_CHANGED', `${file.path} became shorter while it was being read`, {
+        path: file.path,
+      });
+    }
+    this.#live = { arenaOffset: ARENA_START, file: undefined };
+    return { placement: 'copy', pointer: ARENA_START, length };
+  }
+
+  /** Writes a copied region (or any arena bytes) to `file` at `offset` (pwrite). */
+  copyOut(region: ArenaRegion, file: MappedFile, offset: number): void {
+    file._handle.write(offset, this.memory.buffer, region.pointer, region.length);
+  }
+
+  /** Runs the kernel over a region in the arena. */
+  brighten(region: ArenaRegion, params: BrightenParams): void {
+    this.kernel.brighten(this.memory.buffer, region.pointer, region.length, params);
+  }
+
+  /**
+   * Gives the arena back: an overlay is replaced by fresh anonymous memory (the arena then reads as
+   * zeros, never the file's pages); a copy needs nothing.
+   */
+  release(): void {
+    const live = this.#live;
+    if (live === undefined) return;
+    this.#live = undefined;
+    if (live.file !== undefined) native.releaseOverlay(this.memory.buffer, live.arenaOffset);
+  }
+
+  /** The arena's bytes as a view, for tests and the benchmark. */
+  view(region: ArenaRegion): Uint8Array {
+    return new Uint8Array(this.memory.buffer, region.pointer, region.length);
+  }
+
+  close(): void {
+    this.release();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

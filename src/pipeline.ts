@@ -1,0 +1,585 @@
+/**
+ * The brighten pipeline: a raw file of any size is brightened window by window, in place (with an
+ * undo journal, resumable after a kill) or into a new file, by worker threads so the event loop
+ * stays free.
+ */
+import { realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { RawbrightError, errorCode, invalidParameterError } from './errors.js';
+import { Journal, type JournalParams, fileIdentity, journalPathFor } from './journal.js';
+import { MAX_ARENA_BYTES } from './kernel-host.js';
+import { type BrightenParams, type Channels, KERNEL_NAMES, type KernelName, type SampleType } from './kernels/types.js';
+import { MappedFile } from './mapped-file.js';
+import { readSidecar } from './sidecar.js';
+import {
+  MAX_WINDOW_BYTES,
+  boolean,
+  integerInRange,
+  nonEmptyString,
+  optionalByteCount,
+  optionalOneOf,
+  options as checkOptions,
+} from './validate.js';
+import type { FromWorker, ResolvedStrategy, WorkerConfig, WorkerWindow } from './worker-protocol.js';
+
+/** `'mmap'`: file pages mapped straight into wasm memory; `'pread'`: copied in and out; `'auto'`: the fastest here. */
+export type Strategy = 'auto' | ResolvedStrategy;
+export const STRATEGIES: readonly Strategy[] = ['auto', 'mmap', 'pread'];
+export const SAMPLE_TYPES: readonly SampleType[] = ['uint16', 'int16'];
+export const CHANNELS: readonly Channels[] = ['rgb', 'rgba'];
+
+/** The default window: large enough to amortise the per-window cost, small enough to keep memory low. */
+export const DEFAULT_WINDOW = 64 * 1024 * 1024;
+
+export interface Progress {
+  bytesDone: number;
+  bytesTotal: number;
+  windowsDone: number;
+  windowsTotal: number;
+  seconds: number;
+}
+
+export interface BrightenOptions {
+  /** The delta added to every sample, an integer from −65535 to 65535 (required). */
+  by: number;
+  /** Sample type [the sidecar's `sampleType`, else `'uint16'`]. */
+  type?: SampleType;
+  /** `'rgb'` leaves alpha alone, `'rgba'` brightens it too [`'rgb'`]. */
+  channels?: Channels;
+  /** Window size in bytes, a multiple of 8, at most 4 GiB [64 MiB]. */
+  window?: number | bigint;
+  /** First byte to brighten, a multiple of 8 [0]. */
+  offset?: number | bigint;
+  /** Bytes to brighten, a multiple of 8 [the rest of the file]. */
+  length?: number | bigint;
+  /** [`'wasm-simd'`] */
+  kernel?: KernelName;
+  /** [`'auto'`] */
+  strategy?: Strategy;
+  /** Write the result to this new file and leave the input untouched. */
+  out?: string;
+  /** Replace an existing `out` [false]. */
+  overwrite?: boolean;
+  /** Worker threads, each with its own wasm instance, on disjoint windows [1]. */
+  workers?: number;
+  /** Keep an undo journal so a killed in-place run can be resumed [true for in-place runs]. */
+  journal?: boolean;
+  /** fsync every window, so even a power cut loses nothing (slow: disk speed) [false]. */
+  durable?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+  /** @internal Benchmark levers. */
+  tuning?: { alignOverlays?: boolean; populate?: boolean; writeback?: boolean };
+}
+
+export interface Report {
+  path: string;
+  out?: string;
+  bytes: number;
+  pixels: number;
+  seconds: number;
+  gbps: number;
+  kernel: KernelName;
+  /** The strategy asked for, and the one used. */
+  strategyRequested: Strategy;
+  strategy: ResolvedStrategy;
+  /** Why the strategy used differs from the one asked for. */
+  fallbackReason?: string;
+  windows: number;
+  window: number;
+  workers: number;
+  journal: boolean;
+  /** Windows restored from the journal (resume only). */
+  restoredWindows?: number;
+  /** Peak resident memory of this process so far, in bytes. */
+  peakRssBytes: number;
+}
+
+interface RunPlan {
+  path: string;
+  out?: string;
+  windows: WorkerWindow[];
+  totalWindows: number;
+  bytes: number;
+  config: Omit<WorkerConfig, 'journal'>;
+  journal?: { path: string; params: JournalParams };
+  workers: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+const WORKER_URL = new URL('./brighten-worker.js', import.meta.url);
+
+/** Resolves `'auto'`: the overlay (zero copy, 2 MiB aligned, prefaulted) is the fast path on Linux. */
+function resolveStrategy(strategy: Strategy): ResolvedStrategy {
+  return strategy === 'pread' ? 'pread' : 'mmap';
+}
+
+function checkFileShape(file: MappedFile): number {
+  const size = file.size;
+  if (size === 0) throw new RawbrightError('ERR_EMPTY_FILE', `${file.path} is empty`, { path: file.path });
+  if (size % 8 !== 0) {
+    throw new RawbrightError(
+      'ERR_NOT_PIXEL_ALIGNED',
+      `${file.path} is ${size} bytes, not a whole number of 8-byte RGBA16 pixels`,
+      { path: file.path },
+    );
+  }
+  return size;
+}
+
+function pixelAligned(name: string, value: number): number {
+  if (value % 8 !== 0) throw invalidParameterError(name, 'a multiple of 8 bytes (one RGBA16 pixel)', value);
+  return value;
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const sa = statSync(a);
+    const sb = statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** The absolute path `out` will have, resolving its folder's symlinks, to compare it with the input. */
+function canonicalTarget(path: string): string {
+  try {
+    return join(realpathSync(dirname(resolve(path))), basename(path));
+  } catch {
+    return resolve(path);
+  }
+}
+
+function splitIntoWindows(offset: number, length: number, window: number): WorkerWindow[] {
+  const windows: WorkerWindow[] = [];
+  for (let index = 0, start = offset; start < offset + length; index++, start += window) {
+    const size = Math.min(window, offset + length - start);
+    windows.push({ index, offset: start, length: size, brightenOffset: start, brightenLength: size });
+  }
+  return windows;
+}
+
+/** Out of place, every byte of the file is copied and only the range is brightened. */
+function splitWholeFile(size: number, window: number, offset: number, length: number): WorkerWindow[] {
+  return splitIntoWindows(0, size, window).map((w) => {
+    const from = Math.max(w.offset, offset);
+    const to = Math.min(w.offset + w.length, offset + length);
+    return { ...w, brightenOffset: from, brightenLength: Math.max(0, to - from) };
+  });
+}
+
+function peakRss(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+function abortedError(path: string, done: number, total: number, journaled: boolean): RawbrightError {
+  const hint = journaled ? `; run 'rawbright resume ${path}' to finish` : '';
+  return new RawbrightError('ERR_ABORTED', `brightening ${path} was interrupted after ${done} of ${total} windows${hint}`, {
+    path,
+  });
+}
+
+/** Runs the windows of a plan on a pool of workers; resolves with what the workers reported. */
+async function runWindows(plan: RunPlan): Promise<{ seconds: number; placement: string; fallbackReason?: string }> {
+  const started = performance.now();
+  const queue = [...plan.windows];
+  const workerCount = Math.max(1, Math.min(plan.workers, queue.length));
+  let bytesDone = 0;
+  let windowsDone = plan.totalWindows - plan.windows.length;
+  let placement = plan.config.strategy === 'mmap' ? 'overlay' : 'copy';
+  let fallbackReason: string | undefined;
+  let failure: Error | undefined;
+  let aborted = false;
+
+  const onAbort = () => {
+    aborted = true;
+  };
+  plan.signal?.addEventListener('abort', onAbort, { once: true });
+  if (plan.signal?.aborted) aborted = true;
+
+  const runOne = (slot: number) =>
+    new Promise<void>((resolveWorker) => {
+      const config: WorkerConfig = {
+        ...plan.config,
+        journal: plan.journal && { ...plan.journal, slot },
+      };
+      const worker = new Worker(WORKER_URL, { workerData: config });
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        worker.postMessage({ type: 'finish' });
+        resolveWorker();
+      };
+      const next = () => {
+        const window = failure || aborted ? undefined : queue.shift();
+        if (window === undefined) finish();
+        else worker.postMessage({ type: 'window', window });
+      };
+      worker.on('message', (message: FromWorker) => {
+        switch (message.type) {
+          case 'ready':
+            if (message.placement === 'copy') placement = 'copy';
+            fallbackReason ??= message.fallbackReason;
+            next();
+            break;
+          case 'fallback':
+            placement = 'copy';
+            fallbackReason ??= message.reason;
+            break;
+          case 'done':
+            bytesDone += message.bytes;
+            windowsDone++;
+            plan.onProgress?.({
+              bytesDone,
+              bytesTotal: plan.bytes,
+              windowsDone,
+              windowsTotal: plan.totalWindows,
+              seconds: (performance.now() - started) / 1000,
+            });
+            next();
+            break;
+          case 'failed': {
+            const error = new RawbrightError(message.code ?? 'ERR_WORKER', message.message, { path: message.path });
+            if (message.stack) error.stack = message.stack;
+            failure ??= error;
+            finish();
+            break;
+          }
+        }
+      });
+      worker.on('error', (error) => {
+        failure ??= error;
+        finished = true;
+        resolveWorker();
+      });
+      worker.on('exit', () => {
+        if (!finished) {
+          failure ??= new RawbrightError('ERR_WORKER', 'a brighten worker stopped unexpectedly');
+          finished = true;
+          resolveWorker();
+        }
+      });
+    });
+
+  try {
+    await Promise.all(Array.from({ length: workerCount }, (_, slot) => runOne(slot)));
+  } finally {
+    plan.signal?.removeEventListener('abort', onAbort);
+  }
+  if (failure) throw failure;
+  if (aborted && windowsDone < plan.totalWindows) {
+    throw abortedError(plan.path, windowsDone, plan.totalWindows, plan.journal !== undefined);
+  }
+  return { seconds: (performance.now() - started) / 1000, placement, fallbackReason };
+}
+
+function buildReport(
+  plan: RunPlan,
+  strategyRequested: Strategy,
+  result: { seconds: number; placement: string; fallbackReason?: string },
+  restoredWindows?: number,
+): Report {
+  const bytes = plan.windows.reduce((sum, w) => sum + w.brightenLength, 0);
+  const strategy: ResolvedStrategy = result.placement === 'overlay' ? 'mmap' : 'pread';
+  return {
+    path: plan.path,
+    ...(plan.out !== undefined && { out: plan.out }),
+    bytes,
+    pixels: bytes / 8,
+    seconds: result.seconds,
+    gbps: result.seconds > 0 ? bytes / result.seconds / 1e9 : 0,
+    kernel: plan.config.kernel,
+    strategyRequested,
+    strategy,
+    ...(result.fallbackReason !== undefined && { fallbackReason: result.fallbackReason }),
+    windows: plan.windows.length,
+    window: plan.config.arenaBytes,
+    workers: Math.max(1, Math.min(plan.workers, plan.windows.length)),
+    journal: plan.journal !== undefined,
+    ...(restoredWindows !== undefined && { restoredWindows }),
+    peakRssBytes: peakRss(),
+  };
+}
+
+function checkCommonOptions(o: Record<string, unknown>) {
+  const kernel = optionalOneOf('kernel', o.kernel, KERNEL_NAMES, 'wasm-simd');
+  const strategy = optionalOneOf('strategy', o.strategy, STRATEGIES, 'auto');
+  const workers = o.workers === undefined ? 1 : integerInRange('workers', o.workers, 1, Math.max(64, availableParallelism()));
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw invalidParameterError('signal', 'an AbortSignal', o.signal);
+  }
+  if (o.onProgress !== undefined && typeof o.onProgress !== 'function') {
+    throw invalidParameterError('onProgress', 'a function', o.onProgress);
+  }
+  const tuning = checkOptions('tuning', o.tuning);
+  return {
+    kernel,
+    strategy,
+    workers,
+    durable: boolean('durable', o.durable, false),
+    signal: o.signal as AbortSignal | undefined,
+    onProgress: o.onProgress as ((progress: Progress) => void) | undefined,
+    alignOverlays: boolean('tuning.alignOverlays', tuning.alignOverlays, true),
+    populate: boolean('tuning.populate', tuning.populate, true),
+    writeback: boolean('tuning.writeback', tuning.writeback, false),
+  };
+}
+
+/**
+ * Brightens a raw 16-bit RGBA file (8 bytes a pixel, little-endian), window by window.
+ *
+ * In place (the default), the file is locked (exclusive flock) and an undo journal
+ * `FILE.rawbright-journal` is kept: if the process is killed at any moment, {@link resumeFile}
+ * finishes the run with a result byte-identical to an uninterrupted one. With `out`, the input is
+ * left untouched and the result is written to `OUT.rawbright-partial`, renamed to `out` only once
+ * complete.
+ *
+ * @param path The raw file.
+ * @param options See {@link BrightenOptions}; `by` is required.
+ * @returns A {@link Report}.
+ * @throws {RawbrightError} with a `code`: `ENOENT`, `EISDIR`, `EACCES`, `ERR_EMPTY_FILE`, `ERR_NOT_PIXEL_ALIGNED`,
+ * `ERR_INVALID_ARG_VALUE`, `ERR_OUT_OF_RANGE`, `ERR_FILE_LOCKED`, `ERR_JOURNAL_EXISTS`, `EEXIST` (out exists),
+ * `ERR_SAME_FILE`, `ENOSPC`, `EFBIG`, `ERR_ABORTED`, …
+ * @example
+ * ```ts
+ * const report = await brightenFile('huge.raw', { by: 1000 });
+ * console.log(`${report.gbps.toFixed(2)} GB/s`);
+ * ```
+ */
+export async function brightenFile(path: string, options: BrightenOptions): Promise<Report> {
+  const checkedPath = nonEmptyString('path', path);
+  const o = checkOptions('options', options);
+  if (o.by === undefined) throw invalidParameterError('by', 'an integer from -65535 to 65535', undefined);
+  const by = integerInRange('by', o.by, -65535, 65535);
+  const common = checkCommonOptions(o);
+  const channels = optionalOneOf('channels', o.channels, CHANNELS, 'rgb');
+  const windowSize = pixelAligned('window', optionalByteCount('window', o.window, DEFAULT_WINDOW));
+  if (windowSize === 0 || windowSize > MAX_WINDOW_BYTES) {
+    throw invalidParameterError('window', 'a size from 8 bytes to 4 GiB', windowSize);
+  }
+  const out = o.out === undefined ? undefined : nonEmptyString('out', o.out);
+  const overwrite = boolean('overwrite', o.overwrite, false);
+  const useJournal = out === undefined && boolean('journal', o.journal, true);
+
+  const file = MappedFile.open(checkedPath, { access: out === undefined ? 'readwrite' : 'read' });
+  let partial: string | undefined;
+  let journal: Journal | undefined;
+  let started = false;
+  try {
+    const size = checkFileShape(file);
+    const sidecar = await readSidecar(checkedPath);
+    if (sidecar !== undefined && sidecar.width * sidecar.height * 8 !== size) {
+      throw new RawbrightError(
+        'ERR_SIDECAR_MISMATCH',
+        `the sidecar of ${checkedPath} says ${sidecar.width}x${sidecar.height} pixels but the file is ${size} bytes`,
+        { path: checkedPath },
+      );
+    }
+    const type = optionalOneOf('type', o.type, SAMPLE_TYPES, sidecar?.sampleType ?? 'uint16');
+    const offset = pixelAligned('offset', optionalByteCount('offset', o.offset, 0));
+    if (offset > size) throw new RawbrightError('ERR_OUT_OF_RANGE', 'offset is larger than the file', { path: checkedPath });
+    const length = pixelAligned('length', optionalByteCount('length', o.length, size - offset));
+    if (length > size - offset) {
+      throw new RawbrightError('ERR_OUT_OF_RANGE', 'length is past the end of the file', { path: checkedPath });
+    }
+    // The arena holds one window; windows past what a wasm32 memory can hold go through in pieces of the largest arena.
+    const arenaBytes = Math.min(windowSize, MAX_ARENA_BYTES - (MAX_ARENA_BYTES % 8));
+    const params: BrightenParams = { delta: by, type, channels };
+
+    if (out !== undefined) {
+      if (canonicalTarget(out) === canonicalTarget(checkedPath) || sameFile(out, checkedPath)) {
+        throw new RawbrightError('ERR_SAME_FILE', `the output ${out} is the input file; leave out --out to brighten in place`, {
+          path: out,
+        });
+      }
+      file.lock('shared');
+      if (!overwrite && pathExists(out)) {
+        throw new RawbrightError('EEXIST', `${out} already exists (use overwrite to replace it)`, { path: out });
+      }
+      partial = `${out}.rawbright-partial`;
+      // A partial file is a leftover of an interrupted run: it is ours to replace.
+      (await MappedFile.createAsync(partial, { size, overwrite: true })).close();
+    } else {
+      file.lock('exclusive');
+      if (pathExists(journalPathFor(checkedPath))) {
+        throw new RawbrightError(
+          'ERR_JOURNAL_EXISTS',
+          `${checkedPath} has an interrupted run: finish it with 'rawbright resume ${checkedPath}' first`,
+          { path: checkedPath },
+        );
+      }
+    }
+
+    const windows =
+      out === undefined ? splitIntoWindows(offset, length, arenaBytes) : splitWholeFile(size, arenaBytes, offset, length);
+    if (useJournal) {
+      journal = Journal.create(journalPathFor(checkedPath), {
+        version: 1,
+        file: { path: checkedPath, ...fileIdentity(checkedPath) },
+        by,
+        type,
+        channels,
+        offset,
+        length,
+        window: arenaBytes,
+        windows: windows.length,
+        slots: Math.min(common.workers, windows.length),
+      });
+      journal.close();
+    }
+    const plan: RunPlan = {
+      path: checkedPath,
+      ...(out !== undefined && { out }),
+      windows,
+      totalWindows: windows.length,
+      bytes: windows.reduce((sum, w) => sum + w.length, 0),
+      config: {
+        path: checkedPath,
+        ...(partial !== undefined && { out: partial }),
+        strategy: resolveStrategy(common.strategy),
+        kernel: common.kernel,
+        params,
+        arenaBytes,
+        durable: common.durable,
+        alignOverlays: common.alignOverlays,
+        populate: common.populate,
+        writeback: common.writeback,
+      },
+      ...(journal !== undefined && { journal: { path: journal.path, params: journal.params } }),
+      workers: common.workers,
+      signal: common.signal,
+      onProgress: common.onProgress,
+    };
+    started = true;
+    const result = await runWindows(plan);
+    if (partial !== undefined) {
+      if (common.durable) await syncPath(partial);
+      renameSync(partial, out!);
+      partial = undefined;
+    }
+    if (journal !== undefined) rmSync(journal.path);
+    return buildReport(plan, common.strategy, result);
+  } catch (error) {
+    // A run that never started leaves nothing behind; an interrupted in-place run keeps its journal.
+    if (journal !== undefined && !started) rmSync(journal.path, { force: true });
+    if (partial !== undefined) rmSync(partial, { force: true });
+    if (journal !== undefined && started && errorCode(error) !== 'ERR_ABORTED' && error instanceof Error) {
+      error.message += `; run 'rawbright resume ${checkedPath}' to finish`;
+    }
+    throw error;
+  } finally {
+    file.close();
+  }
+}
+
+function pathExists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (error) {
+    return errorCode(error) !== 'ENOENT';
+  }
+}
+
+async function syncPath(path: string): Promise<void> {
+  const file = MappedFile.open(path, { access: 'readwrite' });
+  try {
+    await file.sync();
+  } finally {
+    file.close();
+  }
+}
+
+export interface ResumeOptions
+  extends Pick<BrightenOptions, 'kernel' | 'strategy' | 'workers' | 'durable' | 'signal' | 'onProgress'> {}
+
+/** What {@link resumeFile} did: `resumed: false` when there was nothing to resume. */
+export type ResumeReport = ({ resumed: true } & Report) | { resumed: false; path: string };
+
+/**
+ * Finishes an in-place run that was interrupted (killed, Ctrl-C, a full disk…): the windows that
+ * were being changed are restored from the journal, then every window not yet done is brightened
+ * with the run's original parameters. The result is byte-identical to an uninterrupted run.
+ *
+ * @param path The raw file (not the journal).
+ * @returns `{ resumed: false }` when the file has no journal.
+ * @throws {RawbrightError} `ERR_JOURNAL_CORRUPT` (the file is left as it is), `ERR_JOURNAL_MISMATCH`
+ * (the journal belongs to another file or size), `ERR_FILE_LOCKED` (a run is live), …
+ */
+export async function resumeFile(path: string, options: ResumeOptions = {}): Promise<ResumeReport> {
+  const checkedPath = nonEmptyString('path', path);
+  const common = checkCommonOptions(checkOptions('options', options));
+  const journalPath = journalPathFor(checkedPath);
+  if (!pathExists(journalPath)) return { resumed: false, path: checkedPath };
+  const file = MappedFile.open(checkedPath, { access: 'readwrite' });
+  try {
+    file.lock('exclusive');
+    const journal = Journal.open(journalPath);
+    let restored: number[];
+    let done: Uint8Array;
+    try {
+      const identity = fileIdentity(checkedPath);
+      const recorded = journal.params.file;
+      if (identity.size !== recorded.size || identity.ino !== recorded.ino || identity.dev !== recorded.dev) {
+        throw new RawbrightError(
+          'ERR_JOURNAL_MISMATCH',
+          `the journal ${journalPath} belongs to another file or size than ${checkedPath}; nothing was changed`,
+          { path: journalPath },
+        );
+      }
+      done = journal.doneWindows();
+      restored = journal.restoreUnfinished(file);
+    } finally {
+      journal.close();
+    }
+    const p = journal.params;
+    const windows = splitIntoWindows(p.offset, p.length, p.window).filter((w) => done[w.index] !== 1);
+    const plan: RunPlan = {
+      path: checkedPath,
+      windows,
+      totalWindows: p.windows,
+      bytes: windows.reduce((sum, w) => sum + w.length, 0),
+      config: {
+        path: checkedPath,
+        strategy: resolveStrategy(common.strategy),
+        kernel: common.kernel,
+        params: { delta: p.by, type: p.type, channels: p.channels },
+        arenaBytes: p.window,
+        durable: common.durable,
+        alignOverlays: common.alignOverlays,
+        populate: common.populate,
+        writeback: common.writeback,
+      },
+      journal: { path: journalPath, params: p },
+      // The journal has one slot per worker of the original run.
+      workers: Math.min(common.workers, p.slots),
+      signal: common.signal,
+      onProgress: common.onProgress,
+    };
+    const result = windows.length > 0 ? await runWindows(plan) : { seconds: 0, placement: 'overlay' };
+    rmSync(journalPath);
+    return { resumed: true, ...buildReport(plan, common.strategy, result, restored.length) };
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Brightens several files one after another with the same options.
+ * @returns One report per file, in order. The first failure stops the batch and is thrown.
+ */
+export async function brightenFiles(paths: readonly string[], options: BrightenOptions): Promise<Report[]> {
+  if (!Array.isArray(paths)) throw invalidParameterError('paths', 'an array of paths', paths);
+  if (options?.out !== undefined && paths.length > 1) {
+    throw invalidParameterError('out', 'no out option when brightening several files', options.out);
+  }
+  const reports: Report[] = [];
+  for (const path of paths) reports.push(await brightenFile(path, options));
+  return reports;
+}
+
