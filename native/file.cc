@@ -452,9 +452,12 @@ Napi::Value FileHandle::Map(const Napi::CallbackInfo& info) {
   size_t delta = static_cast<size_t>(offset - aligned);
   size_t mapLength = static_cast<size_t>(length) + delta;
   // A private mapping is writable too: JavaScript writes into a 'read' window stay in memory
-  // (copy-on-write) instead of faulting the process.
-  void* base = mmap(nullptr, mapLength, PROT_READ | PROT_WRITE, shared ? MAP_SHARED : MAP_PRIVATE, Fd(env),
-                    static_cast<off_t>(aligned));
+  // (copy-on-write) instead of faulting the process. MAP_NORESERVE because a writable private
+  // mapping is otherwise charged in full against the commit limit: under the default heuristic
+  // overcommit a 4 GiB 'read' window would fail with ENOMEM on a machine with less free RAM + swap,
+  // although only the pages JavaScript writes ever take memory.
+  void* base = mmap(nullptr, mapLength, PROT_READ | PROT_WRITE, shared ? MAP_SHARED : MAP_PRIVATE | MAP_NORESERVE,
+                    Fd(env), static_cast<off_t>(aligned));
   if (base == MAP_FAILED) throw ErrnoError(env, errno, "cannot map " + path_, "mmap", path_);
 
   auto mapping = std::make_shared<Mapping>();
