@@ -14,7 +14,7 @@
  * still checked before every overlay, and any mismatch falls back to copying.
  */
 import { RawbrightError } from './errors.js';
-import { createKernel } from './kernels/index.js';
+import { createKernel, wasmDataEnd } from './kernels/index.js';
 import type { BrightenParams, Kernel, KernelName } from './kernels/types.js';
 import type { MappedFile } from './mapped-file.js';
 import { native } from './native.js';
@@ -67,6 +67,9 @@ export class KernelHost {
         'ERR_WINDOW_TOO_LARGE',
         `the arena must be between 1 byte and ${MAX_ARENA_BYTES} bytes, not ${options.arenaBytes}`,
       );
+    }
+    if (wasmDataEnd() > ARENA_START) {
+      throw new RawbrightError('ERR_WASM_LAYOUT', 'the wasm kernels use memory where the arena would start');
     }
     this.arenaBytes = options.arenaBytes;
     this.#alignOverlays = options.alignOverlays ?? true;
