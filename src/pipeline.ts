@@ -372,14 +372,8 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
   let started = false;
   try {
     const size = checkFileShape(file);
+    // The sidecar is optional; when present it must describe this file (readSidecar checks the size).
     const sidecar = await readSidecar(checkedPath);
-    if (sidecar !== undefined && sidecar.width * sidecar.height * 8 !== size) {
-      throw new RawbrightError(
-        'ERR_SIDECAR_MISMATCH',
-        `the sidecar of ${checkedPath} says ${sidecar.width}x${sidecar.height} pixels but the file is ${size} bytes`,
-        { path: checkedPath },
-      );
-    }
     const type = optionalOneOf('type', o.type, SAMPLE_TYPES, sidecar?.sampleType ?? 'uint16');
     const offset = pixelAligned('offset', optionalByteCount('offset', o.offset, 0));
     if (offset > size) throw new RawbrightError('ERR_OUT_OF_RANGE', 'offset is larger than the file', { path: checkedPath });
