@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerBench } from './commands/bench.js';
 import { registerBrighten } from './commands/brighten.js';
 import { errorCode } from './errors.js';
 
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
     })
     .exitOverride();
   registerBrighten(program);
+  registerBench(program);
   return program;
 }
 

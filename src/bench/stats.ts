@@ -1,0 +1,58 @@
+/**
+ * Small helpers shared by the benchmarks: time a function over several runs and summarise the
+ * distribution (min / median / max), because one number from a shared, noisy machine says little.
+ */
+
+/** The spread of a set of measurements. */
+export interface Summary {
+  min: number;
+  median: number;
+  max: number;
+}
+
+/**
+ * Summarises measurements.
+ * @param values at least one number
+ * @returns the smallest, the median (mean of the middle two for an even count) and the largest
+ * @throws {RangeError} for an empty list
+ * @example
+ * summarize([3, 1, 2]); // { min: 1, median: 2, max: 3 }
+ */
+export function summarize(values: readonly number[]): Summary {
+  if (values.length === 0) throw new RangeError('summarize needs at least one value');
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  const median = sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  return { min: sorted[0], median, max: sorted[sorted.length - 1] };
+}
+
+/**
+ * Times one call of `work`.
+ * @param work the code to time (synchronous)
+ * @returns elapsed wall-clock seconds (monotonic clock)
+ */
+export function timeOnce(work: () => void): number {
+  const start = process.hrtime.bigint();
+  work();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+/**
+ * Converts a byte count and a duration into a rate.
+ * @param bytes bytes processed
+ * @param seconds time taken
+ * @returns gigabytes (10^9 bytes) per second
+ */
+export function gbps(bytes: number, seconds: number): number {
+  return bytes / seconds / 1e9;
+}
+
+/**
+ * The ratio of two summaries' medians, the figure the benchmark tables compare.
+ * @param a numerator
+ * @param b denominator
+ * @returns a.median / b.median
+ */
+export function medianRatio(a: Summary, b: Summary): number {
+  return a.median / b.median;
+}
