@@ -140,9 +140,14 @@ Napi::Value Populate(const Napi::CallbackInfo& info) {
   if (madvise(span.start, span.length, advice) == 0) {
     return Napi::String::New(env, writable ? "populate-write" : "populate-read");
   }
+  if (errno == EFAULT) {
+    // The kernel would have raised SIGBUS for a page: the file was truncated below the window by
+    // someone else. Saying so here is the one chance to fail with an error instead of a crash.
+    throw ErrnoErrorWithMessage(env, EFAULT, "cannot load the window's pages: the file is now shorter than the window",
+                                "madvise");
+  }
   if (errno != EINVAL) {
-    // EFAULT/EIO/ENOMEM here mean the file is shorter than the mapping or unreadable: say so
-    // rather than let the kernel's later access raise SIGBUS.
+    // EIO/ENOMEM: the file is unreadable or memory is short; say so before an access faults.
     throw ErrnoError(env, errno, "cannot load the window's pages", "madvise");
   }
   // Kernels before 5.14: read one byte per page (reads never change the file).

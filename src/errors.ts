@@ -8,13 +8,41 @@
 export class RawbrightError extends Error {
   readonly code: string;
   readonly path?: string;
+  /** The system call that failed, for operating-system errors (`'open'`, `'mmap'`, …). */
+  readonly syscall?: string;
+  /** The negated errno value, for operating-system errors, as on Node's own fs errors. */
+  readonly errno?: number;
 
-  constructor(code: string, message: string, options: { path?: string; cause?: unknown } = {}) {
+  constructor(
+    code: string,
+    message: string,
+    options: { path?: string; cause?: unknown; syscall?: string; errno?: number } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'RawbrightError';
     this.code = code;
     if (options.path !== undefined) this.path = options.path;
+    if (options.syscall !== undefined) this.syscall = options.syscall;
+    if (options.errno !== undefined) this.errno = options.errno;
   }
+}
+
+/**
+ * Turns an error thrown by the addon (a plain Error, TypeError or RangeError with a `code`) into a
+ * RawbrightError with the same code, message, syscall and errno, so that callers can rely on
+ * `instanceof RawbrightError`. `path` fills in the file for calls that know none (msync, madvise).
+ * Anything else is returned as it is.
+ */
+export function asRawbrightError(error: unknown, path?: string): unknown {
+  if (error instanceof RawbrightError || !(error instanceof Error)) return error;
+  const code = errorCode(error);
+  if (code === undefined) return error;
+  const details = error as Error & { path?: unknown; syscall?: unknown; errno?: unknown };
+  return new RawbrightError(code, error.message, {
+    path: typeof details.path === 'string' ? details.path : path,
+    syscall: typeof details.syscall === 'string' ? details.syscall : undefined,
+    errno: typeof details.errno === 'number' ? details.errno : undefined,
+  });
 }
 
 /** The `code` of an error thrown by rawbright, Node or the addon, if it has one. */

@@ -11,9 +11,10 @@
  * every file it changes and re-checks the size before each window, so cooperating rawbright
  * processes never collide; non-cooperating programs are not stopped by an advisory lock.
  */
-import { errorCode, invalidParameterError, RawbrightError } from './errors.js';
+import { asRawbrightError, invalidParameterError, RawbrightError } from './errors.js';
 import { type NativeFileHandle, native } from './native.js';
 import {
+  BYTE_COUNT,
   boolean,
   byteCount,
   MAX_WINDOW_BYTES,
@@ -80,17 +81,21 @@ function closedError(what: string, path: string): RawbrightError {
   return new RawbrightError('ERR_CLOSED', `${what} of ${path} is closed`, { path });
 }
 
-/** Adds `path` to an error from the addon that names no file (msync, madvise and munmap know none). */
-function withPath(error: unknown, path: string): unknown {
-  if (error instanceof Error && errorCode(error) !== undefined && !('path' in error)) {
-    Object.defineProperty(error, 'path', {
-      value: path,
-      enumerable: true,
-      configurable: true,
-      writable: true,
-    });
+/** Calls into the addon, turning its errors into RawbrightErrors that name the file. */
+function nativeCall<T>(path: string, action: () => T): T {
+  try {
+    return action();
+  } catch (error) {
+    throw asRawbrightError(error, path);
   }
-  return error;
+}
+
+async function nativeCallAsync<T>(path: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    throw asRawbrightError(error, path);
+  }
 }
 
 function arrayBufferView(name: string, value: unknown): ArrayBufferView & { buffer: ArrayBuffer } {
@@ -140,10 +145,14 @@ export class Window {
   #range(opts: FlushOptions | undefined): [number, number] {
     const o = options('options', opts);
     const start = optionalByteCount('offset', o.offset, 0);
-    if (start > this.length) throw new RawbrightError('ERR_OUT_OF_RANGE', 'offset is larger than the window');
+    const path = this.#file.path;
+    if (start > this.length) {
+      throw new RawbrightError('ERR_OUT_OF_RANGE', 'offset is larger than the window', { path });
+    }
     const length = optionalByteCount('length', o.length, this.length - start);
-    if (length > this.length - start)
-      throw new RawbrightError('ERR_OUT_OF_RANGE', 'length is past the end of the window');
+    if (length > this.length - start) {
+      throw new RawbrightError('ERR_OUT_OF_RANGE', 'length is past the end of the window', { path });
+    }
     return [start, length];
   }
 
@@ -155,11 +164,8 @@ export class Window {
   flush(opts?: FlushOptions): void {
     const [start, length] = this.#range(opts);
     const sync = boolean('sync', opts?.sync, true);
-    try {
-      native.flush(this.buffer, start, length, sync);
-    } catch (error) {
-      throw withPath(error, this.#file.path);
-    }
+    const buffer = this.buffer;
+    nativeCall(this.#file.path, () => native.flush(buffer, start, length, sync));
   }
 
   /**
@@ -169,11 +175,8 @@ export class Window {
    */
   async flushAsync(opts?: Omit<FlushOptions, 'sync'>): Promise<void> {
     const [start, length] = this.#range(opts);
-    try {
-      await native.flushAsync(this.buffer, start, length);
-    } catch (error) {
-      throw withPath(error, this.#file.path);
-    }
+    const buffer = this.buffer;
+    await nativeCallAsync(this.#file.path, () => native.flushAsync(buffer, start, length));
   }
 
   /**
@@ -185,11 +188,8 @@ export class Window {
    */
   advise(advice: Advice): void {
     const checked = oneOf('advice', advice, ADVICE);
-    try {
-      native.advise(this.buffer, 0, this.length, checked);
-    } catch (error) {
-      throw withPath(error, this.#file.path);
-    }
+    const buffer = this.buffer;
+    nativeCall(this.#file.path, () => native.advise(buffer, 0, this.length, checked));
   }
 
   /**
@@ -200,15 +200,11 @@ export class Window {
    * @throws {RawbrightError} `ERR_CLOSED` once closed; `EFAULT`/`EIO` if the file is now shorter than the window.
    */
   populate(): 'populate-write' | 'populate-read' | 'touch' | 'none' {
-    try {
-      return native.populate(this.buffer, 0, this.length, this.#file.access === 'readwrite') as
-        | 'populate-write'
-        | 'populate-read'
-        | 'touch'
-        | 'none';
-    } catch (error) {
-      throw withPath(error, this.#file.path);
-    }
+    const buffer = this.buffer;
+    const method = nativeCall(this.#file.path, () =>
+      native.populate(buffer, 0, this.length, this.#file.access === 'readwrite'),
+    );
+    return method as 'populate-write' | 'populate-read' | 'touch' | 'none';
   }
 
   /** Detaches the buffer (every view of it then reads `byteLength === 0`) and unmaps the window. Closing twice does nothing. */
@@ -217,11 +213,7 @@ export class Window {
     if (buffer === undefined) return;
     this.#buffer = undefined;
     this.#file._forget(this);
-    try {
-      native.unmap(buffer);
-    } catch (error) {
-      throw withPath(error, this.#file.path);
-    }
+    nativeCall(this.#file.path, () => native.unmap(buffer));
   }
 
   /** {@link Window.close}, for `using`. */
@@ -281,14 +273,15 @@ export class MappedFile {
    */
   static open(path: string, opts?: OpenOptions): MappedFile {
     const [checkedPath, access] = MappedFile.#openArgs(path, opts);
-    return new MappedFile(native.openFile(checkedPath, access === 'readwrite'), checkedPath, access);
+    const handle = nativeCall(checkedPath, () => native.openFile(checkedPath, access === 'readwrite'));
+    return new MappedFile(handle, checkedPath, access);
   }
 
   /** Like {@link MappedFile.open}, on a worker thread. */
   static async openAsync(path: string, opts?: OpenOptions): Promise<MappedFile> {
     const [checkedPath, access] = MappedFile.#openArgs(path, opts);
     return new MappedFile(
-      await native.openFileAsync(checkedPath, access === 'readwrite'),
+      await nativeCallAsync(checkedPath, () => native.openFileAsync(checkedPath, access === 'readwrite')),
       checkedPath,
       access,
     );
@@ -309,14 +302,15 @@ export class MappedFile {
    */
   static create(path: string, opts: CreateOptions): MappedFile {
     const [checkedPath, size, overwrite] = MappedFile.#createArgs(path, opts);
-    return new MappedFile(native.createFile(checkedPath, size, overwrite), checkedPath, 'readwrite');
+    const handle = nativeCall(checkedPath, () => native.createFile(checkedPath, size, overwrite));
+    return new MappedFile(handle, checkedPath, 'readwrite');
   }
 
   /** Like {@link MappedFile.create}, on a worker thread (allocating gigabytes can take a while). */
   static async createAsync(path: string, opts: CreateOptions): Promise<MappedFile> {
     const [checkedPath, size, overwrite] = MappedFile.#createArgs(path, opts);
     return new MappedFile(
-      await native.createFileAsync(checkedPath, size, overwrite),
+      await nativeCallAsync(checkedPath, () => native.createFileAsync(checkedPath, size, overwrite)),
       checkedPath,
       'readwrite',
     );
@@ -325,7 +319,7 @@ export class MappedFile {
   static #createArgs(path: unknown, opts: unknown): [string, number, boolean] {
     const checkedPath = nonEmptyString('path', path);
     const o = options('options', opts);
-    if (o.size === undefined) throw invalidParameterError('size', 'a whole number of bytes', undefined);
+    if (o.size === undefined) throw invalidParameterError('size', BYTE_COUNT, undefined);
     return [checkedPath, byteCount('size', o.size), boolean('overwrite', o.overwrite, false)];
   }
 
@@ -334,7 +328,8 @@ export class MappedFile {
    * @throws {RawbrightError} `ERR_CLOSED` once closed.
    */
   get size(): number {
-    return this._handle.size();
+    const handle = this._handle;
+    return nativeCall(this.path, () => handle.size());
   }
 
   /** True once {@link MappedFile.close} ran. */
@@ -358,7 +353,7 @@ export class MappedFile {
   map(opts?: RangeOptions): Window {
     const handle = this._handle;
     const o = options('options', opts);
-    const size = handle.size();
+    const size = nativeCall(this.path, () => handle.size());
     if (size === 0 && o.length === undefined) {
       throw new RawbrightError('ERR_EMPTY_FILE', `cannot map ${this.path}: the file is empty`, {
         path: this.path,
@@ -378,7 +373,7 @@ export class MappedFile {
         { path: this.path },
       );
     }
-    const buffer = handle.map(offset, length, this.access === 'readwrite');
+    const buffer = nativeCall(this.path, () => handle.map(offset, length, this.access === 'readwrite'));
     const window = new Window(this, buffer, offset, length);
     if (length > 0) {
       const id = this.#nextWindowId++;
@@ -418,7 +413,10 @@ export class MappedFile {
   read(position: number | bigint, target: ArrayBufferView): number {
     const checkedPosition = byteCount('position', position);
     const view = arrayBufferView('target', target);
-    return this._handle.read(checkedPosition, view.buffer, view.byteOffset, view.byteLength);
+    const handle = this._handle;
+    return nativeCall(this.path, () =>
+      handle.read(checkedPosition, view.buffer, view.byteOffset, view.byteLength),
+    );
   }
 
   /**
@@ -426,17 +424,26 @@ export class MappedFile {
    * @param position The file byte to start at (number up to 2^53 − 1 or bigint).
    * @param source The bytes: a TypedArray, DataView or Buffer over an ArrayBuffer.
    * @returns The number of bytes written (all of them).
-   * @throws {RawbrightError} `ENOSPC`, `EFBIG`, `EBADF` (file opened `'read'` or `'copy'`), `ERR_CLOSED`, …
+   * @throws {RawbrightError} `ERR_READ_ONLY` (file opened `'read'` or `'copy'`), `ENOSPC`, `EFBIG`, `ERR_CLOSED`, …
    */
   write(position: number | bigint, source: ArrayBufferView): number {
     const checkedPosition = byteCount('position', position);
     const view = arrayBufferView('source', source);
-    return this._handle.write(checkedPosition, view.buffer, view.byteOffset, view.byteLength);
+    if (this.access !== 'readwrite') {
+      throw new RawbrightError('ERR_READ_ONLY', `cannot write ${this.path}: it was opened '${this.access}'`, {
+        path: this.path,
+      });
+    }
+    const handle = this._handle;
+    return nativeCall(this.path, () =>
+      handle.write(checkedPosition, view.buffer, view.byteOffset, view.byteLength),
+    );
   }
 
   /** Flushes the file's data and metadata to disk (fsync), on a worker thread. */
   async sync(): Promise<void> {
-    await this._handle.syncAsync();
+    const handle = this._handle;
+    await nativeCallAsync(this.path, () => handle.syncAsync());
   }
 
   /**
@@ -450,7 +457,8 @@ export class MappedFile {
   lock(kind: LockKind, opts?: { wait?: boolean }): void {
     const exclusive = oneOf('kind', kind, LOCK_KINDS) === 'exclusive';
     const wait = boolean('wait', options('options', opts).wait, false);
-    this._handle.lock(exclusive, wait);
+    const handle = this._handle;
+    nativeCall(this.path, () => handle.lock(exclusive, wait));
   }
 
   /**
@@ -459,12 +467,15 @@ export class MappedFile {
    * @returns A promise that resolves once the lock is held.
    */
   async lockAsync(kind: LockKind): Promise<void> {
-    await this._handle.lockAsync(oneOf('kind', kind, LOCK_KINDS) === 'exclusive');
+    const exclusive = oneOf('kind', kind, LOCK_KINDS) === 'exclusive';
+    const handle = this._handle;
+    await nativeCallAsync(this.path, () => handle.lockAsync(exclusive));
   }
 
   /** Releases a lock taken with {@link MappedFile.lock} or {@link MappedFile.lockAsync}. */
   unlock(): void {
-    this._handle.unlock();
+    const handle = this._handle;
+    nativeCall(this.path, () => handle.unlock());
   }
 
   /**
@@ -479,7 +490,7 @@ export class MappedFile {
       } else {
         const buffer = entry.buffer.deref();
         this.#windows.delete(id);
-        if (buffer !== undefined && buffer.byteLength > 0) native.unmap(buffer);
+        if (buffer !== undefined && buffer.byteLength > 0) nativeCall(this.path, () => native.unmap(buffer));
       }
     }
     this.#handle.close();

@@ -11,13 +11,16 @@ export const isInteger = (value: unknown): value is number =>
   typeof value === 'number' && Number.isInteger(value);
 
 /** Accepts a non-negative integer number or bigint up to 2^53 − 1 and returns it as a number. */
+export const BYTE_COUNT = 'a whole number of bytes from 0 to 2^53 - 1';
+
 export function byteCount(name: string, value: unknown): number {
   if (typeof value === 'bigint') {
     if (value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
-  } else if (isInteger(value) && value >= 0 && value <= Number.MAX_SAFE_INTEGER && !Object.is(value, -0)) {
-    return value;
+  } else if (isInteger(value) && value >= 0 && value <= Number.MAX_SAFE_INTEGER) {
+    // -0 is accepted as 0: arithmetic produces it (Math.round(-0.2)) and it equals 0.
+    return value === 0 ? 0 : value;
   }
-  throw invalidParameterError(name, 'a whole number of bytes from 0 to 2^53 - 1', value);
+  throw invalidParameterError(name, BYTE_COUNT, value);
 }
 
 /** Like {@link byteCount}, but `undefined` gives the fallback. */
