@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMapping(env, exports);
   InitOverlay(env, exports);
   InitBrighten(env, exports);
+  InitSharedMemory(env, exports);
   return exports;
 }
 

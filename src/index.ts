@@ -32,3 +32,14 @@ export {
   type Strategy,
 } from './pipeline.js';
 export { parseSize } from './size.js';
+export {
+  type LockOptions,
+  MAX_SHARED_MEMORY_MUTEXES,
+  MAX_SHARED_MEMORY_NAME_LENGTH,
+  MAX_SHARED_MEMORY_SIZE,
+  Mutex,
+  MutexGuard,
+  SharedMemory,
+  type SharedMemoryOptions,
+} from './shared-memory.js';
+export { OBJECT_HEADER_BYTES, readObject, writeObject } from './serialize.js';

@@ -60,6 +60,47 @@ export interface NativeAddon {
   copyBytes(dst: ArrayBuffer, dstOffset: number, src: ArrayBuffer, srcOffset: number, length: number): void;
   /** The vector path brighten runs on this CPU: 'avx2', 'sse2' or 'scalar'. */
   readonly brightenPath: string;
+
+  /** Creates (orOpen: or opens) /dev/shm/rawbright.<name> (see native/shared_memory.cc). */
+  createSharedMemory(
+    name: string,
+    size: number,
+    mode: number,
+    mutexCount: number,
+    orOpen: boolean,
+  ): NativeSharedMemoryHandle;
+  /** Opens an existing region; ENOENT if there is none (a stale one is reclaimed first). */
+  openSharedMemory(name: string): NativeSharedMemoryHandle;
+  /** Removes every stale region this process may open; returns their names. */
+  cleanupSharedMemory(): string[];
+  readonly sharedMemoryLimits: {
+    readonly supported: boolean;
+    readonly directory: string;
+    readonly prefix: string;
+    readonly maxNameLength: number;
+    readonly maxSize: number;
+    readonly maxMutexes: number;
+  };
+}
+
+/** One attachment to a shared memory region. After close() every method throws ERR_CLOSED. */
+export interface NativeSharedMemoryHandle {
+  /** The data as one external ArrayBuffer (the same one each call); close() detaches it. */
+  buffer(): ArrayBuffer;
+  info(): { name: string; path: string; size: number; mutexCount: number; created: boolean };
+  /** A new handle on mutex `index` (each handle locks independently, like another thread would). */
+  mutex(index: number): NativeMutexHandle;
+  close(): void;
+  isClosed(): boolean;
+}
+
+/** Lock results: -1 busy, 0 acquired, 1 acquired but abandoned by its previous holder, 2 timed out. */
+export interface NativeMutexHandle {
+  tryLock(): -1 | 0 | 1;
+  /** timeoutMs < 0 waits forever. Rejects with ERR_CLOSED if the region is closed meanwhile. */
+  lockAsync(timeoutMs: number): Promise<0 | 1 | 2>;
+  unlock(): void;
+  isHeld(): boolean;
 }
 
 const require = createRequire(import.meta.url);
