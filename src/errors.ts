@@ -7,11 +7,12 @@
 /** An error with a stable `code` (and the `path` involved, if any). */
 export class RawbrightError extends Error {
   readonly code: string;
-  readonly path?: string;
+  // `declare`: no own property at all unless set, so errors without a path print without one.
+  declare readonly path?: string;
   /** The system call that failed, for operating-system errors (`'open'`, `'mmap'`, …). */
-  readonly syscall?: string;
+  declare readonly syscall?: string;
   /** The negated errno value, for operating-system errors, as on Node's own fs errors. */
-  readonly errno?: number;
+  declare readonly errno?: number;
 
   constructor(
     code: string,

@@ -2,14 +2,7 @@
  * Memory-mapped files in windows of any offset and length, in the manner of .NET's
  * MemoryMappedFile and Rust's memmap2.
  *
- * ## Safety
- * A window is a view of the file's pages, not a copy. If another process truncates the file while
- * a window is mapped, touching the pages past the new end raises SIGBUS, which kills the process
- * (it cannot be caught in JavaScript). If another process writes to the file, a `'readwrite'`
- * window sees those writes at once, and a `'read'` or `'copy'` window sees them for the pages it
- * has not written itself. rawbright's own pipeline takes an exclusive advisory lock (`flock`) on
- * every file it changes and re-checks the size before each window, so cooperating rawbright
- * processes never collide; non-cooperating programs are not stopped by an advisory lock.
+ * See {@link MappedFile} for the Safety notes.
  */
 import { asRawbrightError, invalidParameterError, RawbrightError } from './errors.js';
 import { type NativeFileHandle, native } from './native.js';
@@ -32,10 +25,12 @@ import {
  * - `'copy'`: copy-on-write: windows can be written, the writes stay in memory, the file never changes.
  */
 export type Access = 'read' | 'readwrite' | 'copy';
+/** Every {@link Access} value, for validation and help texts. */
 export const ACCESS_MODES: readonly Access[] = ['read', 'readwrite', 'copy'];
 
 /** Access-pattern advice for {@link Window.advise} (madvise). */
 export type Advice = 'normal' | 'sequential' | 'random' | 'willneed' | 'dontneed' | 'hugepage';
+/** Every {@link Advice} value. */
 export const ADVICE: readonly Advice[] = [
   'normal',
   'sequential',
@@ -49,11 +44,13 @@ export const ADVICE: readonly Advice[] = [
 export type LockKind = 'shared' | 'exclusive';
 const LOCK_KINDS: readonly LockKind[] = ['shared', 'exclusive'];
 
+/** Options of {@link MappedFile.open}. */
 export interface OpenOptions {
   /** How to open the file ['read']. */
   access?: Access;
 }
 
+/** Options of {@link MappedFile.create}. */
 export interface CreateOptions {
   /** The file's size in bytes; the space is allocated on disk now (required). */
   size: number | bigint;
@@ -61,6 +58,7 @@ export interface CreateOptions {
   overwrite?: boolean;
 }
 
+/** Options of {@link MappedFile.map}: the file bytes a window shows. */
 export interface RangeOptions {
   /** First byte, counted from the start of the file [0]. */
   offset?: number | bigint;
@@ -68,6 +66,7 @@ export interface RangeOptions {
   length?: number | bigint;
 }
 
+/** Options of {@link Window.flush}: the part of the window to write back. */
 export interface FlushOptions {
   /** First byte to flush, counted from the start of the window [0]. */
   offset?: number | bigint;
@@ -234,9 +233,26 @@ interface WindowEntry {
 /**
  * A regular file opened for mapping.
  *
+ * ## Safety
+ * A window is the file's pages, not a copy of them, so what other processes do to the file shows:
+ * - Another process writing the file: a `'readwrite'` window sees the writes at once (one page
+ *   cache); a `'read'` or `'copy'` window sees them too, except on pages it wrote itself.
+ * - Another process truncating the file below a window: touching a page past the new end raises
+ *   SIGBUS, which no JavaScript can catch: the process dies. rawbright guards against it as far as
+ *   a library can: {@link MappedFile.map} re-reads the size on every call and never maps past the
+ *   end; {@link Window.populate} reports such a window as `EFAULT` ("the file is now shorter than
+ *   the window") instead of faulting; rawbright's own pipeline holds an exclusive `flock` on every
+ *   file it changes. An advisory lock does not stop programs that do not ask for it.
+ * - A full disk under a sparse file also ends in SIGBUS when a write through a mapping needs a new
+ *   block: {@link MappedFile.create} allocates every block up front (`posix_fallocate`).
+ * - JavaScript writing into a `'read'` window: the window is a private (copy-on-write) mapping,
+ *   so the write changes this process's copy only; it never crashes and never reaches the file.
+ *
  * @example
  * ```ts
+ * // `using` needs TypeScript 5.2+ (Node 20 itself does not parse it); otherwise call close().
  * using file = MappedFile.open('image.raw', { access: 'readwrite' });
+ * file.lock('exclusive');
  * using window = file.map({ offset: 8 * 1024 ** 3, length: 64 * 1024 ** 2 });
  * new Uint16Array(window.buffer)[0] = 65535;
  * window.flush();
