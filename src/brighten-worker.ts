@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorCode } from './errors.js';
-import { Journal } from './journal.js';
+import { Journal, type JournalSlot } from './journal.js';
 import { type ArenaRegion, KernelHost } from './kernel-host.js';
 import { MappedFile } from './mapped-file.js';
 import { native } from './native.js';
@@ -20,6 +20,7 @@ class WindowProcessor {
   readonly #input: MappedFile;
   readonly #output: MappedFile;
   readonly #journal: Journal | undefined;
+  readonly #slot: JournalSlot | undefined;
   placement: 'overlay' | 'copy';
   fallbackReason: string | undefined;
 
@@ -37,6 +38,7 @@ class WindowProcessor {
       this.#output = MappedFile.open(config.out, { access: 'readwrite' });
     }
     this.#journal = config.journal && Journal.openForWorker(config.journal.path, config.journal.params);
+    this.#slot = config.journal && this.#journal?.slot(config.journal.slot, config.durable);
     this.placement = config.strategy === 'mmap' && this.#host.canOverlay ? 'overlay' : 'copy';
     if (config.strategy === 'mmap' && this.placement === 'copy') {
       this.fallbackReason = this.#host.overlayUnavailableReason ?? 'the WebAssembly memory is not at a stable address';
@@ -47,24 +49,49 @@ class WindowProcessor {
     const host = this.#host;
     const region = this.#bringIn(window);
     try {
-      if (this.#journal !== undefined) {
-        this.#journal.save(config.journal!.slot, window.index, window.offset, host.memory.buffer, region.pointer, window.length);
-        if (config.durable) this.#journal.syncNow();
-      }
-      if (window.brightenLength > 0) {
-        const skip = window.brightenOffset - window.offset;
-        host.brighten({ ...region, pointer: region.pointer + skip, length: window.brightenLength }, config.params);
-      }
-      if (region.placement === 'copy') host.copyOut(region, this.#output, window.offset);
-      else if (config.durable) native.flush(host.memory.buffer, region.pointer, region.length, true);
+      if (this.#slot === undefined) this.#brightenUnjournaled(window, region);
+      else this.#brightenJournaled(window, region, this.#slot);
     } finally {
       host.release();
     }
-    if (config.durable && region.placement === 'copy') this.#output._handle.sync();
     if (config.writeback) this.#output._handle.syncRange(window.offset, window.length, false);
-    if (this.#journal !== undefined) {
-      this.#journal.markDone(window.index);
-      if (config.durable) this.#journal.syncNow();
+    this.#journal?.markDone(window.index, config.durable);
+  }
+
+  #brightenUnjournaled(window: WorkerWindow, region: ArenaRegion): void {
+    const host = this.#host;
+    if (window.brightenLength > 0) {
+      const skip = window.brightenOffset - window.offset;
+      host.brighten({ ...region, pointer: region.pointer + skip, length: window.brightenLength }, config.params);
+    }
+    if (region.placement === 'copy') {
+      host.copyOut(region, this.#output, window.offset);
+      if (config.durable) this.#output._handle.sync();
+    } else if (config.durable) {
+      native.flush(host.memory.buffer, region.pointer, region.length, true);
+    }
+  }
+
+  /** In place with a journal: chunk by chunk, each saved to the ring before it changes (see journal.ts). */
+  #brightenJournaled(window: WorkerWindow, region: ArenaRegion, slot: JournalSlot): void {
+    const host = this.#host;
+    const memory = host.memory.buffer;
+    const layout = this.#journal!.layout;
+    const chunk = layout.params.chunk;
+    for (let at = 0; at < window.length; at += chunk) {
+      const length = Math.min(chunk, window.length - at);
+      const number = layout.chunkNumber(window.index, window.offset + at);
+      const piece: ArenaRegion = { placement: region.placement, pointer: region.pointer + at, length };
+      native.copyBytes(slot.buffer, slot.ringOffset, memory, piece.pointer, length);
+      slot.saved(number);
+      host.brighten(piece, config.params);
+      if (piece.placement === 'copy') {
+        host.copyOut(piece, this.#output, window.offset + at);
+        if (config.durable) this.#output._handle.sync();
+      } else if (config.durable) {
+        native.flush(memory, piece.pointer, length, true);
+      }
+      slot.done(number);
     }
   }
 
@@ -97,6 +124,7 @@ class WindowProcessor {
 
   close(): void {
     this.#host.close();
+    this.#slot?.close();
     this.#journal?.close();
     this.#input.close();
     if (this.#output !== this.#input) this.#output.close();

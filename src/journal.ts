@@ -1,30 +1,35 @@
 /**
  * The undo journal that makes in-place runs crash safe.
  *
- * Layout of `FILE.rawbright-journal` (little-endian), all sections page aligned:
- * - header page: magic `RBJRNL01`, u32 length of the parameters JSON, u32 CRC-32 of it, the JSON;
+ * Layout of `FILE.rawbright-journal` (little-endian), every section page aligned:
+ * - header page: magic `RBJRNL02`, u32 length of the parameters JSON, u32 CRC-32 of it, the JSON;
  * - done map: one byte per window, 1 once the window is brightened;
- * - one slot per worker: a slot header page (magic `RBSLOT01`, u32 state, u32 CRC-32 of the 24 bytes
- *   that follow, f64 window index, f64 file offset, f64 length) and room for one window's bytes.
+ * - one slot per worker: a slot header page whose first 8 bytes hold the magic `RBSLOT02`, the next
+ *   8 bytes the slot's state as a float64 (−1 unused, else `2·chunk + 1` while `chunk` is saved and
+ *   being changed, `2·chunk` once it is done), then room for one chunk's bytes (the ring).
  *
- * Before a worker changes a window it copies the window's original bytes into its slot and only
- * then marks the slot `saved`; once the window is brightened it sets the window's done byte. Writes
- * from one thread reach the page cache in order, so after a kill at any moment every window is
- * either done, untouched, or restorable from a saved slot. A resume restores the saved slots whose
- * windows are not done, then brightens every window not done: byte-identical to a run that was
- * never interrupted. With `durable`, each step is also fsync'd, which extends the same guarantee to
- * power loss.
+ * A worker brightens a window chunk by chunk (1 MiB by default). Before a chunk changes, its
+ * original bytes are copied into the worker's ring and the state is set to "saved"; once the chunk
+ * is brightened the state becomes "done". The slot is mapped shared, and a process's stores reach
+ * the page cache in program order, so after a kill at any moment each window is done, untouched,
+ * or brightened up to a known chunk with that chunk restorable from the ring. The copy stays in the
+ * CPU cache where the kernel reads it next, which keeps the journal cheap.
+ *
+ * With `durable`, a chunk is a whole window and every step is flushed to disk (msync/fsync), which
+ * extends the same guarantee to a power cut.
  */
 import { statSync, unlinkSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { RawbrightError, errorCode } from './errors.js';
 import type { Channels, SampleType } from './kernels/types.js';
-import { MappedFile } from './mapped-file.js';
+import { MappedFile, type Window } from './mapped-file.js';
 
-const HEADER_MAGIC = 'RBJRNL01';
-const SLOT_MAGIC = 'RBSLOT01';
+const HEADER_MAGIC = 'RBJRNL02';
+const SLOT_MAGIC = 'RBSLOT02';
 const PAGE = 4096;
-const JOURNAL_VERSION = 1;
+const JOURNAL_VERSION = 2;
+/** The chunk size of ordinary runs: small enough to stay in the CPU cache between copy and kernel. */
+export const DEFAULT_CHUNK = 1024 * 1024;
 
 /** The run a journal belongs to: everything a resume needs to finish it identically. */
 export interface JournalParams {
@@ -40,7 +45,16 @@ export interface JournalParams {
   /** Window size in bytes; window k covers [offset + k·window, …) clipped to the range. */
   window: number;
   windows: number;
+  /** Undo granularity: chunk c of window k starts at offset + k·window + c·chunk. */
+  chunk: number;
   slots: number;
+}
+
+/** A byte range of one window still to brighten. */
+export interface PendingRange {
+  index: number;
+  offset: number;
+  length: number;
 }
 
 /** The journal's path for a file. */
@@ -54,33 +68,11 @@ function corrupt(path: string, what: string): RawbrightError {
   });
 }
 
-/** Byte positions of the journal's sections. */
-class JournalLayout {
-  readonly doneMapOffset = PAGE;
-  readonly slotsOffset: number;
-  readonly slotSize: number;
-  readonly totalSize: number;
-
-  constructor(readonly params: JournalParams) {
-    this.slotsOffset = this.doneMapOffset + roundUp(params.windows);
-    this.slotSize = PAGE + roundUp(params.window);
-    this.totalSize = this.slotsOffset + params.slots * this.slotSize;
-  }
-
-  slotHeaderOffset(slot: number): number {
-    return this.slotsOffset + slot * this.slotSize;
-  }
-
-  slotDataOffset(slot: number): number {
-    return this.slotHeaderOffset(slot) + PAGE;
-  }
-}
-
 function isWholeNumber(value: unknown, max = Number.MAX_SAFE_INTEGER): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max;
 }
 
-/** Checks a parsed parameters object field by field (the journal may be damaged or forged). */
+/** Checks parsed parameters field by field: the journal may be damaged or forged. */
 export function parseJournalParams(text: string, journalPath: string): JournalParams {
   let value: unknown;
   try {
@@ -89,7 +81,7 @@ export function parseJournalParams(text: string, journalPath: string): JournalPa
     throw corrupt(journalPath, 'its parameters are not valid JSON');
   }
   const p = value as Partial<JournalParams> | null;
-  const file = p?.file as Partial<JournalParams['file']> | undefined;
+  const file = (p !== null && typeof p === 'object' ? p.file : undefined) as Partial<JournalParams['file']> | undefined;
   const valid =
     p !== null &&
     typeof p === 'object' &&
@@ -114,6 +106,9 @@ export function parseJournalParams(text: string, journalPath: string): JournalPa
     isWholeNumber(p.window, 2 ** 32) &&
     p.window >= 8 &&
     p.window % 8 === 0 &&
+    isWholeNumber(p.chunk, p.window) &&
+    p.chunk >= 8 &&
+    p.chunk % 8 === 0 &&
     isWholeNumber(p.windows) &&
     p.windows === Math.ceil(p.length / p.window) &&
     isWholeNumber(p.slots, 64) &&
@@ -122,7 +117,81 @@ export function parseJournalParams(text: string, journalPath: string): JournalPa
   return p as JournalParams;
 }
 
-/** A journal opened by one thread (the main thread to create or resume it, a worker to record windows). */
+/** Byte positions of the journal's sections, and the geometry of windows and chunks. */
+export class JournalLayout {
+  readonly doneMapOffset = PAGE;
+  readonly slotsOffset: number;
+  readonly slotSize: number;
+  readonly totalSize: number;
+  readonly chunksPerWindow: number;
+
+  constructor(readonly params: JournalParams) {
+    this.slotsOffset = this.doneMapOffset + roundUp(params.windows);
+    this.slotSize = PAGE + roundUp(params.chunk);
+    this.totalSize = this.slotsOffset + params.slots * this.slotSize;
+    this.chunksPerWindow = Math.ceil(params.window / params.chunk);
+  }
+
+  slotOffset(slot: number): number {
+    return this.slotsOffset + slot * this.slotSize;
+  }
+
+  windowOffset(index: number): number {
+    return this.params.offset + index * this.params.window;
+  }
+
+  windowLength(index: number): number {
+    return Math.min(this.params.window, this.params.offset + this.params.length - this.windowOffset(index));
+  }
+
+  /** The global number of the chunk that starts at `fileOffset` inside window `index`. */
+  chunkNumber(index: number, fileOffset: number): number {
+    return index * this.chunksPerWindow + (fileOffset - this.windowOffset(index)) / this.params.chunk;
+  }
+}
+
+/**
+ * One worker's slot, mapped shared: its state word and its ring. The worker records each chunk here
+ * before and after changing it.
+ */
+export class JournalSlot {
+  readonly #window: Window;
+  readonly #state: Float64Array;
+  readonly #durable: boolean;
+
+  constructor(file: MappedFile, layout: JournalLayout, slot: number, durable: boolean) {
+    this.#window = file.map({ offset: layout.slotOffset(slot), length: PAGE + layout.params.chunk });
+    this.#window.populate();
+    this.#state = new Float64Array(this.#window.buffer, 8, 1);
+    this.#durable = durable;
+  }
+
+  /** The slot's mapped bytes; the ring starts at {@link JournalSlot.ringOffset}. */
+  get buffer(): ArrayBuffer {
+    return this.#window.buffer;
+  }
+
+  readonly ringOffset = PAGE;
+
+  /** Marks chunk `number` as saved in the ring and about to change. Call after copying it in. */
+  saved(number: number): void {
+    if (this.#durable) this.#window.flush({ offset: PAGE });
+    this.#state[0] = 2 * number + 1;
+    if (this.#durable) this.#window.flush({ length: PAGE });
+  }
+
+  /** Marks chunk `number` as brightened. */
+  done(number: number): void {
+    this.#state[0] = 2 * number;
+    if (this.#durable) this.#window.flush({ length: PAGE });
+  }
+
+  close(): void {
+    this.#window.close();
+  }
+}
+
+/** A journal opened by one thread: the main thread creates or resumes it, each worker records into its slot. */
 export class Journal {
   readonly layout: JournalLayout;
 
@@ -153,19 +222,21 @@ export class Journal {
       }
       throw error;
     }
-    const json = Buffer.from(JSON.stringify(params));
-    if (16 + json.length > PAGE) {
-      file.close();
-      unlinkSync(path);
-      throw new RawbrightError('ERR_PATH_TOO_LONG', `the path ${params.file.path} is too long for the journal`);
-    }
-    const header = Buffer.alloc(PAGE);
-    header.write(HEADER_MAGIC, 0, 'latin1');
-    header.writeUInt32LE(json.length, 8);
-    header.writeUInt32LE(crc32(json), 12);
-    json.copy(header, 16);
     try {
+      const json = Buffer.from(JSON.stringify(params));
+      if (16 + json.length > PAGE) {
+        throw new RawbrightError('ERR_PATH_TOO_LONG', `the path ${params.file.path} is too long for the journal`);
+      }
+      const header = Buffer.alloc(PAGE);
+      header.write(HEADER_MAGIC, 0, 'latin1');
+      header.writeUInt32LE(json.length, 8);
+      header.writeUInt32LE(crc32(json), 12);
+      json.copy(header, 16);
       file.write(0, header);
+      const slotHeader = Buffer.alloc(16);
+      slotHeader.write(SLOT_MAGIC, 0, 'latin1');
+      slotHeader.writeDoubleLE(-1, 8);
+      for (let slot = 0; slot < params.slots; slot++) file.write(layout.slotOffset(slot), slotHeader);
     } catch (error) {
       file.close();
       unlinkSync(path);
@@ -197,34 +268,20 @@ export class Journal {
     }
   }
 
-  /** Opens the journal for a worker, which records its own slot and done bytes. */
+  /** Opens the journal for a worker, which records into its own slot and the done map. */
   static openForWorker(path: string, params: JournalParams): Journal {
     return new Journal(path, MappedFile.open(path, { access: 'readwrite' }), params);
   }
 
-  /** Copies a window's original bytes into `slot`, then marks the slot saved. */
-  save(slot: number, windowIndex: number, fileOffset: number, memory: ArrayBuffer, pointer: number, length: number): void {
-    const handle = this.file._handle;
-    handle.write(this.layout.slotDataOffset(slot), memory, pointer, length);
-    const header = Buffer.alloc(32);
-    header.write(SLOT_MAGIC, 0, 'latin1');
-    header.writeUInt32LE(1, 8);
-    header.writeDoubleLE(windowIndex, 16);
-    header.writeDoubleLE(fileOffset, 24);
-    const tail = Buffer.alloc(8);
-    tail.writeDoubleLE(length, 0);
-    header.writeUInt32LE(crc32(Buffer.concat([header.subarray(16, 32), tail])), 12);
-    this.file.write(this.layout.slotHeaderOffset(slot), Buffer.concat([header, tail]));
+  /** Maps a worker's slot. */
+  slot(slot: number, durable: boolean): JournalSlot {
+    return new JournalSlot(this.file, this.layout, slot, durable);
   }
 
-  /** Marks a window as brightened. */
-  markDone(windowIndex: number): void {
-    this.file.write(this.layout.doneMapOffset + windowIndex, Uint8Array.of(1));
-  }
-
-  /** Flushes the journal to disk (durable runs). */
-  syncNow(): void {
-    this.file._handle.sync();
+  /** Marks window `index` as brightened. */
+  markDone(index: number, durable: boolean): void {
+    this.file.write(this.layout.doneMapOffset + index, Uint8Array.of(1));
+    if (durable) this.file._handle.sync();
   }
 
   /** Which windows are done. */
@@ -236,62 +293,52 @@ export class Journal {
   }
 
   /**
-   * Puts back the original bytes of every window that was saved but not finished.
-   * @returns The indices of the windows restored.
+   * Puts back the original bytes of every chunk that was being changed when the run stopped, and
+   * lists what is left to do: the windows not done, each from the first chunk not yet brightened.
+   * Checks everything before writing anything, so a corrupt journal leaves the file as it is.
    */
-  restoreUnfinished(target: MappedFile): number[] {
+  restoreAndPlan(target: MappedFile): PendingRange[] {
+    const layout = this.layout;
+    const { chunk, windows } = this.params;
     const done = this.doneWindows();
-    const restored: number[] = [];
+    const resumeAt = new Map<number, number>();
+    const restores: { slot: number; offset: number; length: number }[] = [];
     for (let slot = 0; slot < this.params.slots; slot++) {
-      const raw = Buffer.alloc(40);
-      this.file.read(this.layout.slotHeaderOffset(slot), raw);
-      if (raw.toString('latin1', 0, 8) !== SLOT_MAGIC) {
-        if (raw.every((byte) => byte === 0)) continue; // never used
-        throw corrupt(this.path, `slot ${slot} has no valid header`);
-      }
-      if (raw.readUInt32LE(8) !== 1) continue;
-      if (crc32(raw.subarray(16, 40)) !== raw.readUInt32LE(12)) throw corrupt(this.path, `slot ${slot} fails its checksum`);
-      const index = raw.readDoubleLE(16);
-      const fileOffset = raw.readDoubleLE(24);
-      const length = raw.readDoubleLE(32);
-      const expectedOffset = this.windowOffset(index);
-      if (
-        !Number.isInteger(index) ||
-        index < 0 ||
-        index >= this.params.windows ||
-        fileOffset !== expectedOffset ||
-        length !== this.windowLength(index)
-      ) {
-        throw corrupt(this.path, `slot ${slot} describes a window the run does not have`);
+      const header = Buffer.alloc(16);
+      this.file.read(layout.slotOffset(slot), header);
+      if (header.toString('latin1', 0, 8) !== SLOT_MAGIC) throw corrupt(this.path, `slot ${slot} has no valid header`);
+      const state = header.readDoubleLE(8);
+      if (state === -1) continue;
+      const number = Math.floor(state / 2);
+      const index = Math.floor(number / layout.chunksPerWindow);
+      const start = layout.windowOffset(index) + (number % layout.chunksPerWindow) * chunk;
+      if (!Number.isInteger(state) || state < 0 || index >= windows || start >= layout.windowOffset(index) + layout.windowLength(index)) {
+        throw corrupt(this.path, `slot ${slot} names a chunk the run does not have`);
       }
       if (done[index] === 1) continue;
-      const data = Buffer.allocUnsafe(length);
-      const read = this.file.read(this.layout.slotDataOffset(slot), data);
-      if (read !== length) throw corrupt(this.path, `slot ${slot} is cut short`);
-      target.write(fileOffset, data);
-      restored.push(index);
+      const end = Math.min(start + chunk, layout.windowOffset(index) + layout.windowLength(index));
+      const saved = state % 2 === 1;
+      if (saved) restores.push({ slot, offset: start, length: end - start });
+      resumeAt.set(index, Math.max(resumeAt.get(index) ?? 0, saved ? start : end));
     }
-    return restored;
-  }
-
-  /** The file offset of window `index`. */
-  windowOffset(index: number): number {
-    return this.params.offset + index * this.params.window;
-  }
-
-  /** The length of window `index`. */
-  windowLength(index: number): number {
-    return Math.min(this.params.window, this.params.offset + this.params.length - this.windowOffset(index));
+    for (const { slot, offset, length } of restores) {
+      const bytes = Buffer.allocUnsafe(length);
+      if (this.file.read(layout.slotOffset(slot) + PAGE, bytes) !== length) throw corrupt(this.path, `slot ${slot} is cut short`);
+      target.write(offset, bytes);
+    }
+    const pending: PendingRange[] = [];
+    for (let index = 0; index < windows; index++) {
+      if (done[index] === 1) continue;
+      const end = layout.windowOffset(index) + layout.windowLength(index);
+      const from = resumeAt.get(index) ?? layout.windowOffset(index);
+      // A window whose last chunk was done before its done byte was written has nothing left.
+      if (from < end) pending.push({ index, offset: from, length: end - from });
+    }
+    return pending;
   }
 
   close(): void {
     this.file.close();
-  }
-
-  /** Closes and deletes the journal: the run is complete. */
-  remove(): void {
-    this.close();
-    unlinkSync(this.path);
   }
 }
 

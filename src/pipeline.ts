@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RawbrightError, errorCode, invalidParameterError } from './errors.js';
-import { Journal, type JournalParams, fileIdentity, journalPathFor } from './journal.js';
+import { DEFAULT_CHUNK, Journal, type JournalParams, type PendingRange, fileIdentity, journalPathFor } from './journal.js';
 import { MAX_ARENA_BYTES } from './kernel-host.js';
 import { type BrightenParams, type Channels, KERNEL_NAMES, type KernelName, type SampleType } from './kernels/types.js';
 import { MappedFile } from './mapped-file.js';
@@ -91,8 +91,6 @@ export interface Report {
   window: number;
   workers: number;
   journal: boolean;
-  /** Windows restored from the journal (resume only). */
-  restoredWindows?: number;
   /** Peak resident memory of this process so far, in bytes. */
   peakRssBytes: number;
 }
@@ -282,7 +280,6 @@ function buildReport(
   plan: RunPlan,
   strategyRequested: Strategy,
   result: { seconds: number; placement: string; fallbackReason?: string },
-  restoredWindows?: number,
 ): Report {
   const bytes = plan.windows.reduce((sum, w) => sum + w.brightenLength, 0);
   const strategy: ResolvedStrategy = result.placement === 'overlay' ? 'mmap' : 'pread';
@@ -301,7 +298,6 @@ function buildReport(
     window: plan.config.arenaBytes,
     workers: Math.max(1, Math.min(plan.workers, plan.windows.length)),
     journal: plan.journal !== undefined,
-    ...(restoredWindows !== undefined && { restoredWindows }),
     peakRssBytes: peakRss(),
   };
 }
@@ -413,7 +409,7 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
       out === undefined ? splitIntoWindows(offset, length, arenaBytes) : splitWholeFile(size, arenaBytes, offset, length);
     if (useJournal) {
       journal = Journal.create(journalPathFor(checkedPath), {
-        version: 1,
+        version: 2,
         file: { path: checkedPath, ...fileIdentity(checkedPath) },
         by,
         type,
@@ -422,6 +418,8 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
         length,
         window: arenaBytes,
         windows: windows.length,
+        // Durable runs flush at every step, so they take whole windows as their undo unit.
+        chunk: common.durable ? arenaBytes : Math.min(DEFAULT_CHUNK, arenaBytes),
         slots: Math.min(common.workers, windows.length),
       });
       journal.close();
@@ -514,8 +512,7 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
   try {
     file.lock('exclusive');
     const journal = Journal.open(journalPath);
-    let restored: number[];
-    let done: Uint8Array;
+    let pending: PendingRange[];
     try {
       const identity = fileIdentity(checkedPath);
       const recorded = journal.params.file;
@@ -526,13 +523,12 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
           { path: journalPath },
         );
       }
-      done = journal.doneWindows();
-      restored = journal.restoreUnfinished(file);
+      pending = journal.restoreAndPlan(file);
     } finally {
       journal.close();
     }
     const p = journal.params;
-    const windows = splitIntoWindows(p.offset, p.length, p.window).filter((w) => done[w.index] !== 1);
+    const windows = pending.map((range) => ({ ...range, brightenOffset: range.offset, brightenLength: range.length }));
     const plan: RunPlan = {
       path: checkedPath,
       windows,
@@ -557,7 +553,7 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
     };
     const result = windows.length > 0 ? await runWindows(plan) : { seconds: 0, placement: 'overlay' };
     rmSync(journalPath);
-    return { resumed: true, ...buildReport(plan, common.strategy, result, restored.length) };
+    return { resumed: true, ...buildReport(plan, common.strategy, result) };
   } finally {
     file.close();
   }

@@ -143,32 +143,40 @@ describe('rawbright brighten', () => {
 });
 
 describe('kill -9 and resume', () => {
-  const input = randomBytes(48 * MiB, 99);
+  const input = randomBytes(128 * MiB, 99);
   const delta = 777;
   const expected = expectedBrighten(input, delta);
 
-  function runUntilKilled(path: string, delayMs: number, extra: string[]): Promise<void> {
-    return new Promise((resolveRun) => {
-      // The js kernel and small windows make the run long enough to be killed in the middle.
-      const child = spawn('node', [CLI, 'brighten', path, '--by', String(delta), '--window', '256KiB', '--kernel', 'js', ...extra], {
-        stdio: 'ignore',
-      });
-      const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
-      child.on('exit', () => {
-        clearTimeout(timer);
-        resolveRun();
-      });
+  /**
+   * Runs a brighten and kills it `fraction` of the way through its work (timed from the moment its
+   * journal appears); with no fraction, lets it finish and returns how long the work took.
+   */
+  async function runUntilKilled(path: string, fraction: number | undefined, extra: string[]): Promise<number> {
+    // The js kernel and small windows make the run long enough to be killed in the middle.
+    const child = spawn('node', [CLI, 'brighten', path, '--by', String(delta), '--window', '256KiB', '--kernel', 'js', ...extra], {
+      stdio: 'ignore',
     });
+    const exited = new Promise<void>((r) => child.on('exit', () => r()));
+    let running = true;
+    exited.then(() => {
+      running = false;
+    });
+    while (running && !existsSync(`${path}.rawbright-journal`)) await new Promise((r) => setTimeout(r, 2));
+    const started = performance.now();
+    if (fraction !== undefined && running) {
+      await new Promise((r) => setTimeout(r, workMs * fraction));
+      child.kill('SIGKILL');
+    }
+    await exited;
+    return performance.now() - started;
   }
 
   // Kill points spread over the length of an uninterrupted run, measured first on this machine.
-  let runMs = 0;
+  let workMs = 0;
   let resumedAfterKill = 0;
   it('an uninterrupted run gives the expected bytes (and sets the kill schedule)', async () => {
     const path = fixture(input);
-    const started = performance.now();
-    await runUntilKilled(path, 60_000, []);
-    runMs = performance.now() - started;
+    workMs = await runUntilKilled(path, undefined, []);
     expect(readFileSync(path).equals(expected)).toBe(true);
   });
 
@@ -181,7 +189,7 @@ describe('kill -9 and resume', () => {
     [0.9, ['--strategy', 'pread', '--workers', '2']],
   ] as const)('killed at %f of a run (%j), resume gives the uninterrupted bytes', async (fraction, extra) => {
     const path = fixture(input);
-    await runUntilKilled(path, Math.round(runMs * fraction), [...extra]);
+    await runUntilKilled(path, fraction, [...extra]);
     if (existsSync(`${path}.rawbright-journal`)) {
       const resume = rawbright(['resume', path]);
       expect(resume.stderr).toBe('');
@@ -210,7 +218,12 @@ describe('kill -9 and resume', () => {
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
     });
-    await new Promise((r) => setTimeout(r, runMs / 2));
+    // Signal once the run is under way (its journal exists), not while node is still starting.
+    const started = performance.now();
+    while (!existsSync(`${path}.rawbright-journal`) && performance.now() - started < 10_000) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await new Promise((r) => setTimeout(r, workMs / 4));
     child.kill('SIGINT');
     const status = await new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     if (status === 0) {
@@ -219,7 +232,7 @@ describe('kill -9 and resume', () => {
       return;
     }
     expect(status).toBe(130);
-    expect(stderr).toMatch(/interrupted after \d+ of 192 windows; run 'rawbright resume/);
+    expect(stderr).toMatch(/interrupted after \d+ of 512 windows; run 'rawbright resume/);
     expect(rawbright(['resume', path]).status).toBe(0);
     expect(readFileSync(path).equals(expected)).toBe(true);
   });

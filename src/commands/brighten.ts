@@ -147,6 +147,6 @@ export function registerBrighten(program: Command): void {
       }
       if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else if (!report.resumed) process.stdout.write(`nothing to resume for ${file}\n`);
-      else process.stdout.write(`resumed: ${summary(report)} (${report.restoredWindows} window(s) restored from the journal)\n`);
+      else process.stdout.write(`resumed: ${summary(report)}\n`);
     });
 }
