@@ -41,7 +41,8 @@ class WindowProcessor {
     this.#slot = config.journal && this.#journal?.slot(config.journal.slot, config.durable);
     this.placement = config.strategy === 'mmap' && this.#host.canOverlay ? 'overlay' : 'copy';
     if (config.strategy === 'mmap' && this.placement === 'copy') {
-      this.fallbackReason = this.#host.overlayUnavailableReason ?? 'the WebAssembly memory is not at a stable address';
+      this.fallbackReason =
+        this.#host.overlayUnavailableReason ?? 'the WebAssembly memory is not at a stable address';
     }
   }
 
@@ -62,7 +63,10 @@ class WindowProcessor {
     const host = this.#host;
     if (window.brightenLength > 0) {
       const skip = window.brightenOffset - window.offset;
-      host.brighten({ ...region, pointer: region.pointer + skip, length: window.brightenLength }, config.params);
+      host.brighten(
+        { ...region, pointer: region.pointer + skip, length: window.brightenLength },
+        config.params,
+      );
     }
     if (region.placement === 'copy') {
       host.copyOut(region, this.#output, window.offset);
@@ -112,7 +116,12 @@ class WindowProcessor {
     if (this.#output !== this.#input) {
       // Out of place: the output's pages are in the arena; read the input straight into them.
       try {
-        const read = this.#input._handle.read(window.offset, host.memory.buffer, region.pointer, window.length);
+        const read = this.#input._handle.read(
+          window.offset,
+          host.memory.buffer,
+          region.pointer,
+          window.length,
+        );
         if (read !== window.length) throw new Error(`${config.path} became shorter while it was being read`);
       } catch (error) {
         host.release();

@@ -9,7 +9,12 @@ import { registerBench } from './commands/bench.js';
 import { registerBrighten } from './commands/brighten.js';
 import { errorCode } from './errors.js';
 
-const USAGE_CODES = new Set(['ERR_USAGE', 'ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE', 'ERR_OUT_OF_RANGE']);
+const USAGE_CODES = new Set([
+  'ERR_USAGE',
+  'ERR_INVALID_ARG_VALUE',
+  'ERR_INVALID_ARG_TYPE',
+  'ERR_OUT_OF_RANGE',
+]);
 
 function packageVersion(): string {
   const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -18,7 +23,9 @@ function packageVersion(): string {
 
 export function buildProgram(): Command {
   const program = new Command('rawbright')
-    .description('Brighten huge raw 16-bit RGBA images in place, window by window, with a WebAssembly SIMD kernel.')
+    .description(
+      'Brighten huge raw 16-bit RGBA images in place, window by window, with a WebAssembly SIMD kernel.',
+    )
     .version(packageVersion(), '-V, --version', 'print the version')
     .option('--debug', 'print stack traces for errors')
     .configureOutput({

@@ -5,8 +5,8 @@
 export { RawbrightError } from './errors.js';
 export {
   ACCESS_MODES,
-  ADVICE,
   type Access,
+  ADVICE,
   type Advice,
   type CreateOptions,
   type FlushOptions,
@@ -31,7 +31,7 @@ export {
   STRATEGIES,
   type Strategy,
 } from './pipeline.js';
-export { parseSize } from './size.js';
+export { OBJECT_HEADER_BYTES, readObject, writeObject } from './serialize.js';
 export {
   type LockOptions,
   MAX_SHARED_MEMORY_MUTEXES,
@@ -42,4 +42,4 @@ export {
   SharedMemory,
   type SharedMemoryOptions,
 } from './shared-memory.js';
-export { OBJECT_HEADER_BYTES, readObject, writeObject } from './serialize.js';
+export { parseSize } from './size.js';

@@ -20,7 +20,7 @@
  */
 import { statSync, unlinkSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { RawbrightError, errorCode } from './errors.js';
+import { errorCode, RawbrightError } from './errors.js';
 import type { Channels, SampleType } from './kernels/types.js';
 import { MappedFile, type Window } from './mapped-file.js';
 
@@ -63,9 +63,13 @@ export const journalPathFor = (path: string): string => `${path}.rawbright-journ
 const roundUp = (n: number): number => Math.ceil(n / PAGE) * PAGE;
 
 function corrupt(path: string, what: string): RawbrightError {
-  return new RawbrightError('ERR_JOURNAL_CORRUPT', `the journal ${path} is corrupt (${what}); the file was left as it is`, {
-    path,
-  });
+  return new RawbrightError(
+    'ERR_JOURNAL_CORRUPT',
+    `the journal ${path} is corrupt (${what}); the file was left as it is`,
+    {
+      path,
+    },
+  );
 }
 
 function isWholeNumber(value: unknown, max = Number.MAX_SAFE_INTEGER): value is number {
@@ -81,7 +85,9 @@ export function parseJournalParams(text: string, journalPath: string): JournalPa
     throw corrupt(journalPath, 'its parameters are not valid JSON');
   }
   const p = value as Partial<JournalParams> | null;
-  const file = (p !== null && typeof p === 'object' ? p.file : undefined) as Partial<JournalParams['file']> | undefined;
+  const file = (p !== null && typeof p === 'object' ? p.file : undefined) as
+    | Partial<JournalParams['file']>
+    | undefined;
   const valid =
     p !== null &&
     typeof p === 'object' &&
@@ -225,7 +231,10 @@ export class Journal {
     try {
       const json = Buffer.from(JSON.stringify(params));
       if (16 + json.length > PAGE) {
-        throw new RawbrightError('ERR_PATH_TOO_LONG', `the path ${params.file.path} is too long for the journal`);
+        throw new RawbrightError(
+          'ERR_PATH_TOO_LONG',
+          `the path ${params.file.path} is too long for the journal`,
+        );
       }
       const header = Buffer.alloc(PAGE);
       header.write(HEADER_MAGIC, 0, 'latin1');
@@ -253,7 +262,8 @@ export class Journal {
       if (size < PAGE) throw corrupt(path, 'it is shorter than its header');
       const header = Buffer.alloc(PAGE);
       file.read(0, header);
-      if (header.toString('latin1', 0, 8) !== HEADER_MAGIC) throw corrupt(path, 'its header is not a rawbright journal');
+      if (header.toString('latin1', 0, 8) !== HEADER_MAGIC)
+        throw corrupt(path, 'its header is not a rawbright journal');
       const length = header.readUInt32LE(8);
       if (length > PAGE - 16) throw corrupt(path, 'its header length is out of range');
       const json = header.subarray(16, 16 + length);
@@ -288,7 +298,8 @@ export class Journal {
   doneWindows(): Uint8Array {
     const done = new Uint8Array(this.params.windows);
     this.file.read(this.layout.doneMapOffset, done);
-    for (const byte of done) if (byte > 1) throw corrupt(this.path, 'its done map holds a value other than 0 or 1');
+    for (const byte of done)
+      if (byte > 1) throw corrupt(this.path, 'its done map holds a value other than 0 or 1');
     return done;
   }
 
@@ -306,13 +317,19 @@ export class Journal {
     for (let slot = 0; slot < this.params.slots; slot++) {
       const header = Buffer.alloc(16);
       this.file.read(layout.slotOffset(slot), header);
-      if (header.toString('latin1', 0, 8) !== SLOT_MAGIC) throw corrupt(this.path, `slot ${slot} has no valid header`);
+      if (header.toString('latin1', 0, 8) !== SLOT_MAGIC)
+        throw corrupt(this.path, `slot ${slot} has no valid header`);
       const state = header.readDoubleLE(8);
       if (state === -1) continue;
       const number = Math.floor(state / 2);
       const index = Math.floor(number / layout.chunksPerWindow);
       const start = layout.windowOffset(index) + (number % layout.chunksPerWindow) * chunk;
-      if (!Number.isInteger(state) || state < 0 || index >= windows || start >= layout.windowOffset(index) + layout.windowLength(index)) {
+      if (
+        !Number.isInteger(state) ||
+        state < 0 ||
+        index >= windows ||
+        start >= layout.windowOffset(index) + layout.windowLength(index)
+      ) {
         throw corrupt(this.path, `slot ${slot} names a chunk the run does not have`);
       }
       if (done[index] === 1) continue;
@@ -323,7 +340,8 @@ export class Journal {
     }
     for (const { slot, offset, length } of restores) {
       const bytes = Buffer.allocUnsafe(length);
-      if (this.file.read(layout.slotOffset(slot) + PAGE, bytes) !== length) throw corrupt(this.path, `slot ${slot} is cut short`);
+      if (this.file.read(layout.slotOffset(slot) + PAGE, bytes) !== length)
+        throw corrupt(this.path, `slot ${slot} is cut short`);
       target.write(offset, bytes);
     }
     const pending: PendingRange[] = [];

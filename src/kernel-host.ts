@@ -62,7 +62,11 @@ export class KernelHost {
   readonly overlayUnavailableReason: string | undefined;
 
   constructor(options: KernelHostOptions) {
-    if (!Number.isInteger(options.arenaBytes) || options.arenaBytes <= 0 || options.arenaBytes > MAX_ARENA_BYTES) {
+    if (
+      !Number.isInteger(options.arenaBytes) ||
+      options.arenaBytes <= 0 ||
+      options.arenaBytes > MAX_ARENA_BYTES
+    ) {
       throw new RawbrightError(
         'ERR_WINDOW_TOO_LARGE',
         `the arena must be between 1 byte and ${MAX_ARENA_BYTES} bytes, not ${options.arenaBytes}`,
@@ -114,7 +118,10 @@ export class KernelHost {
   overlay(file: MappedFile, offset: number, length: number, populate = true): ArenaRegion {
     this.#checkFits(length);
     if (!this.#memoryInPlace()) {
-      throw new RawbrightError('ERR_MEMORY_MOVED', 'the WebAssembly memory moved; overlays are not safe here');
+      throw new RawbrightError(
+        'ERR_MEMORY_MOVED',
+        'the WebAssembly memory moved; overlays are not safe here',
+      );
     }
     const page = native.pageSize;
     const fileStart = offset - (offset % page);

@@ -55,7 +55,14 @@ export interface NativeAddon {
    * multiple of 8, delta a whole number from -65535 to 65535. signed: int16 samples (else uint16);
    * alpha: brighten alpha too.
    */
-  brighten(buffer: ArrayBuffer, offset: number, length: number, delta: number, signed: boolean, alpha: boolean): void;
+  brighten(
+    buffer: ArrayBuffer,
+    offset: number,
+    length: number,
+    delta: number,
+    signed: boolean,
+    alpha: boolean,
+  ): void;
   /** memcpy (memmove if the ranges overlap): the memory-bandwidth reference for benchmarks. */
   copyBytes(dst: ArrayBuffer, dstOffset: number, src: ArrayBuffer, srcOffset: number, length: number): void;
   /** The vector path brighten runs on this CPU: 'avx2', 'sse2' or 'scalar'. */

@@ -7,20 +7,33 @@ import { realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { RawbrightError, errorCode, invalidParameterError } from './errors.js';
-import { DEFAULT_CHUNK, Journal, type JournalParams, type PendingRange, fileIdentity, journalPathFor } from './journal.js';
+import { errorCode, invalidParameterError, RawbrightError } from './errors.js';
+import {
+  DEFAULT_CHUNK,
+  fileIdentity,
+  Journal,
+  type JournalParams,
+  journalPathFor,
+  type PendingRange,
+} from './journal.js';
 import { MAX_ARENA_BYTES } from './kernel-host.js';
-import { type BrightenParams, type Channels, KERNEL_NAMES, type KernelName, type SampleType } from './kernels/types.js';
+import {
+  type BrightenParams,
+  type Channels,
+  KERNEL_NAMES,
+  type KernelName,
+  type SampleType,
+} from './kernels/types.js';
 import { MappedFile } from './mapped-file.js';
 import { readSidecar } from './sidecar.js';
 import {
-  MAX_WINDOW_BYTES,
   boolean,
+  options as checkOptions,
   integerInRange,
+  MAX_WINDOW_BYTES,
   nonEmptyString,
   optionalByteCount,
   optionalOneOf,
-  options as checkOptions,
 } from './validate.js';
 import type { FromWorker, ResolvedStrategy, WorkerConfig, WorkerWindow } from './worker-protocol.js';
 
@@ -176,13 +189,19 @@ function peakRss(): number {
 
 function abortedError(path: string, done: number, total: number, journaled: boolean): RawbrightError {
   const hint = journaled ? `; run 'rawbright resume ${path}' to finish` : '';
-  return new RawbrightError('ERR_ABORTED', `brightening ${path} was interrupted after ${done} of ${total} windows${hint}`, {
-    path,
-  });
+  return new RawbrightError(
+    'ERR_ABORTED',
+    `brightening ${path} was interrupted after ${done} of ${total} windows${hint}`,
+    {
+      path,
+    },
+  );
 }
 
 /** Runs the windows of a plan on a pool of workers; resolves with what the workers reported. */
-async function runWindows(plan: RunPlan): Promise<{ seconds: number; placement: string; fallbackReason?: string }> {
+async function runWindows(
+  plan: RunPlan,
+): Promise<{ seconds: number; placement: string; fallbackReason?: string }> {
   const started = performance.now();
   const queue = [...plan.windows];
   const workerCount = Math.max(1, Math.min(plan.workers, queue.length));
@@ -242,7 +261,9 @@ async function runWindows(plan: RunPlan): Promise<{ seconds: number; placement: 
             next();
             break;
           case 'failed': {
-            const error = new RawbrightError(message.code ?? 'ERR_WORKER', message.message, { path: message.path });
+            const error = new RawbrightError(message.code ?? 'ERR_WORKER', message.message, {
+              path: message.path,
+            });
             if (message.stack) error.stack = message.stack;
             failure ??= error;
             finish();
@@ -305,7 +326,10 @@ function buildReport(
 function checkCommonOptions(o: Record<string, unknown>) {
   const kernel = optionalOneOf('kernel', o.kernel, KERNEL_NAMES, 'wasm-simd');
   const strategy = optionalOneOf('strategy', o.strategy, STRATEGIES, 'auto');
-  const workers = o.workers === undefined ? 1 : integerInRange('workers', o.workers, 1, Math.max(64, availableParallelism()));
+  const workers =
+    o.workers === undefined
+      ? 1
+      : integerInRange('workers', o.workers, 1, Math.max(64, availableParallelism()));
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw invalidParameterError('signal', 'an AbortSignal', o.signal);
   }
@@ -372,10 +396,13 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
     const sidecar = await readSidecar(checkedPath);
     const type = optionalOneOf('type', o.type, SAMPLE_TYPES, sidecar?.sampleType ?? 'uint16');
     const offset = pixelAligned('offset', optionalByteCount('offset', o.offset, 0));
-    if (offset > size) throw new RawbrightError('ERR_OUT_OF_RANGE', 'offset is larger than the file', { path: checkedPath });
+    if (offset > size)
+      throw new RawbrightError('ERR_OUT_OF_RANGE', 'offset is larger than the file', { path: checkedPath });
     const length = pixelAligned('length', optionalByteCount('length', o.length, size - offset));
     if (length > size - offset) {
-      throw new RawbrightError('ERR_OUT_OF_RANGE', 'length is past the end of the file', { path: checkedPath });
+      throw new RawbrightError('ERR_OUT_OF_RANGE', 'length is past the end of the file', {
+        path: checkedPath,
+      });
     }
     // The arena holds one window; windows past what a wasm32 memory can hold go through in pieces of the largest arena.
     const arenaBytes = Math.min(windowSize, MAX_ARENA_BYTES - (MAX_ARENA_BYTES % 8));
@@ -383,13 +410,19 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
 
     if (out !== undefined) {
       if (canonicalTarget(out) === canonicalTarget(checkedPath) || sameFile(out, checkedPath)) {
-        throw new RawbrightError('ERR_SAME_FILE', `the output ${out} is the input file; leave out --out to brighten in place`, {
-          path: out,
-        });
+        throw new RawbrightError(
+          'ERR_SAME_FILE',
+          `the output ${out} is the input file; leave out --out to brighten in place`,
+          {
+            path: out,
+          },
+        );
       }
       file.lock('shared');
       if (!overwrite && pathExists(out)) {
-        throw new RawbrightError('EEXIST', `${out} already exists (use overwrite to replace it)`, { path: out });
+        throw new RawbrightError('EEXIST', `${out} already exists (use overwrite to replace it)`, {
+          path: out,
+        });
       }
       partial = `${out}.rawbright-partial`;
       // A partial file is a leftover of an interrupted run: it is ours to replace.
@@ -406,7 +439,9 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
     }
 
     const windows =
-      out === undefined ? splitIntoWindows(offset, length, arenaBytes) : splitWholeFile(size, arenaBytes, offset, length);
+      out === undefined
+        ? splitIntoWindows(offset, length, arenaBytes)
+        : splitWholeFile(size, arenaBytes, offset, length);
     if (useJournal) {
       journal = Journal.create(journalPathFor(checkedPath), {
         version: 2,
@@ -528,7 +563,11 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
       journal.close();
     }
     const p = journal.params;
-    const windows = pending.map((range) => ({ ...range, brightenOffset: range.offset, brightenLength: range.length }));
+    const windows = pending.map((range) => ({
+      ...range,
+      brightenOffset: range.offset,
+      brightenLength: range.length,
+    }));
     const plan: RunPlan = {
       path: checkedPath,
       windows,
@@ -572,4 +611,3 @@ export async function brightenFiles(paths: readonly string[], options: BrightenO
   for (const path of paths) reports.push(await brightenFile(path, options));
   return reports;
 }
-

@@ -32,7 +32,11 @@ it('with --out it leaves the inputs untouched, and a bad file makes it exit 1', 
   const before = sha256(join(dir, 'good.raw'));
   const result = spawnSync('node', [SCRIPT, dir, '700', '--out', out], { encoding: 'utf8' });
   expect(result.status).toBe(1);
-  expect(result.stderr).toMatch(/odd\.raw: .*not a whole number of 8-byte RGBA16 pixels \(ERR_NOT_PIXEL_ALIGNED\)/);
+  expect(result.stderr).toMatch(
+    /odd\.raw: .*not a whole number of 8-byte RGBA16 pixels \(ERR_NOT_PIXEL_ALIGNED\)/,
+  );
   expect(sha256(join(dir, 'good.raw'))).toBe(before);
-  expect(readFileSync(join(out, 'good.raw')).equals(expectedBrighten(readFileSync(join(dir, 'good.raw')), 700))).toBe(true);
+  expect(
+    readFileSync(join(out, 'good.raw')).equals(expectedBrighten(readFileSync(join(dir, 'good.raw')), 700)),
+  ).toBe(true);
 });

@@ -11,9 +11,13 @@ afterAll(() => tmp.cleanup());
 
 function rawbright(args: string[], options: { uid?: number } = {}): SpawnSyncReturns<string> {
   if (options.uid !== undefined) {
-    return spawnSync('setpriv', [`--reuid=${options.uid}`, `--regid=${options.uid}`, '--clear-groups', 'node', CLI, ...args], {
-      encoding: 'utf8',
-    });
+    return spawnSync(
+      'setpriv',
+      [`--reuid=${options.uid}`, `--regid=${options.uid}`, '--clear-groups', 'node', CLI, ...args],
+      {
+        encoding: 'utf8',
+      },
+    );
   }
   return spawnSync('node', [CLI, ...args], { encoding: 'utf8' });
 }
@@ -50,12 +54,37 @@ describe('rawbright brighten', () => {
   it('takes every option and prints the report as JSON', () => {
     const path = fixture(input);
     const result = rawbright([
-      'brighten', path, '--by', '300', '--type', 'int16', '--channels', 'rgba', '--window', '1MiB',
-      '--offset', '8', '--length', '1048576', '--kernel', 'wasm', '--strategy', 'pread', '--workers', '2', '--json',
+      'brighten',
+      path,
+      '--by',
+      '300',
+      '--type',
+      'int16',
+      '--channels',
+      'rgba',
+      '--window',
+      '1MiB',
+      '--offset',
+      '8',
+      '--length',
+      '1048576',
+      '--kernel',
+      'wasm',
+      '--strategy',
+      'pread',
+      '--workers',
+      '2',
+      '--json',
     ]);
     expect(result.status).toBe(0);
     const report = JSON.parse(result.stdout);
-    expect(report).toMatchObject({ kernel: 'wasm', strategy: 'pread', bytes: MiB, workers: 1, journal: true });
+    expect(report).toMatchObject({
+      kernel: 'wasm',
+      strategy: 'pread',
+      bytes: MiB,
+      workers: 1,
+      journal: true,
+    });
     expect(readFileSync(path).equals(expectedBrighten(input, 300, 'int16', 'rgba', 8, MiB))).toBe(true);
   });
 
@@ -78,24 +107,64 @@ describe('rawbright brighten', () => {
     ['a missing file', () => ['brighten', join(tmp.dir, 'nope.raw'), '--by', '1'], 1, /no such file/i],
     ['a directory', () => ['brighten', tmp.dir, '--by', '1'], 1, /directory/],
     ['an empty file', () => ['brighten', fixture(Buffer.alloc(0)), '--by', '1'], 1, /is empty/],
-    ['a size not a multiple of 8', () => ['brighten', fixture(Buffer.alloc(20)), '--by', '1'], 1, /8-byte RGBA16 pixels/],
+    [
+      'a size not a multiple of 8',
+      () => ['brighten', fixture(Buffer.alloc(20)), '--by', '1'],
+      1,
+      /8-byte RGBA16 pixels/,
+    ],
     ['--by missing', (f) => ['brighten', f], 2, /--by/],
     ['--by not a number', (f) => ['brighten', f, '--by', 'bright'], 2, /--by must be a whole number/],
     ['--by fractional', (f) => ['brighten', f, '--by', '1.5'], 2, /--by must be a whole number/],
     ['--by out of range', (f) => ['brighten', f, '--by', '70000'], 2, /from -65535 to 65535/],
     ['--window 0', (f) => ['brighten', f, '--by', '1', '--window', '0'], 2, /window/],
     ['--window over 4 GiB', (f) => ['brighten', f, '--by', '1', '--window', '5GiB'], 2, /window/],
-    ['--window garbage', (f) => ['brighten', f, '--by', '1', '--window', 'big'], 2, /--window must be a whole number of bytes/],
-    ['--offset past the end', (f) => ['brighten', f, '--by', '1', '--offset', '1GiB'], 2, /offset is larger than the file/],
+    [
+      '--window garbage',
+      (f) => ['brighten', f, '--by', '1', '--window', 'big'],
+      2,
+      /--window must be a whole number of bytes/,
+    ],
+    [
+      '--offset past the end',
+      (f) => ['brighten', f, '--by', '1', '--offset', '1GiB'],
+      2,
+      /offset is larger than the file/,
+    ],
     ['--offset not pixel aligned', (f) => ['brighten', f, '--by', '1', '--offset', '3'], 2, /multiple of 8/],
-    ['--length past the end', (f) => ['brighten', f, '--by', '1', '--length', '1GiB'], 2, /length is past the end/],
-    ['an unknown kernel', (f) => ['brighten', f, '--by', '1', '--kernel', 'gpu'], 2, /--kernel must be one of/],
-    ['an unknown strategy', (f) => ['brighten', f, '--by', '1', '--strategy', 'x'], 2, /--strategy must be one of/],
+    [
+      '--length past the end',
+      (f) => ['brighten', f, '--by', '1', '--length', '1GiB'],
+      2,
+      /length is past the end/,
+    ],
+    [
+      'an unknown kernel',
+      (f) => ['brighten', f, '--by', '1', '--kernel', 'gpu'],
+      2,
+      /--kernel must be one of/,
+    ],
+    [
+      'an unknown strategy',
+      (f) => ['brighten', f, '--by', '1', '--strategy', 'x'],
+      2,
+      /--strategy must be one of/,
+    ],
     ['an unknown type', (f) => ['brighten', f, '--by', '1', '--type', 'float'], 2, /--type must be one of/],
-    ['unknown channels', (f) => ['brighten', f, '--by', '1', '--channels', 'rg'], 2, /--channels must be one of/],
+    [
+      'unknown channels',
+      (f) => ['brighten', f, '--by', '1', '--channels', 'rg'],
+      2,
+      /--channels must be one of/,
+    ],
     ['--workers 0', (f) => ['brighten', f, '--by', '1', '--workers', '0'], 2, /--workers must be at least 1/],
     ['--out equal to the input', (f) => ['brighten', f, '--by', '1', '--out', f], 1, /is the input file/],
-    ['--out in a missing folder', (f) => ['brighten', f, '--by', '1', '--out', join(tmp.dir, 'no', 'x.raw')], 1, /no such file/i],
+    [
+      '--out in a missing folder',
+      (f) => ['brighten', f, '--by', '1', '--out', join(tmp.dir, 'no', 'x.raw')],
+      1,
+      /no such file/i,
+    ],
     ['an unknown option', (f) => ['brighten', f, '--by', '1', '--shiny'], 2, /unknown option/],
     ['an unknown command', () => ['sparkle'], 2, /unknown command/],
   ];
@@ -132,9 +201,13 @@ describe('rawbright brighten', () => {
     const path = fixture(randomBytes(4 * MiB, 2));
     const before = sha256(path);
     // The journal needs a window's worth of space; 1 MiB of file size limit is not enough.
-    const result = spawnSync('bash', ['-c', `ulimit -f 1024; node ${CLI} brighten ${path} --by 5 --window 2MiB`], {
-      encoding: 'utf8',
-    });
+    const result = spawnSync(
+      'bash',
+      ['-c', `ulimit -f 1024; node ${CLI} brighten ${path} --by 5 --window 2MiB`],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^rawbright: .*(file too large|no space)/i);
     expect(sha256(path)).toBe(before);
@@ -151,11 +224,19 @@ describe('kill -9 and resume', () => {
    * Runs a brighten and kills it `fraction` of the way through its work (timed from the moment its
    * journal appears); with no fraction, lets it finish and returns how long the work took.
    */
-  async function runUntilKilled(path: string, fraction: number | undefined, extra: string[]): Promise<number> {
+  async function runUntilKilled(
+    path: string,
+    fraction: number | undefined,
+    extra: string[],
+  ): Promise<number> {
     // The js kernel and small windows make the run long enough to be killed in the middle.
-    const child = spawn('node', [CLI, 'brighten', path, '--by', String(delta), '--window', '256KiB', '--kernel', 'js', ...extra], {
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      'node',
+      [CLI, 'brighten', path, '--by', String(delta), '--window', '256KiB', '--kernel', 'js', ...extra],
+      {
+        stdio: 'ignore',
+      },
+    );
     const exited = new Promise<void>((r) => child.on('exit', () => r()));
     let running = true;
     exited.then(() => {
@@ -211,9 +292,13 @@ describe('kill -9 and resume', () => {
 
   it('SIGINT stops after the current window, says how to resume, and resume finishes', async () => {
     const path = fixture(input);
-    const child = spawn('node', [CLI, 'brighten', path, '--by', String(delta), '--window', '256KiB', '--kernel', 'js'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      'node',
+      [CLI, 'brighten', path, '--by', String(delta), '--window', '256KiB', '--kernel', 'js'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (chunk) => {
       stderr += chunk;

@@ -87,7 +87,10 @@ describe('the journal restores every crash point exactly', () => {
       const path = join(tmp.dir, `crash-${steps}.raw`);
       writeRaw(path, input);
       const stopped = runStoppingAfter(path, steps);
-      const report = await resumeFile(path, { kernel: steps % 2 ? 'wasm-simd' : 'native', strategy: steps % 3 ? 'mmap' : 'pread' });
+      const report = await resumeFile(path, {
+        kernel: steps % 2 ? 'wasm-simd' : 'native',
+        strategy: steps % 3 ? 'mmap' : 'pread',
+      });
       expect(report.resumed).toBe(true);
       expect(readFileSync(path).equals(expected), `stopped after ${steps} steps`).toBe(true);
       expect(existsSync(journalPathFor(path))).toBe(false);
@@ -153,7 +156,9 @@ describe('corrupt journals are refused and the file is left as it is', () => {
       good.replace('"type":"int16"', '"type":"float"'),
       good.replace('"slots":1', '"slots":0'),
     ]) {
-      expect(() => parseJournalParams(bad, 'j'), bad).toThrow(expect.objectContaining({ code: 'ERR_JOURNAL_CORRUPT' }));
+      expect(() => parseJournalParams(bad, 'j'), bad).toThrow(
+        expect.objectContaining({ code: 'ERR_JOURNAL_CORRUPT' }),
+      );
     }
   });
 });

@@ -64,7 +64,9 @@ describe('KernelHost overlays', () => {
       const region = host.overlay(file, offset, 4 * MiB - 4096);
       const fileStart = offset - (offset % native.pageSize);
       expect(Number(region.mappedAddress! % BigInt(OVERLAY_ALIGNMENT))).toBe(fileStart % OVERLAY_ALIGNMENT);
-      expect(region.pointer - (offset - fileStart)).toBe(Number(region.mappedAddress! - native.address(host.memory.buffer)));
+      expect(region.pointer - (offset - fileStart)).toBe(
+        Number(region.mappedAddress! - native.address(host.memory.buffer)),
+      );
       host.release();
     }
     file.close();
@@ -131,7 +133,9 @@ describe('KernelHost overlays', () => {
     host.copyOut(region, file, 8);
     host.release();
     file.close();
-    expect(readFileSync(path).equals(expectedBrighten(input, params.delta, 'uint16', 'rgb', 8, MiB))).toBe(true);
+    expect(readFileSync(path).equals(expectedBrighten(input, params.delta, 'uint16', 'rgb', 8, MiB))).toBe(
+      true,
+    );
   });
 
   it('refuses regions larger than the arena, past the end of the file, or while one is live', () => {
@@ -139,10 +143,16 @@ describe('KernelHost overlays', () => {
     writeRaw(path, randomBytes(2 * MiB, 1));
     const host = new KernelHost({ arenaBytes: MiB, kernel: 'wasm-simd' });
     const file = MappedFile.open(path, { access: 'readwrite' });
-    expect(() => host.overlay(file, 0, 2 * MiB)).toThrow(expect.objectContaining({ code: 'ERR_WINDOW_TOO_LARGE' }));
-    expect(() => host.overlay(file, 2 * MiB - 4096, 8192)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => host.overlay(file, 0, 2 * MiB)).toThrow(
+      expect.objectContaining({ code: 'ERR_WINDOW_TOO_LARGE' }),
+    );
+    expect(() => host.overlay(file, 2 * MiB - 4096, 8192)).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
     host.overlay(file, 0, 4096);
-    expect(() => host.overlay(file, 4096, 4096)).toThrow(expect.objectContaining({ code: 'ERR_OVERLAY_BUSY' }));
+    expect(() => host.overlay(file, 4096, 4096)).toThrow(
+      expect.objectContaining({ code: 'ERR_OVERLAY_BUSY' }),
+    );
     host.release();
     file.close();
     expect(() => new KernelHost({ arenaBytes: 5 * 1024 ** 3, kernel: 'js' })).toThrow(

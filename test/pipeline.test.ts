@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MappedFile, brightenFile, brightenFiles, resumeFile } from '../dist/index.js';
+import { brightenFile, brightenFiles, MappedFile, resumeFile } from '../dist/index.js';
 import { expectedBrighten, randomBytes, sha256, tempDir, writeRaw } from './helpers/raw.js';
 
 const MiB = 1024 * 1024;
@@ -53,7 +53,9 @@ describe('brightenFile in place', () => {
     const offset = 8 * 1001;
     const length = 2 * MiB + 8 * 3;
     await brightenFile(path, { by: 500, offset, length, window: 512 * 1024 });
-    expect(readFileSync(path).equals(expectedBrighten(input, 500, 'uint16', 'rgb', offset, length))).toBe(true);
+    expect(readFileSync(path).equals(expectedBrighten(input, 500, 'uint16', 'rgb', offset, length))).toBe(
+      true,
+    );
   });
 
   it('gives the same bytes with 2 workers as with 1', async () => {
@@ -76,7 +78,13 @@ describe('brightenFile in place', () => {
     const path = fixture(input);
     writeFileSync(
       `${path}.json`,
-      JSON.stringify({ width: input.length / 8, height: 1, channels: 4, sampleType: 'int16', byteOrder: 'little' }),
+      JSON.stringify({
+        width: input.length / 8,
+        height: 1,
+        channels: 4,
+        sampleType: 'int16',
+        byteOrder: 'little',
+      }),
     );
     await brightenFile(path, { by: 30000 });
     expect(readFileSync(path).equals(expectedBrighten(input, 30000, 'int16'))).toBe(true);
@@ -134,7 +142,11 @@ describe('brightenFile refuses bad input and changes nothing', () => {
   const input = randomBytes(64 * 1024, 3);
 
   it.each([
-    [{ by: 1.5 }, 'ERR_INVALID_ARG_VALUE', /Expected an integer from -65535 to 65535 for by but received 1.5/],
+    [
+      { by: 1.5 },
+      'ERR_INVALID_ARG_VALUE',
+      /Expected an integer from -65535 to 65535 for by but received 1.5/,
+    ],
     [{ by: 65536 }, 'ERR_INVALID_ARG_VALUE', /for by/],
     [{}, 'ERR_INVALID_ARG_VALUE', /for by but received undefined/],
     [{ by: 1, window: 0 }, 'ERR_INVALID_ARG_VALUE', /for window/],
@@ -151,15 +163,22 @@ describe('brightenFile refuses bad input and changes nothing', () => {
   ])('%j → %s', async (options, code, message) => {
     const path = fixture(input);
     const before = sha256(path);
-    await expect(brightenFile(path, options as never)).rejects.toMatchObject({ code, message: expect.stringMatching(message) });
+    await expect(brightenFile(path, options as never)).rejects.toMatchObject({
+      code,
+      message: expect.stringMatching(message),
+    });
     expect(sha256(path)).toBe(before);
     expect(existsSync(`${path}.rawbright-journal`)).toBe(false);
   });
 
   it('names missing files, directories, empty files and odd sizes', async () => {
-    await expect(brightenFile(join(tmp.dir, 'missing.raw'), { by: 1 })).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(brightenFile(join(tmp.dir, 'missing.raw'), { by: 1 })).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
     await expect(brightenFile(tmp.dir, { by: 1 })).rejects.toMatchObject({ code: 'EISDIR' });
-    await expect(brightenFile(fixture(Buffer.alloc(0)), { by: 1 })).rejects.toMatchObject({ code: 'ERR_EMPTY_FILE' });
+    await expect(brightenFile(fixture(Buffer.alloc(0)), { by: 1 })).rejects.toMatchObject({
+      code: 'ERR_EMPTY_FILE',
+    });
     await expect(brightenFile(fixture(Buffer.alloc(12)), { by: 1 })).rejects.toMatchObject({
       code: 'ERR_NOT_PIXEL_ALIGNED',
     });
@@ -178,7 +197,10 @@ describe('brightenFile refuses bad input and changes nothing', () => {
 
   it('refuses a sidecar that contradicts the file size', async () => {
     const path = fixture(input);
-    writeFileSync(`${path}.json`, JSON.stringify({ width: 3, height: 3, channels: 4, sampleType: 'uint16', byteOrder: 'little' }));
+    writeFileSync(
+      `${path}.json`,
+      JSON.stringify({ width: 3, height: 3, channels: 4, sampleType: 'uint16', byteOrder: 'little' }),
+    );
     const before = sha256(path);
     await expect(brightenFile(path, { by: 1 })).rejects.toMatchObject({ code: 'ERR_SIDECAR_MISMATCH' });
     expect(sha256(path)).toBe(before);
@@ -200,7 +222,10 @@ describe('abort and resume', () => {
         if (p.windowsDone === 3) controller.abort();
       },
     });
-    await expect(run).rejects.toMatchObject({ code: 'ERR_ABORTED', message: expect.stringMatching(/rawbright resume/) });
+    await expect(run).rejects.toMatchObject({
+      code: 'ERR_ABORTED',
+      message: expect.stringMatching(/rawbright resume/),
+    });
     expect(existsSync(`${path}.rawbright-journal`)).toBe(true);
     await expect(brightenFile(path, { by: 1 })).rejects.toMatchObject({ code: 'ERR_JOURNAL_EXISTS' });
     const report = await resumeFile(path);
@@ -216,7 +241,10 @@ describe('abort and resume', () => {
 
   it('a corrupt journal is a clear error and the file is left as it is', async () => {
     const path = fixture(input);
-    writeFileSync(`${path}.rawbright-journal`, 'not a journal at all, but long enough to have a header'.repeat(100));
+    writeFileSync(
+      `${path}.rawbright-journal`,
+      'not a journal at all, but long enough to have a header'.repeat(100),
+    );
     const before = sha256(path);
     await expect(resumeFile(path)).rejects.toMatchObject({ code: 'ERR_JOURNAL_CORRUPT' });
     expect(sha256(path)).toBe(before);

@@ -3,14 +3,14 @@ import type { Command } from 'commander';
 import { KERNEL_NAMES, type KernelName } from '../kernels/types.js';
 import {
   type BrightenOptions,
+  brightenFile,
   CHANNELS,
   type Report,
   type ResumeReport,
+  resumeFile,
   SAMPLE_TYPES,
   STRATEGIES,
   type Strategy,
-  brightenFile,
-  resumeFile,
 } from '../pipeline.js';
 import { parseChoice, parseInteger, parseSizeOption, usageError } from './options.js';
 import { createProgressDisplay } from './progress.js';
@@ -68,13 +68,29 @@ export function registerBrighten(program: Command): void {
     .description('brighten raw 16-bit RGBA files in place (or into --out), window by window')
     .argument('<files...>', 'raw files (8 bytes a pixel, little-endian)')
     .requiredOption('--by <n>', 'the delta added to every sample, -65535 to 65535', parseInteger('--by'))
-    .option('--type <type>', `sample type: ${SAMPLE_TYPES.join(' | ')} (default: the sidecar's, else uint16)`, parseChoice('--type', SAMPLE_TYPES))
-    .option('--channels <channels>', `${CHANNELS.join(' | ')}: rgb leaves alpha alone (default: rgb)`, parseChoice('--channels', CHANNELS))
+    .option(
+      '--type <type>',
+      `sample type: ${SAMPLE_TYPES.join(' | ')} (default: the sidecar's, else uint16)`,
+      parseChoice('--type', SAMPLE_TYPES),
+    )
+    .option(
+      '--channels <channels>',
+      `${CHANNELS.join(' | ')}: rgb leaves alpha alone (default: rgb)`,
+      parseChoice('--channels', CHANNELS),
+    )
     .option('--window <size>', 'window size, e.g. 64MiB (default: 64MiB)', parseSizeOption('--window'))
     .option('--offset <bytes>', 'first byte to brighten, a multiple of 8', parseSizeOption('--offset'))
     .option('--length <bytes>', 'bytes to brighten, a multiple of 8', parseSizeOption('--length'))
-    .option('--kernel <kernel>', `${KERNEL_NAMES.join(' | ')} (default: wasm-simd)`, parseChoice('--kernel', KERNEL_NAMES))
-    .option('--strategy <strategy>', `${STRATEGIES.join(' | ')} (default: auto)`, parseChoice('--strategy', STRATEGIES))
+    .option(
+      '--kernel <kernel>',
+      `${KERNEL_NAMES.join(' | ')} (default: wasm-simd)`,
+      parseChoice('--kernel', KERNEL_NAMES),
+    )
+    .option(
+      '--strategy <strategy>',
+      `${STRATEGIES.join(' | ')} (default: auto)`,
+      parseChoice('--strategy', STRATEGIES),
+    )
     .option('--workers <n>', 'worker threads (default: 1)', parseInteger('--workers'))
     .option('--out <file>', 'write the result to a new file and leave the input untouched')
     .option('--overwrite', 'replace an existing --out file')
@@ -117,36 +133,51 @@ export function registerBrighten(program: Command): void {
       } finally {
         interrupt.dispose();
       }
-      if (flags.json) process.stdout.write(`${JSON.stringify(files.length === 1 ? reports[0] : reports, null, 2)}\n`);
+      if (flags.json)
+        process.stdout.write(`${JSON.stringify(files.length === 1 ? reports[0] : reports, null, 2)}\n`);
     });
 
   program
     .command('resume')
     .description('finish an interrupted in-place run from its journal')
     .argument('<file>', 'the raw file that was being brightened')
-    .option('--kernel <kernel>', `${KERNEL_NAMES.join(' | ')} (default: wasm-simd)`, parseChoice('--kernel', KERNEL_NAMES))
-    .option('--strategy <strategy>', `${STRATEGIES.join(' | ')} (default: auto)`, parseChoice('--strategy', STRATEGIES))
-    .option('--workers <n>', 'worker threads (at most the interrupted run\'s)', parseInteger('--workers'))
+    .option(
+      '--kernel <kernel>',
+      `${KERNEL_NAMES.join(' | ')} (default: wasm-simd)`,
+      parseChoice('--kernel', KERNEL_NAMES),
+    )
+    .option(
+      '--strategy <strategy>',
+      `${STRATEGIES.join(' | ')} (default: auto)`,
+      parseChoice('--strategy', STRATEGIES),
+    )
+    .option('--workers <n>', "worker threads (at most the interrupted run's)", parseInteger('--workers'))
     .option('--json', 'print the report as JSON on stdout')
-    .action(async (file: string, flags: { kernel?: KernelName; strategy?: Strategy; workers?: number; json?: boolean }) => {
-      if (flags.workers !== undefined && flags.workers < 1) throw usageError('--workers must be at least 1');
-      const interrupt = interruptOnSignals();
-      const progress = createProgressDisplay(file);
-      let report: ResumeReport;
-      try {
-        report = await resumeFile(file, {
-          kernel: flags.kernel,
-          strategy: flags.strategy,
-          workers: flags.workers,
-          signal: interrupt.signal,
-          onProgress: progress.update,
-        });
-      } finally {
-        progress.stop();
-        interrupt.dispose();
-      }
-      if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else if (!report.resumed) process.stdout.write(`nothing to resume for ${file}\n`);
-      else process.stdout.write(`resumed: ${summary(report)}\n`);
-    });
+    .action(
+      async (
+        file: string,
+        flags: { kernel?: KernelName; strategy?: Strategy; workers?: number; json?: boolean },
+      ) => {
+        if (flags.workers !== undefined && flags.workers < 1)
+          throw usageError('--workers must be at least 1');
+        const interrupt = interruptOnSignals();
+        const progress = createProgressDisplay(file);
+        let report: ResumeReport;
+        try {
+          report = await resumeFile(file, {
+            kernel: flags.kernel,
+            strategy: flags.strategy,
+            workers: flags.workers,
+            signal: interrupt.signal,
+            onProgress: progress.update,
+          });
+        } finally {
+          progress.stop();
+          interrupt.dispose();
+        }
+        if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        else if (!report.resumed) process.stdout.write(`nothing to resume for ${file}\n`);
+        else process.stdout.write(`resumed: ${summary(report)}\n`);
+      },
+    );
 }

@@ -30,7 +30,9 @@ export function parseSizeOption(flag: string): (text: string) => number {
 export function parseChoice<T extends string>(flag: string, choices: readonly T[]): (text: string) => T {
   return (text) => {
     if ((choices as readonly string[]).includes(text)) return text as T;
-    throw new InvalidArgumentError(`${flag} must be one of ${choices.join(', ')}, not ${JSON.stringify(text)}`);
+    throw new InvalidArgumentError(
+      `${flag} must be one of ${choices.join(', ')}, not ${JSON.stringify(text)}`,
+    );
   };
 }
 
