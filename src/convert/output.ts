@@ -1,0 +1,188 @@
+/**
+ * Output files that never look finished before they are: every conversion writes to a temporary name in
+ * the destination's folder and only gives the file its real name once it is complete and on disk. An
+ * interrupted run leaves at most a hidden `.NAME.rawbright-PID-RANDOM.tmp` file, never a truncated `NAME`.
+ */
+import { constants } from 'node:fs';
+import { link, open, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { errorCode, RawbrightError } from '../errors.js';
+
+/** Where an output is being written, and where it goes once complete. */
+export interface OutputPlan {
+  /** The final path. */
+  readonly path: string;
+  /** The temporary path in the same folder (same file system, so the final rename is atomic). */
+  readonly temporary: string;
+  /** Replace an existing file at {@link OutputPlan.path}. */
+  readonly overwrite: boolean;
+}
+
+function fsError(error: unknown, message: string, path: string): RawbrightError {
+  return new RawbrightError(errorCode(error) ?? 'EIO', message, { path, cause: error });
+}
+
+/**
+ * Gives a failed write of `path` one plain sentence and keeps its errno code (`ENOSPC`, `EIO`, …); rawbright's
+ * own errors pass through unchanged.
+ */
+export function writeFailure(error: unknown, path: string): Error {
+  if (error instanceof RawbrightError) return error;
+  const code = errorCode(error);
+  if (code === undefined) return error instanceof Error ? error : new Error(String(error));
+  const reason =
+    code === 'ENOSPC'
+      ? 'no space left on the disk'
+      : code === 'EACCES'
+        ? 'permission denied'
+        : (error as Error).message;
+  return new RawbrightError(code, `cannot write ${path}: ${reason}`, { path, cause: error });
+}
+
+/** The error for an output that exists when overwriting was not asked for. */
+export function existsError(path: string): RawbrightError {
+  return new RawbrightError(
+    'EEXIST',
+    `${path} already exists; use --overwrite (overwrite: true) to replace it`,
+    { path },
+  );
+}
+
+/**
+ * Checks that `path` can be written (it does not exist, or `overwrite` is set and it is a regular file)
+ * and picks a temporary name next to it. Nothing is created yet.
+ * @param path The final output path.
+ * @param overwrite Whether an existing regular file may be replaced.
+ * @param suffix The temporary name's ending ['.tmp'] (sharp picks its output format by extension).
+ * @throws {RawbrightError} `EEXIST`, `EISDIR`, `ENODEV` (not a regular file), or `ENOENT` when the folder does not exist.
+ */
+export async function planOutput(path: string, overwrite: boolean, suffix = '.tmp'): Promise<OutputPlan> {
+  try {
+    const info = await stat(path);
+    if (info.isDirectory())
+      throw new RawbrightError('EISDIR', `cannot write ${path}: it is a directory`, { path });
+    if (!overwrite) throw existsError(path);
+    if (!info.isFile())
+      throw new RawbrightError('ENODEV', `cannot overwrite ${path}: it is not a regular file`, { path });
+  } catch (error) {
+    if (error instanceof RawbrightError) throw error;
+    if (errorCode(error) !== 'ENOENT')
+      throw fsError(error, `cannot write ${path}: ${(error as Error).message}`, path);
+  }
+  const folder = dirname(path);
+  try {
+    if (!(await stat(folder)).isDirectory()) {
+      throw new RawbrightError('ENOTDIR', `cannot write ${path}: ${folder} is not a folder`, { path });
+    }
+  } catch (error) {
+    if (error instanceof RawbrightError) throw error;
+    if (errorCode(error) === 'ENOENT') {
+      throw new RawbrightError('ENOENT', `cannot write ${path}: the folder ${folder} does not exist`, {
+        path,
+      });
+    }
+    throw fsError(error, `cannot write ${path}: ${(error as Error).message}`, path);
+  }
+  return { path, temporary: temporaryName(path, suffix), overwrite };
+}
+
+/**
+ * A hidden, unique name next to `path` for work in progress: `.NAME.rawbright-PID-RANDOM.tmp`.
+ * @param path The file the work is for.
+ * @param suffix The name's ending ['.tmp'].
+ */
+export function temporaryName(path: string, suffix = '.tmp'): string {
+  const random = Math.random().toString(36).slice(2, 10).padEnd(8, '0');
+  return join(dirname(path), `.${basename(path)}.rawbright-${process.pid}-${random}${suffix}`);
+}
+
+/** Removes a file, ignoring a missing one: for temporary files on the way out of a failed run. */
+export async function removeQuietly(path: string | undefined): Promise<void> {
+  if (path === undefined) return;
+  await unlink(path).catch(() => undefined);
+}
+
+/** Flushes a written file to disk, so that the rename which follows never publishes an empty file after a crash. */
+export async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes a small new file (`wx`: never an existing one) and flushes it to disk. */
+export async function writeNewTextFile(path: string, text: string): Promise<void> {
+  const handle = await open(path, 'wx');
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function syncFolder(folder: string): Promise<void> {
+  // The rename itself must reach the disk too; a folder that cannot be opened or synced is not worth failing for.
+  try {
+    const handle = await open(folder, constants.O_RDONLY | constants.O_DIRECTORY);
+    await handle.sync().finally(() => handle.close());
+  } catch {}
+}
+
+/**
+ * Gives the finished temporary file its final name. Without `overwrite`, a hard link makes the final name
+ * appear atomically and fail with `EEXIST` if another process created it meanwhile; with `overwrite`, a
+ * rename replaces the old file atomically. The temporary name is gone afterwards either way.
+ * @throws {RawbrightError} `EEXIST`, or the errno code of the failed rename.
+ */
+export async function commitOutput(plan: OutputPlan): Promise<void> {
+  try {
+    if (plan.overwrite) {
+      await rename(plan.temporary, plan.path);
+    } else {
+      try {
+        await link(plan.temporary, plan.path);
+        await unlink(plan.temporary);
+      } catch (error) {
+        const code = errorCode(error);
+        if (code === 'EEXIST') throw existsError(plan.path);
+        // File systems without hard links (FAT, some FUSE mounts): check, then rename.
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EMLINK') throw error;
+        const exists = await stat(plan.path).then(
+          () => true,
+          () => false,
+        );
+        if (exists) throw existsError(plan.path);
+        await rename(plan.temporary, plan.path);
+      }
+    }
+  } catch (error) {
+    await removeQuietly(plan.temporary);
+    if (error instanceof RawbrightError) throw error;
+    throw fsError(error, `cannot write ${plan.path}: ${(error as Error).message}`, plan.path);
+  }
+  await syncFolder(dirname(plan.path));
+}
+
+/**
+ * Commits a raw file and its sidecar in the one order that never pairs a new raw file with an old sidecar:
+ * the old sidecar goes first, then the raw file takes its name, then the new sidecar. An interruption leaves
+ * at worst a raw file without a sidecar, which every command refuses to read without explicit dimensions.
+ */
+export async function commitRawWithSidecar(raw: OutputPlan, sidecar: OutputPlan): Promise<void> {
+  if (raw.overwrite) {
+    await unlink(sidecar.path).catch((error) => {
+      if (errorCode(error) !== 'ENOENT')
+        throw fsError(error, `cannot replace ${sidecar.path}: ${error.message}`, sidecar.path);
+    });
+  }
+  try {
+    await commitOutput(raw);
+  } catch (error) {
+    await removeQuietly(sidecar.temporary);
+    throw error;
+  }
+  await commitOutput(sidecar);
+}

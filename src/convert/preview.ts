@@ -1,0 +1,163 @@
+/**
+ * `previewImage`: a small 8-bit PNG of a raw image, to look at. sharp resizes strip by strip: each strip
+ * of rows is handed to sharp as a view of its mapped window (no copy for uint16) and shrunk to the
+ * preview's width and its share of the preview's rows; the small results are stacked and encoded once.
+ * An image that fits one strip is resized in one go.
+ */
+import sharp from 'sharp';
+import { RawbrightError } from '../errors.js';
+import type { SampleType } from '../kernels/types.js';
+import { boolean, integerInRange, nonEmptyString, options } from '../validate.js';
+import { commitOutput, planOutput, removeQuietly, syncFile, writeFailure } from './output.js';
+import { openRawSource } from './raw-source.js';
+import { checkRowWidth, rowsPerStrip, STRIP_BYTES } from './strips.js';
+
+/** Options of {@link previewImage}. */
+export interface PreviewOptions {
+  /** The preview's width in pixels, 1 to 65535; never more than the image's [1024]. */
+  width?: number;
+  /** Replace an existing output [false]. */
+  overwrite?: boolean;
+  /** The raw image's width, for a raw file without a sidecar. */
+  rawWidth?: number;
+  /** The raw image's height, for a raw file without a sidecar. */
+  rawHeight?: number;
+  /** The raw image's sample type [the sidecar's, else 'uint16']; int16 is shown as value + 32768. */
+  type?: SampleType;
+}
+
+/** What {@link previewImage} did. */
+export interface PreviewReport {
+  input: string;
+  output: string;
+  width: number;
+  height: number;
+  sourceWidth: number;
+  sourceHeight: number;
+  bytes: number;
+  seconds: number;
+}
+
+/** The default preview width. */
+export const DEFAULT_PREVIEW_WIDTH = 1024;
+/** The preview's own pixels (16-bit while being stacked) must stay small: 256 MiB. */
+const MAX_PREVIEW_BYTES = 256 * 1024 * 1024;
+
+function flipTopBits(bytes: Uint8Array): Uint16Array {
+  const copy = new Uint16Array(bytes.length / 2);
+  copy.set(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2));
+  const words = new Uint32Array(copy.buffer);
+  for (let i = 0; i < words.length; i++) words[i] ^= 0x80008000;
+  return copy;
+}
+
+/**
+ * Writes an 8-bit RGBA PNG preview of a raw image, `width` pixels wide (the image's own width if smaller),
+ * with the height that keeps the aspect ratio.
+ * @param raw The raw file.
+ * @param out The PNG to write.
+ * @param opts `{ width = 1024, overwrite = false, rawWidth, rawHeight, type }`.
+ * @returns What was written.
+ * @throws {RawbrightError} The errors of {@link exportImage} for the raw file, `ERR_UNSUPPORTED_FORMAT` for an
+ * output not ending in `.png`, `ERR_PREVIEW_TOO_LARGE` when the preview itself would pass 256 MiB.
+ * @example
+ * ```ts
+ * await previewImage('huge.raw', 'huge-preview.png', { width: 800 });
+ * ```
+ */
+export async function previewImage(
+  raw: string,
+  out: string,
+  opts: PreviewOptions = {},
+): Promise<PreviewReport> {
+  const started = performance.now();
+  const rawPath = nonEmptyString('raw', raw);
+  const outPath = nonEmptyString('out', out);
+  const o = options('options', opts) as PreviewOptions;
+  const wanted = o.width === undefined ? DEFAULT_PREVIEW_WIDTH : integerInRange('width', o.width, 1, 65535);
+  const overwrite = boolean('overwrite', o.overwrite, false);
+  if (!outPath.toLowerCase().endsWith('.png')) {
+    throw new RawbrightError(
+      'ERR_UNSUPPORTED_FORMAT',
+      `cannot write a preview to ${outPath}: the name must end in .png`,
+      {
+        path: outPath,
+      },
+    );
+  }
+
+  const source = await openRawSource(rawPath, { width: o.rawWidth, height: o.rawHeight, type: o.type });
+  try {
+    const { width, height, sampleType } = source.meta;
+    checkRowWidth(width, rawPath);
+    const previewWidth = Math.min(wanted, width);
+    const previewHeight = Math.max(1, Math.round((height * previewWidth) / width));
+    if (previewWidth * previewHeight * 8 > MAX_PREVIEW_BYTES) {
+      throw new RawbrightError(
+        'ERR_PREVIEW_TOO_LARGE',
+        `a preview of ${rawPath} would be ${previewWidth}x${previewHeight} pixels; ask for a smaller width`,
+        { path: rawPath },
+      );
+    }
+    const plan = await planOutput(outPath, overwrite);
+
+    // Strips of whole preview rows: preview rows [top, bottom) come from image rows [top·H/h, bottom·H/h).
+    const budgetRows = rowsPerStrip(width, STRIP_BYTES);
+    const rowsPerPreviewStrip =
+      height <= budgetRows
+        ? previewHeight
+        : Math.max(1, Math.floor(((budgetRows - 1) * previewHeight) / height));
+    const stacked = new Uint16Array(previewWidth * previewHeight * 4);
+    for (let top = 0; top < previewHeight; top += rowsPerPreviewStrip) {
+      const bottom = Math.min(previewHeight, top + rowsPerPreviewStrip);
+      const y0 = Math.floor((top * height) / previewHeight);
+      const y1 = bottom === previewHeight ? height : Math.floor((bottom * height) / previewHeight);
+      const rows = y1 - y0;
+      const window = source.file.map({ offset: y0 * width * 8, length: rows * width * 8 });
+      try {
+        const bytes = new Uint8Array(window.buffer);
+        const pixels = sampleType === 'int16' ? flipTopBits(bytes) : new Uint16Array(window.buffer);
+        const small = await sharp(pixels, {
+          raw: { width, height: rows, channels: 4 },
+          limitInputPixels: false,
+        })
+          .resize(previewWidth, bottom - top, { fit: 'fill' })
+          .toColourspace('rgb16')
+          .raw({ depth: 'ushort' })
+          .toBuffer();
+        stacked.set(
+          new Uint16Array(small.buffer, small.byteOffset, small.length / 2),
+          top * previewWidth * 4,
+        );
+      } finally {
+        window.close();
+      }
+    }
+
+    let bytes: number;
+    try {
+      const info = await sharp(stacked, { raw: { width: previewWidth, height: previewHeight, channels: 4 } })
+        .toColourspace('srgb')
+        .png()
+        .toFile(plan.temporary);
+      bytes = info.size;
+      await syncFile(plan.temporary);
+      await commitOutput(plan);
+    } catch (error) {
+      await removeQuietly(plan.temporary);
+      throw writeFailure(error, outPath);
+    }
+    return {
+      input: rawPath,
+      output: outPath,
+      width: previewWidth,
+      height: previewHeight,
+      sourceWidth: width,
+      sourceHeight: height,
+      bytes,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    source.file.close();
+  }
+}
