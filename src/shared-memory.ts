@@ -26,7 +26,7 @@
  * The robust mutexes need every user to share one PID namespace (the kernel reports a dead holder
  * by its thread id) and one C library ABI (checked when a region is opened).
  */
-import { invalidParameterError, RawbrightError } from './errors.js';
+import { asRawbrightError, invalidParameterError, RawbrightError } from './errors.js';
 import { type NativeMutexHandle, type NativeSharedMemoryHandle, native } from './native.js';
 import { isInteger, options as optionsObject } from './validate.js';
 
@@ -101,6 +101,15 @@ function checkTimeout(value: unknown): number {
   if (value === undefined || value === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
   if (typeof value === 'number' && value >= 0 && value <= MAX_TIMEOUT_MS) return value;
   throw invalidParameterError('timeout', 'a number of milliseconds from 0 to 2^31 - 1, or Infinity', value);
+}
+
+// Addon errors (plain Errors with a code) become RawbrightErrors with the same code and message.
+function rethrown<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw asRawbrightError(error);
+  }
 }
 
 function closedError(name: string, path: string): RawbrightError {
@@ -189,7 +198,7 @@ export class SharedMemory implements Disposable {
     const { mode, mutexes } = checkCreateOptions(options);
     return new SharedMemory(
       constructionToken,
-      native.createSharedMemory(checkedName, checkedSize, mode, mutexes, false),
+      rethrown(() => native.createSharedMemory(checkedName, checkedSize, mode, mutexes, false)),
     );
   }
 
@@ -202,7 +211,10 @@ export class SharedMemory implements Disposable {
    *   that is not a rawbright region; `ERR_SHM_INCOMPATIBLE` if another version or ABI made it.
    */
   static open(name: string): SharedMemory {
-    return new SharedMemory(constructionToken, native.openSharedMemory(checkName(name)));
+    return new SharedMemory(
+      constructionToken,
+      rethrown(() => native.openSharedMemory(checkName(name))),
+    );
   }
 
   /**
@@ -220,7 +232,7 @@ export class SharedMemory implements Disposable {
     const { mode, mutexes } = checkCreateOptions(options);
     return new SharedMemory(
       constructionToken,
-      native.createSharedMemory(checkedName, checkedSize, mode, mutexes, true),
+      rethrown(() => native.createSharedMemory(checkedName, checkedSize, mode, mutexes, true)),
     );
   }
 
@@ -231,7 +243,7 @@ export class SharedMemory implements Disposable {
    * @returns the names of the regions removed.
    */
   static cleanup(): string[] {
-    return native.cleanupSharedMemory();
+    return rethrown(() => native.cleanupSharedMemory());
   }
 
   /**
@@ -241,7 +253,7 @@ export class SharedMemory implements Disposable {
    */
   get buffer(): ArrayBuffer {
     if (this.#closed) throw closedError(this.name, this.path);
-    if (this.#buffer === undefined) this.#buffer = this.#handle.buffer();
+    if (this.#buffer === undefined) this.#buffer = rethrown(() => this.#handle.buffer());
     return this.#buffer;
   }
 
@@ -265,7 +277,12 @@ export class SharedMemory implements Disposable {
     if (!isInteger(index) || index < 0) throw invalidParameterError('index', 'a non-negative integer', index);
     let mutex = this.#mutexes.get(index);
     if (mutex === undefined) {
-      mutex = new Mutex(constructionToken, this.#handle.mutex(index), this.name, this.path);
+      mutex = new Mutex(
+        constructionToken,
+        rethrown(() => this.#handle.mutex(index)),
+        this.name,
+        this.path,
+      );
       this.#mutexes.set(index, mutex);
     }
     return mutex;
@@ -381,7 +398,7 @@ export class Mutex {
   tryLock(): MutexGuard | null {
     if (this.#state === 'closed') throw closedError(this.#name, this.#path);
     if (this.#state !== 'idle') return null;
-    const status = this.#handle.tryLock();
+    const status = rethrown(() => this.#handle.tryLock());
     if (status < 0) return null;
     return this.#granted(status === 1);
   }
@@ -403,7 +420,7 @@ export class Mutex {
     }
     this.#generation += 1;
     try {
-      this.#handle.unlock();
+      rethrown(() => this.#handle.unlock());
     } finally {
       this.#state = 'idle';
       this.#next();
@@ -427,11 +444,13 @@ export class Mutex {
     this.#state = 'acquiring';
     let status: number;
     try {
-      status = this.#handle.tryLock();
+      status = rethrown(() => this.#handle.tryLock());
       if (status < 0) {
         const remaining = Number.isFinite(timeout) ? Math.max(0, deadline - performance.now()) : -1;
         if (remaining === 0) throw this.#timeoutError(timeout);
-        status = await this.#handle.lockAsync(remaining);
+        status = await this.#handle.lockAsync(remaining).catch((error: unknown) => {
+          throw asRawbrightError(error);
+        });
         if (status === 2) throw this.#timeoutError(timeout);
       }
     } catch (error) {
