@@ -577,6 +577,26 @@ describe('errors', () => {
   });
 });
 
+describe('samples/ipc', () => {
+  it('runs the three-process demonstration and leaves nothing in /dev/shm', async () => {
+    const script = fileURLToPath(new URL('../samples/ipc/process-a.mjs', import.meta.url));
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toBe('Process A says: True\nProcess B says: False\nProcess C says: True\n');
+    expect(existsSync(shmPath('testmap'))).toBe(false);
+  });
+});
+
 describe('writeObject / readObject', () => {
   it('carries a structured value from one process to another through a region', async () => {
     const name = uniqueName();
