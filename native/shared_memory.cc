@@ -609,7 +609,11 @@ class MutexOwner : public std::enable_shared_from_this<MutexOwner> {
       bool cancelled = command_ == Command::kStop;
       if (!cancelled) command_ = Command::kIdle;
       guard.unlock();
-      if (!cancelled) completion.BlockingCall(new LockCompletion{weak_from_this(), id, status, err});
+      if (!cancelled) {
+        auto* result = new LockCompletion{weak_from_this(), id, status, err};
+        // napi_closing: the environment is being torn down and will not call back.
+        if (completion.BlockingCall(result) != napi_ok) delete result;
+      }
       completion.Release();
       guard.lock();
     }

@@ -34,7 +34,16 @@ interface Child {
 }
 
 function startChild(command: string, name: string, ...args: (string | number)[]): Child {
-  const child = spawn(process.execPath, [CHILD, command, name, ...args.map(String)], {
+  return startChildWith([], command, name, ...args);
+}
+
+function startChildWith(
+  nodeArgs: string[],
+  command: string,
+  name: string,
+  ...args: (string | number)[]
+): Child {
+  const child = spawn(process.execPath, [...nodeArgs, CHILD, command, name, ...args.map(String)], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -149,6 +158,18 @@ describe('SharedMemory between processes', () => {
     await child.line('ready');
     expect((await child.exited).code).toBe(0);
     expect(existsSync(shmPath(name))).toBe(false);
+  });
+
+  it('removes the name when a region nobody references is garbage collected', async () => {
+    const name = uniqueName();
+    const child = startChildWith(['--expose-gc'], 'drop-and-collect', name);
+    try {
+      await child.line('present');
+      expect(await child.line((line) => line === 'gone' || line === 'still there')).toBe('gone');
+      expect(existsSync(shmPath(name))).toBe(false);
+    } finally {
+      await kill(child);
+    }
   });
 
   it('keeps the name after every user is killed, until the next open reclaims it (ENOENT)', async () => {

@@ -124,6 +124,24 @@ switch (command) {
     say('done');
     break;
   }
+  case 'drop-and-collect': {
+    // Needs --expose-gc. A region nobody references any more is closed by garbage collection.
+    const { existsSync } = await import('node:fs');
+    (() => {
+      const region = SharedMemory.create(name, 4096);
+      new Uint8Array(region.buffer)[0] = 1;
+      region.mutex.tryLock();
+    })();
+    const path = `/dev/shm/rawbright.${name}`;
+    say(existsSync(path) ? 'present' : 'missing');
+    for (let i = 0; i < 50 && existsSync(path); i++) {
+      globalThis.gc();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    say(existsSync(path) ? 'still there' : 'gone');
+    setInterval(() => {}, 1 << 30); // stays alive: the name went away without the process ending
+    break;
+  }
   default:
     process.stderr.write(`unknown command ${command}\n`);
     process.exit(2);
