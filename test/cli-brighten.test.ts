@@ -1,5 +1,5 @@
 import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectedBrighten, randomBytes, sha256, tempDir, writeRaw } from './helpers/raw.js';
@@ -220,81 +220,35 @@ describe('kill -9 and resume', () => {
   const delta = 777;
   const expected = expectedBrighten(input, delta);
 
+  const WINDOWS = 512;
+
+  /** How many windows the journal's done map counts (the map starts at byte 4096 of the journal). */
+  function windowsDone(path: string): number {
+    try {
+      const fd = openSync(`${path}.rawbright-journal`, 'r');
+      const map = Buffer.alloc(WINDOWS);
+      readSync(fd, map, 0, WINDOWS, 4096);
+      closeSync(fd);
+      return map.reduce((sum, byte) => sum + byte, 0);
+    } catch {
+      return 0;
+    }
+  }
+
   /**
-   * Runs a brighten and kills it `fraction` of the way through its work (timed from the moment its
-   * journal appears); with no fraction, lets it finish and returns how long the work took.
+   * Runs a brighten and, once `fraction` of its windows are done (read from its journal), kills it
+   * after a random extra 0–3 ms, so the kill lands at a random point inside a window.
    */
   async function runUntilKilled(
     path: string,
-    fraction: number | undefined,
+    fraction: number,
     extra: string[],
-  ): Promise<number> {
+    signal: NodeJS.Signals = 'SIGKILL',
+  ) {
     // The js kernel and small windows make the run long enough to be killed in the middle.
     const child = spawn(
       'node',
       [CLI, 'brighten', path, '--by', String(delta), '--window', '256KiB', '--kernel', 'js', ...extra],
-      {
-        stdio: 'ignore',
-      },
-    );
-    const exited = new Promise<void>((r) => child.on('exit', () => r()));
-    let running = true;
-    exited.then(() => {
-      running = false;
-    });
-    while (running && !existsSync(`${path}.rawbright-journal`)) await new Promise((r) => setTimeout(r, 2));
-    const started = performance.now();
-    if (fraction !== undefined && running) {
-      await new Promise((r) => setTimeout(r, workMs * fraction));
-      child.kill('SIGKILL');
-    }
-    await exited;
-    return performance.now() - started;
-  }
-
-  // Kill points spread over the length of an uninterrupted run, measured first on this machine.
-  let workMs = 0;
-  let resumedAfterKill = 0;
-  it('an uninterrupted run gives the expected bytes (and sets the kill schedule)', async () => {
-    const path = fixture(input);
-    workMs = await runUntilKilled(path, undefined, []);
-    expect(readFileSync(path).equals(expected)).toBe(true);
-  });
-
-  it.each([
-    [0.15, []],
-    [0.3, []],
-    [0.45, ['--strategy', 'pread']],
-    [0.6, ['--workers', '2']],
-    [0.75, []],
-    [0.9, ['--strategy', 'pread', '--workers', '2']],
-  ] as const)('killed at %f of a run (%j), resume gives the uninterrupted bytes', async (fraction, extra) => {
-    const path = fixture(input);
-    await runUntilKilled(path, fraction, [...extra]);
-    if (existsSync(`${path}.rawbright-journal`)) {
-      const resume = rawbright(['resume', path]);
-      expect(resume.stderr).toBe('');
-      expect(resume.status).toBe(0);
-      expect(resume.stdout).toMatch(/^resumed: /);
-      resumedAfterKill++;
-    } else if (!readFileSync(path).equals(expected)) {
-      // Killed before the run began: the file must be untouched, and a fresh run finishes it.
-      expect(readFileSync(path).equals(input)).toBe(true);
-      expect(rawbright(['brighten', path, '--by', String(delta)]).status).toBe(0);
-    }
-    expect(readFileSync(path).equals(expected)).toBe(true);
-    expect(existsSync(`${path}.rawbright-journal`)).toBe(false);
-  });
-
-  it('the kills landed in the middle of runs, not only before or after them', () => {
-    expect(resumedAfterKill).toBeGreaterThanOrEqual(4);
-  });
-
-  it('SIGINT stops after the current window, says how to resume, and resume finishes', async () => {
-    const path = fixture(input);
-    const child = spawn(
-      'node',
-      [CLI, 'brighten', path, '--by', String(delta), '--window', '256KiB', '--kernel', 'js'],
       {
         stdio: ['ignore', 'ignore', 'pipe'],
       },
@@ -303,19 +257,55 @@ describe('kill -9 and resume', () => {
     child.stderr.on('data', (chunk) => {
       stderr += chunk;
     });
-    // Signal once the run is under way (its journal exists), not while node is still starting.
-    const started = performance.now();
-    while (!existsSync(`${path}.rawbright-journal`) && performance.now() - started < 10_000) {
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    await new Promise((r) => setTimeout(r, workMs / 4));
-    child.kill('SIGINT');
-    const status = await new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    if (status === 0) {
-      // The run finished before the signal arrived.
+    let running = true;
+    const exited = new Promise<number | null>((r) =>
+      child.on('exit', (code) => {
+        running = false;
+        r(code);
+      }),
+    );
+    while (running && windowsDone(path) < fraction * WINDOWS) await new Promise((r) => setTimeout(r, 1));
+    await new Promise((r) => setTimeout(r, Math.random() * 3));
+    child.kill(signal);
+    return { status: await exited, stderr };
+  }
+
+  let resumedAfterKill = 0;
+
+  it.each([
+    [0.1, []],
+    [0.3, []],
+    [0.45, ['--strategy', 'pread']],
+    [0.6, ['--workers', '2']],
+    [0.75, []],
+    [0.9, ['--strategy', 'pread', '--workers', '2']],
+  ] as const)(
+    'killed after %f of the windows (%j), resume gives the uninterrupted bytes',
+    async (fraction, extra) => {
+      const path = fixture(input);
+      await runUntilKilled(path, fraction, [...extra]);
+      if (existsSync(`${path}.rawbright-journal`)) {
+        const resume = rawbright(['resume', path]);
+        expect(resume.stderr).toBe('');
+        expect(resume.status).toBe(0);
+        expect(resume.stdout).toMatch(/^resumed: /);
+        resumedAfterKill++;
+      } else {
+        // The run finished before the kill arrived.
+        expect(readFileSync(path).equals(expected)).toBe(true);
+      }
       expect(readFileSync(path).equals(expected)).toBe(true);
-      return;
-    }
+      expect(existsSync(`${path}.rawbright-journal`)).toBe(false);
+    },
+  );
+
+  it('the kills landed in the middle of runs, not only before or after them', () => {
+    expect(resumedAfterKill).toBeGreaterThanOrEqual(4);
+  });
+
+  it('SIGINT stops after the current window, says how to resume, and resume finishes', async () => {
+    const path = fixture(input);
+    const { status, stderr } = await runUntilKilled(path, 0.25, [], 'SIGINT');
     expect(status).toBe(130);
     expect(stderr).toMatch(/interrupted after \d+ of 512 windows; run 'rawbright resume/);
     expect(rawbright(['resume', path]).status).toBe(0);
