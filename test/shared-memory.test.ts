@@ -618,6 +618,30 @@ describe('samples/ipc', () => {
   });
 });
 
+describe('samples/parallel-brighten', () => {
+  it('brightens one file from three processes exactly as a single-process run does', async () => {
+    const script = fileURLToPath(new URL('../samples/parallel-brighten/run.mjs', import.meta.url));
+    const args = [script, '--processes', '3', '--size-mib', '24', '--window-mib', '2', '--by=-700'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain('3 processes brighten 24 MiB in 12 windows of 2 MiB by -700');
+    expect(stdout).toContain('progress: 12/12 windows (100%)');
+    expect(stdout).toContain('identical to a single-process brightenFile run: yes');
+    const perProcess = /windows per process: (\d+), (\d+), (\d+)/.exec(stdout);
+    expect(perProcess?.slice(1).reduce((sum, n) => sum + Number(n), 0)).toBe(12);
+  });
+});
+
 describe('writeObject / readObject', () => {
   it('carries a structured value from one process to another through a region', async () => {
     const name = uniqueName();
