@@ -159,13 +159,14 @@ async function writeAll(handle: FileHandle, data: Uint8Array, position: number):
  * Writes the raw image as a 16-bit RGBA TIFF (RGB with unassociated alpha, chunky, strips) to an open,
  * empty file: deflate with the horizontal predictor at levels 1–9, uncompressed at level 0.
  * @param source The raw file, opened for reading.
- * @param opts `{ width, height, signed, level }`.
+ * @param opts `{ width, height, signed, level, forceBigtiff = false }`: `forceBigtiff` writes a BigTIFF even
+ * below 4 GiB (for readers that want one, and for testing the layout on small images).
  * @param target The output file, opened for writing.
  * @returns The file's size and whether it is a BigTIFF.
  */
 export async function writeTiff(
   source: MappedFile,
-  opts: EncodeOptions,
+  opts: EncodeOptions & { forceBigtiff?: boolean },
   target: FileHandle,
 ): Promise<TiffResult> {
   const { width, height, signed, level } = opts;
@@ -231,7 +232,7 @@ export async function writeTiff(
   ];
   let bigtiff = false;
   let ifd = buildIfd(entries(false), ifdOffset, false);
-  if (ifdOffset + ifd.length >= CLASSIC_LIMIT) {
+  if (opts.forceBigtiff === true || ifdOffset + ifd.length >= CLASSIC_LIMIT) {
     bigtiff = true;
     ifd = buildIfd(entries(true), ifdOffset, true);
   }
