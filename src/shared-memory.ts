@@ -280,8 +280,7 @@ export class SharedMemory implements Disposable {
       mutex = new Mutex(
         constructionToken,
         rethrown(() => this.#handle.mutex(index)),
-        this.name,
-        this.path,
+        this,
       );
       this.#mutexes.set(index, mutex);
     }
@@ -334,14 +333,23 @@ export class Mutex {
   #generation = 0;
   readonly #waiters: Waiter[] = [];
 
+  // Keeps the region object alive (and so closed on 'exit') for as long as its mutex is in use.
+  readonly #region: SharedMemory;
+
   /** @internal Mutexes come from {@link SharedMemory.mutex} and {@link SharedMemory.mutexAt}. */
-  constructor(token: symbol, handle: NativeMutexHandle, name: string, path: string) {
+  constructor(token: symbol, handle: NativeMutexHandle, region: SharedMemory) {
     if (token !== constructionToken) {
       throw new RawbrightError('ERR_ILLEGAL_CONSTRUCTOR', 'use SharedMemory.mutex or SharedMemory.mutexAt');
     }
     this.#handle = handle;
-    this.#name = name;
-    this.#path = path;
+    this.#region = region;
+    this.#name = region.name;
+    this.#path = region.path;
+  }
+
+  /** The region this mutex lives in. */
+  get region(): SharedMemory {
+    return this.#region;
   }
 
   /** Whether this Mutex object holds the lock now. */

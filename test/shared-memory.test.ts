@@ -402,6 +402,34 @@ describe('Mutex', () => {
     }
   });
 
+  it('makes two attachments in one process wait for each other like separate processes', async () => {
+    const name = uniqueName();
+    const first = SharedMemory.create(name, 8);
+    const second = SharedMemory.open(name);
+    try {
+      expect(second.mutex.region).toBe(second);
+      const held = first.mutex.tryLock();
+      expect(held).not.toBeNull();
+      expect(second.mutex.tryLock()).toBeNull();
+      let granted = false;
+      const waiting = second.mutex.lock({ timeout: 5000 }).then((guard) => {
+        granted = true;
+        return guard;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(granted).toBe(false);
+      held?.unlock();
+      const guard = await waiting;
+      expect(guard.abandoned).toBe(false);
+      expect(first.mutex.tryLock()).toBeNull();
+      guard.unlock();
+      first.mutex.tryLock()?.unlock();
+    } finally {
+      second.close();
+      first.close();
+    }
+  });
+
   it('supports using-declarations for regions and guards', async () => {
     const name = uniqueName();
     {
