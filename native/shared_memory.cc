@@ -144,6 +144,14 @@ Napi::Error RegionErrnoError(Napi::Env env, int err, const std::string& message,
   return error;
 }
 
+// An Error for a failed system call: "<what>: <strerror>", with the errno name as code.
+Napi::Error RegionSyscallError(Napi::Env env, int err, const std::string& what, const char* syscall,
+                               const std::string& name) {
+  std::string reason = std::strerror(err);
+  if (!reason.empty() && reason[0] >= 'A' && reason[0] <= 'Z') reason[0] = static_cast<char>(reason[0] - 'A' + 'a');
+  return RegionErrnoError(env, err, what + ": " + reason, syscall, name);
+}
+
 Napi::Error RegionCodedError(Napi::Env env, const std::string& code, const std::string& message,
                              const std::string& name) {
   Napi::Error error = CodedError(env, "Error", code, message);
@@ -273,12 +281,17 @@ int AttachExisting(Napi::Env env, int dir, const std::string& name, bool* reclai
                                "shared memory region " + Quoted(name) + " is not a rawbright shared memory region",
                                name);
       }
-      throw RegionErrnoError(env, errno, "cannot open shared memory region " + Quoted(name) + ": " +
-                                             std::strerror(errno), "open", name);
+      {
+      int err = errno;
+      throw RegionSyscallError(env, err, "cannot open shared memory region " + Quoted(name), "open", name);
+    }
     }
     struct stat st;
     if (fstat(fd.Get(), &st) != 0) {
-      throw RegionErrnoError(env, errno, "cannot read shared memory region " + Quoted(name), "fstat", name);
+      {
+      int err = errno;
+      throw RegionSyscallError(env, err, "cannot read shared memory region " + Quoted(name), "fstat", name);
+    }
     }
     if (!S_ISREG(st.st_mode)) {
       throw RegionCodedError(env, "ERR_SHM_INVALID",
@@ -298,11 +311,14 @@ int AttachExisting(Napi::Env env, int dir, const std::string& name, bool* reclai
       return -1;
     }
     if (errno != EWOULDBLOCK) {
-      throw RegionErrnoError(env, errno, "cannot lock shared memory region " + Quoted(name), "flock", name);
+      {
+      int err = errno;
+      throw RegionSyscallError(env, err, "cannot lock shared memory region " + Quoted(name), "flock", name);
+    }
     }
     int err = LockSharedBounded(fd.Get());
     if (err == EWOULDBLOCK) throw BusyError(env, name);
-    if (err != 0) throw RegionErrnoError(env, err, "cannot lock shared memory region " + Quoted(name), "flock", name);
+    if (err != 0) throw RegionSyscallError(env, err, "cannot lock shared memory region " + Quoted(name), "flock", name);
     // Its last user may have removed the name between our open and our lock: then look again.
     if (!NameLeadsTo(dir, file, fd.Get())) continue;
     return fd.Release();
@@ -316,7 +332,10 @@ Header ReadHeader(Napi::Env env, int fd, const std::string& name) {
   std::memset(&header, 0, sizeof(header));
   struct stat st;
   if (fstat(fd, &st) != 0) {
-    throw RegionErrnoError(env, errno, "cannot read shared memory region " + Quoted(name), "fstat", name);
+    {
+      int err = errno;
+      throw RegionSyscallError(env, err, "cannot read shared memory region " + Quoted(name), "fstat", name);
+    }
   }
   ssize_t got = ::pread(fd, &header, sizeof(header), 0);
   if (got != static_cast<ssize_t>(sizeof(header)) || std::memcmp(header.magic, kMagic, sizeof(kMagic)) != 0) {
@@ -325,7 +344,8 @@ Header ReadHeader(Napi::Env env, int fd, const std::string& name) {
   }
   if (header.version != kVersion || header.lockProtocol != kLockProtocol) {
     throw RegionCodedError(env, "ERR_SHM_INCOMPATIBLE",
-                           "shared memory region " + Quoted(name) + " was made by another version of rawbright (format " +
+                           "shared memory region " + Quoted(name) +
+                               " was made by another version of rawbright (format " +
                                std::to_string(header.version) + ", this one reads " + std::to_string(kVersion) + ")",
                            name);
   }
@@ -533,7 +553,7 @@ class MutexOwner : public std::enable_shared_from_this<MutexOwner> {
       return RegionErrnoError(env, err, what + " is unusable: a holder died and it was never made consistent", syscall,
                               region_->name);
     }
-    return RegionErrnoError(env, err, what + " failed: " + std::strerror(err), syscall, region_->name);
+    return RegionSyscallError(env, err, what + " failed", syscall, region_->name);
   }
 
  private:
@@ -837,7 +857,7 @@ Napi::Object Adopt(Napi::Env env, EnvConstructors* constructors, int fd, const s
     if (base == MAP_FAILED) {
       int err = errno;
       region.reset();  // runs the close protocol
-      throw RegionErrnoError(env, err, "cannot map shared memory region " + Quoted(name), "mmap", name);
+      throw RegionSyscallError(env, err, "cannot map shared memory region " + Quoted(name), "mmap", name);
     }
     region->base = static_cast<uint8_t*>(base);
   }
@@ -958,13 +978,18 @@ Napi::Value CreateSharedMemory(const Napi::CallbackInfo& info) {
       throw RegionCodedError(env, "ERR_UNSUPPORTED", "this system's /dev/shm cannot create unnamed files (O_TMPFILE)",
                              name);
     }
-    throw RegionErrnoError(env, errno, "cannot create shared memory region " + Quoted(name) + ": " +
-                                           std::strerror(errno), "open", name);
+    {
+      int err = errno;
+      throw RegionSyscallError(env, err, "cannot create shared memory region " + Quoted(name), "open", name);
+    }
   }
   // The creation mode went through the umask; the caller asked for exactly this one.
   if (fchmod(fd.Get(), static_cast<mode_t>(mode)) != 0) {
-    throw RegionErrnoError(env, errno, "cannot set the permissions of shared memory region " + Quoted(name), "fchmod",
-                           name);
+    {
+      int err = errno;
+      throw RegionSyscallError(env, err, "cannot set the permissions of shared memory region " + Quoted(name),
+                               "fchmod", name);
+    }
   }
   Header header;
   std::memset(&header, 0, sizeof(header));
@@ -987,12 +1012,15 @@ Napi::Value CreateSharedMemory(const Napi::CallbackInfo& info) {
   // Reserve the memory now: a tmpfs page that cannot be allocated later would be a SIGBUS on write.
   int err = posix_fallocate(fd.Get(), 0, static_cast<off_t>(total));
   if (err != 0) {
-    throw RegionErrnoError(env, err, "cannot allocate " + std::to_string(size) + " bytes for shared memory region " +
-                                         Quoted(name) + ": " + std::strerror(err), "posix_fallocate", name);
+    std::string what = "cannot allocate " + std::to_string(size) + " bytes for shared memory region " + Quoted(name);
+    throw RegionSyscallError(env, err, what, "posix_fallocate", name);
   }
   void* mapped = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd.Get(), 0);
   if (mapped == MAP_FAILED) {
-    throw RegionErrnoError(env, errno, "cannot map shared memory region " + Quoted(name), "mmap", name);
+    {
+      int err = errno;
+      throw RegionSyscallError(env, err, "cannot map shared memory region " + Quoted(name), "mmap", name);
+    }
   }
   MappingGuard mapping(mapped, total);
   uint8_t* base = static_cast<uint8_t*>(mapped);
@@ -1007,8 +1035,8 @@ Napi::Value CreateSharedMemory(const Napi::CallbackInfo& info) {
     int rc = pthread_mutex_init(&slot->mutex, &attr);
     if (rc != 0) {
       pthread_mutexattr_destroy(&attr);
-      throw RegionErrnoError(env, rc, "cannot initialise the mutexes of shared memory region " + Quoted(name),
-                             "pthread_mutex_init", name);
+      throw RegionSyscallError(env, rc, "cannot initialise the mutexes of shared memory region " + Quoted(name),
+                               "pthread_mutex_init", name);
     }
   }
   pthread_mutexattr_destroy(&attr);
@@ -1016,15 +1044,17 @@ Napi::Value CreateSharedMemory(const Napi::CallbackInfo& info) {
 
   // Our shared lock is taken before the name appears, so a published region always has a holder.
   if (FlockRetrying(fd.Get(), LOCK_SH) != 0) {
-    throw RegionErrnoError(env, errno, "cannot lock shared memory region " + Quoted(name), "flock", name);
+    {
+      int err = errno;
+      throw RegionSyscallError(env, err, "cannot lock shared memory region " + Quoted(name), "flock", name);
+    }
   }
 
   for (int attempt = 0; attempt < kPublishAttempts; ++attempt) {
     int rc = Publish(dir, fd.Get(), file);
     if (rc == 0) return Adopt(env, constructors, fd.Release(), name, header, true, mapping.Release());
     if (rc != EEXIST) {
-      throw RegionErrnoError(env, rc, "cannot create shared memory region " + Quoted(name) + ": " + std::strerror(rc),
-                             "linkat", name);
+      throw RegionSyscallError(env, rc, "cannot create shared memory region " + Quoted(name), "linkat", name);
     }
     if (orOpen) {
       // Someone else created it first: use theirs (ours was never named and goes away with fd).
