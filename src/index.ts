@@ -17,6 +17,23 @@ export { type PreviewOptions, type PreviewReport, previewImage } from './convert
 export type { RawShapeOptions } from './convert/raw-source.js';
 export { RawbrightError } from './errors.js';
 export {
+  type ArenaRegion,
+  KernelHost,
+  type KernelHostOptions,
+  MAX_ARENA_BYTES,
+  OVERLAY_ALIGNMENT,
+  type Placement,
+} from './kernel-host.js';
+export {
+  type BrightenParams,
+  type Channels,
+  createKernel,
+  KERNEL_NAMES,
+  type Kernel,
+  type KernelName,
+  type SampleType,
+} from './kernels/index.js';
+export {
   ACCESS_MODES,
   type Access,
   ADVICE,

@@ -3,8 +3,7 @@
 // It reads the job from the shared region, then claims windows one at a time under the region's
 // mutex and brightens each with the WebAssembly SIMD kernel on the file's own pages (overlay).
 
-import { MappedFile, readObject, SharedMemory } from '../../dist/index.js';
-import { KernelHost } from '../../dist/kernel-host.js';
+import { KernelHost, MappedFile, readObject, SharedMemory } from '../../dist/index.js';
 import { COUNTERS, JOB_OFFSET } from './layout.mjs';
 
 const [regionName, workerNumber] = process.argv.slice(2);
