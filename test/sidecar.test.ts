@@ -140,17 +140,15 @@ describe('parseSidecar', () => {
     fc.assert(
       fc.property(
         // Any shape whose byte count a file can hold.
-        fc
-          .integer({ min: 1, max: 2 ** 31 - 1 })
-          .chain((width) =>
-            fc.tuple(
-              fc.constant(width),
-              fc.integer({
-                min: 1,
-                max: Math.min(2 ** 31 - 1, Math.floor(Number.MAX_SAFE_INTEGER / 8 / width)),
-              }),
-            ),
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }).chain((width) =>
+          fc.tuple(
+            fc.constant(width),
+            fc.integer({
+              min: 1,
+              max: Math.min(2 ** 31 - 1, Math.floor(Number.MAX_SAFE_INTEGER / 8 / width)),
+            }),
           ),
+        ),
         fc.constantFrom('uint16' as const, 'int16' as const),
         ([width, height], sampleType) => {
           const meta = { width, height, channels: 4 as const, sampleType, byteOrder: 'little' as const };
