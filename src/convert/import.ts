@@ -12,7 +12,7 @@
  * one conversion raw RGBA needs), nor is EXIF orientation.
  */
 import { stat } from 'node:fs/promises';
-import sharp, { type Metadata } from 'sharp';
+import type { Metadata } from 'sharp';
 import { errorCode, RawbrightError } from '../errors.js';
 import { MappedFile } from '../mapped-file.js';
 import { formatSidecar, RAW_BYTES_PER_PIXEL, type RawImageMetadata, sidecarPath } from '../sidecar.js';
@@ -214,6 +214,9 @@ export async function importImage(
   const rawPlan: OutputPlan = await planOutput(outputPath, overwrite);
   const sidecarPlan: OutputPlan = await planOutput(sidecarPath(outputPath), overwrite);
 
+  // Loaded on first use: sharp (libvips) costs a fifth of a second and 30 MB to load, which commands
+  // that never convert (brighten, bench) should not pay.
+  const { default: sharp } = await import('sharp');
   let metadata: Metadata;
   try {
     metadata = await sharp(inputPath, { limitInputPixels: false }).metadata();

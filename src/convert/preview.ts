@@ -4,7 +4,6 @@
  * preview's width and its share of the preview's rows; the small results are stacked and encoded once.
  * An image that fits one strip is resized in one go.
  */
-import sharp from 'sharp';
 import { RawbrightError } from '../errors.js';
 import type { SampleType } from '../kernels/types.js';
 import { boolean, integerInRange, nonEmptyString, options } from '../validate.js';
@@ -86,6 +85,8 @@ export async function previewImage(
     );
   }
 
+  // Loaded on first use, as in importImage: commands that never convert should not pay for libvips.
+  const { default: sharp } = await import('sharp');
   const source = await openRawSource(rawPath, { width: o.rawWidth, height: o.rawHeight, type: o.type });
   try {
     const { width, height, sampleType } = source.meta;
