@@ -42,10 +42,11 @@ export const DEFAULT_PREVIEW_WIDTH = 1024;
 /** The preview's own pixels (16-bit while being stacked) must stay small: 256 MiB. */
 const MAX_PREVIEW_BYTES = 256 * 1024 * 1024;
 
-function flipTopBits(bytes: Uint8Array): Uint16Array {
-  const copy = new Uint16Array(bytes.length / 2);
+/** Copies int16 samples into `scratch` as value + 32768 (top bit flipped) and returns the filled part. */
+function flipTopBits(bytes: Uint8Array, scratch: Uint16Array): Uint16Array {
+  const copy = scratch.subarray(0, bytes.length / 2);
   copy.set(new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2));
-  const words = new Uint32Array(copy.buffer);
+  const words = new Uint32Array(copy.buffer, copy.byteOffset, copy.length / 2);
   for (let i = 0; i < words.length; i++) words[i] ^= 0x80008000;
   return copy;
 }
@@ -109,6 +110,8 @@ export async function previewImage(
         ? previewHeight
         : Math.max(1, Math.floor(((budgetRows - 1) * previewHeight) / height));
     const stacked = new Uint16Array(previewWidth * previewHeight * 4);
+    // int16 strips go to sharp as a shifted copy; one buffer serves every strip (each is awaited in turn).
+    let scratch: Uint16Array | undefined;
     for (let top = 0; top < previewHeight; top += rowsPerPreviewStrip) {
       const bottom = Math.min(previewHeight, top + rowsPerPreviewStrip);
       const y0 = Math.floor((top * height) / previewHeight);
@@ -117,7 +120,12 @@ export async function previewImage(
       const window = source.file.map({ offset: y0 * width * 8, length: rows * width * 8 });
       try {
         const bytes = new Uint8Array(window.buffer);
-        const pixels = sampleType === 'int16' ? flipTopBits(bytes) : new Uint16Array(window.buffer);
+        let pixels: Uint16Array = new Uint16Array(window.buffer);
+        if (sampleType === 'int16') {
+          if (scratch === undefined || scratch.length < pixels.length)
+            scratch = new Uint16Array(pixels.length);
+          pixels = flipTopBits(bytes, scratch);
+        }
         const small = await sharp(pixels, {
           raw: { width, height: rows, channels: 4 },
           limitInputPixels: false,
