@@ -15,6 +15,10 @@ interface CreateFlags {
   json?: boolean;
 }
 
+/**
+ * Registers `rawbright create RAW --width W --height H [--type] [--pattern] [--seed] [--overwrite] [--json]`.
+ * @param program The root command.
+ */
 export function registerCreate(program: Command): void {
   program
     .command('create')

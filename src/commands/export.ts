@@ -14,6 +14,10 @@ interface ExportFlags {
   json?: boolean;
 }
 
+/**
+ * Registers `rawbright export RAW OUT [--overwrite] [--width --height --type] [--compression N] [--json]`.
+ * @param program The root command.
+ */
 export function registerExport(program: Command): void {
   program
     .command('export')

@@ -3,6 +3,10 @@ import type { Command } from 'commander';
 import { formatBytes, formatRate } from '../convert/format.js';
 import { importImage } from '../convert/import.js';
 
+/**
+ * Registers `rawbright import IMAGE RAW [--overwrite] [--json]` on the program.
+ * @param program The root command.
+ */
 export function registerImport(program: Command): void {
   program
     .command('import')

@@ -28,6 +28,10 @@ export function describeInfo(info: ImageInfo): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * Registers `rawbright info RAW [--width --height --type] [--json]`.
+ * @param program The root command.
+ */
 export function registerInfo(program: Command): void {
   program
     .command('info')

@@ -13,6 +13,10 @@ interface PreviewFlags {
   json?: boolean;
 }
 
+/**
+ * Registers `rawbright preview RAW OUT.png [--width N] [--overwrite] [--raw-width --raw-height --type] [--json]`.
+ * @param program The root command.
+ */
 export function registerPreview(program: Command): void {
   program
     .command('preview')
