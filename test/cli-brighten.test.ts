@@ -103,6 +103,19 @@ describe('rawbright brighten', () => {
     expect(sha256(second)).toBe(sha256(out));
   });
 
+  it('draws a progress bar on a terminal (bytes, GB/s, ETA) and nothing on a pipe', () => {
+    const path = fixture(randomBytes(8 * MiB, 5));
+    // `script` runs the command on a pseudo-terminal.
+    const command = `node ${CLI} brighten ${path} --by 5 --window 512KiB --kernel js`;
+    const tty = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8' });
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toMatch(/\d+% \| [\d.]+\/0\.01 GiB \| [\d.-]+ GB\/s \| ETA/);
+    const piped = rawbright(['brighten', path, '--by', '5', '--window', '512KiB']);
+    expect(piped.status).toBe(0);
+    expect(piped.stderr).toBe('');
+    expect(piped.stdout).not.toMatch(/ETA/);
+  });
+
   const badCases: [string, (f: string) => string[], number, RegExp][] = [
     ['a missing file', () => ['brighten', join(tmp.dir, 'nope.raw'), '--by', '1'], 1, /no such file/i],
     ['a directory', () => ['brighten', tmp.dir, '--by', '1'], 1, /directory/],
