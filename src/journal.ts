@@ -55,6 +55,12 @@ export interface PendingRange {
   index: number;
   offset: number;
   length: number;
+  /**
+   * The slot whose state records how far this window got, for a window resumed part way. Only that
+   * slot's worker may take another window before this one is done, or a second kill would lose the
+   * window's progress (see {@link Journal.restoreAndPlan}).
+   */
+  slot?: number;
 }
 
 /** The journal's path for a file. */
@@ -307,13 +313,22 @@ export class Journal {
    * Puts back the original bytes of every chunk that was being changed when the run stopped, and
    * lists what is left to do: the windows not done, each from the first chunk not yet brightened.
    * Checks everything before writing anything, so a corrupt journal leaves the file as it is.
+   *
+   * The resume that follows can itself be killed, so the journal is left describing the file as it
+   * now is: a restored chunk's slot is rewritten from "saved" to "the chunk before it is done" (a
+   * stale "saved" would later put old bytes back over a chunk the resume has brightened since), and
+   * a window whose chunks are all done is marked done (otherwise its slot, reused, would forget it
+   * and the next resume would brighten it twice). A window resumed part way names its slot.
+   *
+   * @param durable Flush the restored bytes before the slots change, and the journal after [false].
    */
-  restoreAndPlan(target: MappedFile): PendingRange[] {
+  restoreAndPlan(target: MappedFile, durable = false): PendingRange[] {
     const layout = this.layout;
     const { chunk, windows } = this.params;
     const done = this.doneWindows();
-    const resumeAt = new Map<number, number>();
+    const resumeAt = new Map<number, { at: number; slot: number }>();
     const restores: { slot: number; offset: number; length: number }[] = [];
+    const rewrites: { slot: number; state: number }[] = [];
     for (let slot = 0; slot < this.params.slots; slot++) {
       const header = Buffer.alloc(16);
       this.file.read(layout.slotOffset(slot), header);
@@ -335,8 +350,12 @@ export class Journal {
       if (done[index] === 1) continue;
       const end = Math.min(start + chunk, layout.windowOffset(index) + layout.windowLength(index));
       const saved = state % 2 === 1;
-      if (saved) restores.push({ slot, offset: start, length: end - start });
-      resumeAt.set(index, Math.max(resumeAt.get(index) ?? 0, saved ? start : end));
+      if (saved) {
+        restores.push({ slot, offset: start, length: end - start });
+        rewrites.push({ slot, state: number % layout.chunksPerWindow === 0 ? -1 : 2 * (number - 1) });
+      }
+      const at = saved ? start : end;
+      if (at > (resumeAt.get(index)?.at ?? -1)) resumeAt.set(index, { at, slot });
     }
     for (const { slot, offset, length } of restores) {
       const bytes = Buffer.allocUnsafe(length);
@@ -344,14 +363,33 @@ export class Journal {
         throw corrupt(this.path, `slot ${slot} is cut short`);
       target.write(offset, bytes);
     }
+    // The restored bytes reach the disk before any slot stops asking for them.
+    if (durable && restores.length > 0) target._handle.sync();
+    const state = Buffer.alloc(8);
+    for (const rewrite of rewrites) {
+      state.writeDoubleLE(rewrite.state);
+      this.file.write(layout.slotOffset(rewrite.slot) + 8, state);
+    }
     const pending: PendingRange[] = [];
     for (let index = 0; index < windows; index++) {
       if (done[index] === 1) continue;
-      const end = layout.windowOffset(index) + layout.windowLength(index);
-      const from = resumeAt.get(index) ?? layout.windowOffset(index);
-      // A window whose last chunk was done before its done byte was written has nothing left.
-      if (from < end) pending.push({ index, offset: from, length: end - from });
+      const start = layout.windowOffset(index);
+      const end = start + layout.windowLength(index);
+      const progress = resumeAt.get(index);
+      const from = progress?.at ?? start;
+      if (from >= end) {
+        // Its last chunk was done before its done byte was written: nothing left but the byte.
+        this.file.write(layout.doneMapOffset + index, Uint8Array.of(1));
+      } else {
+        pending.push({
+          index,
+          offset: from,
+          length: end - from,
+          ...(progress !== undefined && from > start && { slot: progress.slot }),
+        });
+      }
     }
+    if (durable) this.file._handle.sync();
     return pending;
   }
 

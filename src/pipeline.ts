@@ -111,7 +111,8 @@ export interface Report {
 interface RunPlan {
   path: string;
   out?: string;
-  windows: WorkerWindow[];
+  /** In order; a window with a `slot` is continued by that slot's worker, which takes it first. */
+  windows: (WorkerWindow & { slot?: number })[];
   totalWindows: number;
   bytes: number;
   config: Omit<WorkerConfig, 'journal'>;
@@ -233,7 +234,11 @@ async function runWindows(
         resolveWorker();
       };
       const next = () => {
-        const window = failure || aborted ? undefined : queue.shift();
+        // A window resumed part way belongs to the slot that records its progress (unless that slot
+        // has no worker now): its worker takes it before anything else, so the record is not overwritten.
+        let at = queue.findIndex((w) => w.slot === slot);
+        if (at < 0) at = queue.findIndex((w) => w.slot === undefined || w.slot >= workerCount);
+        const window = failure || aborted || at < 0 ? undefined : queue.splice(at, 1)[0];
         if (window === undefined) finish();
         else worker.postMessage({ type: 'window', window });
       };
@@ -558,7 +563,7 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
           { path: journalPath },
         );
       }
-      pending = journal.restoreAndPlan(file);
+      pending = journal.restoreAndPlan(file, common.durable);
     } finally {
       journal.close();
     }
