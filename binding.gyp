@@ -27,6 +27,19 @@
       "conditions": [
         ["OS=='linux'", { "libraries": ["-lpthread", "-lrt"] }]
       ]
+    },
+    {
+      # The native reference program `rawbright bench file` compares rawbright with (mmap + the
+      # vectorised loop, and pread/pwrite): a separate executable, built with the same compiler and
+      # flags. Its source lives outside native/ so the addon's glob above does not pick it up.
+      "target_name": "rawbright-reference",
+      "type": "executable",
+      "sources": ["bench/native/reference.cc"],
+      "cflags_cc": ["-std=c++17", "-O3", "-Wall", "-Wextra"],
+      "xcode_settings": { "CLANG_CXX_LANGUAGE_STANDARD": "c++17", "MACOSX_DEPLOYMENT_TARGET": "11.0" },
+      "conditions": [
+        ["OS=='win'", { "type": "none", "sources!": ["bench/native/reference.cc"] }]
+      ]
     }
   ]
 }

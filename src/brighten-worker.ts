@@ -29,6 +29,8 @@ class WindowProcessor {
       arenaBytes: config.arenaBytes,
       kernel: config.kernel,
       alignOverlays: config.alignOverlays,
+      overlayMisalignment: config.overlayMisalignment,
+      hugepage: config.hugepage,
     });
     if (config.out === undefined) {
       this.#input = MappedFile.open(config.path, { access: 'readwrite' });

@@ -49,6 +49,17 @@ export interface KernelHostOptions {
    * Turned off only by the benchmark, to show what the alignment is worth.
    */
   alignOverlays?: boolean;
+  /**
+   * Bytes (a page multiple below 2 MiB) by which aligned overlays are deliberately shifted off the
+   * 2 MiB congruence [0]. Benchmark only: it reproduces, on every run, the misplacement an unaligned
+   * arena gets by chance, so the cost of misalignment can be measured.
+   */
+  overlayMisalignment?: number;
+  /**
+   * Advise MADV_HUGEPAGE on the arena and on every overlay [false]. Benchmark lever: transparent huge
+   * pages for the copy path's arena, and PMD mappings of the file's 2 MiB folios where the kernel allows.
+   */
+  hugepage?: boolean;
 }
 
 export class KernelHost {
@@ -56,6 +67,8 @@ export class KernelHost {
   readonly kernel: Kernel;
   readonly arenaBytes: number;
   readonly #alignOverlays: boolean;
+  readonly #overlayMisalignment: number;
+  readonly #hugepage: boolean;
   readonly #baseAddress: bigint;
   #live: { arenaOffset: number; file: MappedFile | undefined } | undefined;
   /** Why overlays are not possible here, if they are not. */
@@ -77,12 +90,28 @@ export class KernelHost {
     }
     this.arenaBytes = options.arenaBytes;
     this.#alignOverlays = options.alignOverlays ?? true;
+    this.#overlayMisalignment = options.overlayMisalignment ?? 0;
+    if (
+      !Number.isInteger(this.#overlayMisalignment) ||
+      this.#overlayMisalignment < 0 ||
+      this.#overlayMisalignment >= OVERLAY_ALIGNMENT ||
+      this.#overlayMisalignment % native.pageSize !== 0
+    ) {
+      throw new RawbrightError(
+        'ERR_INVALID_ARG_VALUE',
+        `overlayMisalignment must be a multiple of ${native.pageSize} below ${OVERLAY_ALIGNMENT}, not ${options.overlayMisalignment}`,
+      );
+    }
+    this.#hugepage = options.hugepage ?? false;
     // Room for the region, the page it may start inside, and the 2 MiB alignment shift.
     const bytes = ARENA_START + options.arenaBytes + native.pageSize + OVERLAY_ALIGNMENT;
     const pages = Math.ceil(bytes / WASM_PAGE);
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
     this.kernel = createKernel(options.kernel, this.memory);
     this.#baseAddress = native.address(this.memory.buffer);
+    if (this.#hugepage) {
+      native.advise(this.memory.buffer, ARENA_START, this.memory.buffer.byteLength - ARENA_START, 'hugepage');
+    }
     this.overlayUnavailableReason = native.canOverlay
       ? undefined
       : `this platform (${process.platform}) cannot map files into WebAssembly memory`;
@@ -129,13 +158,16 @@ export class KernelHost {
     const arenaStart = BigInt(ARENA_START);
     const arenaAddress = this.#baseAddress + arenaStart;
     const shift = this.#alignOverlays
-      ? Number((((BigInt(fileStart) - arenaAddress) % 2097152n) + 2097152n) % 2097152n)
+      ? (Number((((BigInt(fileStart) - arenaAddress) % 2097152n) + 2097152n) % 2097152n) +
+          this.#overlayMisalignment) %
+        OVERLAY_ALIGNMENT
       : 0;
     const arenaOffset = ARENA_START + shift;
     const shared = file.access === 'readwrite';
     const buffer = this.memory.buffer;
     native.overlay(buffer, arenaOffset, file._handle, fileStart, length + delta, shared);
     this.#live = { arenaOffset, file };
+    if (this.#hugepage) native.advise(buffer, arenaOffset, length + delta, 'hugepage');
     if (populate) native.populate(buffer, arenaOffset, length + delta, true);
     return {
       placement: 'overlay',

@@ -84,7 +84,17 @@ export interface BrightenOptions {
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
   /** @internal Benchmark levers. */
-  tuning?: { alignOverlays?: boolean; populate?: boolean; writeback?: boolean };
+  tuning?: {
+    alignOverlays?: boolean;
+    populate?: boolean;
+    writeback?: boolean;
+    /** Shift every overlay this many bytes (a page multiple below 2 MiB) off the 2 MiB congruence [0]. */
+    overlayMisalignment?: number;
+    /** MADV_HUGEPAGE on the arena and every overlay [false]. */
+    hugepage?: boolean;
+    /** The journal's undo chunk in bytes, a multiple of 8 (clipped to the window) [1 MiB]. */
+    journalChunk?: number;
+  };
 }
 
 export interface Report {
@@ -352,6 +362,20 @@ function checkCommonOptions(o: Record<string, unknown>) {
     alignOverlays: boolean('tuning.alignOverlays', tuning.alignOverlays, true),
     populate: boolean('tuning.populate', tuning.populate, true),
     writeback: boolean('tuning.writeback', tuning.writeback, false),
+    overlayMisalignment: integerInRange(
+      'tuning.overlayMisalignment',
+      tuning.overlayMisalignment ?? 0,
+      0,
+      2 ** 21 - 1,
+    ),
+    hugepage: boolean('tuning.hugepage', tuning.hugepage, false),
+    journalChunk:
+      tuning.journalChunk === undefined
+        ? undefined
+        : pixelAligned(
+            'tuning.journalChunk',
+            integerInRange('tuning.journalChunk', tuning.journalChunk, 8, 2 ** 32),
+          ),
   };
 }
 
@@ -459,7 +483,7 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
         window: arenaBytes,
         windows: windows.length,
         // Durable runs flush at every step, so they take whole windows as their undo unit.
-        chunk: common.durable ? arenaBytes : Math.min(DEFAULT_CHUNK, arenaBytes),
+        chunk: common.durable ? arenaBytes : Math.min(common.journalChunk ?? DEFAULT_CHUNK, arenaBytes),
         slots: Math.min(common.workers, windows.length),
       });
       journal.close();
@@ -481,6 +505,8 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
         alignOverlays: common.alignOverlays,
         populate: common.populate,
         writeback: common.writeback,
+        overlayMisalignment: common.overlayMisalignment,
+        hugepage: common.hugepage,
       },
       ...(journal !== undefined && { journal: { path: journal.path, params: journal.params } }),
       workers: common.workers,
@@ -588,6 +614,8 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
         alignOverlays: common.alignOverlays,
         populate: common.populate,
         writeback: common.writeback,
+        overlayMisalignment: common.overlayMisalignment,
+        hugepage: common.hugepage,
       },
       journal: { path: journalPath, params: p },
       // The journal has one slot per worker of the original run.

@@ -20,6 +20,10 @@ export interface WorkerConfig {
   alignOverlays: boolean;
   populate: boolean;
   writeback: boolean;
+  /** Shift overlays off the 2 MiB congruence by this many bytes (benchmark only) [0]. */
+  overlayMisalignment?: number;
+  /** MADV_HUGEPAGE on the arena and every overlay [false]. */
+  hugepage?: boolean;
 }
 
 export interface WorkerWindow {
