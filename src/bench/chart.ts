@@ -98,7 +98,7 @@ function barPanel(title: string, rows: BarRow[], unit = 'GB/s'): Panel {
     height: { step: 18 },
     data: { values: rows },
     encoding: {
-      y: { field: 'label', type: 'nominal', sort: null, title: null, axis: { labelLimit: 320 } },
+      y: { field: 'label', type: 'nominal', sort: null, title: null, axis: { labelLimit: 400 } },
     },
     layer: [
       {
@@ -154,7 +154,9 @@ function linePanel(
         x,
         y: { ...y, field: 'min', title: yTitle },
         y2: { field: 'max' },
-        color: { field: 'series' },
+        // Its own copy of the series (same values, same order, so the same colours) without a legend:
+        // a shared legend would draw the pale band as every symbol.
+        color: { field: 'band', type: 'nominal', sort: null, legend: null },
       },
     },
     {
@@ -167,7 +169,12 @@ function linePanel(
           type: 'nominal',
           title: null,
           sort: null,
-          legend: { orient: 'bottom', direction: 'horizontal', columns: 2, labelLimit: 300 },
+          legend: {
+            orient: 'bottom',
+            direction: 'horizontal',
+            columns: 2,
+            labelLimit: 300,
+          },
         },
       },
     },
@@ -187,7 +194,14 @@ function linePanel(
       ],
     });
   }
-  return { title, width: PANEL_WIDTH, height: 220, data: { values: rows }, layer: layers };
+  return {
+    title,
+    width: PANEL_WIDTH,
+    height: 220,
+    data: { values: rows.map((row) => ({ ...row, band: row.series })) },
+    layer: layers,
+    resolve: { scale: { color: 'independent' } },
+  };
 }
 
 const caseBar = (c: FileCase, group: string, label = c.label): BarRow => ({
@@ -370,7 +384,7 @@ export function buildChartSpec(result: BenchResult): TopLevelSpec {
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
-      text: `rawbright bench${result.quick ? ' --quick' : ''} — ${date}`,
+      text: `rawbright bench${result.quick ? ' --quick' : ''} — ${result.machine.cpu}, ${result.machine.cores} cores — ${date}`,
       subtitle: [
         machineLine(result.machine),
         `Node ${result.versions.node}, V8 ${result.versions.v8}, rawbright ${result.versions.rawbright}; ` +
