@@ -27,14 +27,23 @@ const UNITS: Record<string, number> = {
  * @throws {RawbrightError} `ERR_INVALID_ARG_VALUE` for anything else (negative, fractional bytes, unknown units, too large).
  */
 export function parseSize(text: string, name = 'size'): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  const unit = match ? UNITS[match[2].toLowerCase()] : undefined;
-  const bytes = match && unit !== undefined ? Number(match[1]) * unit : Number.NaN;
-  if (!Number.isSafeInteger(bytes)) {
+  // Trimmed first: with \s* on both sides of an optional unit, a digit followed by many blanks took
+  // quadratic time (a 128 KiB argument: half a minute).
+  const match = typeof text === 'string' ? /^(\d+)(?:\.(\d+))?\s*([a-z]*)$/i.exec(text.trim()) : null;
+  const unit = match ? UNITS[match[3].toLowerCase()] : undefined;
+  let bytes: bigint | undefined;
+  if (match && unit !== undefined) {
+    // Exact arithmetic: in floating point '3000.027T' or '1.0000000000000000001' passed as whole bytes.
+    const fraction = match[2] ?? '';
+    const scale = 10n ** BigInt(fraction.length);
+    const scaled = BigInt(match[1] + fraction) * BigInt(unit);
+    if (scaled % scale === 0n) bytes = scaled / scale;
+  }
+  if (bytes === undefined || bytes > BigInt(Number.MAX_SAFE_INTEGER)) {
     throw new RawbrightError(
       'ERR_INVALID_ARG_VALUE',
       `${name} must be a whole number of bytes such as 65536, 64KiB, 64MiB or 1GiB, not ${JSON.stringify(text)}`,
     );
   }
-  return bytes;
+  return Number(bytes);
 }
