@@ -6,6 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from './helpers/raw.js';
+import { IN_PLACE_CONFIGS, inPlaceKills, type KillTally, outOfPlaceKills } from './torture/kill-suites.js';
 import { playCase, STEPS_PER_RUN } from './torture/protocol-sweep.js';
 
 const tmp = tempDir();
@@ -38,5 +39,36 @@ describe('the journal protocol, killed in a run and again in its resume', () => 
     }
     expect(failures).toEqual([]);
     expect(killedTwice).toBeGreaterThan(100);
+  });
+});
+
+describe('kill -9 at random moments (the long version: npm run torture)', () => {
+  const landed: KillTally[] = [];
+  afterAll(() => {
+    // Most kills must land inside a run, or the test proves little.
+    const during = landed.reduce((sum, t) => sum + t.during, 0);
+    expect(during).toBeGreaterThanOrEqual(3);
+  });
+
+  it.each(IN_PLACE_CONFIGS.slice(0, 4).map((config, i) => [config.name, config, i] as const))(
+    'in place, %s: resume gives the uninterrupted bytes',
+    async (_name, config, i) => {
+      const result = await inPlaceKills(
+        tmp.dir,
+        { ...config, size: 32 * 1024 * 1024 },
+        i === 1 ? 3 : 1,
+        1000 + i,
+      );
+      landed.push(result);
+      expect(result.failures).toEqual([]);
+      expect(result.survived).toBe(result.tried);
+    },
+  );
+
+  it('out of place: an interrupted --out is never a finished one, and the rerun completes it', async () => {
+    const result = await outOfPlaceKills(tmp.dir, 2, 2000);
+    landed.push(result);
+    expect(result.failures).toEqual([]);
+    expect(result.survived).toBe(2);
   });
 });
