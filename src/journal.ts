@@ -260,7 +260,11 @@ export class Journal {
     return new Journal(path, file, params);
   }
 
-  /** Opens an existing journal and checks it thoroughly. */
+  /**
+   * Opens an existing journal and checks it thoroughly.
+   * @throws {RawbrightError} `ERR_JOURNAL_CORRUPT`; `ERR_JOURNAL_UNUSED` for a journal that is all zeros
+   * (created, then killed before its header was written: nothing to restore).
+   */
   static open(path: string): Journal {
     const file = MappedFile.open(path, { access: 'readwrite' });
     try {
@@ -268,8 +272,16 @@ export class Journal {
       if (size < PAGE) throw corrupt(path, 'it is shorter than its header');
       const header = Buffer.alloc(PAGE);
       file.read(0, header);
-      if (header.toString('latin1', 0, 8) !== HEADER_MAGIC)
+      if (header.toString('latin1', 0, 8) !== HEADER_MAGIC) {
+        if (neverWritten(file, size)) {
+          throw new RawbrightError(
+            'ERR_JOURNAL_UNUSED',
+            `the journal ${path} was created but never written: its run was stopped before it changed anything`,
+            { path },
+          );
+        }
         throw corrupt(path, 'its header is not a rawbright journal');
+      }
       const length = header.readUInt32LE(8);
       if (length > PAGE - 16) throw corrupt(path, 'its header length is out of range');
       const json = header.subarray(16, 16 + length);
@@ -396,6 +408,20 @@ export class Journal {
   close(): void {
     this.file.close();
   }
+}
+
+/**
+ * True when every byte of the journal is zero: a run killed between creating its journal (which
+ * appears with its full size at once) and writing the header. No pixel changes before the header and
+ * slots are written, so such a journal records nothing and can go.
+ */
+function neverWritten(file: MappedFile, size: number): boolean {
+  const bytes = Buffer.alloc(Math.min(size, 1024 * 1024));
+  for (let at = 0; at < size; at += bytes.length) {
+    const read = file.read(at, bytes);
+    for (let i = 0; i < read; i++) if (bytes[i] !== 0) return false;
+  }
+  return true;
 }
 
 /** The identity a journal records for its file. */

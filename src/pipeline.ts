@@ -3,7 +3,7 @@
  * undo journal, resumable after a kill) or into a new file, by worker threads so the event loop
  * stays free.
  */
-import { realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -487,6 +487,12 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
         slots: Math.min(common.workers, windows.length),
       });
       journal.close();
+      // Before any pixel changes, a durable run's journal and its name are on disk: after a power cut
+      // the first window must find them (the workers flush only their slots).
+      if (common.durable) {
+        await syncPath(journal.path);
+        syncFolder(dirname(journal.path));
+      }
     }
     const plan: RunPlan = {
       path: checkedPath,
@@ -544,6 +550,15 @@ function pathExists(path: string): boolean {
   }
 }
 
+function syncFolder(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 async function syncPath(path: string): Promise<void> {
   const file = MappedFile.open(path, { access: 'readwrite' });
   try {
@@ -577,7 +592,15 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
   const file = MappedFile.open(checkedPath, { access: 'readwrite' });
   try {
     file.lock('exclusive');
-    const journal = Journal.open(journalPath);
+    let journal: Journal;
+    try {
+      journal = Journal.open(journalPath);
+    } catch (error) {
+      // Killed before its journal was written, the run changed nothing: there is nothing to resume.
+      if (errorCode(error) !== 'ERR_JOURNAL_UNUSED') throw error;
+      rmSync(journalPath);
+      return { resumed: false, path: checkedPath };
+    }
     let pending: PendingRange[];
     try {
       const identity = fileIdentity(checkedPath);

@@ -4,8 +4,14 @@
  * input. Each case checks that nothing is lost: the result is byte-identical to an uninterrupted run,
  * or the refusal is one clear line and the inputs are unchanged.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from './helpers/raw.js';
+import { journalPathFor } from '../dist/journal.js';
+import { MappedFile } from '../dist/mapped-file.js';
+import { expectedBrighten, randomBytes, tempDir, writeRaw } from './helpers/raw.js';
+import { CLI } from './torture/kill-harness.js';
 import { IN_PLACE_CONFIGS, inPlaceKills, type KillTally, outOfPlaceKills } from './torture/kill-suites.js';
 import { playCase, STEPS_PER_RUN } from './torture/protocol-sweep.js';
 
@@ -39,6 +45,40 @@ describe('the journal protocol, killed in a run and again in its resume', () => 
     }
     expect(failures).toEqual([]);
     expect(killedTwice).toBeGreaterThan(100);
+  });
+});
+
+describe('a kill between creating the journal and writing it', () => {
+  it('leaves an all-zero journal that resume removes, and the file is untouched', () => {
+    // The journal appears with its full size at once (preallocated, then linked) and gets its header
+    // a moment later: a kill in between leaves zeros, which used to block both resume and brighten.
+    const path = join(tmp.dir, 'unwritten.raw');
+    const input = randomBytes(1024 * 1024, 8);
+    writeRaw(path, input);
+    MappedFile.create(journalPathFor(path), { size: 3 * 4096 + 1024 * 1024 }).close();
+    const blocked = spawnSync('node', [CLI, 'brighten', path, '--by', '5'], { encoding: 'utf8' });
+    expect(blocked.status).toBe(1);
+    expect(blocked.stderr).toMatch(/has an interrupted run: finish it with 'rawbright resume/);
+    const resume = spawnSync('node', [CLI, 'resume', path], { encoding: 'utf8' });
+    expect(resume.stderr).toBe('');
+    expect(resume.status).toBe(0);
+    expect(resume.stdout).toMatch(/nothing to resume/);
+    expect(existsSync(journalPathFor(path))).toBe(false);
+    expect(readFileSync(path).equals(input)).toBe(true);
+    expect(spawnSync('node', [CLI, 'brighten', path, '--by', '5']).status).toBe(0);
+    expect(readFileSync(path).equals(expectedBrighten(input, 5))).toBe(true);
+  });
+
+  it('a journal with any byte set is still refused as corrupt, not removed', () => {
+    const path = join(tmp.dir, 'damaged.raw');
+    writeRaw(path, randomBytes(64 * 1024, 9));
+    const journal = MappedFile.create(journalPathFor(path), { size: 3 * 4096 + 64 * 1024 });
+    journal.write(3 * 4096 + 100, Uint8Array.of(1));
+    journal.close();
+    const resume = spawnSync('node', [CLI, 'resume', path], { encoding: 'utf8' });
+    expect(resume.status).toBe(1);
+    expect(resume.stderr).toMatch(/is corrupt \(its header is not a rawbright journal\)/);
+    expect(existsSync(journalPathFor(path))).toBe(true);
   });
 });
 

@@ -45,6 +45,10 @@ export const IN_PLACE_CONFIGS: InPlaceConfig[] = [
     args: ['--strategy', 'pread', '--workers', '2', '--kernel', 'js', '--window', '4MiB'],
   },
   { name: 'defaults (wasm-simd, mmap), 2 MiB windows', args: ['--window', '2MiB'] },
+  {
+    name: 'durable, pread, 2 workers',
+    args: ['--durable', '--strategy', 'pread', '--workers', '2', '--kernel', 'js', '--window', '4MiB'],
+  },
 ].map((c) => ({ ...c, size: 64 * MiB, window: c.args.includes('2MiB') ? 2 * MiB : 4 * MiB }));
 
 export interface KillTally {
