@@ -2,8 +2,8 @@
 // files), the native reference program (it must do exactly rawbright's job), the chart writer, the
 // free-space check, and the pipeline's benchmark levers (they must not change results). No timing
 // assertions: the machine is shared.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -262,6 +262,33 @@ describe('rawbright bench file', () => {
       /^rawbright: the benchmark needs [\d.]+ TiB free in \S+ but only [\d.]+ \w+ is free; choose another folder with --dir or a smaller --size$/m,
     );
     expect(readdirSync(tmp.dir).filter((name) => name.startsWith('rawbright-bench-'))).toEqual([]);
+  });
+
+  test('SIGTERM mid-run removes the temporary files and exits 130', async () => {
+    const dir = mkdtempSync(join(tmp.dir, 'signal-'));
+    const child = spawn(
+      process.execPath,
+      [CLI, 'bench', 'file', '--size', '64MiB', '--runs', '50', '--parts', 'strategies', '--dir', dir],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    // Wait until the benchmark's file exists, so the signal lands mid-run.
+    const started = Date.now();
+    const benchFile = () =>
+      readdirSync(dir).some(
+        (name) => existsSync(join(dir, name, 'bench.raw')) && name.startsWith('rawbright-bench-'),
+      );
+    while (!benchFile() && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 50));
+    expect(benchFile()).toBe(true);
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/rawbright: SIGTERM: stopped the benchmark and removed \S+rawbright-bench-\w+/);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   test('bad options are usage errors (exit 2)', () => {

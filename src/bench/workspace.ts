@@ -43,6 +43,19 @@ export function formatBytes(bytes: number): string {
   return `${value.toFixed(digits)} ${units[unit]}`;
 }
 
+/** Workspaces not yet removed, so an interrupted benchmark can still clean up (see {@link removeLiveWorkspaces}). */
+const live = new Set<Workspace>();
+
+/**
+ * Removes every workspace still in use: for signal handlers, so Ctrl-C does not leave gigabytes behind.
+ * @returns the folders removed
+ */
+export function removeLiveWorkspaces(): string[] {
+  const removed = [...live].map((workspace) => workspace.dir);
+  for (const workspace of [...live]) workspace.remove();
+  return removed;
+}
+
 /** A temporary folder for the benchmark's files. */
 export class Workspace {
   readonly dir: string;
@@ -79,7 +92,9 @@ export class Workspace {
         { path: folder },
       );
     }
-    return new Workspace(mkdtempSync(join(folder, 'rawbright-bench-')));
+    const workspace = new Workspace(mkdtempSync(join(folder, 'rawbright-bench-')));
+    live.add(workspace);
+    return workspace;
   }
 
   /**
@@ -93,6 +108,7 @@ export class Workspace {
 
   /** Removes the workspace and everything in it. */
   remove(): void {
+    live.delete(this);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -24,7 +24,7 @@ import {
 import { describeMachine, describeVersions, machineLine } from '../bench/machine.js';
 import type { Summary } from '../bench/stats.js';
 import { type BenchResult, QUICK_PRESET, runBench } from '../bench/suite.js';
-import { formatBytes } from '../bench/workspace.js';
+import { formatBytes, removeLiveWorkspaces } from '../bench/workspace.js';
 import { CHANNEL_MODES, type Channels, SAMPLE_TYPES, type SampleType } from '../kernels/types.js';
 import { parseSize } from '../size.js';
 import { parseChoice, parseInteger, parseSizeOption, usageError } from './options.js';
@@ -337,6 +337,28 @@ async function drawChart(file: string, result: BenchResult): Promise<void> {
   await writeChart(file, result);
 }
 
+/**
+ * Runs a file benchmark so that Ctrl-C or SIGTERM removes its temporary files before the process
+ * exits (status 130): the main file alone is 2 GiB.
+ */
+async function withCleanupOnSignals<T>(work: () => Promise<T>): Promise<T> {
+  const onSignal = (signal: NodeJS.Signals) => {
+    const removed = removeLiveWorkspaces();
+    process.stderr.write(
+      `\nrawbright: ${signal}: stopped the benchmark and removed ${removed.join(', ') || 'nothing'}\n`,
+    );
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await work();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
 async function emit(result: BenchResult, flags: OutputFlags): Promise<void> {
   process.stdout.write(formatBenchResult(result));
   if (flags.json !== undefined) writeJsonResult(flags.json, result);
@@ -479,13 +501,15 @@ function registerFileBench(bench: Command): void {
   ).action(async (flags: FileFlags) => {
     checkFileFlags(flags);
     const show = progress();
-    const result = await runBench({
-      what: ['file'],
-      quick: flags.quick,
-      file: fileOptions(flags),
-      command: commandLine(),
-      onProgress: show,
-    });
+    const result = await withCleanupOnSignals(() =>
+      runBench({
+        what: ['file'],
+        quick: flags.quick,
+        file: fileOptions(flags),
+        command: commandLine(),
+        onProgress: show,
+      }),
+    );
     show?.('');
     await emit(result, flags);
   });
@@ -507,13 +531,15 @@ export function registerBench(program: Command): Command {
   ).action(async (flags: FileFlags) => {
     checkFileFlags(flags);
     const show = progress();
-    const result = await runBench({
-      quick: flags.quick,
-      kernels: { runs: flags.runs },
-      file: fileOptions(flags),
-      command: commandLine(),
-      onProgress: show,
-    });
+    const result = await withCleanupOnSignals(() =>
+      runBench({
+        quick: flags.quick,
+        kernels: { runs: flags.runs },
+        file: fileOptions(flags),
+        command: commandLine(),
+        onProgress: show,
+      }),
+    );
     show?.('');
     await emit(result, flags);
   });
