@@ -7,7 +7,7 @@ import { closeSync, fsyncSync, openSync, realpathSync, renameSync, rmSync, statS
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { errorCode, invalidParameterError, RawbrightError } from './errors.js';
+import { asRawbrightError, errorCode, invalidParameterError, RawbrightError } from './errors.js';
 import {
   DEFAULT_CHUNK,
   fileIdentity,
@@ -465,6 +465,7 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
           { path: checkedPath },
         );
       }
+      reserveInPlace(file, offset, length);
     }
 
     const windows =
@@ -550,6 +551,27 @@ function pathExists(path: string): boolean {
   }
 }
 
+/**
+ * Finds a full disk or a file size limit before any pixel changes. A sparse file's holes need blocks
+ * the first time a mapped window writes them, and on a full disk that is SIGBUS (or, prefaulted, an
+ * EFAULT that reads like a truncation) part way through: allocate them now. And pwrite refuses any
+ * byte at or past `ulimit -f`, even inside the file: rewrite the range's last byte with its own value.
+ */
+function reserveInPlace(file: MappedFile, offset: number, length: number): void {
+  if (length === 0) return;
+  try {
+    file._handle.allocate(offset, length);
+  } catch (error) {
+    // A file system that cannot allocate ahead (glibc emulates it where it can) is no reason to refuse.
+    const code = errorCode(error);
+    if (code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EINVAL')
+      throw asRawbrightError(error, file.path);
+  }
+  const last = Buffer.alloc(1);
+  file.read(offset + length - 1, last);
+  file.write(offset + length - 1, last);
+}
+
 function syncFolder(path: string): void {
   const fd = openSync(path, 'r');
   try {
@@ -612,6 +634,7 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
           { path: journalPath },
         );
       }
+      reserveInPlace(file, journal.params.offset, journal.params.length);
       pending = journal.restoreAndPlan(file, common.durable);
     } finally {
       journal.close();

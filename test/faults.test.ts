@@ -5,12 +5,13 @@
  * or the refusal is one clear line and the inputs are unchanged.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { journalPathFor } from '../dist/journal.js';
 import { MappedFile } from '../dist/mapped-file.js';
 import { expectedBrighten, randomBytes, tempDir, writeRaw } from './helpers/raw.js';
+import { DISK_CASES, mountTmpfs, runDiskCase, unmount } from './torture/full-disk.js';
 import { CLI } from './torture/kill-harness.js';
 import { IN_PLACE_CONFIGS, inPlaceKills, type KillTally, outOfPlaceKills } from './torture/kill-suites.js';
 import { playCase, STEPS_PER_RUN } from './torture/protocol-sweep.js';
@@ -110,5 +111,42 @@ describe('kill -9 at random moments (the long version: npm run torture)', () => 
     landed.push(result);
     expect(result.failures).toEqual([]);
     expect(result.survived).toBe(2);
+  });
+});
+
+describe('full disk: refused with ENOSPC or EFBIG before anything changes (long version: npm run torture)', () => {
+  const quick = DISK_CASES.filter((c) => !/PNG/.test(c.name));
+
+  it.each(quick.map((c) => [c.name, c] as const))('%s under ulimit -f 512', (_name, c) => {
+    const limited = join(tmp.dir, 'limited');
+    mkdirSync(limited, { recursive: true });
+    expect(runDiskCase(c, join(tmp.dir, 'work'), limited, { ulimitKiB: 512 })).toEqual({
+      result: 'refused',
+      problems: [],
+    });
+  });
+
+  it('on a nearly full tmpfs: each refused with 64 KiB free, and completes with room', () => {
+    const mount = join(tmp.dir, 'tmpfs');
+    const reason = mountTmpfs(mount, 10 * 1024 * 1024);
+    if (reason !== undefined) {
+      // Not root, or no mount permission (a container): the ulimit cases above still ran.
+      console.warn(`full disk on tmpfs: not tried (${reason})`);
+      return;
+    }
+    try {
+      for (const c of quick) {
+        expect(runDiskCase(c, join(tmp.dir, 'work'), mount, { free: 64 * 1024 }), c.name).toEqual({
+          result: 'refused',
+          problems: [],
+        });
+      }
+      expect(runDiskCase(quick[2], join(tmp.dir, 'work'), mount, { free: 7 * 1024 * 1024 })).toEqual({
+        result: 'completed',
+        problems: [],
+      });
+    } finally {
+      unmount(mount);
+    }
   });
 });
