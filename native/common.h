@@ -3,6 +3,7 @@
 #pragma once
 
 #include <napi.h>
+#include <sys/mman.h>
 
 #include <cstdint>
 #include <map>
@@ -52,6 +53,21 @@ struct Mapping {
   void* base = nullptr;   // what mmap returned (page aligned)
   size_t length = 0;      // what was mapped (view length + alignment delta)
   bool unmapped = false;
+  // msyncs running on the thread pool: the pages must stay mapped until they finish, so an unmap
+  // asked for meanwhile (close() or the finalizer) is left to the last of them.
+  int pendingFlushes = 0;
+  bool unmapWhenFlushed = false;
+
+  // Unmaps now, or once the pending flushes are over. JS thread only.
+  void Release() {
+    if (unmapped) return;
+    if (pendingFlushes > 0) {
+      unmapWhenFlushed = true;
+      return;
+    }
+    unmapped = true;
+    munmap(base, length);
+  }
 };
 
 // A file's pages laid over part of a WebAssembly memory (see overlay.cc).

@@ -6,6 +6,9 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#ifdef __linux__
+#include <sys/xattr.h>
+#endif
 #include <unistd.h>
 
 #include <cerrno>
@@ -329,6 +332,9 @@ Napi::Function FileHandle::Define(Napi::Env env) {
                          InstanceMethod<&FileHandle::SyncAsync>("syncAsync"),
                          InstanceMethod<&FileHandle::SyncRange>("syncRange"),
                          InstanceMethod<&FileHandle::Allocate>("allocate"),
+                         InstanceMethod<&FileHandle::GetMarker>("getMarker"),
+                         InstanceMethod<&FileHandle::SetMarker>("setMarker"),
+                         InstanceMethod<&FileHandle::RemoveMarker>("removeMarker"),
                      });
 }
 
@@ -419,10 +425,7 @@ Napi::Value FileHandle::Unlock(const Napi::CallbackInfo& info) {
 static void FinalizeWindow(Napi::Env env, void* data, std::shared_ptr<Mapping>* hint) {
   std::shared_ptr<Mapping> mapping = *hint;
   delete hint;
-  if (!mapping->unmapped) {
-    munmap(mapping->base, mapping->length);
-    mapping->unmapped = true;
-  }
+  mapping->Release();
   // Node runs this finalizer from a later event-loop turn, also after close(), which unmapped at
   // once: by then a new window may live at the same address. Forget only this window's entry.
   auto& windows = Data(env).windows;
@@ -571,6 +574,67 @@ void InitFile(Napi::Env env, Napi::Object exports) {
   exports.Set("openFileAsync", Napi::Function::New<OpenFileAsync>(env, "openFileAsync"));
   exports.Set("createFile", Napi::Function::New<CreateFile>(env, "createFile"));
   exports.Set("createFileAsync", Napi::Function::New<CreateFileAsync>(env, "createFileAsync"));
+}
+
+}  // namespace rawbright
+
+namespace rawbright {
+
+// Markers are small extended attributes ("user.rawbright.*") that travel with the file itself, so a
+// pending journal is found whichever path or hard link the file is reached by. Where the file system
+// has no user attributes, markers are simply absent (getMarker gives undefined, setMarker false).
+
+static std::string MarkerName(const Napi::CallbackInfo& info) {
+  std::string name = ArgString(info, 0, "name");
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) {
+      throw CodedError(info.Env(), "TypeError", "ERR_INVALID_ARG_VALUE", "a marker name is lower-case letters, digits, '-' and '.'");
+    }
+  }
+  return "user.rawbright." + name;
+}
+
+static bool MarkersUnsupported(int err) { return err == ENOTSUP || err == EOPNOTSUPP || err == ENOSYS; }
+
+// getMarker(name): the marker's value, or undefined.
+Napi::Value FileHandle::GetMarker(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = MarkerName(info);
+#ifdef __linux__
+  char value[4096];
+  ssize_t n = fgetxattr(Fd(env), name.c_str(), value, sizeof value);
+  if (n >= 0) return Napi::String::New(env, value, static_cast<size_t>(n));
+  if (errno == ENODATA || MarkersUnsupported(errno)) return env.Undefined();
+  throw ErrnoError(env, errno, "cannot read a marker of " + path_, "fgetxattr", path_);
+#else
+  return env.Undefined();
+#endif
+}
+
+// setMarker(name, value): true once set, false where the file system keeps no markers.
+Napi::Value FileHandle::SetMarker(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = MarkerName(info);
+  std::string value = ArgString(info, 1, "value");
+#ifdef __linux__
+  if (fsetxattr(Fd(env), name.c_str(), value.data(), value.size(), 0) == 0) return Napi::Boolean::New(env, true);
+  if (MarkersUnsupported(errno)) return Napi::Boolean::New(env, false);
+  throw ErrnoError(env, errno, "cannot mark " + path_, "fsetxattr", path_);
+#else
+  return Napi::Boolean::New(env, false);
+#endif
+}
+
+// removeMarker(name): removes it if present.
+Napi::Value FileHandle::RemoveMarker(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = MarkerName(info);
+#ifdef __linux__
+  if (fremovexattr(Fd(env), name.c_str()) != 0 && errno != ENODATA && !MarkersUnsupported(errno)) {
+    throw ErrnoError(env, errno, "cannot unmark " + path_, "fremovexattr", path_);
+  }
+#endif
+  return env.Undefined();
 }
 
 }  // namespace rawbright

@@ -44,10 +44,7 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
   std::shared_ptr<Mapping> mapping = found->second;
   windows.erase(found);
   buffer.Detach();
-  if (!mapping->unmapped) {
-    mapping->unmapped = true;
-    if (munmap(mapping->base, mapping->length) != 0) throw ErrnoError(env, errno, "cannot unmap a window", "munmap");
-  }
+  mapping->Release();
   return env.Undefined();
 }
 
@@ -74,12 +71,20 @@ class FlushWorker : public Napi::AsyncWorker {
  public:
   FlushWorker(Napi::Env env, Napi::ArrayBuffer buffer, PageSpan span)
       : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), span_(span) {
-    // Keeps the buffer (and so the mapping) alive until the flush is over.
+    // Keeps the buffer alive until the flush is over, and a window's pages mapped even if the
+    // window is closed meanwhile (close detaches the buffer and would otherwise unmap at once).
     buffer_ = Napi::Persistent(buffer);
+    auto& windows = Data(env).windows;
+    auto found = windows.find(reinterpret_cast<uintptr_t>(buffer.Data()));
+    if (found != windows.end()) {
+      mapping_ = found->second;
+      mapping_->pendingFlushes++;
+    }
   }
   Napi::Promise Promise() { return deferred_.Promise(); }
   void Execute() override { err_ = MsyncRetrying(span_.start, span_.length, true) == 0 ? 0 : errno; }
   void OnOK() override {
+    if (mapping_ != nullptr && --mapping_->pendingFlushes == 0 && mapping_->unmapWhenFlushed) mapping_->Release();
     if (err_ != 0) {
       deferred_.Reject(ErrnoError(Env(), err_, "cannot flush the window to its file", "msync").Value());
     } else {
@@ -90,6 +95,7 @@ class FlushWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   Napi::Reference<Napi::ArrayBuffer> buffer_;
+  std::shared_ptr<Mapping> mapping_;
   PageSpan span_;
   int err_ = 0;
 };

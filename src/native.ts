@@ -20,6 +20,11 @@ export interface NativeFileHandle {
   syncAsync(): Promise<void>;
   syncRange(offset: number, length: number, wait: boolean): void;
   allocate(offset: number, length: number): void;
+  /** A `user.rawbright.<name>` extended attribute of the file, or undefined. */
+  getMarker(name: string): string | undefined;
+  /** Sets it; false where the file system keeps no user attributes. */
+  setMarker(name: string, value: string): boolean;
+  removeMarker(name: string): void;
 }
 
 export interface NativeAddon {
