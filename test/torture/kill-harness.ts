@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { writeRaw } from '../helpers/raw.js';
 
 export const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
@@ -99,8 +99,8 @@ export type KillPlan =
    * after a further `jitterMs`: a random point inside a window.
    */
   | { kind: 'progress'; path: string; windows: number; jitterMs: number }
-  /** Once `path` exists, then after `ms`. */
-  | { kind: 'appears'; path: string; ms: number };
+  /** Once a file whose name starts with `prefix` (a path) exists, then after `ms`. */
+  | { kind: 'appears'; prefix: string; ms: number };
 
 /**
  * Starts `rawbright ARGS` and kills it with SIGKILL as the plan says (or lets it finish if it ends
@@ -116,7 +116,9 @@ export async function runAndKill(args: string[], plan: KillPlan): Promise<Finish
   if (plan.kind === 'time') {
     await Promise.race([sleep(plan.ms), finished]);
   } else if (plan.kind === 'appears') {
-    while (!over && !existsSync(plan.path) && performance.now() < deadline) await sleep(1);
+    const appeared = () =>
+      readdirSync(dirname(plan.prefix)).some((name) => name.startsWith(basename(plan.prefix)));
+    while (!over && !appeared() && performance.now() < deadline) await sleep(1);
     await Promise.race([sleep(plan.ms), finished]);
   } else {
     const initial = journalState(plan.path)?.signature;
@@ -165,6 +167,11 @@ export interface CaseResult {
   problems: string[];
   /** The resume was killed too, part way. */
   resumeKilled: boolean;
+  /**
+   * Unfinished files a killed run left under names no command reads as outputs (hidden temporary
+   * files, `OUT.rawbright-partial-…`): never mistaken for results, but not cleaned up by the rerun.
+   */
+  garbage: string[];
 }
 
 /**
@@ -218,7 +225,7 @@ export async function inPlaceKill(c: InPlaceCase): Promise<CaseResult> {
   const left = leftovers(c.path);
   if (left.length > 0) problems.push(`left behind: ${left.join(', ')}`);
   rmSync(c.path, { force: true });
-  return { landing, identical: identical && problems.length === 0, problems, resumeKilled };
+  return { landing, identical: identical && problems.length === 0, problems, resumeKilled, garbage: [] };
 }
 
 export interface OutputCase {
@@ -276,9 +283,13 @@ export async function outputKill(c: OutputCase): Promise<CaseResult> {
       problems.push(`${output} differs from an uninterrupted run after the rerun`);
     }
   });
-  // A killed conversion may leave its hidden temporary file (.NAME.rawbright-PID-RANDOM.tmp): never
-  // mistaken for an output, and counted by the caller. Anything else is a leftover.
-  const stray = c.outputs.flatMap(leftovers).filter((name) => !isOutput(name) && !name.startsWith('.'));
+  // A killed run may leave its unfinished file under a name no command takes for an output: counted
+  // as garbage. Anything else (say, OUT.rawbright-partial, which a rerun replaces) is a leftover.
+  const isGarbage = (name: string) => name.startsWith('.') || /\.rawbright-partial-[0-9a-f]+$/.test(name);
+  const remaining = [...new Set(c.outputs.flatMap(leftovers))].filter((name) => !isOutput(name));
+  const stray = remaining.filter((name) => !isGarbage(name));
   if (stray.length > 0) problems.push(`left behind: ${stray.join(', ')}`);
-  return { landing, identical: problems.length === 0, problems, resumeKilled: false };
+  const garbage = remaining.filter(isGarbage);
+  for (const name of garbage) rmSync(join(dirname(c.outputs[0]), name), { force: true });
+  return { landing, identical: problems.length === 0, problems, resumeKilled: false, garbage };
 }

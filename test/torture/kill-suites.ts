@@ -60,6 +60,8 @@ export interface KillTally {
   after: number;
   /** Resumes that were themselves killed part way. */
   resumesKilled: number;
+  /** Unfinished files left by killed runs under names never taken for outputs. */
+  garbage: number;
   failures: string[];
 }
 
@@ -71,6 +73,7 @@ function tally(results: { result: CaseResult; label: string }[]): KillTally {
     during: 0,
     after: 0,
     resumesKilled: 0,
+    garbage: 0,
     failures: [],
   };
   for (const { result, label } of results) {
@@ -79,6 +82,7 @@ function tally(results: { result: CaseResult; label: string }[]): KillTally {
     else t.failures.push(`${label}: ${result.problems.join('; ')}`);
     t[result.landing]++;
     if (result.resumeKilled) t.resumesKilled++;
+    t.garbage += result.garbage.length;
   }
   return t;
 }
@@ -174,7 +178,7 @@ export async function outOfPlaceKills(dir: string, count: number, seed: number):
     const plan: KillPlan =
       i % 3 === 2
         ? { kind: 'time', ms: random() * referenceMs }
-        : { kind: 'appears', path: `${out}.rawbright-partial`, ms: random() * referenceMs * 0.6 };
+        : { kind: 'appears', prefix: `${out}.rawbright-partial`, ms: random() * referenceMs * 0.6 };
     const result = await outputKill({
       args: args(out, overwrite ? ['--overwrite'] : []),
       rerun: args(out, ['--overwrite']),

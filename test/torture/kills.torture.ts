@@ -12,7 +12,8 @@ const SEED = Number(process.env.RAWBRIGHT_TORTURE_SEED ?? Date.now() % 1_000_000
 const KILLS = Number(process.env.RAWBRIGHT_TORTURE_KILLS ?? 14);
 
 function note(t: KillTally): string {
-  return `landed ${t.before} before, ${t.during} during, ${t.after} after the work; ${t.resumesKilled} resumes killed too`;
+  const garbage = t.garbage > 0 ? `; ${t.garbage} unfinished files left under temporary names` : '';
+  return `landed ${t.before} before, ${t.during} during, ${t.after} after the work; ${t.resumesKilled} resumes killed too${garbage}`;
 }
 
 describe(`kill -9 (seed ${SEED})`, () => {
