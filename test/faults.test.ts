@@ -15,6 +15,7 @@ import { DISK_CASES, mountTmpfs, runDiskCase, unmount } from './torture/full-dis
 import { CLI } from './torture/kill-harness.js';
 import { IN_PLACE_CONFIGS, inPlaceKills, type KillTally, outOfPlaceKills } from './torture/kill-suites.js';
 import { playCase, STEPS_PER_RUN } from './torture/protocol-sweep.js';
+import { raceOnce, twoOutputsOnce } from './torture/races.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -148,5 +149,25 @@ describe('full disk: refused with ENOSPC or EFBIG before anything changes (long 
     } finally {
       unmount(mount);
     }
+  });
+});
+
+describe('races on one file (long version: npm run torture)', () => {
+  it.each([
+    ['in-place', 'brighten'],
+    ['in-place', 'resume'],
+    ['in-place', 'out-of-place'],
+    ['out-of-place', 'brighten'],
+  ] as const)(
+    'while a %s run is live, %s is refused at once and the run finishes whole',
+    async (first, contender) => {
+      const outcome = await raceOnce(tmp.dir, first, contender, 0);
+      expect(outcome.problems).toEqual([]);
+    },
+  );
+
+  it('two --out runs into one output: the output ends as one whole result', async () => {
+    const outcome = await twoOutputsOnce(tmp.dir, 0);
+    expect(outcome.problems).toEqual([]);
   });
 });

@@ -59,7 +59,9 @@ export async function run(args: string[]): Promise<Finished> {
 }
 
 /** What an in-place run's journal says: windows done, and a signature of every slot's state. */
-export function journalState(path: string): { done: number; windows: number; signature: string } | undefined {
+export function journalState(
+  path: string,
+): { done: number; windows: number; states: number[]; signature: string } | undefined {
   let fd: number;
   try {
     fd = openSync(`${path}.rawbright-journal`, 'r');
@@ -82,7 +84,7 @@ export function journalState(path: string): { done: number; windows: number; sig
       states.push(state.readDoubleLE(0));
     }
     const done = map.reduce((sum, byte) => sum + byte, 0);
-    return { done, windows: params.windows, signature: `${map.toString('hex')}/${states.join(',')}` };
+    return { done, windows: params.windows, states, signature: `${map.toString('hex')}/${states.join(',')}` };
   } catch {
     return undefined;
   } finally {
