@@ -4,7 +4,7 @@
  * thread, brightens each, and reports back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { errorCode } from './errors.js';
+import { errorCode, RawbrightError } from './errors.js';
 import { Journal, type JournalSlot } from './journal.js';
 import { type ArenaRegion, KernelHost } from './kernel-host.js';
 import { MappedFile } from './mapped-file.js';
@@ -108,6 +108,16 @@ class WindowProcessor {
     try {
       region = host.overlay(this.#output, window.offset, window.length, config.populate);
     } catch (error) {
+      if (errorCode(error) === 'ERR_OUT_OF_RANGE') {
+        // The window was inside the file when the run was planned: someone has shortened it since.
+        throw new RawbrightError(
+          'ERR_FILE_CHANGED',
+          `${config.path} became shorter while it was being brightened`,
+          {
+            path: config.path,
+          },
+        );
+      }
       if (errorCode(error) !== 'ERR_MEMORY_MOVED') throw error;
       // Never write through a stale address: copy from now on, and say so.
       this.placement = 'copy';

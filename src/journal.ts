@@ -18,7 +18,8 @@
  * With `durable`, a chunk is a whole window and every step is flushed to disk (msync/fsync), which
  * extends the same guarantee to a power cut.
  */
-import { statSync, unlinkSync } from 'node:fs';
+import { existsSync, realpathSync, statSync, unlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { errorCode, RawbrightError } from './errors.js';
 import type { Channels, SampleType } from './kernels/types.js';
@@ -48,7 +49,12 @@ export interface JournalParams {
   /** Undo granularity: chunk c of window k starts at offset + k·window + c·chunk. */
   chunk: number;
   slots: number;
+  /** The run flushed every step to disk; its resume does too unless told otherwise. */
+  durable?: boolean;
 }
+
+/** The most workers (journal slots) one run can have. */
+export const MAX_SLOTS = 64;
 
 /** A byte range of one window still to brighten. */
 export interface PendingRange {
@@ -63,8 +69,59 @@ export interface PendingRange {
   slot?: number;
 }
 
-/** The journal's path for a file. */
-export const journalPathFor = (path: string): string => `${path}.rawbright-journal`;
+/**
+ * The journal's path for a file: beside the file's real path, so every symbolic link to the file
+ * finds the same journal.
+ */
+export function journalPathFor(path: string): string {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    real = resolve(path);
+  }
+  return `${real}.rawbright-journal`;
+}
+
+/** The file marker (a `user.rawbright.journal` attribute) that names the journal of a pending run. */
+const JOURNAL_MARKER = 'journal';
+
+/**
+ * The journal of an interrupted in-place run on `file`, if there is one. A run marks the file itself
+ * with its journal's path, so the journal is found through any path or hard link; where the file
+ * system keeps no markers, it is looked for beside the file's real path.
+ */
+export function pendingJournal(file: MappedFile): string | undefined {
+  const marked = file._handle.getMarker(JOURNAL_MARKER);
+  if (marked !== undefined && existsSync(marked)) return marked;
+  const beside = journalPathFor(file.path);
+  return existsSync(beside) ? beside : undefined;
+}
+
+/**
+ * Refuses to read or change a file whose in-place run was interrupted: its bytes are part old, part
+ * brightened, and only `rawbright resume` can finish them.
+ * @throws {RawbrightError} `ERR_JOURNAL_EXISTS`.
+ */
+export function refusePendingRun(file: MappedFile): void {
+  const journal = pendingJournal(file);
+  if (journal === undefined) return;
+  throw new RawbrightError(
+    'ERR_JOURNAL_EXISTS',
+    `${file.path} has an interrupted run: finish it with 'rawbright resume ${file.path}' first (its journal is ${journal})`,
+    { path: file.path },
+  );
+}
+
+/** Marks `file` as being changed under `journalPath`. */
+export function markPendingRun(file: MappedFile, journalPath: string): void {
+  file._handle.setMarker(JOURNAL_MARKER, journalPath);
+}
+
+/** Removes the mark once the run is complete (after its journal is deleted). */
+export function unmarkPendingRun(file: MappedFile): void {
+  file._handle.removeMarker(JOURNAL_MARKER);
+}
 
 const roundUp = (n: number): number => Math.ceil(n / PAGE) * PAGE;
 
@@ -123,7 +180,8 @@ export function parseJournalParams(text: string, journalPath: string): JournalPa
     p.chunk % 8 === 0 &&
     isWholeNumber(p.windows) &&
     p.windows === Math.ceil(p.length / p.window) &&
-    isWholeNumber(p.slots, 64) &&
+    isWholeNumber(p.slots, MAX_SLOTS) &&
+    (p.durable === undefined || typeof p.durable === 'boolean') &&
     p.slots >= 1;
   if (!valid) throw corrupt(journalPath, 'its parameters are missing or out of range');
   return p as JournalParams;
@@ -293,6 +351,30 @@ export class Journal {
     } catch (error) {
       file.close();
       throw error;
+    }
+  }
+
+  /**
+   * True when a journal shows that its run changed nothing: no window done and no slot ever used.
+   * A run that failed that early (a worker that could not start, say) needs no resume.
+   */
+  static untouched(path: string): boolean {
+    let journal: Journal;
+    try {
+      journal = Journal.open(path);
+    } catch {
+      return false;
+    }
+    try {
+      if (journal.doneWindows().some((byte) => byte !== 0)) return false;
+      const header = Buffer.alloc(16);
+      for (let slot = 0; slot < journal.params.slots; slot++) {
+        journal.file.read(journal.layout.slotOffset(slot), header);
+        if (header.readDoubleLE(8) !== -1) return false;
+      }
+      return true;
+    } finally {
+      journal.close();
     }
   }
 

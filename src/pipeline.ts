@@ -3,7 +3,18 @@
  * undo journal, resumable after a kill) or into a new file, by worker threads so the event loop
  * stays free.
  */
-import { closeSync, fsyncSync, openSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -14,7 +25,12 @@ import {
   Journal,
   type JournalParams,
   journalPathFor,
+  MAX_SLOTS,
+  markPendingRun,
   type PendingRange,
+  pendingJournal,
+  refusePendingRun,
+  unmarkPendingRun,
 } from './journal.js';
 import { MAX_ARENA_BYTES } from './kernel-host.js';
 import {
@@ -266,13 +282,18 @@ async function runWindows(
           case 'done':
             bytesDone += message.bytes;
             windowsDone++;
-            plan.onProgress?.({
-              bytesDone,
-              bytesTotal: plan.bytes,
-              windowsDone,
-              windowsTotal: plan.totalWindows,
-              seconds: (performance.now() - started) / 1000,
-            });
+            try {
+              plan.onProgress?.({
+                bytesDone,
+                bytesTotal: plan.bytes,
+                windowsDone,
+                windowsTotal: plan.totalWindows,
+                seconds: (performance.now() - started) / 1000,
+              });
+            } catch (error) {
+              // The caller's callback failed: stop handing out windows and reject with its error.
+              failure ??= error instanceof Error ? error : new Error(String(error));
+            }
             next();
             break;
           case 'failed': {
@@ -341,10 +362,7 @@ function buildReport(
 function checkCommonOptions(o: Record<string, unknown>) {
   const kernel = optionalOneOf('kernel', o.kernel, KERNEL_NAMES, 'wasm-simd');
   const strategy = optionalOneOf('strategy', o.strategy, STRATEGIES, 'auto');
-  const workers =
-    o.workers === undefined
-      ? 1
-      : integerInRange('workers', o.workers, 1, Math.max(64, availableParallelism()));
+  const workers = o.workers === undefined ? 1 : integerInRange('workers', o.workers, 1, MAX_SLOTS);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw invalidParameterError('signal', 'an AbortSignal', o.signal);
   }
@@ -434,7 +452,13 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
       });
     }
     // The arena holds one window; windows past what a wasm32 memory can hold go through in pieces of the largest arena.
-    const arenaBytes = Math.min(windowSize, MAX_ARENA_BYTES - (MAX_ARENA_BYTES % 8));
+    // No larger than the bytes it will hold, so a small file never reserves a huge wasm memory.
+    const arenaBytes = Math.min(
+      windowSize,
+      MAX_ARENA_BYTES - (MAX_ARENA_BYTES % 8),
+      Math.max(8, out === undefined ? length : size),
+    );
+    if (common.signal?.aborted) throw abortedError(checkedPath, 0, 0, false);
     const params: BrightenParams = { delta: by, type, channels };
 
     if (out !== undefined) {
@@ -453,18 +477,15 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
           path: out,
         });
       }
-      partial = `${out}.rawbright-partial`;
-      // A partial file is a leftover of an interrupted run: it is ours to replace.
-      (await MappedFile.createAsync(partial, { size, overwrite: true })).close();
+      // Half-brightened input must not be copied as if it were whole.
+      refusePendingRun(file);
+      // A name of its own, so that two runs writing the same output never publish each other's
+      // unfinished file; the suffix marks a leftover of a killed run as unfinished.
+      partial = `${out}.rawbright-partial-${randomBytes(4).toString('hex')}`;
+      (await MappedFile.createAsync(partial, { size })).close();
     } else {
       file.lock('exclusive');
-      if (pathExists(journalPathFor(checkedPath))) {
-        throw new RawbrightError(
-          'ERR_JOURNAL_EXISTS',
-          `${checkedPath} has an interrupted run: finish it with 'rawbright resume ${checkedPath}' first`,
-          { path: checkedPath },
-        );
-      }
+      refusePendingRun(file);
       reserveInPlace(file, offset, length);
     }
 
@@ -485,9 +506,12 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
         windows: windows.length,
         // Durable runs flush at every step, so they take whole windows as their undo unit.
         chunk: common.durable ? arenaBytes : Math.min(common.journalChunk ?? DEFAULT_CHUNK, arenaBytes),
-        slots: Math.min(common.workers, windows.length),
+        slots: Math.max(1, Math.min(common.workers, windows.length)),
+        durable: common.durable,
       });
       journal.close();
+      // The file itself names its journal, so every path to it finds the pending run.
+      markPendingRun(file, journal.path);
       // Before any pixel changes, a durable run's journal and its name are on disk: after a power cut
       // the first window must find them (the workers flush only their slots).
       if (common.durable) {
@@ -521,25 +545,62 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
       onProgress: common.onProgress,
     };
     started = true;
-    const result = await runWindows(plan);
+    const result =
+      windows.length > 0
+        ? await runWindows(plan)
+        : { seconds: 0, placement: plan.config.strategy === 'mmap' ? 'overlay' : 'copy' };
     if (partial !== undefined) {
       if (common.durable) await syncPath(partial);
-      renameSync(partial, out!);
+      publish(partial, out!, overwrite);
       partial = undefined;
     }
-    if (journal !== undefined) rmSync(journal.path);
+    if (journal !== undefined) finishRun(file, journal.path);
     return buildReport(plan, common.strategy, result);
   } catch (error) {
-    // A run that never started leaves nothing behind; an interrupted in-place run keeps its journal.
-    if (journal !== undefined && !started) rmSync(journal.path, { force: true });
+    // A run that changed nothing leaves nothing behind; an interrupted in-place run keeps its journal.
+    const changedNothing = journal !== undefined && (!started || Journal.untouched(journal.path));
+    if (journal !== undefined && changedNothing) finishRun(file, journal.path);
     if (partial !== undefined) rmSync(partial, { force: true });
-    if (journal !== undefined && started && errorCode(error) !== 'ERR_ABORTED' && error instanceof Error) {
+    if (
+      journal !== undefined &&
+      !changedNothing &&
+      errorCode(error) !== 'ERR_ABORTED' &&
+      error instanceof Error
+    ) {
       error.message += `; run 'rawbright resume ${checkedPath}' to finish`;
     }
     throw error;
   } finally {
     file.close();
   }
+}
+
+/** Ends an in-place run: its journal goes first, then the mark on the file that points to it. */
+function finishRun(file: MappedFile, journalPath: string): void {
+  rmSync(journalPath, { force: true });
+  unmarkPendingRun(file);
+}
+
+/**
+ * Gives a finished output its name: replacing an existing file with `overwrite`, otherwise only if
+ * the name is still free (link fails with EEXIST rather than replace a file that appeared meanwhile).
+ */
+function publish(partial: string, out: string, overwrite: boolean): void {
+  if (overwrite) {
+    renameSync(partial, out);
+    return;
+  }
+  try {
+    linkSync(partial, out);
+  } catch (error) {
+    if (errorCode(error) === 'EEXIST') {
+      throw new RawbrightError('EEXIST', `${out} already exists (use overwrite to replace it)`, {
+        path: out,
+      });
+    }
+    throw error;
+  }
+  unlinkSync(partial);
 }
 
 function pathExists(path: string): boolean {
@@ -609,8 +670,15 @@ export type ResumeReport = ({ resumed: true } & Report) | { resumed: false; path
 export async function resumeFile(path: string, options: ResumeOptions = {}): Promise<ResumeReport> {
   const checkedPath = nonEmptyString('path', path);
   const common = checkCommonOptions(checkOptions('options', options));
-  const journalPath = journalPathFor(checkedPath);
-  if (!pathExists(journalPath)) return { resumed: false, path: checkedPath };
+  // Looked for read-only first: a file with nothing to resume may well be read-only.
+  const probe = MappedFile.open(checkedPath, { access: 'read' });
+  let journalPath: string | undefined;
+  try {
+    journalPath = pendingJournal(probe);
+  } finally {
+    probe.close();
+  }
+  if (journalPath === undefined) return { resumed: false, path: checkedPath };
   const file = MappedFile.open(checkedPath, { access: 'readwrite' });
   try {
     file.lock('exclusive');
@@ -620,9 +688,11 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
     } catch (error) {
       // Killed before its journal was written, the run changed nothing: there is nothing to resume.
       if (errorCode(error) !== 'ERR_JOURNAL_UNUSED') throw error;
-      rmSync(journalPath);
+      finishRun(file, journalPath);
       return { resumed: false, path: checkedPath };
     }
+    // A durable run stays durable when resumed, unless the caller says otherwise.
+    const durable = options.durable === undefined ? journal.params.durable === true : common.durable;
     let pending: PendingRange[];
     try {
       const identity = fileIdentity(checkedPath);
@@ -635,7 +705,7 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
         );
       }
       reserveInPlace(file, journal.params.offset, journal.params.length);
-      pending = journal.restoreAndPlan(file, common.durable);
+      pending = journal.restoreAndPlan(file, durable);
     } finally {
       journal.close();
     }
@@ -656,7 +726,7 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
         kernel: common.kernel,
         params: { delta: p.by, type: p.type, channels: p.channels },
         arenaBytes: p.window,
-        durable: common.durable,
+        durable,
         alignOverlays: common.alignOverlays,
         populate: common.populate,
         writeback: common.writeback,
@@ -670,7 +740,7 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
       onProgress: common.onProgress,
     };
     const result = windows.length > 0 ? await runWindows(plan) : { seconds: 0, placement: 'overlay' };
-    rmSync(journalPath);
+    finishRun(file, journalPath);
     return { resumed: true, ...buildReport(plan, common.strategy, result) };
   } finally {
     file.close();

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { brightenFile, brightenFiles, MappedFile, resumeFile } from '../dist/index.js';
@@ -118,6 +118,7 @@ describe('brightenFile out of place', () => {
     expect(readFileSync(out).equals(expectedBrighten(input, -300))).toBe(true);
     expect(report.out).toBe(out);
     expect(existsSync(`${out}.rawbright-partial`)).toBe(false);
+    expect(readdirSync(tmp.dir).filter((name) => name.includes('.rawbright-partial'))).toEqual([]);
   });
 
   it('copies the bytes outside the range unchanged', async () => {

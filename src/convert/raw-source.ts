@@ -3,7 +3,9 @@
  * both when they agree. Every converter that reads a raw file starts here, so they all refuse the same
  * things with the same words.
  */
+
 import { RawbrightError } from '../errors.js';
+import { refusePendingRun } from '../journal.js';
 import { SAMPLE_TYPES, type SampleType } from '../kernels/types.js';
 import { MappedFile } from '../mapped-file.js';
 import {
@@ -89,12 +91,13 @@ function settleShape(
 
 /**
  * Opens a raw image read-only under a shared lock (so a concurrent in-place brighten, which holds an
- * exclusive one, makes this fail fast rather than read half-brightened pixels).
+ * exclusive one, makes this fail fast rather than read half-brightened pixels), and refuses a raw
+ * image whose in-place run was interrupted and not yet resumed.
  * @param rawPath The raw file.
  * @param opts `{ width, height, type }`: required without a sidecar; with one, they must agree with it.
  * @returns The open file (the caller closes it) and its metadata.
  * @throws {RawbrightError} `ENOENT` and other errno codes, `ERR_SIDECAR_INVALID`, `ERR_SIDECAR_MISMATCH`,
- * `ERR_SIDECAR_CONFLICT`, `ERR_SIDECAR_MISSING`, `ERR_SIZE_MISMATCH`, `ERR_FILE_LOCKED`.
+ * `ERR_SIDECAR_CONFLICT`, `ERR_SIDECAR_MISSING`, `ERR_SIZE_MISMATCH`, `ERR_FILE_LOCKED`, `ERR_JOURNAL_EXISTS`.
  */
 export async function openRawSource(rawPath: string, opts: RawShapeOptions = {}): Promise<RawSource> {
   const path = nonEmptyString('raw', rawPath);
@@ -102,6 +105,8 @@ export async function openRawSource(rawPath: string, opts: RawShapeOptions = {})
   const file = await MappedFile.openAsync(path, { access: 'read' });
   try {
     file.lock('shared');
+    // An interrupted in-place run's pixels are part old, part new until it is resumed.
+    refusePendingRun(file);
     const sidecar = await readSidecar(path);
     const meta = settleShape(path, file.size, given, sidecar);
     return { file, meta, sidecar: sidecar === undefined ? undefined : sidecarPath(path) };
