@@ -671,6 +671,15 @@ describe('samples/parallel-brighten', () => {
 });
 
 describe('writeObject / readObject', () => {
+  it('returns a value of its own: typed arrays read earlier do not change with the next write', () => {
+    const buffer = new ArrayBuffer(4096);
+    writeObject(buffer, { samples: new Uint16Array([1, 2, 3, 4]) });
+    const first = readObject<{ samples: Uint16Array }>(buffer);
+    writeObject(buffer, { samples: new Uint16Array([9, 9, 9, 9]) });
+    expect([...first.samples]).toEqual([1, 2, 3, 4]);
+    expect(first.samples.buffer).not.toBe(buffer);
+  });
+
   it('carries a structured value from one process to another through a region', async () => {
     const name = uniqueName();
     const region = SharedMemory.create(name, 4096);
