@@ -75,6 +75,9 @@ struct Overlay {
   uintptr_t memoryBase;
   size_t offset;
   size_t length;  // page-rounded
+  // The memory's buffer, weakly: once the memory is collected (V8 unmapping the overlay with it),
+  // the record is dropped rather than block a new memory that gets the same address.
+  std::shared_ptr<Napi::Reference<Napi::ArrayBuffer>> memory;
 };
 
 struct AddonData {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <iterator>
 
 #include "common.h"
 #include "file.h"
@@ -15,6 +16,13 @@
 namespace rawbright {
 
 namespace {
+
+// Drops the records of overlays whose memory was garbage collected (V8 unmapped them with it).
+void ForgetCollectedOverlays(std::map<uintptr_t, Overlay>& overlays) {
+  for (auto it = overlays.begin(); it != overlays.end();) {
+    it = it->second.memory->Value().IsEmpty() ? overlays.erase(it) : std::next(it);
+  }
+}
 
 size_t RoundUpToPage(size_t length) { return (length + PageSize() - 1) / PageSize() * PageSize(); }
 
@@ -53,6 +61,7 @@ Napi::Value OverlayFile(const Napi::CallbackInfo& info) {
     throw CodedError(env, "RangeError", "ERR_OUT_OF_RANGE", "the overlay is past the end of " + file->Path());
   }
   auto& overlays = Data(env).overlays;
+  ForgetCollectedOverlays(overlays);
   for (const auto& entry : overlays) {
     const Overlay& other = entry.second;
     uintptr_t otherStart = entry.first;
@@ -70,7 +79,8 @@ Napi::Value OverlayFile(const Napi::CallbackInfo& info) {
     RestoreAnonymous(target, mapLength);
     throw ErrnoError(env, err, "cannot overlay " + file->Path() + " into WebAssembly memory", "mmap", file->Path());
   }
-  overlays[start] = Overlay{base, static_cast<size_t>(arenaOffset), mapLength};
+  auto weak = std::make_shared<Napi::Reference<Napi::ArrayBuffer>>(Napi::Weak(memory));
+  overlays[start] = Overlay{base, static_cast<size_t>(arenaOffset), mapLength, weak};
   return env.Undefined();
 }
 
@@ -102,7 +112,9 @@ Napi::Value ReleaseOverlay(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value LiveOverlays(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(Data(info.Env()).overlays.size()));
+  auto& overlays = Data(info.Env()).overlays;
+  ForgetCollectedOverlays(overlays);
+  return Napi::Number::New(info.Env(), static_cast<double>(overlays.size()));
 }
 
 }  // namespace

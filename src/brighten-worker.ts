@@ -87,7 +87,7 @@ class WindowProcessor {
     for (let at = 0; at < window.length; at += chunk) {
       const length = Math.min(chunk, window.length - at);
       const number = layout.chunkNumber(window.index, window.offset + at);
-      const piece: ArenaRegion = { placement: region.placement, pointer: region.pointer + at, length };
+      const piece: ArenaRegion = { ...region, pointer: region.pointer + at, length };
       native.copyBytes(slot.buffer, slot.ringOffset, memory, piece.pointer, length);
       slot.saved(number);
       host.brighten(piece, config.params);

@@ -38,6 +38,8 @@ export interface ArenaRegion {
   readonly length: number;
   /** Absolute address of the first mapped page (overlays only), for alignment checks. */
   readonly mappedAddress?: bigint;
+  /** Which bring-in this region belongs to: parts of it (`{ ...region, pointer, length }`) keep it. */
+  readonly generation: number;
 }
 
 export interface KernelHostOptions {
@@ -70,7 +72,8 @@ export class KernelHost {
   readonly #overlayMisalignment: number;
   readonly #hugepage: boolean;
   readonly #baseAddress: bigint;
-  #live: { arenaOffset: number; file: MappedFile | undefined } | undefined;
+  #live: { arenaOffset: number; file: MappedFile | undefined; region: ArenaRegion } | undefined;
+  #generation = 0;
   /** Why overlays are not possible here, if they are not. */
   readonly overlayUnavailableReason: string | undefined;
 
@@ -126,6 +129,25 @@ export class KernelHost {
     return native.address(this.memory.buffer) === this.#baseAddress;
   }
 
+  /**
+   * A region (or a part of one) is usable only while it is the one in the arena: an old region,
+   * used after release or after another overlay took its place, would touch the wrong bytes.
+   */
+  #checkLive(region: ArenaRegion): void {
+    const live = this.#live?.region;
+    if (
+      live === undefined ||
+      region.generation !== live.generation ||
+      region.pointer < live.pointer ||
+      region.pointer + region.length > live.pointer + live.length
+    ) {
+      throw new RawbrightError(
+        'ERR_REGION_RELEASED',
+        'the region is no longer in the arena (it was released)',
+      );
+    }
+  }
+
   #checkFits(length: number): void {
     if (this.#live !== undefined) {
       throw new RawbrightError('ERR_OVERLAY_BUSY', 'the arena already holds a region: release it first');
@@ -166,15 +188,23 @@ export class KernelHost {
     const shared = file.access === 'readwrite';
     const buffer = this.memory.buffer;
     native.overlay(buffer, arenaOffset, file._handle, fileStart, length + delta, shared);
-    this.#live = { arenaOffset, file };
-    if (this.#hugepage) native.advise(buffer, arenaOffset, length + delta, 'hugepage');
-    if (populate) native.populate(buffer, arenaOffset, length + delta, true);
-    return {
+    const region: ArenaRegion = {
       placement: 'overlay',
       pointer: arenaOffset + delta,
       length,
       mappedAddress: this.#baseAddress + BigInt(arenaOffset),
+      generation: ++this.#generation,
     };
+    this.#live = { arenaOffset, file, region };
+    try {
+      if (this.#hugepage) native.advise(buffer, arenaOffset, length + delta, 'hugepage');
+      // Prefaulting a private overlay for writing would copy every page at once: only shared ones.
+      if (populate) native.populate(buffer, arenaOffset, length + delta, shared);
+    } catch (error) {
+      this.release();
+      throw error;
+    }
+    return region;
   }
 
   /** Reads file bytes [offset, offset + length) into the arena (pread): the copying path. */
@@ -186,17 +216,25 @@ export class KernelHost {
         path: file.path,
       });
     }
-    this.#live = { arenaOffset: ARENA_START, file: undefined };
-    return { placement: 'copy', pointer: ARENA_START, length };
+    const region: ArenaRegion = {
+      placement: 'copy',
+      pointer: ARENA_START,
+      length,
+      generation: ++this.#generation,
+    };
+    this.#live = { arenaOffset: ARENA_START, file: undefined, region };
+    return region;
   }
 
   /** Writes a copied region (or any arena bytes) to `file` at `offset` (pwrite). */
   copyOut(region: ArenaRegion, file: MappedFile, offset: number): void {
+    this.#checkLive(region);
     file._handle.write(offset, this.memory.buffer, region.pointer, region.length);
   }
 
   /** Runs the kernel over a region in the arena. */
   brighten(region: ArenaRegion, params: BrightenParams): void {
+    this.#checkLive(region);
     this.kernel.brighten(this.memory.buffer, region.pointer, region.length, params);
   }
 
@@ -213,6 +251,7 @@ export class KernelHost {
 
   /** The arena's bytes as a view, for tests and the benchmark. */
   view(region: ArenaRegion): Uint8Array {
+    this.#checkLive(region);
     return new Uint8Array(this.memory.buffer, region.pointer, region.length);
   }
 

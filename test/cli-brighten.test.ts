@@ -286,11 +286,11 @@ describe('kill -9 and resume', () => {
   let resumedAfterKill = 0;
 
   it.each([
-    [0.1, []],
-    [0.3, []],
+    [0.1, ['--strategy', 'mmap']],
+    [0.3, ['--strategy', 'mmap']],
     [0.45, ['--strategy', 'pread']],
     [0.6, ['--workers', '2']],
-    [0.75, []],
+    [0.75, ['--strategy', 'mmap', '--workers', '2']],
     [0.9, ['--strategy', 'pread', '--workers', '2']],
   ] as const)(
     'killed after %f of the windows (%j), resume gives the uninterrupted bytes',

@@ -121,6 +121,29 @@ describe('KernelHost overlays', () => {
     expect(back.subarray(8 + MiB).every((b) => b === 0)).toBe(true);
   });
 
+  it('refuses a region after it is released or replaced, so an old region never touches new pages', () => {
+    const path = join(tmp.dir, 'stale.raw');
+    writeRaw(path, randomBytes(4 * MiB, 6));
+    const host = new KernelHost({ arenaBytes: 2 * MiB, kernel: 'wasm-simd' });
+    const file = MappedFile.open(path, { access: 'readwrite' });
+    const first = host.overlay(file, 0, MiB);
+    host.brighten({ ...first, pointer: first.pointer + 8, length: 64 }, params);
+    expect(() => host.brighten({ ...first, length: MiB + 8 }, params)).toThrow(
+      expect.objectContaining({ code: 'ERR_REGION_RELEASED' }),
+    );
+    host.release();
+    expect(() => host.brighten(first, params)).toThrow(
+      expect.objectContaining({ code: 'ERR_REGION_RELEASED' }),
+    );
+    const second = host.overlay(file, 2 * MiB, MiB);
+    expect(() => host.brighten(first, params)).toThrow(
+      expect.objectContaining({ code: 'ERR_REGION_RELEASED' }),
+    );
+    host.brighten(second, params);
+    host.release();
+    file.close();
+  });
+
   it('copies in and out through the arena (the pread path)', () => {
     const input = randomBytes(3 * MiB, 12);
     const path = join(tmp.dir, 'copy.raw');

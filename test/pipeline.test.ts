@@ -42,6 +42,17 @@ describe('brightenFile in place', () => {
     expect(existsSync(`${path}.rawbright-journal`)).toBe(false);
   });
 
+  it("'auto' overlays windows of 2 MiB and more, and copies smaller ones (they would split the page cache's folios)", async () => {
+    const large = await brightenFile(fixture(input), { by: 1, window: 2 * MiB });
+    expect(large).toMatchObject({ strategyRequested: 'auto', strategy: 'mmap' });
+    const small = await brightenFile(fixture(input), { by: 1, window: MiB });
+    expect(small).toMatchObject({ strategyRequested: 'auto', strategy: 'pread' });
+    const defaults = await brightenFile(fixture(input), { by: 1 });
+    expect(defaults).toMatchObject({ strategy: 'mmap', window: input.length });
+    const pread = await brightenFile(fixture(input), { by: 1, strategy: 'pread' });
+    expect(pread).toMatchObject({ strategy: 'pread', window: 4 * MiB, windows: 2 });
+  });
+
   it('brightens int16 and rgba, saturating at both ends', async () => {
     const path = fixture(input);
     await brightenFile(path, { by: -40000, type: 'int16', channels: 'rgba', window: 3 * MiB });
