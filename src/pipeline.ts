@@ -160,12 +160,18 @@ interface RunPlan {
 const WORKER_URL = new URL('./brighten-worker.js', import.meta.url);
 
 /**
- * Resolves `'auto'`: the overlay (zero copy, 2 MiB aligned, prefaulted) is the fast path on Linux,
- * except for windows smaller than a page-cache folio, which it would split.
+ * Resolves `'auto'`: the overlay (zero copy, 2 MiB aligned, prefaulted) is the fast path for a
+ * cached file brightened in place. A new output file is not cached: faulting its pages in through a
+ * mapping ran at 0.4 GB/s where pwrite ran at 3.7, so out-of-place runs copy. So do windows smaller
+ * than a page-cache folio, which an overlay would split.
  */
-function resolveStrategy(strategy: Strategy, window: number | undefined): ResolvedStrategy {
+function resolveStrategy(
+  strategy: Strategy,
+  window: number | undefined,
+  outOfPlace: boolean,
+): ResolvedStrategy {
   if (strategy !== 'auto') return strategy;
-  return window !== undefined && window < SMALLEST_FAST_OVERLAY ? 'pread' : 'mmap';
+  return outOfPlace || (window !== undefined && window < SMALLEST_FAST_OVERLAY) ? 'pread' : 'mmap';
 }
 
 function checkFileShape(file: MappedFile): number {
@@ -438,14 +444,14 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
   const by = integerInRange('by', o.by, -65535, 65535);
   const common = checkCommonOptions(o);
   const channels = optionalOneOf('channels', o.channels, CHANNELS, 'rgb');
+  const out = o.out === undefined ? undefined : nonEmptyString('out', o.out);
   const givenWindow =
     o.window === undefined ? undefined : pixelAligned('window', byteCount('window', o.window));
-  const strategy = resolveStrategy(common.strategy, givenWindow);
+  const strategy = resolveStrategy(common.strategy, givenWindow, out !== undefined);
   const windowSize = givenWindow ?? (strategy === 'pread' ? DEFAULT_PREAD_WINDOW : DEFAULT_WINDOW);
   if (windowSize === 0 || windowSize > MAX_WINDOW_BYTES) {
     throw invalidParameterError('window', 'a size from 8 bytes to 4 GiB', windowSize);
   }
-  const out = o.out === undefined ? undefined : nonEmptyString('out', o.out);
   const overwrite = boolean('overwrite', o.overwrite, false);
   const useJournal = out === undefined && boolean('journal', o.journal, true);
 
@@ -739,7 +745,7 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
       bytes: windows.reduce((sum, w) => sum + w.length, 0),
       config: {
         path: checkedPath,
-        strategy: resolveStrategy(common.strategy, p.window),
+        strategy: resolveStrategy(common.strategy, p.window, false),
         kernel: common.kernel,
         params: { delta: p.by, type: p.type, channels: p.channels },
         arenaBytes: p.window,

@@ -51,6 +51,8 @@ describe('brightenFile in place', () => {
     expect(defaults).toMatchObject({ strategy: 'mmap', window: input.length });
     const pread = await brightenFile(fixture(input), { by: 1, strategy: 'pread' });
     expect(pread).toMatchObject({ strategy: 'pread', window: 4 * MiB, windows: 2 });
+    const out = await brightenFile(fixture(input), { by: 1, out: join(tmp.dir, 'auto-out.raw') });
+    expect(out).toMatchObject({ strategyRequested: 'auto', strategy: 'pread' });
   });
 
   it('brightens int16 and rgba, saturating at both ends', async () => {
