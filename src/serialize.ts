@@ -104,7 +104,9 @@ export function readObject<T = unknown>(source: ArrayBuffer | ArrayBufferView): 
   try {
     // A copy: typed arrays that deserialize builds would otherwise be views of the region itself,
     // and change (or vanish) with the next write or close.
-    return deserialize(Buffer.from(bytes.subarray(OBJECT_HEADER_BYTES, OBJECT_HEADER_BYTES + Number(length)))) as T;
+    return deserialize(
+      Buffer.from(bytes.subarray(OBJECT_HEADER_BYTES, OBJECT_HEADER_BYTES + Number(length))),
+    ) as T;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new RawbrightError('ERR_INVALID_OBJECT', `the serialized object is damaged: ${reason}`, {
