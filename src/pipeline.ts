@@ -15,7 +15,6 @@ import {
   statSync,
   unlinkSync,
 } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { asRawbrightError, errorCode, invalidParameterError, RawbrightError } from './errors.js';
