@@ -48,13 +48,22 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Escapes control characters (a file name with a newline in it), so an error stays one line. */
+function oneLine(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point.
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    return named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  });
+}
+
 /** Prints one line for an error and returns the exit code. */
 export function reportError(error: unknown, debug: boolean): number {
   if (error instanceof CommanderError) {
     // commander already printed its message (and help, where asked).
     return error.exitCode === 0 ? 0 : 2;
   }
-  const message = error instanceof Error ? error.message : String(error);
+  const message = oneLine(error instanceof Error ? error.message : String(error));
   if (errorCode(error) === 'ERR_ABORTED') {
     process.stderr.write(`rawbright: ${message}\n`);
     return 130;

@@ -12,6 +12,7 @@ import {
   realpathSync,
   renameSync,
   rmSync,
+  type Stats,
   statSync,
   unlinkSync,
 } from 'node:fs';
@@ -498,6 +499,7 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
           path: out,
         });
       }
+      refuseSpecialOutput(out);
       // Half-brightened input must not be copied as if it were whole.
       refusePendingRun(file);
       // A name of its own, so that two runs writing the same output never publish each other's
@@ -623,6 +625,23 @@ function publish(partial: string, out: string, overwrite: boolean): void {
     throw error;
   }
   unlinkSync(partial);
+}
+
+/**
+ * The finished output is renamed over `out`: over a device node or a FIFO (think `--out /dev/null
+ * --overwrite` as root) that would replace it rather than write to it, and over a directory it fails
+ * only after all the work. Refuse both before starting.
+ */
+function refuseSpecialOutput(out: string): void {
+  let info: Stats;
+  try {
+    info = statSync(out);
+  } catch {
+    return;
+  }
+  if (info.isFile()) return;
+  const [code, what] = info.isDirectory() ? ['EISDIR', 'a directory'] : ['ENODEV', 'not a regular file'];
+  throw new RawbrightError(code, `cannot overwrite ${out}: it is ${what}`, { path: out });
 }
 
 function pathExists(path: string): boolean {

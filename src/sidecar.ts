@@ -10,7 +10,8 @@
  * field is required, no other field is allowed, and the dimensions must account for every byte of the
  * raw file (`width × height × 8`). Anything else is refused with one plain sentence naming the sidecar.
  */
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errorCode, RawbrightError } from './errors.js';
 import { SAMPLE_TYPES, type SampleType } from './kernels/types.js';
@@ -157,6 +158,12 @@ function readFailure(error: unknown, path: string, what: string): RawbrightError
   return new RawbrightError(code, `cannot read ${what} ${path}: ${reason}`, { path, cause: error });
 }
 
+function refuseIfNotRegular(info: { isFile(): boolean; isDirectory(): boolean }, path: string): void {
+  if (info.isFile()) return;
+  const [code, what] = info.isDirectory() ? ['EISDIR', 'a directory'] : ['ENODEV', 'not a regular file'];
+  throw new RawbrightError(code, `cannot read the sidecar ${path}: it is ${what}`, { path });
+}
+
 /**
  * Reads and checks the sidecar of a raw file, including that its dimensions match the raw file's size.
  * @param rawPath The raw file (its sidecar is `rawPath + '.json'`).
@@ -174,10 +181,19 @@ export async function readSidecar(rawPath: string): Promise<Readonly<RawImageMet
   const path = sidecarPath(rawPath);
   let bytes: Buffer;
   try {
-    const info = await stat(path);
-    if (info.isFile() && info.size > MAX_SIDECAR_BYTES)
-      throw invalid(path, `is larger than ${MAX_SIDECAR_BYTES} bytes`);
-    bytes = await readFile(path);
+    // Looked at before it is opened (opening a device can have side effects) and again on the
+    // descriptor, opened without blocking: a FIFO sidecar used to hang the process forever, and a
+    // symlink to /dev/zero to read until memory ran out.
+    refuseIfNotRegular(await stat(path), path);
+    const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const info = await handle.stat();
+      refuseIfNotRegular(info, path);
+      if (info.size > MAX_SIDECAR_BYTES) throw invalid(path, `is larger than ${MAX_SIDECAR_BYTES} bytes`);
+      bytes = await handle.readFile();
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
     if (error instanceof RawbrightError) throw error;
     if (errorCode(error) === 'ENOENT') return undefined;

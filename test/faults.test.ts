@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { journalPathFor } from '../dist/journal.js';
 import { MappedFile } from '../dist/mapped-file.js';
 import { expectedBrighten, randomBytes, tempDir, writeRaw } from './helpers/raw.js';
+import { BAD_INPUT_CASES, runBadInput } from './torture/bad-input.js';
 import { DISK_CASES, mountTmpfs, runDiskCase, unmount } from './torture/full-disk.js';
 import { CLI } from './torture/kill-harness.js';
 import { IN_PLACE_CONFIGS, inPlaceKills, type KillTally, outOfPlaceKills } from './torture/kill-suites.js';
@@ -169,5 +170,18 @@ describe('races on one file (long version: npm run torture)', () => {
   it('two --out runs into one output: the output ends as one whole result', async () => {
     const outcome = await twoOutputsOnce(tmp.dir, 0);
     expect(outcome.problems).toEqual([]);
+  });
+});
+
+describe('bad input: one line, a non-zero exit, no signal, every file unchanged', () => {
+  let index = 0;
+  it.each(BAD_INPUT_CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    const dir = join(tmp.dir, `bad-${index++}`);
+    mkdirSync(dir);
+    expect(await runBadInput(c, dir)).toEqual([]);
+  });
+
+  it('the table has at least 30 cases', () => {
+    expect(BAD_INPUT_CASES.length).toBeGreaterThanOrEqual(30);
   });
 });

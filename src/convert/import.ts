@@ -145,6 +145,10 @@ async function checkInput(input: string): Promise<void> {
     const info = await stat(input);
     if (info.isDirectory())
       throw new RawbrightError('EISDIR', `cannot import ${input}: it is a directory`, { path: input });
+    // libvips would wait forever on a FIFO with no writer, and read a device until it ends.
+    if (!info.isFile()) {
+      throw new RawbrightError('ENODEV', `cannot import ${input}: it is not a regular file`, { path: input });
+    }
   } catch (error) {
     if (error instanceof RawbrightError) throw error;
     const code = errorCode(error) ?? 'EIO';
