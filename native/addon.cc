@@ -11,6 +11,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitOverlay(env, exports);
   InitBrighten(env, exports);
   InitSharedMemory(env, exports);
+  InitSigbus(env, exports);
   return exports;
 }
 

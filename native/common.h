@@ -47,6 +47,11 @@ BufferRange ArgBufferRange(const Napi::CallbackInfo& info, size_t bufferIndex, c
 
 size_t PageSize();
 
+// The SIGBUS guard (sigbus.cc): every file mapping is watched from creation to unmap, so a page
+// truncated away by another process faults into zero pages and a flag instead of killing the process.
+void WatchMapping(void* start, size_t length);
+void UnwatchMapping(void* start);
+
 // One file mapping handed to JavaScript as an external ArrayBuffer. The finalizer and close()
 // share it, so whichever runs first unmaps and the other does nothing.
 struct Mapping {
@@ -66,6 +71,7 @@ struct Mapping {
       return;
     }
     unmapped = true;
+    UnwatchMapping(base);
     munmap(base, length);
   }
 };
@@ -96,5 +102,6 @@ void InitMapping(Napi::Env env, Napi::Object exports);
 void InitOverlay(Napi::Env env, Napi::Object exports);
 void InitBrighten(Napi::Env env, Napi::Object exports);
 void InitSharedMemory(Napi::Env env, Napi::Object exports);
+void InitSigbus(Napi::Env env, Napi::Object exports);
 
 }  // namespace rawbright

@@ -462,6 +462,7 @@ Napi::Value FileHandle::Map(const Napi::CallbackInfo& info) {
   void* base = mmap(nullptr, mapLength, PROT_READ | PROT_WRITE, shared ? MAP_SHARED : MAP_PRIVATE | MAP_NORESERVE,
                     Fd(env), static_cast<off_t>(aligned));
   if (base == MAP_FAILED) throw ErrnoError(env, errno, "cannot map " + path_, "mmap", path_);
+  WatchMapping(base, mapLength);
 
   auto mapping = std::make_shared<Mapping>();
   mapping->base = base;
@@ -477,6 +478,7 @@ Napi::Value FileHandle::Map(const Napi::CallbackInfo& info) {
     // the two from unmapping twice.
     if (!mapping->unmapped) {
       mapping->unmapped = true;
+      UnwatchMapping(base);
       munmap(base, mapLength);
     }
     auto found = Data(env).windows.find(key);

@@ -20,6 +20,7 @@ namespace {
 // Drops the records of overlays whose memory was garbage collected (V8 unmapped them with it).
 void ForgetCollectedOverlays(std::map<uintptr_t, Overlay>& overlays) {
   for (auto it = overlays.begin(); it != overlays.end();) {
+    if (it->second.memory->Value().IsEmpty()) UnwatchMapping(reinterpret_cast<void*>(it->first));
     it = it->second.memory->Value().IsEmpty() ? overlays.erase(it) : std::next(it);
   }
 }
@@ -81,6 +82,7 @@ Napi::Value OverlayFile(const Napi::CallbackInfo& info) {
   }
   auto weak = std::make_shared<Napi::Reference<Napi::ArrayBuffer>>(Napi::Weak(memory));
   overlays[start] = Overlay{base, static_cast<size_t>(arenaOffset), mapLength, weak};
+  WatchMapping(target, mapLength);
   return env.Undefined();
 }
 
@@ -97,6 +99,7 @@ Napi::Value ReleaseOverlay(const Napi::CallbackInfo& info) {
       if (it->second.offset == arenaOffset && it->second.memoryBase != base) {
         // The memory moved: V8 freed the old reservation, and the overlay with it. Never touch
         // the old address again.
+        UnwatchMapping(reinterpret_cast<void*>(it->first));
         overlays.erase(it);
         throw CodedError(env, "Error", "ERR_MEMORY_MOVED", "the WebAssembly memory moved while a file was overlaid");
       }
@@ -104,6 +107,7 @@ Napi::Value ReleaseOverlay(const Napi::CallbackInfo& info) {
     throw CodedError(env, "Error", "ERR_NO_OVERLAY", "there is no overlay at that arena offset");
   }
   Overlay overlay = found->second;
+  UnwatchMapping(reinterpret_cast<void*>(found->first));
   if (!RestoreAnonymous(reinterpret_cast<void*>(found->first), overlay.length)) {
     throw ErrnoError(env, errno, "cannot release an overlay from WebAssembly memory", "mmap");
   }

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { errorCode, RawbrightError } from './errors.js';
 import { Journal, type JournalSlot } from './journal.js';
-import { type ArenaRegion, KernelHost } from './kernel-host.js';
+import { type ArenaRegion, KernelHost, truncatedError } from './kernel-host.js';
 import { MappedFile } from './mapped-file.js';
 import { native } from './native.js';
 import type { FromWorker, ToWorker, WorkerConfig, WorkerWindow } from './worker-protocol.js';
@@ -89,6 +89,10 @@ class WindowProcessor {
       const number = layout.chunkNumber(window.index, window.offset + at);
       const piece: ArenaRegion = { ...region, pointer: region.pointer + at, length };
       native.copyBytes(slot.buffer, slot.ringOffset, memory, piece.pointer, length);
+      // A ring filled from truncated pages (or a truncated journal) must never be marked saved.
+      host.checkTruncation();
+      if (native.sigbusGuard && native.mappingFaulted(slot.buffer, 0))
+        throw truncatedError(this.#journal!.path);
       slot.saved(number);
       host.brighten(piece, config.params);
       if (piece.placement === 'copy') {

@@ -64,6 +64,15 @@ export interface KernelHostOptions {
   hugepage?: boolean;
 }
 
+/** A file another program truncated under a run. */
+export function truncatedError(path: string): RawbrightError {
+  return new RawbrightError(
+    'ERR_FILE_TRUNCATED',
+    `${path} was truncated by another program while it was being brightened`,
+    { path },
+  );
+}
+
 export class KernelHost {
   readonly memory: WebAssembly.Memory;
   readonly kernel: Kernel;
@@ -229,6 +238,9 @@ export class KernelHost {
   /** Writes a copied region (or any arena bytes) to `file` at `offset` (pwrite). */
   copyOut(region: ArenaRegion, file: MappedFile, offset: number): void {
     this.#checkLive(region);
+    // Written past the end of a file that another program truncated meanwhile, the window would
+    // grow it back around a hole: refuse instead.
+    if (file.size < offset + region.length) throw truncatedError(file.path);
     file._handle.write(offset, this.memory.buffer, region.pointer, region.length);
   }
 
@@ -236,6 +248,18 @@ export class KernelHost {
   brighten(region: ArenaRegion, params: BrightenParams): void {
     this.#checkLive(region);
     this.kernel.brighten(this.memory.buffer, region.pointer, region.length, params);
+    this.checkTruncation();
+  }
+
+  /**
+   * Throws `ERR_FILE_TRUNCATED` if a page of the live overlay was truncated away by another program
+   * while the kernel or a copy touched it: the SIGBUS guard (native/sigbus.cc) put zero pages there
+   * instead of letting the process die, and what was computed on them never reaches the file.
+   */
+  checkTruncation(): void {
+    const live = this.#live;
+    if (live?.file === undefined || !native.sigbusGuard) return;
+    if (native.mappingFaulted(this.memory.buffer, live.arenaOffset)) throw truncatedError(live.file.path);
   }
 
   /**

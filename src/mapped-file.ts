@@ -135,6 +135,17 @@ export class Window {
     return this.#buffer as ArrayBuffer;
   }
 
+  /**
+   * True once a page of this window that another program truncated away was touched: instead of
+   * letting SIGBUS end the process, rawbright's guard (native/sigbus.cc) put zero pages there. Reads
+   * since may have seen zeros, and writes since did not reach the file. False once closed.
+   */
+  get faulted(): boolean {
+    const buffer = this.#buffer;
+    if (buffer === undefined || buffer.byteLength === 0 || !native.sigbusGuard) return false;
+    return native.mappingFaulted(buffer, 0);
+  }
+
   /** True once {@link Window.close} ran (directly or through the file). */
   get closed(): boolean {
     // A detached buffer reads byteLength 0: the addon unmapped it (through the file's close()).

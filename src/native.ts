@@ -73,6 +73,13 @@ export interface NativeAddon {
   /** The vector path brighten runs on this CPU: 'avx2', 'sse2' or 'scalar'. */
   readonly brightenPath: string;
 
+  /** True when the SIGBUS guard is installed (native/sigbus.cc; RAWBRIGHT_NO_SIGBUS_GUARD=1 turns it off). */
+  readonly sigbusGuard: boolean;
+  /** Whether the mapping (window or overlay) holding buffer[offset] took a SIGBUS: pages truncated away. */
+  mappingFaulted(buffer: ArrayBuffer, offset: number): boolean;
+  /** SIGBUS faults the guard has turned into zero pages in this process. */
+  sigbusFaults(): number;
+
   /** Creates (orOpen: or opens) /dev/shm/rawbright.<name> (see native/shared_memory.cc). */
   createSharedMemory(
     name: string,

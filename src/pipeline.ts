@@ -589,6 +589,8 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
       journal !== undefined &&
       !changedNothing &&
       errorCode(error) !== 'ERR_ABORTED' &&
+      // A truncated file cannot be resumed (the journal no longer matches its size).
+      errorCode(error) !== 'ERR_FILE_TRUNCATED' &&
       error instanceof Error
     ) {
       error.message += `; run 'rawbright resume ${checkedPath}' to finish`;

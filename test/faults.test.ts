@@ -5,11 +5,12 @@
  * or the refusal is one clear line and the inputs are unchanged.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { journalPathFor } from '../dist/journal.js';
 import { MappedFile } from '../dist/mapped-file.js';
+import { native } from '../dist/native.js';
 import { expectedBrighten, randomBytes, tempDir, writeRaw } from './helpers/raw.js';
 import { BAD_INPUT_CASES, runBadInput } from './torture/bad-input.js';
 import { DISK_CASES, mountTmpfs, runDiskCase, unmount } from './torture/full-disk.js';
@@ -17,6 +18,7 @@ import { CLI } from './torture/kill-harness.js';
 import { IN_PLACE_CONFIGS, inPlaceKills, type KillTally, outOfPlaceKills } from './torture/kill-suites.js';
 import { playCase, STEPS_PER_RUN } from './torture/protocol-sweep.js';
 import { raceOnce, twoOutputsOnce } from './torture/races.js';
+import { cooperatingTruncation, truncateDuringRun } from './torture/truncation.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -183,5 +185,66 @@ describe('bad input: one line, a non-zero exit, no signal, every file unchanged'
 
   it('the table has at least 30 cases', () => {
     expect(BAD_INPUT_CASES.length).toBeGreaterThanOrEqual(30);
+  });
+});
+
+describe('truncation by another process while a file is brightened (long version: npm run torture)', () => {
+  const dir = join(tmp.dir, 'truncation');
+  mkdirSync(dir, { recursive: true });
+
+  it('a cooperating process (one that takes the lock) is refused, and the run ends whole', async () => {
+    expect(await cooperatingTruncation(dir)).toEqual([]);
+  });
+
+  it.each([
+    ['image (in place)', 'mmap'],
+    ['image (in place)', 'pread'],
+    ['journal', 'mmap'],
+    ['output (--out)', 'mmap'],
+  ] as const)(
+    'cutting the %s under %s: one line, no signal, nothing written past the new end',
+    async (target, strategy) => {
+      const outcome = await truncateDuringRun(dir, target, strategy, 4096);
+      expect(outcome.problems).toEqual([]);
+      expect(outcome.signal).toBeNull();
+    },
+  );
+
+  it('without the SIGBUS guard the same cut kills the process with SIGBUS (what the guard prevents)', async () => {
+    const outcomes = [];
+    // The cut usually lands inside a window; try a few times so it does at least once.
+    for (let i = 0; i < 4 && !outcomes.some((o) => o.signal === 'SIGBUS'); i++) {
+      outcomes.push(await truncateDuringRun(dir, 'image (in place)', 'mmap', 4096, false));
+    }
+    expect(outcomes.map((o) => o.signal)).toContain('SIGBUS');
+  });
+
+  it('a window of a file truncated under it reads zeros and says so, and the process lives', () => {
+    const path = join(dir, 'window.raw');
+    writeRaw(path, Buffer.alloc(1024 * 1024, 7));
+    const file = MappedFile.open(path);
+    try {
+      const window = file.map();
+      const bytes = new Uint8Array(window.buffer);
+      expect([bytes[500_000], window.faulted]).toEqual([7, false]);
+      truncateSync(path, 4096);
+      expect([bytes[4000], bytes[500_000], window.faulted]).toEqual([7, 0, true]);
+      window.close();
+      expect(window.faulted).toBe(false);
+    } finally {
+      file.close();
+    }
+  });
+
+  it("V8's own wasm trap handler (SIGSEGV) still turns an out-of-bounds access into a RuntimeError", () => {
+    expect(native.sigbusGuard).toBe(true);
+    // (module (memory 1) (func (export "f") (result i32) (i32.load (i32.const 65536)))): one byte past the end.
+    const bytes = Uint8Array.from([
+      0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, 0x03, 0x02,
+      0x01, 0x00, 0x05, 0x03, 0x01, 0x00, 0x01, 0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, 0x0a, 0x0b, 0x01,
+      0x09, 0x00, 0x41, 0x80, 0x80, 0x04, 0x28, 0x02, 0x00, 0x0b,
+    ]);
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes));
+    expect(() => (instance.exports.f as () => number)()).toThrow(/memory access out of bounds/);
   });
 });

@@ -34,10 +34,13 @@ export interface Finished {
   ms: number;
 }
 
-/** Runs `rawbright ARGS` and collects its output. */
-export function start(args: string[]): { child: ChildProcess; finished: Promise<Finished> } {
+/** Runs `rawbright ARGS` (with `env` [this process's]) and collects its output. */
+export function start(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { child: ChildProcess; finished: Promise<Finished> } {
   const started = performance.now();
-  const child = spawn('node', [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('node', [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk) => {
