@@ -69,6 +69,9 @@ export async function truncateDuringRun(
         : path;
   let cut = false;
   if (!over && existsSync(victim)) {
+    // A cut, not a growth: past the file's size, keep half of it (and a few bytes, off the page grid).
+    const size = statSync(victim).size;
+    if (keep >= size) keep = Math.floor(size / 2) + 100;
     truncateSync(victim, keep);
     cut = true;
   }
