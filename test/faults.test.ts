@@ -18,6 +18,7 @@ import { CLI } from './torture/kill-harness.js';
 import { IN_PLACE_CONFIGS, inPlaceKills, type KillTally, outOfPlaceKills } from './torture/kill-suites.js';
 import { playCase, STEPS_PER_RUN } from './torture/protocol-sweep.js';
 import { raceOnce, twoOutputsOnce } from './torture/races.js';
+import { killHolders } from './torture/shared-memory.js';
 import { cooperatingTruncation, truncateDuringRun } from './torture/truncation.js';
 
 const tmp = tempDir();
@@ -246,5 +247,13 @@ describe('truncation by another process while a file is brightened (long version
     ]);
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes));
     expect(() => (instance.exports.f as () => number)()).toThrow(/memory access out of bounds/);
+  });
+});
+
+describe('shared-memory users killed while holding the mutex (long version: npm run torture)', () => {
+  it('the mutex never wedges, exclusion holds, and every death inside is reported as abandoned', async () => {
+    const outcome = await killHolders(3, 8, 1);
+    expect(outcome.problems).toEqual([]);
+    expect(outcome.transactions).toBeGreaterThan(0);
   });
 });
