@@ -15,7 +15,13 @@ import { expectedBrighten, randomBytes, tempDir, writeRaw } from './helpers/raw.
 import { BAD_INPUT_CASES, runBadInput } from './torture/bad-input.js';
 import { DISK_CASES, mountTmpfs, runDiskCase, unmount } from './torture/full-disk.js';
 import { CLI } from './torture/kill-harness.js';
-import { IN_PLACE_CONFIGS, inPlaceKills, type KillTally, outOfPlaceKills } from './torture/kill-suites.js';
+import {
+  conversionKills,
+  IN_PLACE_CONFIGS,
+  inPlaceKills,
+  type KillTally,
+  outOfPlaceKills,
+} from './torture/kill-suites.js';
 import { playCase, STEPS_PER_RUN } from './torture/protocol-sweep.js';
 import { raceOnce, twoOutputsOnce } from './torture/races.js';
 import { killHolders } from './torture/shared-memory.js';
@@ -108,6 +114,14 @@ describe('kill -9 at random moments (the long version: npm run torture)', () => 
       landed.push(result);
       expect(result.failures).toEqual([]);
       expect(result.survived).toBe(result.tried);
+    },
+  );
+
+  it.each(['import', 'export PNG'] as const)(
+    '%s: an interrupted output is never a finished one',
+    async (conversion) => {
+      const result = await conversionKills(tmp.dir, conversion, 1, 3000);
+      expect(result.failures).toEqual([]);
     },
   );
 

@@ -3,7 +3,7 @@
  * (kills.torture.ts): each function plays `count` kills of one kind and returns their outcomes.
  */
 import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { expectedBrighten, randomBytes, writeRaw } from '../helpers/raw.js';
 import {
   type CaseResult,
@@ -192,5 +192,102 @@ export async function outOfPlaceKills(dir: string, count: number, seed: number):
     rmSync(out, { force: true });
   }
   rmSync(inputPath);
+  return tally(results);
+}
+
+/** The conversions that write files: each killed `count` times at random moments, then rerun. */
+export type Conversion = 'import' | 'export PNG' | 'export TIFF' | 'create';
+
+/**
+ * `count` kills of a conversion on a 2048×2048 image (32 MiB raw): the outputs must be absent or
+ * complete after each kill (never a truncated PNG or raw file under its final name, never a raw file
+ * paired with an old sidecar), the input unchanged, and the rerun identical to an uninterrupted run.
+ */
+export async function conversionKills(
+  dir: string,
+  conversion: Conversion,
+  count: number,
+  seed: number,
+): Promise<KillTally> {
+  const random = randomSource(seed);
+  const size = ['--width', '2048', '--height', '2048'];
+  const raw = join(dir, `conv-${seed}.raw`);
+  const png = join(dir, `conv-${seed}.png`);
+  const prepare = await run([
+    'create',
+    raw,
+    ...size,
+    '--pattern',
+    'noise',
+    '--seed',
+    String(seed),
+    '--overwrite',
+  ]);
+  if (prepare.code !== 0) throw new Error(`create failed: ${prepare.stderr}`);
+  if ((await run(['export', raw, png, '--overwrite'])).code !== 0) throw new Error('export failed');
+  const target = (i: number) => {
+    switch (conversion) {
+      case 'import':
+        return {
+          args: ['import', png, join(dir, `imported-${i}.raw`)],
+          outputs: [join(dir, `imported-${i}.raw`), join(dir, `imported-${i}.raw.json`)],
+          inputs: [png],
+        };
+      case 'export PNG':
+        return {
+          args: ['export', raw, join(dir, `exported-${i}.png`)],
+          outputs: [join(dir, `exported-${i}.png`)],
+          inputs: [raw, `${raw}.json`],
+        };
+      case 'export TIFF':
+        return {
+          args: ['export', raw, join(dir, `exported-${i}.tif`)],
+          outputs: [join(dir, `exported-${i}.tif`)],
+          inputs: [raw, `${raw}.json`],
+        };
+      case 'create':
+        return {
+          args: ['create', join(dir, `created-${i}.raw`), ...size, '--pattern', 'noise', '--seed', '7'],
+          outputs: [join(dir, `created-${i}.raw`), join(dir, `created-${i}.raw.json`)],
+          inputs: [],
+        };
+    }
+  };
+  // Uninterrupted runs: the bytes to expect, and the time scale (the faster of two).
+  const reference = target(-1);
+  let referenceMs = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 2; i++) {
+    const result = await run([...reference.args, '--overwrite']);
+    if (result.code !== 0) throw new Error(`the uninterrupted ${conversion} failed: ${result.stderr}`);
+    referenceMs = Math.min(referenceMs, result.ms);
+  }
+  const expected = reference.outputs.map((path) => readFileSync(path));
+  for (const path of reference.outputs) rmSync(path);
+  const inputs = (paths: string[]) => paths.map((path) => ({ path, bytes: readFileSync(path) }));
+  const results: { result: CaseResult; label: string }[] = [];
+  for (let i = 0; i < count; i++) {
+    const t = target(i);
+    // Half from the start (start-up included), half once its temporary file appears (the work).
+    const plan: KillPlan =
+      i % 2 === 0
+        ? { kind: 'time', ms: random() * referenceMs }
+        : {
+            kind: 'appears',
+            prefix: join(dir, `.${basename(t.outputs[0])}.rawbright-`),
+            ms: random() * referenceMs * 0.7,
+          };
+    const result = await outputKill({
+      args: t.args,
+      rerun: [...t.args, '--overwrite'],
+      outputs: t.outputs,
+      expected,
+      before: t.outputs.map(() => undefined),
+      inputs: inputs(t.inputs),
+      plan,
+    });
+    results.push({ result, label: `${conversion} #${i} (seed ${seed}, ${JSON.stringify(plan)})` });
+    for (const path of t.outputs) rmSync(path, { force: true });
+  }
+  for (const path of [raw, `${raw}.json`, png]) rmSync(path, { force: true });
   return tally(results);
 }

@@ -1,7 +1,13 @@
 /** kill -9 at random moments, the long version: ≥ 50 kills in place and out of place (see kill-suites.ts). */
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/raw.js';
-import { IN_PLACE_CONFIGS, inPlaceKills, type KillTally, outOfPlaceKills } from './kill-suites.js';
+import {
+  conversionKills,
+  IN_PLACE_CONFIGS,
+  inPlaceKills,
+  type KillTally,
+  outOfPlaceKills,
+} from './kill-suites.js';
 import { record } from './tally.js';
 
 const tmp = tempDir();
@@ -42,4 +48,18 @@ describe(`kill -9 (seed ${SEED})`, () => {
     });
     expect(t.failures).toEqual([]);
   });
+
+  it.each(['import', 'export PNG', 'export TIFF', 'create'] as const)(
+    '%s, then rerun',
+    async (conversion) => {
+      const t = await conversionKills(tmp.dir, conversion, Math.ceil(KILLS / 2), SEED + 200);
+      record({
+        what: `kill -9, ${conversion}, then rerun`,
+        tried: t.tried,
+        survived: t.survived,
+        note: note(t),
+      });
+      expect(t.failures).toEqual([]);
+    },
+  );
 });
