@@ -134,7 +134,7 @@ describe('kill -9 at random moments (the long version: npm run torture)', () => 
 });
 
 describe('full disk: refused with ENOSPC or EFBIG before anything changes (long version: npm run torture)', () => {
-  const quick = DISK_CASES.filter((c) => !/PNG/.test(c.name));
+  const quick = DISK_CASES;
 
   it.each(quick.map((c) => [c.name, c] as const))('%s under ulimit -f 512', (_name, c) => {
     const limited = join(tmp.dir, 'limited');
@@ -176,6 +176,7 @@ describe('races on one file (long version: npm run torture)', () => {
     ['in-place', 'resume'],
     ['in-place', 'out-of-place'],
     ['out-of-place', 'brighten'],
+    ['in-place', 'create --overwrite'],
   ] as const)(
     'while a %s run is live, %s is refused at once and the run finishes whole',
     async (first, contender) => {

@@ -126,6 +126,14 @@ function sharpError(error: unknown, input: string, stage: 'read' | 'decode'): Ra
       cause: error,
     });
   }
+  // libvips's first line is only "wbuffer_write: write failed"; the cause comes later in the message.
+  if (/file too large/i.test(message)) {
+    return new RawbrightError(
+      'EFBIG',
+      `cannot import ${input}: file too large for the output (the file size limit, ulimit -f, or the file system)`,
+      { path: input, cause: error },
+    );
+  }
   const verb = stage === 'read' ? 'read' : 'decode';
   return new RawbrightError('ERR_CORRUPT_IMAGE', `cannot ${verb} ${input}: ${firstLine(error)}`, {
     path: input,

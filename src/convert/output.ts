@@ -7,6 +7,7 @@ import { constants } from 'node:fs';
 import { link, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errorCode, RawbrightError } from '../errors.js';
+import { MappedFile } from '../mapped-file.js';
 
 /** Where an output is being written, and where it goes once complete. */
 export interface OutputPlan {
@@ -33,10 +34,40 @@ export function writeFailure(error: unknown, path: string): Error {
   const reason =
     code === 'ENOSPC'
       ? 'no space left on the disk'
-      : code === 'EACCES'
-        ? 'permission denied'
-        : (error as Error).message;
+      : code === 'EFBIG'
+        ? 'file too large (the file size limit, ulimit -f, or the file system)'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : (error as Error).message;
   return new RawbrightError(code, `cannot write ${path}: ${reason}`, { path, cause: error });
+}
+
+/**
+ * Refuses to replace a file a rawbright run holds (its flock, shared or exclusive): the run would go on
+ * writing or reading a file nobody sees any more, and report success. Returns the lock, to hold until
+ * the new file has taken the name; undefined when there is no file to guard.
+ * @throws {RawbrightError} `ERR_FILE_LOCKED`.
+ */
+function lockForReplacement(path: string): MappedFile | undefined {
+  let file: MappedFile;
+  try {
+    file = MappedFile.open(path, { access: 'read' });
+  } catch {
+    // Gone, or not ours to open: the rename that follows says what is wrong, if anything.
+    return undefined;
+  }
+  try {
+    file.lock('exclusive');
+    return file;
+  } catch (error) {
+    file.close();
+    if (errorCode(error) !== 'ERR_FILE_LOCKED') throw error;
+    throw new RawbrightError(
+      'ERR_FILE_LOCKED',
+      `cannot replace ${path}: a rawbright run is using it (it is locked by another process)`,
+      { path },
+    );
+  }
 }
 
 /** The error for an output that exists when overwriting was not asked for. */
@@ -64,6 +95,7 @@ export async function planOutput(path: string, overwrite: boolean, suffix = '.tm
     if (!overwrite) throw existsError(path);
     if (!info.isFile())
       throw new RawbrightError('ENODEV', `cannot overwrite ${path}: it is not a regular file`, { path });
+    lockForReplacement(path)?.close();
   } catch (error) {
     if (error instanceof RawbrightError) throw error;
     if (errorCode(error) !== 'ENOENT')
@@ -138,8 +170,10 @@ async function syncFolder(folder: string): Promise<void> {
  * @throws {RawbrightError} `EEXIST`, or the errno code of the failed rename.
  */
 export async function commitOutput(plan: OutputPlan): Promise<void> {
+  let guard: MappedFile | undefined;
   try {
     if (plan.overwrite) {
+      guard = lockForReplacement(plan.path);
       await rename(plan.temporary, plan.path);
     } else {
       try {
@@ -159,10 +193,12 @@ export async function commitOutput(plan: OutputPlan): Promise<void> {
       }
     }
   } catch (error) {
+    guard?.close();
     await removeQuietly(plan.temporary);
     if (error instanceof RawbrightError) throw error;
     throw fsError(error, `cannot write ${plan.path}: ${(error as Error).message}`, plan.path);
   }
+  guard?.close();
   await syncFolder(dirname(plan.path));
 }
 

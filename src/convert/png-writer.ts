@@ -126,14 +126,26 @@ export async function writePng(source: MappedFile, opts: EncodeOptions, target: 
       yield pngScanlines(strip.bytes, width, strip.rows, xor, sub);
     }
   }
-  await pipeline(
-    // One strip read ahead at most: the deflate stream's own queue holds the rest.
-    Readable.from(scanlines(), { objectMode: true, highWaterMark: 1 }),
-    createDeflate({ level, memLevel: 9, chunkSize: IDAT_BYTES }),
-    async (compressed: AsyncIterable<Buffer>) => {
-      for await (const data of compressed) await append(pngChunk('IDAT', data));
-    },
-  );
+  // When a write fails (a full disk), pipeline() tears the streams down and may reject with its own
+  // AbortError ("The operation was aborted"): keep the write's error, which names the cause.
+  let writeError: unknown;
+  try {
+    await pipeline(
+      // One strip read ahead at most: the deflate stream's own queue holds the rest.
+      Readable.from(scanlines(), { objectMode: true, highWaterMark: 1 }),
+      createDeflate({ level, memLevel: 9, chunkSize: IDAT_BYTES }),
+      async (compressed: AsyncIterable<Buffer>) => {
+        try {
+          for await (const data of compressed) await append(pngChunk('IDAT', data));
+        } catch (error) {
+          writeError = error;
+          throw error;
+        }
+      },
+    );
+  } catch (error) {
+    throw writeError ?? error;
+  }
   await append(pngChunk('IEND', new Uint8Array(0)));
   return position;
 }

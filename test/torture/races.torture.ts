@@ -16,6 +16,9 @@ describe('races on one file', () => {
     ['in-place', 'resume'],
     ['in-place', 'out-of-place'],
     ['out-of-place', 'brighten'],
+    ['in-place', 'create --overwrite'],
+    ['in-place', 'import --overwrite'],
+    ['out-of-place', 'create --overwrite'],
   ] as const)('while a %s run is live: %s', async (first, contender: Contender) => {
     const outcomes = [];
     for (let i = 0; i < REPEAT; i++) outcomes.push(await raceOnce(tmp.dir, first, contender, i));

@@ -19,7 +19,13 @@ export interface RaceOutcome {
 }
 
 /** What the second process does while the first is live. */
-export type Contender = 'brighten' | 'resume' | 'out-of-place' | 'brighten --no-journal';
+export type Contender =
+  | 'brighten'
+  | 'resume'
+  | 'out-of-place'
+  | 'brighten --no-journal'
+  | 'create --overwrite'
+  | 'import --overwrite';
 
 const RACE_INPUT = randomBytes(8 * MiB, 77);
 const DELTA = 1111;
@@ -42,6 +48,13 @@ export async function raceOnce(
   const path = join(dir, `race-${index}.raw`);
   const out = join(dir, `race-${index}.out.raw`);
   writeRaw(path, RACE_INPUT);
+  const png = join(dir, `race-${index}.png`);
+  if (contender === 'import --overwrite') {
+    const small = join(dir, `race-${index}.small.raw`);
+    await run(['create', small, '--width', '64', '--height', '64']);
+    await run(['export', small, png]);
+    for (const file of [small, `${small}.json`]) rmSync(file);
+  }
   const problems: string[] = [];
   const live = start(
     first === 'in-place'
@@ -65,6 +78,9 @@ export async function raceOnce(
     'brighten --no-journal': ['brighten', path, '--by', '5', '--no-journal'],
     resume: ['resume', path],
     'out-of-place': ['brighten', path, '--by', '5', '--out', join(dir, `race-${index}.other.raw`)],
+    // Conversions that replace the file (a new inode renamed over it) while the run works on the old one.
+    'create --overwrite': ['create', path, '--width', '1024', '--height', '1024', '--overwrite'],
+    'import --overwrite': ['import', png, path, '--overwrite'],
   };
   const second = await run(contenderArgs[contender]);
   const wasLive = !over;
@@ -85,7 +101,7 @@ export async function raceOnce(
   if (existsSync(join(dir, `race-${index}.other.raw`))) problems.push('the refused run wrote its output');
   const left = [...leftovers(path), ...leftovers(out)].filter((entry) => !entry.endsWith('.out.raw'));
   if (left.length > 0) problems.push(`left behind: ${left.join(', ')}`);
-  for (const file of [path, out, join(dir, `race-${index}.other.raw`)]) rmSync(file, { force: true });
+  for (const file of [path, out, png, join(dir, `race-${index}.other.raw`)]) rmSync(file, { force: true });
   return { name, ok: problems.length === 0 && wasLive, problems };
 }
 
