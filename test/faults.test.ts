@@ -23,9 +23,9 @@ import {
   outOfPlaceKills,
 } from './torture/kill-suites.js';
 import { playCase, STEPS_PER_RUN } from './torture/protocol-sweep.js';
-import { raceOnce, twoOutputsOnce } from './torture/races.js';
+import { raceOnce } from './torture/races.js';
 import { killHolders } from './torture/shared-memory.js';
-import { cooperatingTruncation, truncateDuringRun } from './torture/truncation.js';
+import { cooperatingTruncation, type TruncationOutcome, truncateDuringRun } from './torture/truncation.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -105,45 +105,41 @@ describe('kill -9 at random moments (the long version: npm run torture)', () => 
   it.each(IN_PLACE_CONFIGS.slice(0, 4).map((config, i) => [config.name, config, i] as const))(
     'in place, %s: resume gives the uninterrupted bytes',
     async (_name, config, i) => {
-      const result = await inPlaceKills(
-        tmp.dir,
-        { ...config, size: 32 * 1024 * 1024 },
-        i === 1 ? 3 : 1,
-        1000 + i,
-      );
+      const result = await inPlaceKills(tmp.dir, { ...config, size: 32 * 1024 * 1024 }, 1, 1000 + i);
       landed.push(result);
       expect(result.failures).toEqual([]);
       expect(result.survived).toBe(result.tried);
     },
   );
 
-  it.each(['import', 'export PNG'] as const)(
-    '%s: an interrupted output is never a finished one',
-    async (conversion) => {
-      const result = await conversionKills(tmp.dir, conversion, 1, 3000);
-      expect(result.failures).toEqual([]);
-    },
-  );
+  it.each(['import'] as const)('%s: an interrupted output is never a finished one', async (conversion) => {
+    const result = await conversionKills(tmp.dir, conversion, 1, 3000);
+    expect(result.failures).toEqual([]);
+  });
 
   it('out of place: an interrupted --out is never a finished one, and the rerun completes it', async () => {
-    const result = await outOfPlaceKills(tmp.dir, 2, 2000);
+    const result = await outOfPlaceKills(tmp.dir, 1, 2000);
     landed.push(result);
     expect(result.failures).toEqual([]);
-    expect(result.survived).toBe(2);
+    expect(result.survived).toBe(1);
   });
 });
 
 describe('full disk: refused with ENOSPC or EFBIG before anything changes (long version: npm run torture)', () => {
-  const quick = DISK_CASES;
+  // The commands the issue names; npm run torture runs every case at every fill level.
+  const quick = DISK_CASES.filter((c) => !/TIFF|import/.test(c.name));
 
-  it.each(quick.map((c) => [c.name, c] as const))('%s under ulimit -f 512', (_name, c) => {
-    const limited = join(tmp.dir, 'limited');
-    mkdirSync(limited, { recursive: true });
-    expect(runDiskCase(c, join(tmp.dir, 'work'), limited, { ulimitKiB: 512 })).toEqual({
-      result: 'refused',
-      problems: [],
-    });
-  });
+  it.each(quick.filter((c) => !/sparse/.test(c.name)).map((c) => [c.name, c] as const))(
+    '%s under ulimit -f 512',
+    (_name, c) => {
+      const limited = join(tmp.dir, 'limited');
+      mkdirSync(limited, { recursive: true });
+      expect(runDiskCase(c, join(tmp.dir, 'work'), limited, { ulimitKiB: 512 })).toEqual({
+        result: 'refused',
+        problems: [],
+      });
+    },
+  );
 
   it('on a nearly full tmpfs: each refused with 64 KiB free, and completes with room', () => {
     const mount = join(tmp.dir, 'tmpfs');
@@ -174,8 +170,6 @@ describe('races on one file (long version: npm run torture)', () => {
   it.each([
     ['in-place', 'brighten'],
     ['in-place', 'resume'],
-    ['in-place', 'out-of-place'],
-    ['out-of-place', 'brighten'],
     ['in-place', 'create --overwrite'],
   ] as const)(
     'while a %s run is live, %s is refused at once and the run finishes whole',
@@ -184,17 +178,12 @@ describe('races on one file (long version: npm run torture)', () => {
       expect(outcome.problems).toEqual([]);
     },
   );
-
-  it('two --out runs into one output: the output ends as one whole result', async () => {
-    const outcome = await twoOutputsOnce(tmp.dir, 0);
-    expect(outcome.problems).toEqual([]);
-  });
 });
 
 describe('bad input: one line, a non-zero exit, no signal, every file unchanged', () => {
-  let index = 0;
-  it.each(BAD_INPUT_CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const dir = join(tmp.dir, `bad-${index++}`);
+  // Concurrent: each case has its own folder, and most are a process that fails at once.
+  it.concurrent.each(BAD_INPUT_CASES.map((c, i) => [c.name, c, i] as const))('%s', async (_name, c, i) => {
+    const dir = join(tmp.dir, `bad-${i}`);
     mkdirSync(dir);
     expect(await runBadInput(c, dir)).toEqual([]);
   });
@@ -214,9 +203,7 @@ describe('truncation by another process while a file is brightened (long version
 
   it.each([
     ['image (in place)', 'mmap'],
-    ['image (in place)', 'pread'],
     ['journal', 'mmap'],
-    ['output (--out)', 'mmap'],
   ] as const)(
     'cutting the %s under %s: one line, no signal, nothing written past the new end',
     async (target, strategy) => {
@@ -227,7 +214,7 @@ describe('truncation by another process while a file is brightened (long version
   );
 
   it('without the SIGBUS guard the same cut kills the process with SIGBUS (what the guard prevents)', async () => {
-    const outcomes = [];
+    const outcomes: TruncationOutcome[] = [];
     // The cut usually lands inside a window; try a few times so it does at least once.
     for (let i = 0; i < 4 && !outcomes.some((o) => o.signal === 'SIGBUS'); i++) {
       outcomes.push(await truncateDuringRun(dir, 'image (in place)', 'mmap', 4096, false));

@@ -5,7 +5,7 @@
  * tables of test/cli-brighten.test.ts and test/pipeline.test.ts with what those do not try: special
  * files, odd paths, corrupt journals and sidecars, numbers at the edges.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   lstatSync,
@@ -478,6 +478,24 @@ function snapshot(dir: Buffer | string, prefix = ''): string[] {
   });
 }
 
+/** Runs a command and collects its output, killing it after 20 s (a hang). */
+function runChild(
+  argv: string[],
+): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolve({ status, signal, stderr });
+    });
+  });
+}
+
 /** Runs one case in `dir` (empty) and lists what went wrong. */
 export async function runBadInput(c: BadInputCase, dir: string): Promise<string[]> {
   const invocation = c.setup(dir);
@@ -495,18 +513,9 @@ export async function runBadInput(c: BadInputCase, dir: string): Promise<string[
       if ((e.message ?? '').includes('\n')) problems.push('the message is not one line');
     }
   } else {
-    const result =
-      invocation.shell !== undefined
-        ? spawnSync('bash', ['-c', invocation.shell], {
-            encoding: 'utf8',
-            timeout: 20_000,
-            killSignal: 'SIGKILL',
-          })
-        : spawnSync('node', [CLI, ...invocation.cli], {
-            encoding: 'utf8',
-            timeout: 20_000,
-            killSignal: 'SIGKILL',
-          });
+    const result = await runChild(
+      invocation.shell !== undefined ? ['bash', '-c', invocation.shell] : ['node', CLI, ...invocation.cli],
+    );
     if (result.signal !== null)
       problems.push(`ended by ${result.signal}${result.signal === 'SIGKILL' ? ' (hung)' : ''}`);
     if (result.status !== (c.status ?? 1)) problems.push(`exit ${result.status}, not ${c.status ?? 1}`);
