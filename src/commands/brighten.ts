@@ -62,8 +62,25 @@ interface BrightenFlags {
   json?: boolean;
 }
 
+/** The options `brighten` and `resume` share: how the windows are processed, and the output. */
+function addProcessingOptions(command: Command, workersHelp: string): Command {
+  return command
+    .option(
+      '--kernel <kernel>',
+      `${KERNEL_NAMES.join(' | ')} (default: wasm-simd)`,
+      parseChoice('--kernel', KERNEL_NAMES),
+    )
+    .option(
+      '--strategy <strategy>',
+      `${STRATEGIES.join(' | ')} (default: auto)`,
+      parseChoice('--strategy', STRATEGIES),
+    )
+    .option('--workers <n>', workersHelp, parseInteger('--workers'))
+    .option('--json', 'print the report as JSON on stdout');
+}
+
 export function registerBrighten(program: Command): void {
-  program
+  const brighten = program
     .command('brighten')
     .description('brighten raw 16-bit RGBA files in place (or into --out), window by window')
     .argument('<files...>', 'raw files (8 bytes a pixel, little-endian)')
@@ -78,26 +95,19 @@ export function registerBrighten(program: Command): void {
       `${CHANNELS.join(' | ')}: rgb leaves alpha alone (default: rgb)`,
       parseChoice('--channels', CHANNELS),
     )
-    .option('--window <size>', 'window size, e.g. 64MiB (default: 64MiB)', parseSizeOption('--window'))
+    .option(
+      '--window <size>',
+      'window size, e.g. 64MiB (default: 64MiB overlaid, 4MiB copied)',
+      parseSizeOption('--window'),
+    )
     .option('--offset <bytes>', 'first byte to brighten, a multiple of 8', parseSizeOption('--offset'))
     .option('--length <bytes>', 'bytes to brighten, a multiple of 8', parseSizeOption('--length'))
-    .option(
-      '--kernel <kernel>',
-      `${KERNEL_NAMES.join(' | ')} (default: wasm-simd)`,
-      parseChoice('--kernel', KERNEL_NAMES),
-    )
-    .option(
-      '--strategy <strategy>',
-      `${STRATEGIES.join(' | ')} (default: auto)`,
-      parseChoice('--strategy', STRATEGIES),
-    )
-    .option('--workers <n>', 'worker threads (default: 1)', parseInteger('--workers'))
     .option('--out <file>', 'write the result to a new file and leave the input untouched')
     .option('--overwrite', 'replace an existing --out file')
     .option('--no-journal', 'skip the undo journal (faster; a killed run cannot be resumed)')
-    .option('--durable', 'fsync every window, so a power cut loses nothing (disk speed)')
-    .option('--json', 'print the report as JSON on stdout')
-    .action(async (files: string[], flags: BrightenFlags) => {
+    .option('--durable', 'fsync every window, so a power cut loses nothing (disk speed)');
+  addProcessingOptions(brighten, 'worker threads (default: 1)').action(
+    async (files: string[], flags: BrightenFlags) => {
       if (flags.out !== undefined && files.length > 1) throw usageError('--out takes a single input file');
       if (flags.workers !== undefined && flags.workers < 1) throw usageError('--workers must be at least 1');
       const interrupt = interruptOnSignals();
@@ -135,49 +145,46 @@ export function registerBrighten(program: Command): void {
       }
       if (flags.json)
         process.stdout.write(`${JSON.stringify(files.length === 1 ? reports[0] : reports, null, 2)}\n`);
-    });
+    },
+  );
 
-  program
+  const resume = program
     .command('resume')
     .description('finish an interrupted in-place run from its journal')
     .argument('<file>', 'the raw file that was being brightened')
-    .option(
-      '--kernel <kernel>',
-      `${KERNEL_NAMES.join(' | ')} (default: wasm-simd)`,
-      parseChoice('--kernel', KERNEL_NAMES),
-    )
-    .option(
-      '--strategy <strategy>',
-      `${STRATEGIES.join(' | ')} (default: auto)`,
-      parseChoice('--strategy', STRATEGIES),
-    )
-    .option('--workers <n>', "worker threads (at most the interrupted run's)", parseInteger('--workers'))
-    .option('--json', 'print the report as JSON on stdout')
-    .action(
-      async (
-        file: string,
-        flags: { kernel?: KernelName; strategy?: Strategy; workers?: number; json?: boolean },
-      ) => {
-        if (flags.workers !== undefined && flags.workers < 1)
-          throw usageError('--workers must be at least 1');
-        const interrupt = interruptOnSignals();
-        const progress = createProgressDisplay(file);
-        let report: ResumeReport;
-        try {
-          report = await resumeFile(file, {
-            kernel: flags.kernel,
-            strategy: flags.strategy,
-            workers: flags.workers,
-            signal: interrupt.signal,
-            onProgress: progress.update,
-          });
-        } finally {
-          progress.stop();
-          interrupt.dispose();
-        }
-        if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-        else if (!report.resumed) process.stdout.write(`nothing to resume for ${file}\n`);
-        else process.stdout.write(`resumed: ${summary(report)}\n`);
+    .option('--durable', 'fsync every step (default: as the interrupted run did)')
+    .option('--no-durable', 'do not fsync, even if the interrupted run did');
+  addProcessingOptions(resume, "worker threads (at most the interrupted run's)").action(
+    async (
+      file: string,
+      flags: {
+        kernel?: KernelName;
+        strategy?: Strategy;
+        workers?: number;
+        durable?: boolean;
+        json?: boolean;
       },
-    );
+    ) => {
+      if (flags.workers !== undefined && flags.workers < 1) throw usageError('--workers must be at least 1');
+      const interrupt = interruptOnSignals();
+      const progress = createProgressDisplay(file);
+      let report: ResumeReport;
+      try {
+        report = await resumeFile(file, {
+          kernel: flags.kernel,
+          strategy: flags.strategy,
+          workers: flags.workers,
+          durable: flags.durable,
+          signal: interrupt.signal,
+          onProgress: progress.update,
+        });
+      } finally {
+        progress.stop();
+        interrupt.dispose();
+      }
+      if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else if (!report.resumed) process.stdout.write(`nothing to resume for ${file}\n`);
+      else process.stdout.write(`resumed: ${summary(report)}\n`);
+    },
+  );
 }
