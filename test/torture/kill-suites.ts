@@ -224,7 +224,8 @@ export async function conversionKills(
     '--overwrite',
   ]);
   if (prepare.code !== 0) throw new Error(`create failed: ${prepare.stderr}`);
-  if ((await run(['export', raw, png, '--overwrite'])).code !== 0) throw new Error('export failed');
+  const exported = await run(['export', raw, png, '--overwrite']);
+  if (exported.code !== 0) throw new Error(`export failed: ${exported.stderr}`);
   const target = (i: number) => {
     switch (conversion) {
       case 'import':
