@@ -18,8 +18,8 @@
 // Errors go to stderr with exit status 1 (2 for usage errors).
 //
 // It is built from source by `npm install` (the rawbright-reference target in binding.gyp) so the
-// comparison runs on the same compiler flags and CPU as the addon. The kernel below mirrors
-// native/brighten.cc (AVX2 when the CPU has it, SSE2 otherwise, scalar off x86).
+// comparison runs on the same compiler flags and CPU as the addon, and it includes the addon's own
+// kernel (native/brighten_kernel.h), so the only difference measured is everything around it.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -35,10 +35,7 @@
 #include <string>
 #include <vector>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define REFERENCE_X86 1
-#endif
+#include "../../native/brighten_kernel.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -49,152 +46,11 @@ namespace {
 constexpr uint64_t kMiB = 1024 * 1024;
 constexpr uint64_t kFolio = 2 * kMiB;
 
-enum class Op { kAddU, kSubU, kAddS, kAddS3 };
+using rawbright::kernel::MakePlan;
+using rawbright::kernel::Plan;
 
-// The same decomposition as native/brighten.cc: uint16 is one saturating add or subtract; int16 is
-// one signed saturating add, or three same-sign ones when |delta| exceeds the int16 range.
-struct Plan {
-  Op op;
-  int32_t d1, d2, d3;
-  bool alpha;
-};
-
-Plan MakePlan(int32_t delta, bool isSigned, bool alpha) {
-  Plan plan{Op::kAddU, 0, 0, 0, alpha};
-  if (!isSigned) {
-    plan.op = delta > 0 ? Op::kAddU : Op::kSubU;
-    plan.d1 = delta > 0 ? delta : -delta;
-  } else if (delta >= -32768 && delta <= 32767) {
-    plan.op = Op::kAddS;
-    plan.d1 = delta;
-  } else {
-    plan.op = Op::kAddS3;
-    plan.d1 = delta > 0 ? 32767 : -32768;
-    int32_t rest = delta - plan.d1;
-    plan.d2 = delta > 0 ? (rest < 32767 ? rest : 32767) : (rest > -32768 ? rest : -32768);
-    plan.d3 = rest - plan.d2;
-  }
-  return plan;
-}
-
-// Scalar pixels, for the tail and for CPUs without the x86 paths. Little-endian samples.
-void BrightenScalar(uint8_t* p, uint8_t* end, const Plan& plan) {
-  const bool isSigned = plan.op == Op::kAddS || plan.op == Op::kAddS3;
-  const int32_t lo = isSigned ? -32768 : 0;
-  const int32_t hi = isSigned ? 32767 : 65535;
-  const int32_t delta = plan.op == Op::kSubU ? -plan.d1 : plan.d1 + plan.d2 + plan.d3;
-  const int samples = plan.alpha ? 4 : 3;
-  for (; p + 8 <= end; p += 8) {
-    for (int s = 0; s < samples; ++s) {
-      uint8_t* q = p + 2 * s;
-      uint16_t raw = static_cast<uint16_t>(q[0] | (q[1] << 8));
-      int32_t x = isSigned ? static_cast<int32_t>(static_cast<int16_t>(raw)) : static_cast<int32_t>(raw);
-      int32_t y = x + delta;
-      y = y < lo ? lo : (y > hi ? hi : y);
-      q[0] = static_cast<uint8_t>(y & 0xff);
-      q[1] = static_cast<uint8_t>((y >> 8) & 0xff);
-    }
-  }
-}
-
-#if REFERENCE_X86
-
-__m128i Lanes128(int32_t d, bool alpha) {
-  const int16_t v = static_cast<int16_t>(d);
-  const int16_t a = alpha ? v : 0;
-  return _mm_setr_epi16(v, v, v, a, v, v, v, a);
-}
-
-template <Op op>
-inline __m128i Apply128(__m128i x, __m128i d1, __m128i d2, __m128i d3) {
-  if constexpr (op == Op::kAddU) return _mm_adds_epu16(x, d1);
-  if constexpr (op == Op::kSubU) return _mm_subs_epu16(x, d1);
-  if constexpr (op == Op::kAddS) return _mm_adds_epi16(x, d1);
-  if constexpr (op == Op::kAddS3) return _mm_adds_epi16(_mm_adds_epi16(_mm_adds_epi16(x, d1), d2), d3);
-}
-
-template <Op op>
-void LoopSse2(uint8_t* p, uint8_t* end, const Plan& plan) {
-  const __m128i d1 = Lanes128(plan.d1, plan.alpha);
-  const __m128i d2 = Lanes128(plan.d2, plan.alpha);
-  const __m128i d3 = Lanes128(plan.d3, plan.alpha);
-  for (; end - p >= 64; p += 64) {
-    __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
-    __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 32));
-    __m128i e = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 48));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), Apply128<op>(a, d1, d2, d3));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + 16), Apply128<op>(b, d1, d2, d3));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + 32), Apply128<op>(c, d1, d2, d3));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + 48), Apply128<op>(e, d1, d2, d3));
-  }
-  for (; end - p >= 16; p += 16) {
-    __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), Apply128<op>(a, d1, d2, d3));
-  }
-  BrightenScalar(p, end, plan);
-}
-
-#define REFERENCE_AVX2 __attribute__((target("avx2")))
-
-REFERENCE_AVX2 __m256i Lanes256(int32_t d, bool alpha) {
-  const int16_t v = static_cast<int16_t>(d);
-  const int16_t a = alpha ? v : 0;
-  return _mm256_setr_epi16(v, v, v, a, v, v, v, a, v, v, v, a, v, v, v, a);
-}
-
-template <Op op>
-REFERENCE_AVX2 inline __m256i Apply256(__m256i x, __m256i d1, __m256i d2, __m256i d3) {
-  if constexpr (op == Op::kAddU) return _mm256_adds_epu16(x, d1);
-  if constexpr (op == Op::kSubU) return _mm256_subs_epu16(x, d1);
-  if constexpr (op == Op::kAddS) return _mm256_adds_epi16(x, d1);
-  if constexpr (op == Op::kAddS3) return _mm256_adds_epi16(_mm256_adds_epi16(_mm256_adds_epi16(x, d1), d2), d3);
-}
-
-template <Op op>
-REFERENCE_AVX2 void LoopAvx2(uint8_t* p, uint8_t* end, const Plan& plan) {
-  const __m256i d1 = Lanes256(plan.d1, plan.alpha);
-  const __m256i d2 = Lanes256(plan.d2, plan.alpha);
-  const __m256i d3 = Lanes256(plan.d3, plan.alpha);
-  for (; end - p >= 128; p += 128) {
-    __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-    __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
-    __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 64));
-    __m256i e = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 96));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), Apply256<op>(a, d1, d2, d3));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + 32), Apply256<op>(b, d1, d2, d3));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + 64), Apply256<op>(c, d1, d2, d3));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + 96), Apply256<op>(e, d1, d2, d3));
-  }
-  for (; end - p >= 32; p += 32) {
-    __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), Apply256<op>(a, d1, d2, d3));
-  }
-  LoopSse2<op>(p, end, plan);
-}
-
-template <Op op>
-void Loop(uint8_t* p, uint8_t* end, const Plan& plan) {
-  static const bool avx2 = __builtin_cpu_supports("avx2");
-  if (avx2) LoopAvx2<op>(p, end, plan);
-  else LoopSse2<op>(p, end, plan);
-}
-
-void Brighten(uint8_t* p, size_t length, const Plan& plan) {
-  uint8_t* end = p + length;
-  switch (plan.op) {
-    case Op::kAddU: return Loop<Op::kAddU>(p, end, plan);
-    case Op::kSubU: return Loop<Op::kSubU>(p, end, plan);
-    case Op::kAddS: return Loop<Op::kAddS>(p, end, plan);
-    case Op::kAddS3: return Loop<Op::kAddS3>(p, end, plan);
-  }
-}
-
-#else
-
-void Brighten(uint8_t* p, size_t length, const Plan& plan) { BrightenScalar(p, p + length, plan); }
-
-#endif  // REFERENCE_X86
+// The addon's own kernel (AVX2 where the CPU has it, SSE2 otherwise, scalar off x86).
+void Brighten(uint8_t* p, size_t length, const Plan& plan) { rawbright::kernel::BrightenRange(p, length, plan); }
 
 [[noreturn]] void Fail(const std::string& what, int code = 1) {
   std::fprintf(stderr, "rawbright-reference: %s\n", what.c_str());
