@@ -54,21 +54,28 @@ describe('fuzzing the parsers', () => {
     record({ what: 'fuzz: journal parameters', tried, survived: tried });
   });
 
-  it.each([
-    [1, 17],
-    [2, 41],
-    [3, 60],
-  ])('Journal.open + restoreAndPlan on mutated journals (%i slots)', (workers, steps) => {
-    const path = join(tmp.dir, `journal-${workers}.raw`);
-    writeRaw(path, MODEL_INPUT);
-    expect(modelRun(path, { ...MODEL_RUN, workers }, steps, workers)).toBe(true);
-    const { tried, opened, planned } = fuzzJournalFiles(tmp.dir, journalPathFor(path), path, RUNS / 4);
-    record({ what: 'fuzz: journal files (Journal.open, restoreAndPlan)', tried, survived: tried });
+  it('Journal.open + restoreAndPlan on mutated journals (1, 2 and 3 slots)', () => {
+    let tried = 0;
+    let opened = 0;
+    let planned = 0;
+    for (const [workers, steps] of [
+      [1, 17],
+      [2, 41],
+      [3, 60],
+    ]) {
+      const path = join(tmp.dir, `journal-${workers}.raw`);
+      writeRaw(path, MODEL_INPUT);
+      expect(modelRun(path, { ...MODEL_RUN, workers }, steps, workers)).toBe(true);
+      const counts = fuzzJournalFiles(tmp.dir, journalPathFor(path), path, RUNS / 4);
+      tried += counts.tried;
+      opened += counts.opened;
+      planned += counts.planned;
+    }
     record({
-      what: 'fuzz: journal files, opened (then planned) after mutation',
-      tried: opened,
-      survived: planned,
-      note: 'the rest were refused ERR_JOURNAL_CORRUPT',
+      what: 'fuzz: journal files (Journal.open, restoreAndPlan)',
+      tried,
+      survived: tried,
+      note: `${opened} got past the checksum and opened, ${planned} of them restored and planned; the rest refused with a code`,
     });
   });
 });

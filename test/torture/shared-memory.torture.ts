@@ -12,7 +12,7 @@ describe('shared memory', () => {
       what: `kill -9, shared-memory users (${users} at a time) holding the mutex`,
       tried: outcome.kills,
       survived: outcome.problems.length === 0 ? outcome.kills : 0,
-      note: `${outcome.abandonments} died holding the mutex (reported abandoned to the next locker), ${outcome.killedHolding} of them mid-update; ${outcome.transactions} transactions; never wedged, exclusion held`,
+      note: `${outcome.abandonments} died holding the mutex (each reported abandoned to the next locker); ${outcome.transactions} transactions; never wedged, exclusion held`,
     });
     expect(outcome.problems).toEqual([]);
     expect(outcome.abandonments).toBeGreaterThan(0);
