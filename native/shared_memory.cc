@@ -133,15 +133,10 @@ std::string Quoted(const std::string& name) { return "\"" + name + "\""; }
 std::string FileName(const std::string& name) { return std::string(kPrefix) + name; }
 std::string PathOf(const std::string& name) { return std::string(kShmDirectory) + "/" + FileName(name); }
 
-// An Error with an errno-style code but a message of our own.
+// An Error with an errno-style code, a message of our own and the region's path.
 Napi::Error RegionErrnoError(Napi::Env env, int err, const std::string& message, const char* syscall,
                              const std::string& name) {
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", Napi::String::New(env, ErrnoName(err)));
-  error.Set("errno", Napi::Number::New(env, -err));
-  error.Set("syscall", Napi::String::New(env, syscall));
-  error.Set("path", Napi::String::New(env, PathOf(name)));
-  return error;
+  return ErrnoErrorWithMessage(env, err, message, syscall, PathOf(name));
 }
 
 // An Error for a failed system call: "<what>: <strerror>", with the errno name as code.

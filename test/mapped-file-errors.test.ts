@@ -1,40 +1,22 @@
 // Bad input to MappedFile and Window: every refusal is an Error with a stable code (errno name or
 // ERR_...), the path where there is one, a one-sentence message, and the file left as it was.
 import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { MappedFile, RawbrightError } from '../dist/index.js';
 import { native } from '../dist/native.js';
+import { fixtureFolder, sha256 } from './helpers/raw.js';
 
 const DIST = new URL('../dist/index.js', import.meta.url).href;
 const GiB = 1024 ** 3;
 
-let dir: string;
-beforeAll(() => {
-  dir = fs.mkdtempSync(`${os.tmpdir()}/rawbright-`);
-});
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-let fixtureCount = 0;
-function fixture(contents: Uint8Array | number): string {
-  const file = path.join(dir, `fixture-${fixtureCount++}.raw`);
-  if (typeof contents === 'number') {
-    const fd = fs.openSync(file, 'w');
-    fs.ftruncateSync(fd, contents);
-    fs.closeSync(fd);
-  } else {
-    fs.writeFileSync(file, contents);
-  }
-  return file;
-}
-
-const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+const folder = fixtureFolder();
+const { dir, fixture } = folder;
+afterAll(() => folder.cleanup());
 
 interface Expected {
   code: string;

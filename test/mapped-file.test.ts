@@ -1,13 +1,14 @@
 // MappedFile and Window as users run them (built code in dist/): alignment, offsets past 4 GiB,
 // coherence, private windows, close and garbage collection, preallocation, flush, advice, locks.
 import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADVICE, MappedFile } from '../dist/index.js';
 import { native } from '../dist/native.js';
+import { fixtureFolder, sha256 } from './helpers/raw.js';
 
 const DIST = new URL('../dist/index.js', import.meta.url).href;
 const NATIVE = new URL('../dist/native.js', import.meta.url).href;
@@ -15,29 +16,9 @@ const GiB = 1024 ** 3;
 // Linux on x86-64 and most arm64 builds: the page size and mmap offset granularity.
 const PAGE = 4096;
 
-let dir: string;
-beforeAll(() => {
-  dir = fs.mkdtempSync(`${os.tmpdir()}/rawbright-`);
-});
-afterAll(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
-});
-
-let fixtureCount = 0;
-function fixture(contents: Uint8Array | number): string {
-  const file = path.join(dir, `fixture-${fixtureCount++}.raw`);
-  if (typeof contents === 'number') {
-    // Sparse: ftruncate costs no disk however large.
-    const fd = fs.openSync(file, 'w');
-    fs.ftruncateSync(fd, contents);
-    fs.closeSync(fd);
-  } else {
-    fs.writeFileSync(file, contents);
-  }
-  return file;
-}
-
-const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+const folder = fixtureFolder();
+const { dir, fixture } = folder;
+afterAll(() => folder.cleanup());
 
 function readAt(file: string, position: number, length: number): Buffer {
   const fd = fs.openSync(file, 'r');

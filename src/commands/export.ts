@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { DEFAULT_COMPRESSION_LEVEL, exportImage } from '../convert/export.js';
 import { formatBytes, formatRate } from '../convert/format.js';
-import { SAMPLE_TYPES, type SampleType } from '../kernels/types.js';
-import { parseChoice, parseInteger } from './options.js';
+import type { SampleType } from '../kernels/types.js';
+import { addRawShapeOptions, parseInteger } from './options.js';
 
 interface ExportFlags {
   overwrite?: boolean;
@@ -19,21 +19,16 @@ interface ExportFlags {
  * @param program The root command.
  */
 export function registerExport(program: Command): void {
-  program
-    .command('export')
-    .description(
-      'convert a raw file to a 16-bit RGBA PNG or TIFF (BigTIFF past 4 GiB); int16 samples get +32768',
-    )
-    .argument('<raw>', 'the raw file (its shape comes from RAW.json, or from --width/--height/--type)')
-    .argument('<out>', 'the image to write: .png, .tif or .tiff')
-    .option('--overwrite', 'replace an existing output')
-    .option('--width <pixels>', "the raw image's width (without a sidecar)", parseInteger('--width'))
-    .option('--height <pixels>', "the raw image's height (without a sidecar)", parseInteger('--height'))
-    .option(
-      '--type <type>',
-      `sample type: ${SAMPLE_TYPES.join(' | ')} (default: the sidecar's, else uint16)`,
-      parseChoice('--type', SAMPLE_TYPES),
-    )
+  addRawShapeOptions(
+    program
+      .command('export')
+      .description(
+        'convert a raw file to a 16-bit RGBA PNG or TIFF (BigTIFF past 4 GiB); int16 samples get +32768',
+      )
+      .argument('<raw>', 'the raw file (its shape comes from RAW.json, or from --width/--height/--type)')
+      .argument('<out>', 'the image to write: .png, .tif or .tiff')
+      .option('--overwrite', 'replace an existing output'),
+  )
     .option(
       '--compression <level>',
       `zlib level 0 (none) to 9 (smallest) (default: ${DEFAULT_COMPRESSION_LEVEL})`,

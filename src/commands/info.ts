@@ -2,8 +2,8 @@
 import type { Command } from 'commander';
 import { formatBytes } from '../convert/format.js';
 import { type ImageInfo, imageInfo } from '../convert/info.js';
-import { SAMPLE_TYPES, type SampleType } from '../kernels/types.js';
-import { parseChoice, parseInteger } from './options.js';
+import type { SampleType } from '../kernels/types.js';
+import { addRawShapeOptions } from './options.js';
 
 interface InfoFlags {
   width?: number;
@@ -33,17 +33,12 @@ export function describeInfo(info: ImageInfo): string {
  * @param program The root command.
  */
 export function registerInfo(program: Command): void {
-  program
-    .command('info')
-    .description("show a raw file's dimensions, sample type, size and per-channel min, max and mean")
-    .argument('<raw>', 'the raw file (its shape comes from RAW.json, or from --width/--height/--type)')
-    .option('--width <pixels>', "the raw image's width (without a sidecar)", parseInteger('--width'))
-    .option('--height <pixels>', "the raw image's height (without a sidecar)", parseInteger('--height'))
-    .option(
-      '--type <type>',
-      `sample type: ${SAMPLE_TYPES.join(' | ')} (default: the sidecar's, else uint16)`,
-      parseChoice('--type', SAMPLE_TYPES),
-    )
+  addRawShapeOptions(
+    program
+      .command('info')
+      .description("show a raw file's dimensions, sample type, size and per-channel min, max and mean")
+      .argument('<raw>', 'the raw file (its shape comes from RAW.json, or from --width/--height/--type)'),
+  )
     .option('--json', 'print the report as JSON on stdout')
     .action(async (raw: string, flags: InfoFlags) => {
       const info = await imageInfo(raw, { width: flags.width, height: flags.height, type: flags.type });

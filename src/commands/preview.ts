@@ -1,8 +1,8 @@
 /** `rawbright preview RAW OUT.png`: a small 8-bit PNG to look at. */
 import type { Command } from 'commander';
 import { DEFAULT_PREVIEW_WIDTH, previewImage } from '../convert/preview.js';
-import { SAMPLE_TYPES, type SampleType } from '../kernels/types.js';
-import { parseChoice, parseInteger } from './options.js';
+import type { SampleType } from '../kernels/types.js';
+import { addRawShapeOptions, parseInteger } from './options.js';
 
 interface PreviewFlags {
   width?: number;
@@ -18,31 +18,23 @@ interface PreviewFlags {
  * @param program The root command.
  */
 export function registerPreview(program: Command): void {
-  program
-    .command('preview')
-    .description('write a small 8-bit PNG of a raw file, to look at')
-    .argument(
-      '<raw>',
-      'the raw file (its shape comes from RAW.json, or from --raw-width/--raw-height/--type)',
-    )
-    .argument('<out>', 'the PNG to write')
-    .option(
-      '--width <pixels>',
-      `the preview's width, never more than the image's (default: ${DEFAULT_PREVIEW_WIDTH})`,
-      parseInteger('--width'),
-    )
-    .option('--overwrite', 'replace an existing output')
-    .option('--raw-width <pixels>', "the raw image's width (without a sidecar)", parseInteger('--raw-width'))
-    .option(
-      '--raw-height <pixels>',
-      "the raw image's height (without a sidecar)",
-      parseInteger('--raw-height'),
-    )
-    .option(
-      '--type <type>',
-      `sample type: ${SAMPLE_TYPES.join(' | ')} (default: the sidecar's, else uint16)`,
-      parseChoice('--type', SAMPLE_TYPES),
-    )
+  addRawShapeOptions(
+    program
+      .command('preview')
+      .description('write a small 8-bit PNG of a raw file, to look at')
+      .argument(
+        '<raw>',
+        'the raw file (its shape comes from RAW.json, or from --raw-width/--raw-height/--type)',
+      )
+      .argument('<out>', 'the PNG to write')
+      .option(
+        '--width <pixels>',
+        `the preview's width, never more than the image's (default: ${DEFAULT_PREVIEW_WIDTH})`,
+        parseInteger('--width'),
+      )
+      .option('--overwrite', 'replace an existing output'),
+    'raw-',
+  )
     .option('--json', 'print the report as JSON on stdout')
     .action(async (raw: string, out: string, flags: PreviewFlags) => {
       const report = await previewImage(raw, out, {

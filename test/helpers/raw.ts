@@ -1,6 +1,6 @@
 /** Fixtures for pipeline and CLI tests: temporary raw files and an independent brighten formula. */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -52,4 +52,27 @@ export function expectedBrighten(
     else out.writeInt16LE(y, i);
   }
   return out;
+}
+
+/**
+ * A folder of numbered fixture files: `fixture(bytes)` writes one, `fixture(size)` makes a sparse one
+ * (ftruncate costs no disk however large).
+ */
+export function fixtureFolder(): {
+  dir: string;
+  fixture(contents: Uint8Array | number): string;
+  cleanup(): void;
+} {
+  const { dir, cleanup } = tempDir();
+  let count = 0;
+  return {
+    dir,
+    cleanup,
+    fixture(contents) {
+      const file = join(dir, `fixture-${count++}.raw`);
+      writeFileSync(file, typeof contents === 'number' ? '' : contents);
+      if (typeof contents === 'number') truncateSync(file, contents);
+      return file;
+    },
+  };
 }
