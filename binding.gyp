@@ -34,11 +34,11 @@
       # flags. Its source lives outside native/ so the addon's glob above does not pick it up.
       "target_name": "rawbright-reference",
       "type": "executable",
-      "sources": ["bench/native/reference.cc"],
+      "sources": ["native/bench/reference.cc"],
       "cflags_cc": ["-std=c++17", "-O3", "-Wall", "-Wextra"],
       "xcode_settings": { "CLANG_CXX_LANGUAGE_STANDARD": "c++17", "MACOSX_DEPLOYMENT_TARGET": "11.0" },
       "conditions": [
-        ["OS=='win'", { "type": "none", "sources!": ["bench/native/reference.cc"] }]
+        ["OS=='win'", { "type": "none", "sources!": ["native/bench/reference.cc"] }]
       ]
     }
   ]

@@ -10,10 +10,10 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { runKernelBench } from './bench/kernel-bench.js';
+import { brightenFile } from './brighten/pipeline.js';
 import { exportImage } from './convert/export.js';
 import { importImage } from './convert/import.js';
 import { previewImage } from './convert/preview.js';
-import { brightenFile } from './pipeline.js';
 
 const PHOTO = fileURLToPath(new URL('../samples/astronaut.png', import.meta.url));
 const DELTA = 12000;

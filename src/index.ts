@@ -4,49 +4,6 @@
  */
 
 export {
-  type CreateImageOptions,
-  type CreateReport,
-  createImage,
-  PATTERNS,
-  type Pattern,
-} from './convert/create.js';
-export { type ExportFormat, type ExportOptions, type ExportReport, exportImage } from './convert/export.js';
-export { type ImportOptions, type ImportReport, importImage } from './convert/import.js';
-export { type ChannelStats, type ImageInfo, imageInfo } from './convert/info.js';
-export { type PreviewOptions, type PreviewReport, previewImage } from './convert/preview.js';
-export type { RawShapeOptions } from './convert/raw-source.js';
-export { RawbrightError } from './errors.js';
-export {
-  type ArenaRegion,
-  KernelHost,
-  type KernelHostOptions,
-  MAX_ARENA_BYTES,
-  OVERLAY_ALIGNMENT,
-  type Placement,
-} from './kernel-host.js';
-export {
-  type BrightenParams,
-  type Channels,
-  createKernel,
-  KERNEL_NAMES,
-  type Kernel,
-  type KernelName,
-  type SampleType,
-} from './kernels/index.js';
-export {
-  ACCESS_MODES,
-  type Access,
-  ADVICE,
-  type Advice,
-  type CreateOptions,
-  type FlushOptions,
-  type LockKind,
-  MappedFile,
-  type OpenOptions,
-  type RangeOptions,
-  Window,
-} from './mapped-file.js';
-export {
   type BrightenOptions,
   brightenFile,
   brightenFiles,
@@ -60,8 +17,61 @@ export {
   SAMPLE_TYPES,
   STRATEGIES,
   type Strategy,
-} from './pipeline.js';
-export { OBJECT_HEADER_BYTES, readObject, writeObject } from './serialize.js';
+} from './brighten/pipeline.js';
+export { parseSize } from './cli/size.js';
+export {
+  type CreateImageOptions,
+  type CreateReport,
+  createImage,
+  PATTERNS,
+  type Pattern,
+} from './convert/create.js';
+export { type ExportFormat, type ExportOptions, type ExportReport, exportImage } from './convert/export.js';
+export { type ImportOptions, type ImportReport, importImage } from './convert/import.js';
+export { type ChannelStats, type ImageInfo, imageInfo } from './convert/info.js';
+export { type PreviewOptions, type PreviewReport, previewImage } from './convert/preview.js';
+export type { RawShapeOptions } from './convert/raw-source.js';
+export {
+  checkMetadata,
+  checkSidecarSize,
+  parseSidecar,
+  type RawImageMetadata,
+  readSidecar,
+  sidecarPath,
+  writeSidecar,
+} from './convert/sidecar.js';
+export { RawbrightError } from './errors.js';
+export {
+  ACCESS_MODES,
+  type Access,
+  ADVICE,
+  type Advice,
+  type CreateOptions,
+  type FlushOptions,
+  type LockKind,
+  MappedFile,
+  type OpenOptions,
+  type RangeOptions,
+  Window,
+} from './file/mapped-file.js';
+export {
+  type ArenaRegion,
+  KernelHost,
+  type KernelHostOptions,
+  MAX_ARENA_BYTES,
+  OVERLAY_ALIGNMENT,
+  type Placement,
+} from './kernels/host.js';
+export {
+  type BrightenParams,
+  type Channels,
+  createKernel,
+  KERNEL_NAMES,
+  type Kernel,
+  type KernelName,
+  type SampleType,
+} from './kernels/index.js';
+export { OBJECT_HEADER_BYTES, readObject, writeObject } from './shm/serialize.js';
 export {
   type LockOptions,
   MAX_SHARED_MEMORY_MUTEXES,
@@ -71,14 +81,4 @@ export {
   MutexGuard,
   SharedMemory,
   type SharedMemoryOptions,
-} from './shared-memory.js';
-export {
-  checkMetadata,
-  checkSidecarSize,
-  parseSidecar,
-  type RawImageMetadata,
-  readSidecar,
-  sidecarPath,
-  writeSidecar,
-} from './sidecar.js';
-export { parseSize } from './size.js';
+} from './shm/shared-memory.js';

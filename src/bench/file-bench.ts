@@ -4,7 +4,7 @@
  * Parts (each can be run alone):
  * - `strategies`: a warm file brightened in place with the mmap overlay and with pread/pwrite, each
  *   with and without the undo journal, and out of place; references: the native C++ program
- *   (bench/native/reference.cc) doing the same job with mmap + MADV_POPULATE_WRITE and with
+ *   (native/bench/reference.cc) doing the same job with mmap + MADV_POPULATE_WRITE and with
  *   pread/pwrite through a 64 MiB buffer, and the native kernel on a buffer already in memory (the
  *   practical limit: no file, no page faults);
  * - `durable`: `durable` runs (fsync every window) against the disk's write bandwidth with fsync;
@@ -30,12 +30,12 @@ import { randomFillSync } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { native } from '../addon.js';
+import { type BrightenOptions, brightenFile, type Report } from '../brighten/pipeline.js';
 import { invalidParameterError, RawbrightError } from '../errors.js';
-import { KernelHost } from '../kernel-host.js';
+import { MappedFile } from '../file/mapped-file.js';
+import { KernelHost } from '../kernels/host.js';
 import type { BrightenParams } from '../kernels/types.js';
-import { MappedFile } from '../mapped-file.js';
-import { native } from '../native.js';
-import { type BrightenOptions, brightenFile, type Report } from '../pipeline.js';
 import { integerInRange } from '../validate.js';
 import { type ReferenceJob, referenceUnavailableReason, runReference } from './reference.js';
 import { gbps, type Summary, summarize } from './stats.js';
@@ -90,7 +90,7 @@ const IN_MEMORY_BYTES = 256 * MIB;
 /** The peak RSS the project aims for with 64 MiB windows and one worker (issue 4). */
 export const PEAK_RSS_TARGET_BYTES = 210 * MIB;
 
-const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
 
 export interface FileBenchOptions {
   /** The folder the temporary files go in [the system's temp folder]. The disk behind it matters. */

@@ -9,11 +9,11 @@
  * round-robin over the kernels, in a rotating order, so a noisy moment on a shared machine hits all of them.
  */
 import { randomFillSync } from 'node:crypto';
+import { native } from '../addon.js';
 import { invalidParameterError } from '../errors.js';
 import { createKernel, KERNEL_NAMES, wasmDataEnd } from '../kernels/index.js';
 import type { BrightenParams, KernelName } from '../kernels/types.js';
 import { checkBrightenArgs } from '../kernels/types.js';
-import { native } from '../native.js';
 import { integerInRange } from '../validate.js';
 import { gbps, medianRatio, type Summary, summarize, timeOnce } from './stats.js';
 

@@ -1,5 +1,5 @@
 /**
- * Runs the native reference program (bench/native/reference.cc, built by `npm install` as
+ * Runs the native reference program (native/bench/reference.cc, built by `npm install` as
  * build/Release/rawbright-reference): a plain C++ program doing rawbright's job with mmap or
  * pread/pwrite and a vectorised loop, or measuring the disk's write bandwidth with fsync. It runs as
  * a child process on the benchmark's own file, in the same run, so the comparison is like for like.

@@ -11,17 +11,17 @@
  * gives the same picture as the uint16 one.
  */
 import { RawbrightError } from '../errors.js';
+import { MappedFile } from '../file/mapped-file.js';
 import { SAMPLE_TYPES, type SampleType } from '../kernels/types.js';
-import { MappedFile } from '../mapped-file.js';
+import { boolean, integerInRange, nonEmptyString, oneOf, optionalOneOf, options } from '../validate.js';
+import { commitRawWithSidecar, planOutput, removeQuietly, writeFailure, writeNewTextFile } from './output.js';
 import {
   formatSidecar,
   MAX_DIMENSION,
   RAW_BYTES_PER_PIXEL,
   type RawImageMetadata,
   sidecarPath,
-} from '../sidecar.js';
-import { boolean, integerInRange, nonEmptyString, oneOf, optionalOneOf, options } from '../validate.js';
-import { commitRawWithSidecar, planOutput, removeQuietly, writeFailure, writeNewTextFile } from './output.js';
+} from './sidecar.js';
 import { ranges } from './strips.js';
 
 /** The synthetic patterns. */

@@ -14,8 +14,7 @@
 import { stat } from 'node:fs/promises';
 import type { Metadata } from 'sharp';
 import { errorCode, RawbrightError } from '../errors.js';
-import { MappedFile } from '../mapped-file.js';
-import { formatSidecar, RAW_BYTES_PER_PIXEL, type RawImageMetadata, sidecarPath } from '../sidecar.js';
+import { MappedFile } from '../file/mapped-file.js';
 import { boolean, nonEmptyString, options } from '../validate.js';
 import {
   commitRawWithSidecar,
@@ -26,6 +25,7 @@ import {
   writeFailure,
   writeNewTextFile,
 } from './output.js';
+import { formatSidecar, RAW_BYTES_PER_PIXEL, type RawImageMetadata, sidecarPath } from './sidecar.js';
 import { ranges } from './strips.js';
 import { readVipsHeader, VIPS_HEADER_BYTES, type VipsHeader } from './vips-file.js';
 

@@ -3,9 +3,9 @@
  * pixels window by window, each channel's minimum, maximum and mean.
  */
 import type { SampleType } from '../kernels/types.js';
-import { RAW_BYTES_PER_PIXEL } from '../sidecar.js';
 import { options } from '../validate.js';
 import { openRawSource, type RawShapeOptions } from './raw-source.js';
+import { RAW_BYTES_PER_PIXEL } from './sidecar.js';
 import { ranges } from './strips.js';
 
 /** The four channels, in file order. */

@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { link, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errorCode, RawbrightError } from '../errors.js';
-import { MappedFile } from '../mapped-file.js';
+import { MappedFile } from '../file/mapped-file.js';
 
 /** Where an output is being written, and where it goes once complete. */
 export interface OutputPlan {

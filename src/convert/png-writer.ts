@@ -15,8 +15,8 @@ import { endianness } from 'node:os';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createDeflate } from 'node:zlib';
-import type { MappedFile } from '../mapped-file.js';
-import { RAW_BYTES_PER_PIXEL } from '../sidecar.js';
+import type { MappedFile } from '../file/mapped-file.js';
+import { RAW_BYTES_PER_PIXEL } from './sidecar.js';
 import { mapRowStrips, rowsPerStrip } from './strips.js';
 
 if (endianness() !== 'LE')

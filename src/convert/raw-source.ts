@@ -4,18 +4,18 @@
  * things with the same words.
  */
 
+import { refusePendingRun } from '../brighten/journal.js';
 import { RawbrightError } from '../errors.js';
-import { refusePendingRun } from '../journal.js';
+import { MappedFile } from '../file/mapped-file.js';
 import { SAMPLE_TYPES, type SampleType } from '../kernels/types.js';
-import { MappedFile } from '../mapped-file.js';
+import { integerInRange, nonEmptyString, oneOf } from '../validate.js';
 import {
   MAX_DIMENSION,
   RAW_BYTES_PER_PIXEL,
   type RawImageMetadata,
   readSidecar,
   sidecarPath,
-} from '../sidecar.js';
-import { integerInRange, nonEmptyString, oneOf } from '../validate.js';
+} from './sidecar.js';
 
 /** The shape of a raw file without a sidecar (or a check of the one it has). */
 export interface RawShapeOptions {

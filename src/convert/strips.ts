@@ -5,8 +5,8 @@
  * of file pages at a time, and those pages are the page cache's, not the process's own memory.
  */
 import { RawbrightError } from '../errors.js';
-import type { MappedFile, Window } from '../mapped-file.js';
-import { RAW_BYTES_PER_PIXEL } from '../sidecar.js';
+import type { MappedFile, Window } from '../file/mapped-file.js';
+import { RAW_BYTES_PER_PIXEL } from './sidecar.js';
 
 const MIB = 1024 * 1024;
 

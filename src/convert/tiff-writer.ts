@@ -13,9 +13,9 @@
 import type { FileHandle } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { deflate } from 'node:zlib';
-import type { MappedFile } from '../mapped-file.js';
-import { RAW_BYTES_PER_PIXEL } from '../sidecar.js';
+import type { MappedFile } from '../file/mapped-file.js';
 import type { EncodeOptions } from './png-writer.js';
+import { RAW_BYTES_PER_PIXEL } from './sidecar.js';
 import { mapRowStrips, rowsPerStrip } from './strips.js';
 
 const deflateAsync = promisify(deflate);

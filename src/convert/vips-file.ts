@@ -5,7 +5,7 @@
  * See https://www.libvips.org/API/current/file-format.html for the layout.
  */
 import { RawbrightError } from '../errors.js';
-import type { MappedFile } from '../mapped-file.js';
+import type { MappedFile } from '../file/mapped-file.js';
 
 /** Bytes before the pixel data. */
 export const VIPS_HEADER_BYTES = 64;

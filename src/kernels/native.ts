@@ -2,7 +2,7 @@
  * The native brighten kernel (native/brighten.cc: SSE2, or AVX2 where the CPU has it): the in-place
  * reference the wasm kernels are measured against.
  */
-import { native } from '../native.js';
+import { native } from '../addon.js';
 import { type BrightenParams, checkBrightenArgs, type Kernel } from './types.js';
 
 function brighten(buffer: ArrayBuffer, byteOffset: number, byteLength: number, params: BrightenParams): void {

@@ -1,8 +1,8 @@
 // A child process for test/shared-memory.test.ts: `node shm-child.mjs <command> <name> [args...]`.
 // It reports progress as lines on stdout ("ready", "locked", "done", or a JSON line) so the test can
 // wait for each step, and it uses the built library, as a user's process would.
-import { readObject, writeObject } from '../../dist/serialize.js';
-import { SharedMemory } from '../../dist/shared-memory.js';
+import { readObject, writeObject } from '../../dist/shm/serialize.js';
+import { SharedMemory } from '../../dist/shm/shared-memory.js';
 
 const [command, name, ...args] = process.argv.slice(2);
 

@@ -18,8 +18,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { MappedFile } from '../../dist/file/mapped-file.js';
 import { brightenFile, brightenFiles, resumeFile } from '../../dist/index.js';
-import { MappedFile } from '../../dist/mapped-file.js';
 import { randomBytes, writeRaw } from '../helpers/raw.js';
 import { CLI } from './kill-harness.js';
 import { modelRun } from './protocol-model.js';

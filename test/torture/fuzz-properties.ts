@@ -10,11 +10,16 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { expect } from 'vitest';
+import {
+  Journal,
+  JournalLayout,
+  type JournalParams,
+  parseJournalParams,
+} from '../../dist/brighten/journal.js';
+import { parseSize } from '../../dist/cli/size.js';
+import { checkMetadata, MAX_DIMENSION, parseSidecar, readSidecar } from '../../dist/convert/sidecar.js';
 import { RawbrightError } from '../../dist/errors.js';
-import { Journal, JournalLayout, type JournalParams, parseJournalParams } from '../../dist/journal.js';
-import { MappedFile } from '../../dist/mapped-file.js';
-import { checkMetadata, MAX_DIMENSION, parseSidecar, readSidecar } from '../../dist/sidecar.js';
-import { parseSize } from '../../dist/size.js';
+import { MappedFile } from '../../dist/file/mapped-file.js';
 
 /** Longest a single parse may take before it counts as a hang (generous: two shared cores). */
 const SLOW_MS = 250;
@@ -158,7 +163,7 @@ const GOOD_SIDECAR = `${JSON.stringify(
   2,
 )}\n`;
 
-/** Independent of src/sidecar.ts: what an accepted sidecar must be. */
+/** Independent of src/convert/sidecar.ts: what an accepted sidecar must be. */
 function validMetadata(meta: Record<string, unknown>): boolean {
   const dimension = (v: unknown) =>
     Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_DIMENSION;
@@ -304,7 +309,7 @@ function nearlyParams(good: JournalParams): fc.Arbitrary<unknown> {
   });
 }
 
-/** Independent of src/journal.ts: the invariants every accepted parameter set must satisfy. */
+/** Independent of src/brighten/journal.ts: the invariants every accepted parameter set must satisfy. */
 function validParams(p: JournalParams): boolean {
   const whole = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
   return (

@@ -2,7 +2,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { journalPathFor } from '../../dist/journal.js';
+import { journalPathFor } from '../../dist/brighten/journal.js';
 import { tempDir, writeRaw } from '../helpers/raw.js';
 import {
   fuzzJournalFiles,

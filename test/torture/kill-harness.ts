@@ -9,7 +9,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, r
 import { basename, dirname, join } from 'node:path';
 import { writeRaw } from '../helpers/raw.js';
 
-export const CLI = new URL('../../dist/cli.js', import.meta.url).pathname;
+export const CLI = new URL('../../dist/cli/index.js', import.meta.url).pathname;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

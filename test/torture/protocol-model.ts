@@ -2,15 +2,15 @@
  * The brighten workers' journal protocol, replayed step by step in this process, so a "kill" can be
  * placed after any step of any interleaving of workers — in a run, and again in the resume of that
  * run — without timing luck. It drives the built journal (`dist/journal.js`) exactly as
- * `src/brighten-worker.ts` does (copy the chunk to the ring, mark it saved, change it, mark it done;
- * mark the window done), and hands out windows the way `src/pipeline.ts` does: a window resumed part
+ * `src/brighten/worker.ts` does (copy the chunk to the ring, mark it saved, change it, mark it done;
+ * mark the window done), and hands out windows the way `src/brighten/pipeline.ts` does: a window resumed part
  * way goes to the worker of the slot that recorded it, any other window to whoever asks first.
  */
 import { statSync } from 'node:fs';
-import { Journal, type JournalParams, journalPathFor } from '../../dist/journal.js';
+import { native } from '../../dist/addon.js';
+import { Journal, type JournalParams, journalPathFor } from '../../dist/brighten/journal.js';
+import { MappedFile } from '../../dist/file/mapped-file.js';
 import { createKernel } from '../../dist/kernels/index.js';
-import { MappedFile } from '../../dist/mapped-file.js';
-import { native } from '../../dist/native.js';
 
 /** The shape of a modelled run: small windows and chunks so every step is cheap. */
 export interface ModelRun {

@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { journalPathFor } from '../../dist/brighten/journal.js';
 import { resumeFile } from '../../dist/index.js';
-import { journalPathFor } from '../../dist/journal.js';
 import { expectedBrighten, randomBytes, writeRaw } from '../helpers/raw.js';
 import { type ModelRun, modelResume, modelRun } from './protocol-model.js';
 

@@ -6,7 +6,7 @@
  * "abandoned".
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { SharedMemory } from '../../dist/shared-memory.js';
+import { SharedMemory } from '../../dist/shm/shared-memory.js';
 
 const CHILD = new URL('./shm-ledger-child.mjs', import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

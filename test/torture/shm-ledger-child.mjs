@@ -7,7 +7,7 @@
 //   word 2: violations: a locker found someone inside although nobody was said to have died
 //   word 3: abandonments reported (a holder died holding the mutex)
 //   word 4: abandonments reported with nobody inside (the holder died after clearing its mark)
-import { SharedMemory } from '../../dist/shared-memory.js';
+import { SharedMemory } from '../../dist/shm/shared-memory.js';
 
 const region = SharedMemory.open(process.argv[2]);
 const words = new Int32Array(region.buffer, 0, 8);

@@ -1,0 +1,513 @@
+/**
+ * The undo journal that makes in-place runs crash safe.
+ *
+ * Layout of `FILE.rawbright-journal` (little-endian), every section page aligned:
+ * - header page: magic `RBJRNL02`, u32 length of the parameters JSON, u32 CRC-32 of it, the JSON;
+ * - done map: one byte per window, 1 once the window is brightened;
+ * - one slot per worker: a slot header page whose first 8 bytes hold the magic `RBSLOT02`, the next
+ *   8 bytes the slot's state as a float64 (−1 unused, else `2·chunk + 1` while `chunk` is saved and
+ *   being changed, `2·chunk` once it is done), then room for one chunk's bytes (the ring).
+ *
+ * A worker brightens a window chunk by chunk (1 MiB by default). Before a chunk changes, its
+ * original bytes are copied into the worker's ring and the state is set to "saved"; once the chunk
+ * is brightened the state becomes "done". The slot is mapped shared, and a process's stores reach
+ * the page cache in program order, so after a kill at any moment each window is done, untouched,
+ * or brightened up to a known chunk with that chunk restorable from the ring. The copy stays in the
+ * CPU cache where the kernel reads it next, which keeps the journal cheap.
+ *
+ * With `durable`, a chunk is a whole window and every step is flushed to disk (msync/fsync), which
+ * extends the same guarantee to a power cut.
+ */
+import { existsSync, realpathSync, statSync, unlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { errorCode, RawbrightError } from '../errors.js';
+import { MappedFile, type Window } from '../file/mapped-file.js';
+import type { Channels, SampleType } from '../kernels/types.js';
+
+const HEADER_MAGIC = 'RBJRNL02';
+const SLOT_MAGIC = 'RBSLOT02';
+const PAGE = 4096;
+const JOURNAL_VERSION = 2;
+/** The chunk size of ordinary runs: small enough to stay in the CPU cache between copy and kernel. */
+export const DEFAULT_CHUNK = 1024 * 1024;
+
+/** The run a journal belongs to: everything a resume needs to finish it identically. */
+export interface JournalParams {
+  version: number;
+  /** The file being brightened, as it was given, its size, device and inode. */
+  file: { path: string; size: number; dev: number; ino: number };
+  by: number;
+  type: SampleType;
+  channels: Channels;
+  /** The brightened range of the file. */
+  offset: number;
+  length: number;
+  /** Window size in bytes; window k covers [offset + k·window, …) clipped to the range. */
+  window: number;
+  windows: number;
+  /** Undo granularity: chunk c of window k starts at offset + k·window + c·chunk. */
+  chunk: number;
+  slots: number;
+  /** The run flushed every step to disk; its resume does too unless told otherwise. */
+  durable?: boolean;
+}
+
+/** The most workers (journal slots) one run can have. */
+export const MAX_SLOTS = 64;
+
+/** A byte range of one window still to brighten. */
+export interface PendingRange {
+  index: number;
+  offset: number;
+  length: number;
+  /**
+   * The slot whose state records how far this window got, for a window resumed part way. Only that
+   * slot's worker may take another window before this one is done, or a second kill would lose the
+   * window's progress (see {@link Journal.restoreAndPlan}).
+   */
+  slot?: number;
+}
+
+/**
+ * The journal's path for a file: beside the file's real path, so every symbolic link to the file
+ * finds the same journal.
+ */
+export function journalPathFor(path: string): string {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    real = resolve(path);
+  }
+  return `${real}.rawbright-journal`;
+}
+
+/** The file marker (a `user.rawbright.journal` attribute) that names the journal of a pending run. */
+const JOURNAL_MARKER = 'journal';
+
+/**
+ * The journal of an interrupted in-place run on `file`, if there is one. A run marks the file itself
+ * with its journal's path, so the journal is found through any path or hard link; where the file
+ * system keeps no markers, it is looked for beside the file's real path.
+ */
+export function pendingJournal(file: MappedFile): string | undefined {
+  const marked = file._handle.getMarker(JOURNAL_MARKER);
+  if (marked !== undefined && existsSync(marked)) return marked;
+  const beside = journalPathFor(file.path);
+  return existsSync(beside) ? beside : undefined;
+}
+
+/**
+ * Refuses to read or change a file whose in-place run was interrupted: its bytes are part old, part
+ * brightened, and only `rawbright resume` can finish them.
+ * @throws {RawbrightError} `ERR_JOURNAL_EXISTS`.
+ */
+export function refusePendingRun(file: MappedFile): void {
+  const journal = pendingJournal(file);
+  if (journal === undefined) return;
+  throw new RawbrightError(
+    'ERR_JOURNAL_EXISTS',
+    `${file.path} has an interrupted run: finish it with 'rawbright resume ${file.path}' first (its journal is ${journal})`,
+    { path: file.path },
+  );
+}
+
+/** Marks `file` as being changed under `journalPath`. */
+export function markPendingRun(file: MappedFile, journalPath: string): void {
+  file._handle.setMarker(JOURNAL_MARKER, journalPath);
+}
+
+/** Removes the mark once the run is complete (after its journal is deleted). */
+export function unmarkPendingRun(file: MappedFile): void {
+  file._handle.removeMarker(JOURNAL_MARKER);
+}
+
+const roundUp = (n: number): number => Math.ceil(n / PAGE) * PAGE;
+
+function corrupt(path: string, what: string): RawbrightError {
+  return new RawbrightError(
+    'ERR_JOURNAL_CORRUPT',
+    `the journal ${path} is corrupt (${what}); the file was left as it is`,
+    {
+      path,
+    },
+  );
+}
+
+function isWholeNumber(value: unknown, max = Number.MAX_SAFE_INTEGER): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= max;
+}
+
+/** Checks parsed parameters field by field: the journal may be damaged or forged. */
+export function parseJournalParams(text: string, journalPath: string): JournalParams {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw corrupt(journalPath, 'its parameters are not valid JSON');
+  }
+  const p = value as Partial<JournalParams> | null;
+  const file = (p !== null && typeof p === 'object' ? p.file : undefined) as
+    | Partial<JournalParams['file']>
+    | undefined;
+  const valid =
+    p !== null &&
+    typeof p === 'object' &&
+    p.version === JOURNAL_VERSION &&
+    file !== null &&
+    typeof file === 'object' &&
+    typeof file.path === 'string' &&
+    isWholeNumber(file.size) &&
+    isWholeNumber(file.dev) &&
+    isWholeNumber(file.ino) &&
+    typeof p.by === 'number' &&
+    Number.isInteger(p.by) &&
+    p.by >= -65535 &&
+    p.by <= 65535 &&
+    (p.type === 'uint16' || p.type === 'int16') &&
+    (p.channels === 'rgb' || p.channels === 'rgba') &&
+    isWholeNumber(p.offset) &&
+    isWholeNumber(p.length) &&
+    p.offset % 8 === 0 &&
+    p.length % 8 === 0 &&
+    p.offset + p.length <= file.size &&
+    isWholeNumber(p.window, 2 ** 32) &&
+    p.window >= 8 &&
+    p.window % 8 === 0 &&
+    isWholeNumber(p.chunk, p.window) &&
+    p.chunk >= 8 &&
+    p.chunk % 8 === 0 &&
+    isWholeNumber(p.windows) &&
+    p.windows === Math.ceil(p.length / p.window) &&
+    isWholeNumber(p.slots, MAX_SLOTS) &&
+    (p.durable === undefined || typeof p.durable === 'boolean') &&
+    p.slots >= 1;
+  if (!valid) throw corrupt(journalPath, 'its parameters are missing or out of range');
+  return p as JournalParams;
+}
+
+/** Byte positions of the journal's sections, and the geometry of windows and chunks. */
+export class JournalLayout {
+  readonly doneMapOffset = PAGE;
+  readonly slotsOffset: number;
+  readonly slotSize: number;
+  readonly totalSize: number;
+  readonly chunksPerWindow: number;
+
+  constructor(readonly params: JournalParams) {
+    this.slotsOffset = this.doneMapOffset + roundUp(params.windows);
+    this.slotSize = PAGE + roundUp(params.chunk);
+    this.totalSize = this.slotsOffset + params.slots * this.slotSize;
+    this.chunksPerWindow = Math.ceil(params.window / params.chunk);
+  }
+
+  slotOffset(slot: number): number {
+    return this.slotsOffset + slot * this.slotSize;
+  }
+
+  windowOffset(index: number): number {
+    return this.params.offset + index * this.params.window;
+  }
+
+  windowLength(index: number): number {
+    return Math.min(this.params.window, this.params.offset + this.params.length - this.windowOffset(index));
+  }
+
+  /** The global number of the chunk that starts at `fileOffset` inside window `index`. */
+  chunkNumber(index: number, fileOffset: number): number {
+    return index * this.chunksPerWindow + (fileOffset - this.windowOffset(index)) / this.params.chunk;
+  }
+}
+
+/**
+ * One worker's slot, mapped shared: its state word and its ring. The worker records each chunk here
+ * before and after changing it.
+ */
+export class JournalSlot {
+  readonly #window: Window;
+  readonly #state: Float64Array;
+  readonly #durable: boolean;
+
+  constructor(file: MappedFile, layout: JournalLayout, slot: number, durable: boolean) {
+    this.#window = file.map({ offset: layout.slotOffset(slot), length: PAGE + layout.params.chunk });
+    this.#window.populate();
+    this.#state = new Float64Array(this.#window.buffer, 8, 1);
+    this.#durable = durable;
+  }
+
+  /** The slot's mapped bytes; the ring starts at {@link JournalSlot.ringOffset}. */
+  get buffer(): ArrayBuffer {
+    return this.#window.buffer;
+  }
+
+  readonly ringOffset = PAGE;
+
+  /** Marks chunk `number` as saved in the ring and about to change. Call after copying it in. */
+  saved(number: number): void {
+    if (this.#durable) this.#window.flush({ offset: PAGE });
+    this.#state[0] = 2 * number + 1;
+    if (this.#durable) this.#window.flush({ length: PAGE });
+  }
+
+  /** Marks chunk `number` as brightened. */
+  done(number: number): void {
+    this.#state[0] = 2 * number;
+    if (this.#durable) this.#window.flush({ length: PAGE });
+  }
+
+  close(): void {
+    this.#window.close();
+  }
+}
+
+/** A journal opened by one thread: the main thread creates or resumes it, each worker records into its slot. */
+export class Journal {
+  readonly layout: JournalLayout;
+
+  private constructor(
+    readonly path: string,
+    readonly file: MappedFile,
+    readonly params: JournalParams,
+  ) {
+    this.layout = new JournalLayout(params);
+  }
+
+  /**
+   * Creates the journal, preallocated so a full disk is found before any pixel changes.
+   * @throws {RawbrightError} `ERR_JOURNAL_EXISTS` when an interrupted run's journal is there, `ENOSPC`, …
+   */
+  static create(path: string, params: JournalParams): Journal {
+    const layout = new JournalLayout(params);
+    let file: MappedFile;
+    try {
+      file = MappedFile.create(path, { size: layout.totalSize });
+    } catch (error) {
+      if (errorCode(error) === 'EEXIST') {
+        throw new RawbrightError(
+          'ERR_JOURNAL_EXISTS',
+          `${params.file.path} has an interrupted run: finish it with 'rawbright resume ${params.file.path}' first`,
+          { path: params.file.path },
+        );
+      }
+      throw error;
+    }
+    try {
+      const json = Buffer.from(JSON.stringify(params));
+      if (16 + json.length > PAGE) {
+        throw new RawbrightError(
+          'ERR_PATH_TOO_LONG',
+          `the path ${params.file.path} is too long for the journal`,
+        );
+      }
+      const header = Buffer.alloc(PAGE);
+      header.write(HEADER_MAGIC, 0, 'latin1');
+      header.writeUInt32LE(json.length, 8);
+      header.writeUInt32LE(crc32(json), 12);
+      json.copy(header, 16);
+      file.write(0, header);
+      const slotHeader = Buffer.alloc(16);
+      slotHeader.write(SLOT_MAGIC, 0, 'latin1');
+      slotHeader.writeDoubleLE(-1, 8);
+      for (let slot = 0; slot < params.slots; slot++) file.write(layout.slotOffset(slot), slotHeader);
+    } catch (error) {
+      file.close();
+      unlinkSync(path);
+      throw error;
+    }
+    return new Journal(path, file, params);
+  }
+
+  /**
+   * Opens an existing journal and checks it thoroughly.
+   * @throws {RawbrightError} `ERR_JOURNAL_CORRUPT`; `ERR_JOURNAL_UNUSED` for a journal that is all zeros
+   * (created, then killed before its header was written: nothing to restore).
+   */
+  static open(path: string): Journal {
+    const file = MappedFile.open(path, { access: 'readwrite' });
+    try {
+      const size = file.size;
+      if (size < PAGE) throw corrupt(path, 'it is shorter than its header');
+      const header = Buffer.alloc(PAGE);
+      file.read(0, header);
+      if (header.toString('latin1', 0, 8) !== HEADER_MAGIC) {
+        if (neverWritten(file, size)) {
+          throw new RawbrightError(
+            'ERR_JOURNAL_UNUSED',
+            `the journal ${path} was created but never written: its run was stopped before it changed anything`,
+            { path },
+          );
+        }
+        throw corrupt(path, 'its header is not a rawbright journal');
+      }
+      const length = header.readUInt32LE(8);
+      if (length > PAGE - 16) throw corrupt(path, 'its header length is out of range');
+      const json = header.subarray(16, 16 + length);
+      if (crc32(json) !== header.readUInt32LE(12)) throw corrupt(path, 'its header checksum does not match');
+      const params = parseJournalParams(json.toString('utf8'), path);
+      const journal = new Journal(path, file, params);
+      if (size !== journal.layout.totalSize) throw corrupt(path, 'its size does not match its parameters');
+      return journal;
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  /**
+   * True when a journal shows that its run changed nothing: no window done and no slot ever used.
+   * A run that failed that early (a worker that could not start, say) needs no resume.
+   */
+  static untouched(path: string): boolean {
+    let journal: Journal;
+    try {
+      journal = Journal.open(path);
+    } catch {
+      return false;
+    }
+    try {
+      if (journal.doneWindows().some((byte) => byte !== 0)) return false;
+      const header = Buffer.alloc(16);
+      for (let slot = 0; slot < journal.params.slots; slot++) {
+        journal.file.read(journal.layout.slotOffset(slot), header);
+        if (header.readDoubleLE(8) !== -1) return false;
+      }
+      return true;
+    } finally {
+      journal.close();
+    }
+  }
+
+  /** Opens the journal for a worker, which records into its own slot and the done map. */
+  static openForWorker(path: string, params: JournalParams): Journal {
+    return new Journal(path, MappedFile.open(path, { access: 'readwrite' }), params);
+  }
+
+  /** Maps a worker's slot. */
+  slot(slot: number, durable: boolean): JournalSlot {
+    return new JournalSlot(this.file, this.layout, slot, durable);
+  }
+
+  /** Marks window `index` as brightened. */
+  markDone(index: number, durable: boolean): void {
+    this.file.write(this.layout.doneMapOffset + index, Uint8Array.of(1));
+    if (durable) this.file._handle.sync();
+  }
+
+  /** Which windows are done. */
+  doneWindows(): Uint8Array {
+    const done = new Uint8Array(this.params.windows);
+    this.file.read(this.layout.doneMapOffset, done);
+    for (const byte of done)
+      if (byte > 1) throw corrupt(this.path, 'its done map holds a value other than 0 or 1');
+    return done;
+  }
+
+  /**
+   * Puts back the original bytes of every chunk that was being changed when the run stopped, and
+   * lists what is left to do: the windows not done, each from the first chunk not yet brightened.
+   * Checks everything before writing anything, so a corrupt journal leaves the file as it is.
+   *
+   * The resume that follows can itself be killed, so the journal is left describing the file as it
+   * now is: a restored chunk's slot is rewritten from "saved" to "the chunk before it is done" (a
+   * stale "saved" would later put old bytes back over a chunk the resume has brightened since), and
+   * a window whose chunks are all done is marked done (otherwise its slot, reused, would forget it
+   * and the next resume would brighten it twice). A window resumed part way names its slot.
+   *
+   * @param durable Flush the restored bytes before the slots change, and the journal after [false].
+   */
+  restoreAndPlan(target: MappedFile, durable = false): PendingRange[] {
+    const layout = this.layout;
+    const { chunk, windows } = this.params;
+    const done = this.doneWindows();
+    const resumeAt = new Map<number, { at: number; slot: number }>();
+    const restores: { slot: number; offset: number; length: number }[] = [];
+    const rewrites: { slot: number; state: number }[] = [];
+    for (let slot = 0; slot < this.params.slots; slot++) {
+      const header = Buffer.alloc(16);
+      this.file.read(layout.slotOffset(slot), header);
+      if (header.toString('latin1', 0, 8) !== SLOT_MAGIC)
+        throw corrupt(this.path, `slot ${slot} has no valid header`);
+      const state = header.readDoubleLE(8);
+      if (state === -1) continue;
+      const number = Math.floor(state / 2);
+      const index = Math.floor(number / layout.chunksPerWindow);
+      const start = layout.windowOffset(index) + (number % layout.chunksPerWindow) * chunk;
+      if (
+        !Number.isInteger(state) ||
+        state < 0 ||
+        index >= windows ||
+        start >= layout.windowOffset(index) + layout.windowLength(index)
+      ) {
+        throw corrupt(this.path, `slot ${slot} names a chunk the run does not have`);
+      }
+      if (done[index] === 1) continue;
+      const end = Math.min(start + chunk, layout.windowOffset(index) + layout.windowLength(index));
+      const saved = state % 2 === 1;
+      if (saved) {
+        restores.push({ slot, offset: start, length: end - start });
+        rewrites.push({ slot, state: number % layout.chunksPerWindow === 0 ? -1 : 2 * (number - 1) });
+      }
+      const at = saved ? start : end;
+      if (at > (resumeAt.get(index)?.at ?? -1)) resumeAt.set(index, { at, slot });
+    }
+    for (const { slot, offset, length } of restores) {
+      const bytes = Buffer.allocUnsafe(length);
+      if (this.file.read(layout.slotOffset(slot) + PAGE, bytes) !== length)
+        throw corrupt(this.path, `slot ${slot} is cut short`);
+      target.write(offset, bytes);
+    }
+    // The restored bytes reach the disk before any slot stops asking for them.
+    if (durable && restores.length > 0) target._handle.sync();
+    const state = Buffer.alloc(8);
+    for (const rewrite of rewrites) {
+      state.writeDoubleLE(rewrite.state);
+      this.file.write(layout.slotOffset(rewrite.slot) + 8, state);
+    }
+    const pending: PendingRange[] = [];
+    for (let index = 0; index < windows; index++) {
+      if (done[index] === 1) continue;
+      const start = layout.windowOffset(index);
+      const end = start + layout.windowLength(index);
+      const progress = resumeAt.get(index);
+      const from = progress?.at ?? start;
+      if (from >= end) {
+        // Its last chunk was done before its done byte was written: nothing left but the byte.
+        this.file.write(layout.doneMapOffset + index, Uint8Array.of(1));
+      } else {
+        pending.push({
+          index,
+          offset: from,
+          length: end - from,
+          ...(progress !== undefined && from > start && { slot: progress.slot }),
+        });
+      }
+    }
+    if (durable) this.file._handle.sync();
+    return pending;
+  }
+
+  close(): void {
+    this.file.close();
+  }
+}
+
+/**
+ * True when every byte of the journal is zero: a run killed between creating its journal (which
+ * appears with its full size at once) and writing the header. No pixel changes before the header and
+ * slots are written, so such a journal records nothing and can go.
+ */
+function neverWritten(file: MappedFile, size: number): boolean {
+  const bytes = Buffer.alloc(Math.min(size, 1024 * 1024));
+  for (let at = 0; at < size; at += bytes.length) {
+    const read = file.read(at, bytes);
+    for (let i = 0; i < read; i++) if (bytes[i] !== 0) return false;
+  }
+  return true;
+}
+
+/** The identity a journal records for its file. */
+export function fileIdentity(path: string): { size: number; dev: number; ino: number } {
+  const st = statSync(path);
+  return { size: st.size, dev: st.dev, ino: st.ino };
+}

@@ -1,0 +1,153 @@
+/**
+ * The worker pool of the brighten pipeline: starts one worker thread per slot, hands each the next
+ * window as it finishes the last, reports progress, and stops on failure or abort.
+ */
+import { Worker } from 'node:worker_threads';
+import { RawbrightError } from '../errors.js';
+import type { JournalParams } from './journal.js';
+import type { FromWorker, WorkerConfig, WorkerWindow } from './protocol.js';
+
+/** What `onProgress` is told after every window. */
+export interface Progress {
+  bytesDone: number;
+  bytesTotal: number;
+  windowsDone: number;
+  windowsTotal: number;
+  seconds: number;
+}
+
+/** A run, ready for the workers. */
+export interface RunPlan {
+  path: string;
+  out?: string;
+  /** In order; a window with a `slot` is continued by that slot's worker, which takes it first. */
+  windows: (WorkerWindow & { slot?: number })[];
+  totalWindows: number;
+  bytes: number;
+  config: Omit<WorkerConfig, 'journal'>;
+  journal?: { path: string; params: JournalParams };
+  workers: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+export function abortedError(path: string, done: number, total: number, journaled: boolean): RawbrightError {
+  const hint = journaled ? `; run 'rawbright resume ${path}' to finish` : '';
+  return new RawbrightError(
+    'ERR_ABORTED',
+    `brightening ${path} was interrupted after ${done} of ${total} windows${hint}`,
+    {
+      path,
+    },
+  );
+}
+
+/** Runs the windows of a plan on a pool of workers; resolves with what the workers reported. */
+export async function runWindows(
+  plan: RunPlan,
+): Promise<{ seconds: number; placement: string; fallbackReason?: string }> {
+  const started = performance.now();
+  const queue = [...plan.windows];
+  const workerCount = Math.max(1, Math.min(plan.workers, queue.length));
+  let bytesDone = 0;
+  let windowsDone = plan.totalWindows - plan.windows.length;
+  let placement = plan.config.strategy === 'mmap' ? 'overlay' : 'copy';
+  let fallbackReason: string | undefined;
+  let failure: Error | undefined;
+  let aborted = false;
+
+  const onAbort = () => {
+    aborted = true;
+  };
+  plan.signal?.addEventListener('abort', onAbort, { once: true });
+  if (plan.signal?.aborted) aborted = true;
+
+  const runOne = (slot: number) =>
+    new Promise<void>((resolveWorker) => {
+      const config: WorkerConfig = {
+        ...plan.config,
+        journal: plan.journal && { ...plan.journal, slot },
+      };
+      const worker = new Worker(WORKER_URL, { workerData: config });
+      let finished = false;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        worker.postMessage({ type: 'finish' });
+        resolveWorker();
+      };
+      const next = () => {
+        // A window resumed part way belongs to the slot that records its progress (unless that slot
+        // has no worker now): its worker takes it before anything else, so the record is not overwritten.
+        let at = queue.findIndex((w) => w.slot === slot);
+        if (at < 0) at = queue.findIndex((w) => w.slot === undefined || w.slot >= workerCount);
+        const window = failure || aborted || at < 0 ? undefined : queue.splice(at, 1)[0];
+        if (window === undefined) finish();
+        else worker.postMessage({ type: 'window', window });
+      };
+      worker.on('message', (message: FromWorker) => {
+        switch (message.type) {
+          case 'ready':
+            if (message.placement === 'copy') placement = 'copy';
+            fallbackReason ??= message.fallbackReason;
+            next();
+            break;
+          case 'fallback':
+            placement = 'copy';
+            fallbackReason ??= message.reason;
+            break;
+          case 'done':
+            bytesDone += message.bytes;
+            windowsDone++;
+            try {
+              plan.onProgress?.({
+                bytesDone,
+                bytesTotal: plan.bytes,
+                windowsDone,
+                windowsTotal: plan.totalWindows,
+                seconds: (performance.now() - started) / 1000,
+              });
+            } catch (error) {
+              // The caller's callback failed: stop handing out windows and reject with its error.
+              failure ??= error instanceof Error ? error : new Error(String(error));
+            }
+            next();
+            break;
+          case 'failed': {
+            const error = new RawbrightError(message.code ?? 'ERR_WORKER', message.message, {
+              path: message.path,
+            });
+            if (message.stack) error.stack = message.stack;
+            failure ??= error;
+            finish();
+            break;
+          }
+        }
+      });
+      worker.on('error', (error) => {
+        failure ??= error;
+        finished = true;
+        resolveWorker();
+      });
+      worker.on('exit', () => {
+        if (!finished) {
+          failure ??= new RawbrightError('ERR_WORKER', 'a brighten worker stopped unexpectedly');
+          finished = true;
+          resolveWorker();
+        }
+      });
+    });
+
+  try {
+    await Promise.all(Array.from({ length: workerCount }, (_, slot) => runOne(slot)));
+  } finally {
+    plan.signal?.removeEventListener('abort', onAbort);
+  }
+  if (failure) throw failure;
+  if (aborted && windowsDone < plan.totalWindows) {
+    throw abortedError(plan.path, windowsDone, plan.totalWindows, plan.journal !== undefined);
+  }
+  return { seconds: (performance.now() - started) / 1000, placement, fallbackReason };
+}

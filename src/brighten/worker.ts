@@ -1,0 +1,190 @@
+/**
+ * A worker thread of the brighten pipeline: its own kernel host (wasm memory, arena, kernel), its
+ * own file descriptors and its own journal slot. It takes windows one at a time from the main
+ * thread, brightens each, and reports back.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { native } from '../addon.js';
+import { errorCode, RawbrightError } from '../errors.js';
+import { MappedFile } from '../file/mapped-file.js';
+import { type ArenaRegion, KernelHost, truncatedError } from '../kernels/host.js';
+import { Journal, type JournalSlot } from './journal.js';
+import type { FromWorker, ToWorker, WorkerConfig, WorkerWindow } from './protocol.js';
+
+const config = workerData as WorkerConfig;
+const port = parentPort!;
+const send = (message: FromWorker): void => port.postMessage(message);
+
+class WindowProcessor {
+  readonly #host: KernelHost;
+  readonly #input: MappedFile;
+  readonly #output: MappedFile;
+  readonly #journal: Journal | undefined;
+  readonly #slot: JournalSlot | undefined;
+  placement: 'overlay' | 'copy';
+  fallbackReason: string | undefined;
+
+  constructor() {
+    this.#host = new KernelHost({
+      arenaBytes: config.arenaBytes,
+      kernel: config.kernel,
+      alignOverlays: config.alignOverlays,
+      overlayMisalignment: config.overlayMisalignment,
+      hugepage: config.hugepage,
+    });
+    if (config.out === undefined) {
+      this.#input = MappedFile.open(config.path, { access: 'readwrite' });
+      this.#output = this.#input;
+    } else {
+      this.#input = MappedFile.open(config.path, { access: 'read' });
+      this.#output = MappedFile.open(config.out, { access: 'readwrite' });
+    }
+    this.#journal = config.journal && Journal.openForWorker(config.journal.path, config.journal.params);
+    this.#slot = config.journal && this.#journal?.slot(config.journal.slot, config.durable);
+    this.placement = config.strategy === 'mmap' && this.#host.canOverlay ? 'overlay' : 'copy';
+    if (config.strategy === 'mmap' && this.placement === 'copy') {
+      this.fallbackReason =
+        this.#host.overlayUnavailableReason ?? 'the WebAssembly memory is not at a stable address';
+    }
+  }
+
+  process(window: WorkerWindow): void {
+    const host = this.#host;
+    const region = this.#bringIn(window);
+    try {
+      if (this.#slot === undefined) this.#brightenUnjournaled(window, region);
+      else this.#brightenJournaled(window, region, this.#slot);
+    } finally {
+      host.release();
+    }
+    if (config.writeback) this.#output._handle.syncRange(window.offset, window.length, false);
+    this.#journal?.markDone(window.index, config.durable);
+  }
+
+  #brightenUnjournaled(window: WorkerWindow, region: ArenaRegion): void {
+    const host = this.#host;
+    if (window.brightenLength > 0) {
+      const skip = window.brightenOffset - window.offset;
+      host.brighten(
+        { ...region, pointer: region.pointer + skip, length: window.brightenLength },
+        config.params,
+      );
+    }
+    if (region.placement === 'copy') {
+      host.copyOut(region, this.#output, window.offset);
+      if (config.durable) this.#output._handle.sync();
+    } else if (config.durable) {
+      native.flush(host.memory.buffer, region.pointer, region.length, true);
+    }
+  }
+
+  /** In place with a journal: chunk by chunk, each saved to the ring before it changes (see journal.ts). */
+  #brightenJournaled(window: WorkerWindow, region: ArenaRegion, slot: JournalSlot): void {
+    const host = this.#host;
+    const memory = host.memory.buffer;
+    const layout = this.#journal!.layout;
+    const chunk = layout.params.chunk;
+    for (let at = 0; at < window.length; at += chunk) {
+      const length = Math.min(chunk, window.length - at);
+      const number = layout.chunkNumber(window.index, window.offset + at);
+      const piece: ArenaRegion = { ...region, pointer: region.pointer + at, length };
+      native.copyBytes(slot.buffer, slot.ringOffset, memory, piece.pointer, length);
+      // A ring filled from truncated pages (or a truncated journal) must never be marked saved.
+      host.checkTruncation();
+      if (native.sigbusGuard && native.mappingFaulted(slot.buffer, 0))
+        throw truncatedError(this.#journal!.path);
+      slot.saved(number);
+      host.brighten(piece, config.params);
+      if (piece.placement === 'copy') {
+        host.copyOut(piece, this.#output, window.offset + at);
+        if (config.durable) this.#output._handle.sync();
+      } else if (config.durable) {
+        native.flush(memory, piece.pointer, length, true);
+      }
+      slot.done(number);
+    }
+  }
+
+  #bringIn(window: WorkerWindow): ArenaRegion {
+    const host = this.#host;
+    if (this.placement === 'copy') return host.copyIn(this.#input, window.offset, window.length);
+    let region: ArenaRegion;
+    try {
+      region = host.overlay(this.#output, window.offset, window.length, config.populate);
+    } catch (error) {
+      if (errorCode(error) === 'ERR_OUT_OF_RANGE') {
+        // The window was inside the file when the run was planned: someone has shortened it since.
+        throw new RawbrightError(
+          'ERR_FILE_CHANGED',
+          `${config.path} became shorter while it was being brightened`,
+          {
+            path: config.path,
+          },
+        );
+      }
+      if (errorCode(error) !== 'ERR_MEMORY_MOVED') throw error;
+      // Never write through a stale address: copy from now on, and say so.
+      this.placement = 'copy';
+      this.fallbackReason = (error as Error).message;
+      send({ type: 'fallback', reason: this.fallbackReason });
+      return host.copyIn(this.#input, window.offset, window.length);
+    }
+    if (this.#output !== this.#input) {
+      // Out of place: the output's pages are in the arena; read the input straight into them.
+      try {
+        const read = this.#input._handle.read(
+          window.offset,
+          host.memory.buffer,
+          region.pointer,
+          window.length,
+        );
+        if (read !== window.length) throw new Error(`${config.path} became shorter while it was being read`);
+      } catch (error) {
+        host.release();
+        throw error;
+      }
+    }
+    return region;
+  }
+
+  close(): void {
+    this.#host.close();
+    this.#slot?.close();
+    this.#journal?.close();
+    this.#input.close();
+    if (this.#output !== this.#input) this.#output.close();
+  }
+}
+
+function describeError(error: unknown): FromWorker {
+  const e = error as { message?: string; code?: string; path?: string; stack?: string };
+  return {
+    type: 'failed',
+    message: e?.message ?? String(error),
+    code: errorCode(error),
+    path: typeof e?.path === 'string' ? e.path : undefined,
+    stack: e?.stack,
+  };
+}
+
+let processor: WindowProcessor | undefined;
+try {
+  processor = new WindowProcessor();
+  send({ type: 'ready', placement: processor.placement, fallbackReason: processor.fallbackReason });
+} catch (error) {
+  send(describeError(error));
+}
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'finish' || processor === undefined) {
+    processor?.close();
+    port.close();
+    return;
+  }
+  try {
+    processor.process(message.window);
+    send({ type: 'done', index: message.window.index, bytes: message.window.length });
+  } catch (error) {
+    send(describeError(error));
+  }
+});

@@ -1,0 +1,190 @@
+/** `rawbright brighten FILE... --by N` and `rawbright resume FILE`. */
+import type { Command } from 'commander';
+import {
+  type BrightenOptions,
+  brightenFile,
+  CHANNELS,
+  type Report,
+  type ResumeReport,
+  resumeFile,
+  SAMPLE_TYPES,
+  STRATEGIES,
+  type Strategy,
+} from '../../brighten/pipeline.js';
+import { KERNEL_NAMES, type KernelName } from '../../kernels/types.js';
+import { parseChoice, parseInteger, parseSizeOption, usageError } from '../options.js';
+import { createProgressDisplay } from '../progress.js';
+
+const GIB = 1024 ** 3;
+
+function summary(report: Report): string {
+  const target = report.out === undefined ? report.path : `${report.path} -> ${report.out}`;
+  const fallback = report.fallbackReason === undefined ? '' : ` (fell back: ${report.fallbackReason})`;
+  return (
+    `brightened ${target}: ${(report.bytes / GIB).toFixed(2)} GiB in ${report.seconds.toFixed(2)} s, ` +
+    `${report.gbps.toFixed(2)} GB/s (${report.kernel}, ${report.strategy}${fallback}, ${report.workers} worker` +
+    `${report.workers === 1 ? '' : 's'}, peak RSS ${(report.peakRssBytes / 1024 ** 2).toFixed(0)} MiB)`
+  );
+}
+
+/** Ctrl-C / SIGTERM finish the current window, record progress, and stop. */
+function interruptOnSignals(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onSignal = () => {
+    process.stderr.write('\nrawbright: stopping after the current window...\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    dispose() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+interface BrightenFlags {
+  by?: number;
+  type?: BrightenOptions['type'];
+  channels?: BrightenOptions['channels'];
+  window?: number;
+  offset?: number;
+  length?: number;
+  kernel?: KernelName;
+  strategy?: Strategy;
+  workers?: number;
+  out?: string;
+  overwrite?: boolean;
+  journal: boolean;
+  durable?: boolean;
+  json?: boolean;
+}
+
+/** The options `brighten` and `resume` share: how the windows are processed, and the output. */
+function addProcessingOptions(command: Command, workersHelp: string): Command {
+  return command
+    .option(
+      '--kernel <kernel>',
+      `${KERNEL_NAMES.join(' | ')} (default: wasm-simd)`,
+      parseChoice('--kernel', KERNEL_NAMES),
+    )
+    .option(
+      '--strategy <strategy>',
+      `${STRATEGIES.join(' | ')} (default: auto)`,
+      parseChoice('--strategy', STRATEGIES),
+    )
+    .option('--workers <n>', workersHelp, parseInteger('--workers'))
+    .option('--json', 'print the report as JSON on stdout');
+}
+
+export function registerBrighten(program: Command): void {
+  const brighten = program
+    .command('brighten')
+    .description('brighten raw 16-bit RGBA files in place (or into --out), window by window')
+    .argument('<files...>', 'raw files (8 bytes a pixel, little-endian)')
+    .requiredOption('--by <n>', 'the delta added to every sample, -65535 to 65535', parseInteger('--by'))
+    .option(
+      '--type <type>',
+      `sample type: ${SAMPLE_TYPES.join(' | ')} (default: the sidecar's, else uint16)`,
+      parseChoice('--type', SAMPLE_TYPES),
+    )
+    .option(
+      '--channels <channels>',
+      `${CHANNELS.join(' | ')}: rgb leaves alpha alone (default: rgb)`,
+      parseChoice('--channels', CHANNELS),
+    )
+    .option(
+      '--window <size>',
+      'window size, e.g. 64MiB (default: 64MiB overlaid, 4MiB copied)',
+      parseSizeOption('--window'),
+    )
+    .option('--offset <bytes>', 'first byte to brighten, a multiple of 8', parseSizeOption('--offset'))
+    .option('--length <bytes>', 'bytes to brighten, a multiple of 8', parseSizeOption('--length'))
+    .option('--out <file>', 'write the result to a new file and leave the input untouched')
+    .option('--overwrite', 'replace an existing --out file')
+    .option('--no-journal', 'skip the undo journal (faster; a killed run cannot be resumed)')
+    .option('--durable', 'fsync every window, so a power cut loses nothing (disk speed)');
+  addProcessingOptions(brighten, 'worker threads (default: 1)').action(
+    async (files: string[], flags: BrightenFlags) => {
+      if (flags.out !== undefined && files.length > 1) throw usageError('--out takes a single input file');
+      if (flags.workers !== undefined && flags.workers < 1) throw usageError('--workers must be at least 1');
+      const interrupt = interruptOnSignals();
+      const reports: Report[] = [];
+      try {
+        for (const file of files) {
+          const progress = createProgressDisplay(file);
+          try {
+            reports.push(
+              await brightenFile(file, {
+                by: flags.by!,
+                type: flags.type,
+                channels: flags.channels,
+                window: flags.window,
+                offset: flags.offset,
+                length: flags.length,
+                kernel: flags.kernel,
+                strategy: flags.strategy,
+                workers: flags.workers,
+                out: flags.out,
+                overwrite: flags.overwrite,
+                journal: flags.journal,
+                durable: flags.durable,
+                signal: interrupt.signal,
+                onProgress: progress.update,
+              }),
+            );
+          } finally {
+            progress.stop();
+          }
+          if (!flags.json) process.stdout.write(`${summary(reports.at(-1)!)}\n`);
+        }
+      } finally {
+        interrupt.dispose();
+      }
+      if (flags.json)
+        process.stdout.write(`${JSON.stringify(files.length === 1 ? reports[0] : reports, null, 2)}\n`);
+    },
+  );
+
+  const resume = program
+    .command('resume')
+    .description('finish an interrupted in-place run from its journal')
+    .argument('<file>', 'the raw file that was being brightened')
+    .option('--durable', 'fsync every step (default: as the interrupted run did)')
+    .option('--no-durable', 'do not fsync, even if the interrupted run did');
+  addProcessingOptions(resume, "worker threads (at most the interrupted run's)").action(
+    async (
+      file: string,
+      flags: {
+        kernel?: KernelName;
+        strategy?: Strategy;
+        workers?: number;
+        durable?: boolean;
+        json?: boolean;
+      },
+    ) => {
+      if (flags.workers !== undefined && flags.workers < 1) throw usageError('--workers must be at least 1');
+      const interrupt = interruptOnSignals();
+      const progress = createProgressDisplay(file);
+      let report: ResumeReport;
+      try {
+        report = await resumeFile(file, {
+          kernel: flags.kernel,
+          strategy: flags.strategy,
+          workers: flags.workers,
+          durable: flags.durable,
+          signal: interrupt.signal,
+          onProgress: progress.update,
+        });
+      } finally {
+        progress.stop();
+        interrupt.dispose();
+      }
+      if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else if (!report.resumed) process.stdout.write(`nothing to resume for ${file}\n`);
+      else process.stdout.write(`resumed: ${summary(report)}\n`);
+    },
+  );
+}

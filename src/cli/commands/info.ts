@@ -1,0 +1,47 @@
+/** `rawbright info RAW`: shape, size and per-channel statistics of a raw file. */
+import type { Command } from 'commander';
+import { formatBytes } from '../../convert/format.js';
+import { type ImageInfo, imageInfo } from '../../convert/info.js';
+import type { SampleType } from '../../kernels/types.js';
+import { addRawShapeOptions } from '../options.js';
+
+interface InfoFlags {
+  width?: number;
+  height?: number;
+  type?: SampleType;
+  json?: boolean;
+}
+
+/** The human-readable form of {@link imageInfo}'s report. */
+export function describeInfo(info: ImageInfo): string {
+  const lines = [
+    `file      ${info.path}`,
+    `sidecar   ${info.sidecar ?? 'none (shape given on the command line)'}`,
+    `pixels    ${info.width} x ${info.height} (${info.pixels}), ${info.channels} channels RGBA, ${info.sampleType} ${info.byteOrder}-endian`,
+    `size      ${info.bytes} bytes (${formatBytes(info.bytes)})`,
+    `channel   ${'min'.padStart(7)} ${'max'.padStart(7)} ${'mean'.padStart(10)}`,
+    ...info.stats.map(
+      (s) =>
+        `${s.channel.padEnd(9)} ${String(s.min).padStart(7)} ${String(s.max).padStart(7)} ${s.mean.toFixed(2).padStart(10)}`,
+    ),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Registers `rawbright info RAW [--width --height --type] [--json]`.
+ * @param program The root command.
+ */
+export function registerInfo(program: Command): void {
+  addRawShapeOptions(
+    program
+      .command('info')
+      .description("show a raw file's dimensions, sample type, size and per-channel min, max and mean")
+      .argument('<raw>', 'the raw file (its shape comes from RAW.json, or from --width/--height/--type)'),
+  )
+    .option('--json', 'print the report as JSON on stdout')
+    .action(async (raw: string, flags: InfoFlags) => {
+      const info = await imageInfo(raw, { width: flags.width, height: flags.height, type: flags.type });
+      process.stdout.write(flags.json ? `${JSON.stringify(info, null, 2)}\n` : describeInfo(info));
+    });
+}

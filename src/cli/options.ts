@@ -1,0 +1,67 @@
+/** Parsers for command-line option values, shared by the subcommands. */
+import { type Command, InvalidArgumentError } from 'commander';
+import { RawbrightError } from '../errors.js';
+import { SAMPLE_TYPES } from '../kernels/types.js';
+import { parseSize } from './size.js';
+
+/** An integer option such as `--by -500`; rejects fractions, blanks, `-0`, and values past 2^53. */
+export function parseInteger(flag: string): (text: string) => number {
+  return (text) => {
+    if (!/^[+-]?\d+$/.test(text.trim()) || /^-0+$/.test(text.trim())) {
+      throw new InvalidArgumentError(`${flag} must be a whole number, not ${JSON.stringify(text)}`);
+    }
+    const value = Number(text);
+    if (!Number.isSafeInteger(value)) throw new InvalidArgumentError(`${flag} is out of range: ${text}`);
+    return value;
+  };
+}
+
+/** A size option such as `--window 64MiB`. */
+export function parseSizeOption(flag: string): (text: string) => number {
+  return (text) => {
+    try {
+      return parseSize(text, flag);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+  };
+}
+
+/** Rejects a value not in `choices` with a message that lists them. */
+export function parseChoice<T extends string>(flag: string, choices: readonly T[]): (text: string) => T {
+  return (text) => {
+    if ((choices as readonly string[]).includes(text)) return text as T;
+    throw new InvalidArgumentError(
+      `${flag} must be one of ${choices.join(', ')}, not ${JSON.stringify(text)}`,
+    );
+  };
+}
+
+/** A usage error raised after parsing (options that do not go together). */
+export function usageError(message: string): RawbrightError {
+  return new RawbrightError('ERR_USAGE', message);
+}
+
+/**
+ * Adds the options that describe a raw file without a sidecar: its width, height and sample type.
+ * @param prefix `''` gives `--width` / `--height`; `'raw-'` gives `--raw-width` / `--raw-height`
+ * (for `preview`, whose `--width` is the preview's).
+ */
+export function addRawShapeOptions(command: Command, prefix: '' | 'raw-' = ''): Command {
+  return command
+    .option(
+      `--${prefix}width <pixels>`,
+      "the raw image's width (without a sidecar)",
+      parseInteger(`--${prefix}width`),
+    )
+    .option(
+      `--${prefix}height <pixels>`,
+      "the raw image's height (without a sidecar)",
+      parseInteger(`--${prefix}height`),
+    )
+    .option(
+      '--type <type>',
+      `sample type: ${SAMPLE_TYPES.join(' | ')} (default: the sidecar's, else uint16)`,
+      parseChoice('--type', SAMPLE_TYPES),
+    );
+}

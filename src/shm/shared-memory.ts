@@ -1,0 +1,525 @@
+/**
+ * Named shared memory between processes, in the manner of .NET's `MemoryMappedFile.CreateNew` /
+ * `OpenExisting`, with robust process-shared mutexes inside the region.
+ *
+ * ## Lifetime (non-persisted)
+ * A region lives in `/dev/shm/rawbright.<name>`. Every process that has it open holds a shared
+ * `flock` on it; the kernel drops that lock when the process ends, however it ends.
+ * - When the last user closes it ({@link SharedMemory.close}, `using`, the process's `'exit'` event —
+ *   which covers a normal end, `process.exit()` and an uncaught exception —, a worker thread ending,
+ *   or garbage collection of a region nobody references), its name is removed at once and the
+ *   memory is freed when the last mapping goes.
+ * - When the last users die without closing (SIGKILL, a crash, a signal such as SIGTERM or Ctrl-C
+ *   left to its default action, the OOM killer), the kernel releases their locks but cannot remove
+ *   the name: the file (and its memory) stays in `/dev/shm` until the next
+ *   {@link SharedMemory.create} / {@link SharedMemory.open} / {@link SharedMemory.createOrOpen} of that
+ *   name (which notices nobody holds it and removes it; `open` then reports `ENOENT`) or a
+ *   {@link SharedMemory.cleanup} sweep, or a reboot.
+ * - A region is never visible half-made: it is built unnamed and linked under its name only once
+ *   complete, so `create` is atomic and a crash while creating leaves nothing behind.
+ *
+ * ## Safety
+ * The region is memory shared with other processes: they can change any byte at any time. Guard
+ * shared data with the region's {@link Mutex}. Only processes of users allowed by the region's mode
+ * can open it (0600 by default: the creating user). Another process of that user could still
+ * truncate the file outside rawbright, which would make access to the lost pages raise SIGBUS.
+ * The robust mutexes need every user to share one PID namespace (the kernel reports a dead holder
+ * by its thread id) and one C library ABI (checked when a region is opened).
+ */
+
+import { type NativeMutexHandle, type NativeSharedMemoryHandle, native } from '../addon.js';
+import { asRawbrightError, invalidParameterError, RawbrightError } from '../errors.js';
+import { isInteger, options as optionsObject } from '../validate.js';
+
+const limits = native.sharedMemoryLimits;
+
+/** The longest region name. */
+export const MAX_SHARED_MEMORY_NAME_LENGTH: number = limits.maxNameLength;
+/** The largest region: 4 GiB, the largest ArrayBuffer in Node.js 20. */
+export const MAX_SHARED_MEMORY_SIZE: number = limits.maxSize;
+/** The most mutexes one region can hold. */
+export const MAX_SHARED_MEMORY_MUTEXES: number = limits.maxMutexes;
+
+const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
+// setTimeout's limit: longer waits are "forever" (Infinity or no timeout).
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+export interface SharedMemoryOptions {
+  /** Permission bits of a region this call creates [0o600: the creating user only]. */
+  mode?: number;
+  /** How many mutexes the region holds (1 to 64) [1]. With createOrOpen, an existing region must match. */
+  mutexes?: number;
+}
+
+export interface LockOptions {
+  /**
+   * Milliseconds to wait before giving up with `ETIMEDOUT` [wait forever]. 0 tries once.
+   * At most 2^31 − 1, or `Infinity`.
+   */
+  timeout?: number;
+}
+
+function checkName(value: unknown): string {
+  if (
+    typeof value === 'string' &&
+    value.length <= MAX_SHARED_MEMORY_NAME_LENGTH &&
+    NAME_PATTERN.test(value)
+  ) {
+    return value;
+  }
+  throw invalidParameterError(
+    'name',
+    `a name of 1 to ${MAX_SHARED_MEMORY_NAME_LENGTH} letters, digits, '-', '_' or '.'`,
+    value,
+  );
+}
+
+function checkSize(value: unknown): number {
+  if (typeof value === 'bigint' && value >= 0n && value <= BigInt(MAX_SHARED_MEMORY_SIZE))
+    return Number(value);
+  if (isInteger(value) && value >= 0 && value <= MAX_SHARED_MEMORY_SIZE) return value === 0 ? 0 : value;
+  throw invalidParameterError('size', 'a whole number of bytes from 0 to 4 GiB', value);
+}
+
+function checkCreateOptions(value: unknown): { mode: number; mutexes: number } {
+  const given = optionsObject('options', value);
+  const mode = given.mode ?? 0o600;
+  if (!isInteger(mode) || mode < 0 || mode > 0o777) {
+    throw invalidParameterError('mode', 'a permission mask from 0 to 0o777', given.mode);
+  }
+  const mutexes = given.mutexes ?? 1;
+  if (!isInteger(mutexes) || mutexes < 1 || mutexes > MAX_SHARED_MEMORY_MUTEXES) {
+    throw invalidParameterError(
+      'mutexes',
+      `an integer from 1 to ${MAX_SHARED_MEMORY_MUTEXES}`,
+      given.mutexes,
+    );
+  }
+  return { mode, mutexes };
+}
+
+function checkTimeout(value: unknown): number {
+  if (value === undefined || value === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
+  if (typeof value === 'number' && value >= 0 && value <= MAX_TIMEOUT_MS) return value;
+  throw invalidParameterError('timeout', 'a number of milliseconds from 0 to 2^31 - 1, or Infinity', value);
+}
+
+// Addon errors (plain Errors with a code) become RawbrightErrors with the same code and message.
+function rethrown<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw asRawbrightError(error);
+  }
+}
+
+function closedError(name: string, path: string): RawbrightError {
+  return new RawbrightError('ERR_CLOSED', `shared memory region "${name}" is closed`, { path });
+}
+
+// Regions this thread has open, closed on 'exit' so a normal end never leaves a name behind.
+const openRegions = new Set<WeakRef<SharedMemory>>();
+const forgetRegion = new FinalizationRegistry<WeakRef<SharedMemory>>((ref) => openRegions.delete(ref));
+let exitHookInstalled = false;
+
+function closeAllOnExit(): void {
+  for (const ref of [...openRegions]) ref.deref()?.close();
+}
+
+const constructionToken = Symbol('SharedMemory');
+
+/**
+ * A named region of memory shared between processes, with one or more robust mutexes.
+ *
+ * @example
+ * ```ts
+ * using region = SharedMemory.create('progress', 4096);
+ * {
+ *   using guard = await region.mutex.lock({ timeout: 1000 });
+ *   new Uint8Array(region.buffer)[0] = 1;
+ * }
+ * ```
+ */
+export class SharedMemory implements Disposable {
+  /** The region's name, as given. */
+  readonly name: string;
+  /** Where the region lives while it has a name: `/dev/shm/rawbright.<name>`. */
+  readonly path: string;
+  /** The number of bytes in {@link SharedMemory.buffer}. */
+  readonly size: number;
+  /** Whether this call created the region (always true for create, false for open). */
+  readonly created: boolean;
+  /** How many mutexes the region holds. */
+  readonly mutexCount: number;
+
+  readonly #handle: NativeSharedMemoryHandle;
+  readonly #ref: WeakRef<SharedMemory>;
+  readonly #mutexes = new Map<number, Mutex>();
+  #buffer: ArrayBuffer | undefined;
+  #closed = false;
+
+  /** @internal Use {@link SharedMemory.create}, {@link SharedMemory.open} or {@link SharedMemory.createOrOpen}. */
+  constructor(token: symbol, handle: NativeSharedMemoryHandle) {
+    if (token !== constructionToken) {
+      throw new RawbrightError(
+        'ERR_ILLEGAL_CONSTRUCTOR',
+        'use SharedMemory.create, SharedMemory.open or SharedMemory.createOrOpen',
+      );
+    }
+    this.#handle = handle;
+    const info = handle.info();
+    this.name = info.name;
+    this.path = info.path;
+    this.size = info.size;
+    this.created = info.created;
+    this.mutexCount = info.mutexCount;
+    this.#ref = new WeakRef(this);
+    openRegions.add(this.#ref);
+    forgetRegion.register(this, this.#ref, this);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.on('exit', closeAllOnExit);
+    }
+  }
+
+  /**
+   * Creates a new region of `size` bytes, zero-filled, with its memory reserved now (so writes can
+   * never fail for want of memory later). A region of the same name left by processes that all died
+   * is reclaimed first.
+   * @param name - 1 to 240 letters, digits, `-`, `_` or `.`.
+   * @param size - bytes, from 0 to 4 GiB.
+   * @param options - `mode` [0o600], `mutexes` [1].
+   * @returns the region, open in this process.
+   * @throws `EEXIST` if a region of that name is in use; `ERR_INVALID_ARG_VALUE` for a bad name, size
+   *   or option; `ENOSPC` if /dev/shm has no room; `ERR_SHM_BUSY` if the name stayed locked.
+   */
+  static create(name: string, size: number | bigint, options?: SharedMemoryOptions): SharedMemory {
+    const checkedName = checkName(name);
+    const checkedSize = checkSize(size);
+    const { mode, mutexes } = checkCreateOptions(options);
+    return new SharedMemory(
+      constructionToken,
+      rethrown(() => native.createSharedMemory(checkedName, checkedSize, mode, mutexes, false)),
+    );
+  }
+
+  /**
+   * Opens an existing region by name. Its header is checked (magic, version, sizes, ABI).
+   * @param name - the region's name.
+   * @returns the region, open in this process.
+   * @throws `ENOENT` if there is no such region (a stale one, whose users all died, counts as none
+   *   and is removed); `EACCES` if its mode forbids it; `ERR_SHM_INVALID` if the name holds something
+   *   that is not a rawbright region; `ERR_SHM_INCOMPATIBLE` if another version or ABI made it.
+   */
+  static open(name: string): SharedMemory {
+    return new SharedMemory(
+      constructionToken,
+      rethrown(() => native.openSharedMemory(checkName(name))),
+    );
+  }
+
+  /**
+   * Opens the region if it exists, else creates it; {@link SharedMemory.created} tells which.
+   * Races between processes are safe: exactly one creates, the others open.
+   * @param name - the region's name.
+   * @param size - bytes; an existing region must have exactly this size.
+   * @param options - `mode` [0o600] (used only when creating), `mutexes` [1] (must match).
+   * @throws `ERR_SHM_MISMATCH` if the existing region has another size or mutex count, and the
+   *   errors of {@link SharedMemory.create} and {@link SharedMemory.open}.
+   */
+  static createOrOpen(name: string, size: number | bigint, options?: SharedMemoryOptions): SharedMemory {
+    const checkedName = checkName(name);
+    const checkedSize = checkSize(size);
+    const { mode, mutexes } = checkCreateOptions(options);
+    return new SharedMemory(
+      constructionToken,
+      rethrown(() => native.createSharedMemory(checkedName, checkedSize, mode, mutexes, true)),
+    );
+  }
+
+  /**
+   * Removes every stale region in /dev/shm: rawbright regions that no process holds any more because
+   * all their users died without closing. Regions in use, other programs' files and regions this
+   * process may not open are left alone.
+   * @returns the names of the regions removed.
+   */
+  static cleanup(): string[] {
+    return rethrown(() => native.cleanupSharedMemory());
+  }
+
+  /**
+   * The region's bytes, shared with every process that has it open. The same ArrayBuffer each time;
+   * {@link SharedMemory.close} detaches it (every view then has length 0).
+   * @throws `ERR_CLOSED` after close.
+   */
+  get buffer(): ArrayBuffer {
+    if (this.#closed) throw closedError(this.name, this.path);
+    if (this.#buffer === undefined) this.#buffer = rethrown(() => this.#handle.buffer());
+    return this.#buffer;
+  }
+
+  /** Whether {@link SharedMemory.close} has run. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The region's first mutex (same object each time). @throws `ERR_CLOSED` after close. */
+  get mutex(): Mutex {
+    return this.mutexAt(0);
+  }
+
+  /**
+   * One of the region's mutexes (same object each time for an index).
+   * @param index - from 0 to {@link SharedMemory.mutexCount} − 1.
+   * @throws `ERR_OUT_OF_RANGE` for an index past the last mutex; `ERR_CLOSED` after close.
+   */
+  mutexAt(index: number): Mutex {
+    if (this.#closed) throw closedError(this.name, this.path);
+    if (!isInteger(index) || index < 0) throw invalidParameterError('index', 'a non-negative integer', index);
+    let mutex = this.#mutexes.get(index);
+    if (mutex === undefined) {
+      mutex = new Mutex(
+        constructionToken,
+        rethrown(() => this.#handle.mutex(index)),
+        this,
+      );
+      this.#mutexes.set(index, mutex);
+    }
+    return mutex;
+  }
+
+  /**
+   * Closes the region in this process: detaches {@link SharedMemory.buffer}, rejects pending locks
+   * with `ERR_CLOSED`, releases mutexes this process holds (their next locker is told they were
+   * abandoned), unmaps, and removes the name if no other process has the region open.
+   * Closing twice does nothing.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    openRegions.delete(this.#ref);
+    forgetRegion.unregister(this);
+    for (const mutex of this.#mutexes.values()) mutex[closeMutex]();
+    this.#handle.close();
+    this.#buffer = undefined;
+  }
+
+  /** Same as {@link SharedMemory.close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+const closeMutex = Symbol('closeMutex');
+const releaseGuard = Symbol('releaseGuard');
+
+interface Waiter {
+  start(): void;
+  fail(error: Error): void;
+}
+
+/**
+ * A robust, process-shared mutex inside a {@link SharedMemory} region.
+ *
+ * The lock belongs to this Mutex object (so to this process): `lock()` calls on the same object
+ * queue one behind the other, and other processes (or other SharedMemory objects of the same region)
+ * wait for it. If a holder dies or closes the region without unlocking, the next locker gets the lock
+ * with `abandoned: true`: the data it guards may be half-updated.
+ */
+export class Mutex {
+  readonly #handle: NativeMutexHandle;
+  readonly #name: string;
+  readonly #path: string;
+  #state: 'idle' | 'acquiring' | 'held' | 'closed' = 'idle';
+  #generation = 0;
+  readonly #waiters: Waiter[] = [];
+
+  // Keeps the region object alive (and so closed on 'exit') for as long as its mutex is in use.
+  readonly #region: SharedMemory;
+
+  /** @internal Mutexes come from {@link SharedMemory.mutex} and {@link SharedMemory.mutexAt}. */
+  constructor(token: symbol, handle: NativeMutexHandle, region: SharedMemory) {
+    if (token !== constructionToken) {
+      throw new RawbrightError('ERR_ILLEGAL_CONSTRUCTOR', 'use SharedMemory.mutex or SharedMemory.mutexAt');
+    }
+    this.#handle = handle;
+    this.#region = region;
+    this.#name = region.name;
+    this.#path = region.path;
+  }
+
+  /** The region this mutex lives in. */
+  get region(): SharedMemory {
+    return this.#region;
+  }
+
+  /** Whether this Mutex object holds the lock now. */
+  get locked(): boolean {
+    return this.#state === 'held';
+  }
+
+  /**
+   * Waits for the lock without blocking the event loop.
+   * @param options - `timeout` in milliseconds [forever].
+   * @returns a guard: `guard.abandoned` tells whether the previous holder died (or closed) holding it;
+   *   `guard.unlock()` or `using guard = await mutex.lock()` releases it.
+   * @throws (rejects) `ETIMEDOUT` when the timeout passes, `ERR_CLOSED` if the region is (or gets)
+   *   closed, `ERR_INVALID_ARG_VALUE` for a bad timeout.
+   */
+  lock(options?: LockOptions): Promise<MutexGuard> {
+    let timeout: number;
+    try {
+      timeout = checkTimeout(optionsObject('options', options).timeout);
+      if (this.#state === 'closed') throw closedError(this.#name, this.#path);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const deadline = performance.now() + timeout;
+    if (this.#state === 'idle' && this.#waiters.length === 0) return this.#acquire(timeout, deadline);
+    return new Promise<MutexGuard>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: Waiter = {
+        start: () => {
+          if (timer !== undefined) clearTimeout(timer);
+          this.#acquire(timeout, deadline).then(resolve, reject);
+        },
+        fail: (error) => {
+          if (timer !== undefined) clearTimeout(timer);
+          reject(error);
+        },
+      };
+      if (Number.isFinite(timeout)) {
+        timer = setTimeout(() => {
+          const index = this.#waiters.indexOf(waiter);
+          if (index >= 0) this.#waiters.splice(index, 1);
+          reject(this.#timeoutError(timeout));
+        }, timeout);
+      }
+      this.#waiters.push(waiter);
+    });
+  }
+
+  /**
+   * Takes the lock if it is free right now, without waiting.
+   * @returns a guard, or `null` if another holder (or this object) has it.
+   * @throws `ERR_CLOSED` after the region is closed.
+   */
+  tryLock(): MutexGuard | null {
+    if (this.#state === 'closed') throw closedError(this.#name, this.#path);
+    if (this.#state !== 'idle') return null;
+    const status = rethrown(() => this.#handle.tryLock());
+    if (status < 0) return null;
+    return this.#granted(status === 1);
+  }
+
+  /**
+   * Releases the lock this object holds (what the guard's `unlock()` does).
+   * @throws `ERR_NOT_LOCKED` if this object does not hold it; `ERR_CLOSED` after close.
+   */
+  unlock(): void {
+    if (this.#state === 'closed') throw closedError(this.#name, this.#path);
+    if (this.#state !== 'held') {
+      throw new RawbrightError(
+        'ERR_NOT_LOCKED',
+        `the mutex of shared memory region "${this.#name}" is not locked here`,
+        {
+          path: this.#path,
+        },
+      );
+    }
+    this.#generation += 1;
+    try {
+      rethrown(() => this.#handle.unlock());
+    } finally {
+      this.#state = 'idle';
+      this.#next();
+    }
+  }
+
+  /** @internal The guard's unlock: only if its hold is still the current one. */
+  [releaseGuard](generation: number): void {
+    if (this.#state === 'held' && generation === this.#generation) this.unlock();
+  }
+
+  /** @internal Called by SharedMemory.close before the native side shuts the mutex down. */
+  [closeMutex](): void {
+    this.#state = 'closed';
+    this.#generation += 1;
+    const error = closedError(this.#name, this.#path);
+    for (const waiter of this.#waiters.splice(0)) waiter.fail(error);
+  }
+
+  async #acquire(timeout: number, deadline: number): Promise<MutexGuard> {
+    this.#state = 'acquiring';
+    let status: number;
+    try {
+      status = rethrown(() => this.#handle.tryLock());
+      if (status < 0) {
+        const remaining = Number.isFinite(timeout) ? Math.max(0, deadline - performance.now()) : -1;
+        if (remaining === 0) throw this.#timeoutError(timeout);
+        status = await this.#handle.lockAsync(remaining).catch((error: unknown) => {
+          throw asRawbrightError(error);
+        });
+        if (status === 2) throw this.#timeoutError(timeout);
+      }
+    } catch (error) {
+      if (this.#state === 'acquiring') {
+        this.#state = 'idle';
+        this.#next();
+      }
+      throw error;
+    }
+    // The region may have been closed while the lock was awaited (the native side let go of it then).
+    if (this.#isClosed()) throw closedError(this.#name, this.#path);
+    return this.#granted(status === 1);
+  }
+
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  #granted(abandoned: boolean): MutexGuard {
+    this.#state = 'held';
+    this.#generation += 1;
+    return new MutexGuard(this, this.#generation, abandoned);
+  }
+
+  #next(): void {
+    if (this.#state !== 'idle') return;
+    const waiter = this.#waiters.shift();
+    waiter?.start();
+  }
+
+  #timeoutError(timeout: number): RawbrightError {
+    return new RawbrightError(
+      'ETIMEDOUT',
+      `timed out after ${timeout} ms waiting for the mutex of shared memory region "${this.#name}"`,
+      { path: this.#path },
+    );
+  }
+}
+
+/** Proof of holding a {@link Mutex}; releasing it twice does nothing. */
+export class MutexGuard implements Disposable {
+  /** True if the previous holder died or closed its region while holding the lock. */
+  readonly abandoned: boolean;
+  readonly #mutex: Mutex;
+  readonly #generation: number;
+
+  /** @internal */
+  constructor(mutex: Mutex, generation: number, abandoned: boolean) {
+    this.#mutex = mutex;
+    this.#generation = generation;
+    this.abandoned = abandoned;
+  }
+
+  /** Releases the lock, if this guard's hold is still current (no-op otherwise). */
+  unlock(): void {
+    this.#mutex[releaseGuard](this.#generation);
+  }
+
+  /** Same as {@link MutexGuard.unlock}, for `using`. */
+  [Symbol.dispose](): void {
+    this.unlock();
+  }
+}

@@ -1,0 +1,169 @@
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { native } from '../../dist/addon.js';
+import {
+  Journal,
+  type JournalParams,
+  journalPathFor,
+  parseJournalParams,
+} from '../../dist/brighten/journal.js';
+import { MappedFile } from '../../dist/file/mapped-file.js';
+import { resumeFile } from '../../dist/index.js';
+import { createKernel } from '../../dist/kernels/index.js';
+import { expectedBrighten, randomBytes, sha256, tempDir, writeRaw } from '../helpers/raw.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+const CHUNK = 8 * 1024;
+const WINDOW = 4 * CHUNK;
+const input = randomBytes(3 * WINDOW + 2 * CHUNK + 8 * 10, 31);
+const delta = -1200;
+const expected = expectedBrighten(input, delta, 'int16', 'rgba');
+
+function paramsFor(path: string): JournalParams {
+  const st = statSync(path);
+  return {
+    version: 2,
+    file: { path, size: st.size, dev: st.dev, ino: st.ino },
+    by: delta,
+    type: 'int16',
+    channels: 'rgba',
+    offset: 0,
+    length: st.size,
+    window: WINDOW,
+    windows: Math.ceil(st.size / WINDOW),
+    chunk: CHUNK,
+    slots: 1,
+  };
+}
+
+/**
+ * Replays the worker's protocol step by step (copy to ring, mark saved, brighten the first half,
+ * brighten the second half, mark done; after each window, the done byte) and stops after `steps`
+ * steps, as a kill would. Returns false once the whole run fits in `steps`.
+ */
+function runStoppingAfter(path: string, steps: number): boolean {
+  const params = paramsFor(path);
+  Journal.create(journalPathFor(path), params).close();
+  const journal = Journal.openForWorker(journalPathFor(path), params);
+  const slot = journal.slot(0, false);
+  const file = MappedFile.open(path, { access: 'readwrite' });
+  const view = file.map();
+  const kernel = createKernel('js', new WebAssembly.Memory({ initial: 1 }));
+  const brighten = { delta, type: 'int16', channels: 'rgba' } as const;
+  let taken = 0;
+  const step = () => taken++ < steps;
+  try {
+    for (let index = 0; index < params.windows; index++) {
+      const windowStart = index * WINDOW;
+      const windowEnd = Math.min(windowStart + WINDOW, input.length);
+      for (let at = windowStart; at < windowEnd; at += CHUNK) {
+        const length = Math.min(CHUNK, windowEnd - at);
+        const number = journal.layout.chunkNumber(index, at);
+        const half = Math.floor(length / 16) * 8;
+        if (!step()) return true;
+        native.copyBytes(slot.buffer, slot.ringOffset, view.buffer, at, length);
+        if (!step()) return true;
+        slot.saved(number);
+        if (!step()) return true;
+        kernel.brighten(view.buffer, at, half, brighten);
+        if (!step()) return true;
+        kernel.brighten(view.buffer, at + half, length - half, brighten);
+        if (!step()) return true;
+        slot.done(number);
+      }
+      if (!step()) return true;
+      journal.markDone(index, false);
+    }
+    return false;
+  } finally {
+    slot.close();
+    journal.close();
+    file.close();
+  }
+}
+
+describe('the journal restores every crash point exactly', () => {
+  it('a kill after any step of the protocol resumes to the uninterrupted bytes', async () => {
+    let points = 0;
+    for (let steps = 0; ; steps++) {
+      const path = join(tmp.dir, `crash-${steps}.raw`);
+      writeRaw(path, input);
+      const stopped = runStoppingAfter(path, steps);
+      const report = await resumeFile(path, {
+        kernel: steps % 2 ? 'wasm-simd' : 'native',
+        strategy: steps % 3 ? 'mmap' : 'pread',
+      });
+      expect(report.resumed).toBe(true);
+      expect(readFileSync(path).equals(expected), `stopped after ${steps} steps`).toBe(true);
+      expect(existsSync(journalPathFor(path))).toBe(false);
+      points++;
+      if (!stopped) break;
+    }
+    // 4 windows of 4, 4, 4 and 3 chunks: 15 chunks × 5 steps + 4 done bytes, plus the run that completes.
+    expect(points).toBe(15 * 5 + 4 + 1);
+  });
+});
+
+describe('corrupt journals are refused and the file is left as it is', () => {
+  function interrupted(): string {
+    const path = join(tmp.dir, `corrupt-${Math.random().toString(36).slice(2)}.raw`);
+    writeRaw(path, input);
+    runStoppingAfter(path, 23);
+    return path;
+  }
+
+  const cases: [string, (journal: Buffer) => void][] = [
+    ['a wrong magic', (j) => j.write('NOTAJRNL', 0, 'latin1')],
+    ['a damaged parameters checksum', (j) => j.writeUInt32LE((j.readUInt32LE(12) ^ 1) >>> 0, 12)],
+    ['a parameters length out of range', (j) => j.writeUInt32LE(100_000, 8)],
+    ['a done map value other than 0 or 1', (j) => j.writeUInt8(7, 4096)],
+    ['a slot with a broken magic', (j) => j.write('XXXXXXXX', 8192, 'latin1')],
+    ['a slot naming a chunk past the run', (j) => j.writeDoubleLE(2 * 1000 + 1, 8192 + 8)],
+    ['a slot with a fractional state', (j) => j.writeDoubleLE(3.5, 8192 + 8)],
+  ];
+
+  it.each(cases)('%s', async (_name, damage) => {
+    const path = interrupted();
+    const journalPath = journalPathFor(path);
+    const bytes = readFileSync(journalPath);
+    damage(bytes);
+    writeFileSync(journalPath, bytes);
+    const before = sha256(path);
+    await expect(resumeFile(path)).rejects.toMatchObject({ code: 'ERR_JOURNAL_CORRUPT', path: journalPath });
+    expect(sha256(path)).toBe(before);
+  });
+
+  it('a truncated journal, and one belonging to another file, are refused', async () => {
+    const path = interrupted();
+    const journalPath = journalPathFor(path);
+    writeFileSync(journalPath, readFileSync(journalPath).subarray(0, 5000));
+    await expect(resumeFile(path)).rejects.toMatchObject({ code: 'ERR_JOURNAL_CORRUPT' });
+    const other = interrupted();
+    const before = sha256(other);
+    writeFileSync(journalPathFor(other), readFileSync(journalPathFor(interrupted())));
+    await expect(resumeFile(other)).rejects.toMatchObject({ code: 'ERR_JOURNAL_MISMATCH' });
+    expect(sha256(other)).toBe(before);
+  });
+
+  it('the parameters parser rejects anything out of shape', () => {
+    const good = JSON.stringify(paramsFor(join(tmp.dir, `crash-0.raw`)));
+    expect(() => parseJournalParams(good, 'j')).not.toThrow();
+    for (const bad of [
+      '',
+      'null',
+      '[]',
+      good.replace('"version":2', '"version":1'),
+      good.replace('"chunk":8192', '"chunk":12'),
+      good.replace('"by":-1200', '"by":70000'),
+      good.replace('"type":"int16"', '"type":"float"'),
+      good.replace('"slots":1', '"slots":0'),
+    ]) {
+      expect(() => parseJournalParams(bad, 'j'), bad).toThrow(
+        expect.objectContaining({ code: 'ERR_JOURNAL_CORRUPT' }),
+      );
+    }
+  });
+});
