@@ -23,6 +23,7 @@ import { resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { errorCode, RawbrightError } from '../errors.js';
 import { MappedFile, type Window } from '../file/mapped-file.js';
+import { readMarker, removeMarker, writeMarker } from '../file/marker.js';
 import type { Channels, SampleType } from '../kernels/types.js';
 
 const HEADER_MAGIC = 'RBJRNL02';
@@ -92,7 +93,7 @@ const JOURNAL_MARKER = 'journal';
  * system keeps no markers, it is looked for beside the file's real path.
  */
 export function pendingJournal(file: MappedFile): string | undefined {
-  const marked = file._handle.getMarker(JOURNAL_MARKER);
+  const marked = readMarker(file, JOURNAL_MARKER);
   if (marked !== undefined && existsSync(marked)) return marked;
   const beside = journalPathFor(file.path);
   return existsSync(beside) ? beside : undefined;
@@ -115,12 +116,12 @@ export function refusePendingRun(file: MappedFile): void {
 
 /** Marks `file` as being changed under `journalPath`. */
 export function markPendingRun(file: MappedFile, journalPath: string): void {
-  file._handle.setMarker(JOURNAL_MARKER, journalPath);
+  writeMarker(file, JOURNAL_MARKER, journalPath);
 }
 
 /** Removes the mark once the run is complete (after its journal is deleted). */
 export function unmarkPendingRun(file: MappedFile): void {
-  file._handle.removeMarker(JOURNAL_MARKER);
+  removeMarker(file, JOURNAL_MARKER);
 }
 
 const roundUp = (n: number): number => Math.ceil(n / PAGE) * PAGE;
@@ -391,7 +392,7 @@ export class Journal {
   /** Marks window `index` as brightened. */
   markDone(index: number, durable: boolean): void {
     this.file.write(this.layout.doneMapOffset + index, Uint8Array.of(1));
-    if (durable) this.file._handle.sync();
+    if (durable) this.file.syncSync();
   }
 
   /** Which windows are done. */
@@ -458,7 +459,7 @@ export class Journal {
       target.write(offset, bytes);
     }
     // The restored bytes reach the disk before any slot stops asking for them.
-    if (durable && restores.length > 0) target._handle.sync();
+    if (durable && restores.length > 0) target.syncSync();
     const state = Buffer.alloc(8);
     for (const rewrite of rewrites) {
       state.writeDoubleLE(rewrite.state);
@@ -483,7 +484,7 @@ export class Journal {
         });
       }
     }
-    if (durable) this.file._handle.sync();
+    if (durable) this.file.syncSync();
     return pending;
   }
 

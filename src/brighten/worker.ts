@@ -4,10 +4,9 @@
  * thread, brightens each, and reports back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { native } from '../addon.js';
 import { errorCode, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
-import { type ArenaRegion, KernelHost, truncatedError } from '../kernels/host.js';
+import { type ArenaRegion, KernelHost } from '../kernels/host.js';
 import { Journal, type JournalSlot } from './journal.js';
 import type { FromWorker, ToWorker, WorkerConfig, WorkerWindow } from './protocol.js';
 
@@ -57,7 +56,7 @@ class WindowProcessor {
     } finally {
       host.release();
     }
-    if (config.writeback) this.#output._handle.syncRange(window.offset, window.length, false);
+    if (config.writeback) this.#output.startWriteback(window.offset, window.length);
     this.#journal?.markDone(window.index, config.durable);
   }
 
@@ -72,34 +71,30 @@ class WindowProcessor {
     }
     if (region.placement === 'copy') {
       host.copyOut(region, this.#output, window.offset);
-      if (config.durable) this.#output._handle.sync();
+      if (config.durable) this.#output.syncSync();
     } else if (config.durable) {
-      native.flush(host.memory.buffer, region.pointer, region.length, true);
+      host.flush(region);
     }
   }
 
   /** In place with a journal: chunk by chunk, each saved to the ring before it changes (see journal.ts). */
   #brightenJournaled(window: WorkerWindow, region: ArenaRegion, slot: JournalSlot): void {
     const host = this.#host;
-    const memory = host.memory.buffer;
     const layout = this.#journal!.layout;
     const chunk = layout.params.chunk;
     for (let at = 0; at < window.length; at += chunk) {
       const length = Math.min(chunk, window.length - at);
       const number = layout.chunkNumber(window.index, window.offset + at);
       const piece: ArenaRegion = { ...region, pointer: region.pointer + at, length };
-      native.copyBytes(slot.buffer, slot.ringOffset, memory, piece.pointer, length);
       // A ring filled from truncated pages (or a truncated journal) must never be marked saved.
-      host.checkTruncation();
-      if (native.sigbusGuard && native.mappingFaulted(slot.buffer, 0))
-        throw truncatedError(this.#journal!.path);
+      host.copyTo(piece, slot.buffer, slot.ringOffset, this.#journal!.path);
       slot.saved(number);
       host.brighten(piece, config.params);
       if (piece.placement === 'copy') {
         host.copyOut(piece, this.#output, window.offset + at);
-        if (config.durable) this.#output._handle.sync();
+        if (config.durable) this.#output.syncSync();
       } else if (config.durable) {
-        native.flush(memory, piece.pointer, length, true);
+        host.flush(piece);
       }
       slot.done(number);
     }
@@ -132,13 +127,7 @@ class WindowProcessor {
     if (this.#output !== this.#input) {
       // Out of place: the output's pages are in the arena; read the input straight into them.
       try {
-        const read = this.#input._handle.read(
-          window.offset,
-          host.memory.buffer,
-          region.pointer,
-          window.length,
-        );
-        if (read !== window.length) throw new Error(`${config.path} became shorter while it was being read`);
+        host.readInto(region, this.#input, window.offset);
       } catch (error) {
         host.release();
         throw error;

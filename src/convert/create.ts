@@ -12,10 +12,11 @@
  */
 import { RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
+import { planOutput, removeQuietly, writeFailure, writeNewTextFile } from '../file/output.js';
 import { SAMPLE_TYPES, type SampleType } from '../kernels/types.js';
 import { boolean, integerInRange, nonEmptyString, oneOf, optionalOneOf, options } from '../validate.js';
-import { commitRawWithSidecar, planOutput, removeQuietly, writeFailure, writeNewTextFile } from './output.js';
 import {
+  commitRawWithSidecar,
   formatSidecar,
   MAX_DIMENSION,
   RAW_BYTES_PER_PIXEL,

@@ -9,9 +9,9 @@
 import { open } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { RawbrightError } from '../errors.js';
+import { commitOutput, planOutput, removeQuietly, writeFailure } from '../file/output.js';
 import type { SampleType } from '../kernels/types.js';
 import { boolean, integerInRange, nonEmptyString, options } from '../validate.js';
-import { commitOutput, planOutput, removeQuietly, writeFailure } from './output.js';
 import { writePng } from './png-writer.js';
 import { openRawSource, type RawShapeOptions } from './raw-source.js';
 import { checkRowWidth } from './strips.js';

@@ -15,17 +15,22 @@ import { stat } from 'node:fs/promises';
 import type { Metadata } from 'sharp';
 import { errorCode, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
-import { boolean, nonEmptyString, options } from '../validate.js';
 import {
-  commitRawWithSidecar,
   type OutputPlan,
   planOutput,
   removeQuietly,
   temporaryName,
   writeFailure,
   writeNewTextFile,
-} from './output.js';
-import { formatSidecar, RAW_BYTES_PER_PIXEL, type RawImageMetadata, sidecarPath } from './sidecar.js';
+} from '../file/output.js';
+import { boolean, nonEmptyString, options } from '../validate.js';
+import {
+  commitRawWithSidecar,
+  formatSidecar,
+  RAW_BYTES_PER_PIXEL,
+  type RawImageMetadata,
+  sidecarPath,
+} from './sidecar.js';
 import { ranges } from './strips.js';
 import { readVipsHeader, VIPS_HEADER_BYTES, type VipsHeader } from './vips-file.js';
 

@@ -5,9 +5,9 @@
  * An image that fits one strip is resized in one go.
  */
 import { RawbrightError } from '../errors.js';
+import { commitOutput, planOutput, removeQuietly, syncFile, writeFailure } from '../file/output.js';
 import type { SampleType } from '../kernels/types.js';
 import { boolean, integerInRange, nonEmptyString, options } from '../validate.js';
-import { commitOutput, planOutput, removeQuietly, syncFile, writeFailure } from './output.js';
 import { openRawSource } from './raw-source.js';
 import { checkRowWidth, rowsPerStrip, STRIP_BYTES } from './strips.js';
 

@@ -12,8 +12,15 @@
  */
 import { constants } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import { errorCode, RawbrightError } from '../errors.js';
+import {
+  commitOutput,
+  fsError,
+  type OutputPlan,
+  removeQuietly,
+  temporaryName,
+  writeNewTextFile,
+} from '../file/output.js';
 import { SAMPLE_TYPES, type SampleType } from '../kernels/types.js';
 import { isPlainObject, nonEmptyString } from '../validate.js';
 
@@ -268,18 +275,9 @@ export async function writeSidecar(rawPath: string, meta: RawImageMetadata): Pro
   } catch (error) {
     if (error instanceof RawbrightError || errorCode(error) !== 'ENOENT') throw error;
   }
-  const temporary = join(
-    dirname(path),
-    `.${basename(path)}.${process.pid}-${Math.random().toString(36).slice(2, 10)}.tmp`,
-  );
+  const temporary = temporaryName(path);
   try {
-    const handle = await open(temporary, 'wx');
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeNewTextFile(temporary, text);
     await rename(temporary, path);
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
@@ -290,4 +288,25 @@ export async function writeSidecar(rawPath: string, meta: RawImageMetadata): Pro
     });
   }
   return path;
+}
+
+/**
+ * Commits a raw file and its sidecar in the one order that never pairs a new raw file with an old sidecar:
+ * the old sidecar goes first, then the raw file takes its name, then the new sidecar. An interruption leaves
+ * at worst a raw file without a sidecar, which every command refuses to read without explicit dimensions.
+ */
+export async function commitRawWithSidecar(raw: OutputPlan, sidecar: OutputPlan): Promise<void> {
+  if (raw.overwrite) {
+    await unlink(sidecar.path).catch((error) => {
+      if (errorCode(error) !== 'ENOENT')
+        throw fsError(error, `cannot replace ${sidecar.path}: ${error.message}`, sidecar.path);
+    });
+  }
+  try {
+    await commitOutput(raw);
+  } catch (error) {
+    await removeQuietly(sidecar.temporary);
+    throw error;
+  }
+  await commitOutput(sidecar);
 }

@@ -17,6 +17,7 @@ import {
   optionalByteCount,
   options,
 } from '../validate.js';
+import { nativeHandle, registerHandle } from './handle.js';
 
 /**
  * How a file is opened:
@@ -291,6 +292,7 @@ export class MappedFile {
     this.#handle = handle;
     this.path = path;
     this.access = access;
+    registerHandle(this, handle);
   }
 
   /**
@@ -356,19 +358,13 @@ export class MappedFile {
    * @throws {RawbrightError} `ERR_CLOSED` once closed.
    */
   get size(): number {
-    const handle = this._handle;
+    const handle = nativeHandle(this);
     return nativeCall(this.path, () => handle.size());
   }
 
   /** True once {@link MappedFile.close} ran. */
   get closed(): boolean {
     return this.#handle.isClosed();
-  }
-
-  /** @internal The native handle, for the kernel host's overlays and the pipeline's pread path. */
-  get _handle(): NativeFileHandle {
-    if (this.#handle.isClosed()) throw closedError('the file handle', this.path);
-    return this.#handle;
   }
 
   /**
@@ -379,7 +375,7 @@ export class MappedFile {
    * `ERR_EMPTY_FILE` for an empty file without an explicit length, `ERR_WINDOW_TOO_LARGE` over 4 GiB, `ERR_INVALID_ARG_VALUE` for negative, fractional or NaN values, `ERR_CLOSED`.
    */
   map(opts?: RangeOptions): Window {
-    const handle = this._handle;
+    const handle = nativeHandle(this);
     const o = options('options', opts);
     const size = nativeCall(this.path, () => handle.size());
     if (size === 0 && o.length === undefined) {
@@ -441,7 +437,7 @@ export class MappedFile {
   read(position: number | bigint, target: ArrayBufferView): number {
     const checkedPosition = byteCount('position', position);
     const view = arrayBufferView('target', target);
-    const handle = this._handle;
+    const handle = nativeHandle(this);
     return nativeCall(this.path, () =>
       handle.read(checkedPosition, view.buffer, view.byteOffset, view.byteLength),
     );
@@ -462,7 +458,7 @@ export class MappedFile {
         path: this.path,
       });
     }
-    const handle = this._handle;
+    const handle = nativeHandle(this);
     return nativeCall(this.path, () =>
       handle.write(checkedPosition, view.buffer, view.byteOffset, view.byteLength),
     );
@@ -470,8 +466,40 @@ export class MappedFile {
 
   /** Flushes the file's data and metadata to disk (fsync), on a worker thread. */
   async sync(): Promise<void> {
-    const handle = this._handle;
+    const handle = nativeHandle(this);
     await nativeCallAsync(this.path, () => handle.syncAsync());
+  }
+
+  /** Flushes the file's data and metadata to disk (fsync), blocking until it is done. */
+  syncSync(): void {
+    const handle = nativeHandle(this);
+    nativeCall(this.path, () => handle.sync());
+  }
+
+  /**
+   * Allocates disk blocks for a range (posix_fallocate), so that later writes through windows cannot
+   * fail for lack of space. Holes in a sparse file are filled; the file never shrinks.
+   * @param position First byte.
+   * @param length Bytes.
+   * @throws {RawbrightError} `ENOSPC`, `EFBIG`, `EOPNOTSUPP` (the file system cannot allocate ahead), `ERR_CLOSED`.
+   */
+  allocate(position: number | bigint, length: number | bigint): void {
+    const checkedPosition = byteCount('position', position);
+    const checkedLength = byteCount('length', length);
+    const handle = nativeHandle(this);
+    nativeCall(this.path, () => handle.allocate(checkedPosition, checkedLength));
+  }
+
+  /**
+   * Starts writing a range's dirty pages back to disk (sync_file_range) without waiting for it.
+   * @param position First byte.
+   * @param length Bytes.
+   */
+  startWriteback(position: number | bigint, length: number | bigint): void {
+    const checkedPosition = byteCount('position', position);
+    const checkedLength = byteCount('length', length);
+    const handle = nativeHandle(this);
+    nativeCall(this.path, () => handle.syncRange(checkedPosition, checkedLength, false));
   }
 
   /**
@@ -485,7 +513,7 @@ export class MappedFile {
   lock(kind: LockKind, opts?: { wait?: boolean }): void {
     const exclusive = oneOf('kind', kind, LOCK_KINDS) === 'exclusive';
     const wait = boolean('wait', options('options', opts).wait, false);
-    const handle = this._handle;
+    const handle = nativeHandle(this);
     nativeCall(this.path, () => handle.lock(exclusive, wait));
   }
 
@@ -496,13 +524,13 @@ export class MappedFile {
    */
   async lockAsync(kind: LockKind): Promise<void> {
     const exclusive = oneOf('kind', kind, LOCK_KINDS) === 'exclusive';
-    const handle = this._handle;
+    const handle = nativeHandle(this);
     await nativeCallAsync(this.path, () => handle.lockAsync(exclusive));
   }
 
   /** Releases a lock taken with {@link MappedFile.lock} or {@link MappedFile.lockAsync}. */
   unlock(): void {
-    const handle = this._handle;
+    const handle = nativeHandle(this);
     nativeCall(this.path, () => handle.unlock());
   }
 

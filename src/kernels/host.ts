@@ -16,6 +16,7 @@
 
 import { native } from '../addon.js';
 import { RawbrightError } from '../errors.js';
+import { nativeHandle } from '../file/handle.js';
 import type { MappedFile } from '../file/mapped-file.js';
 import { createKernel, wasmDataEnd } from './index.js';
 import type { BrightenParams, Kernel, KernelName } from './types.js';
@@ -197,7 +198,7 @@ export class KernelHost {
     const arenaOffset = ARENA_START + shift;
     const shared = file.access === 'readwrite';
     const buffer = this.memory.buffer;
-    native.overlay(buffer, arenaOffset, file._handle, fileStart, length + delta, shared);
+    native.overlay(buffer, arenaOffset, nativeHandle(file), fileStart, length + delta, shared);
     const region: ArenaRegion = {
       placement: 'overlay',
       pointer: arenaOffset + delta,
@@ -220,7 +221,7 @@ export class KernelHost {
   /** Reads file bytes [offset, offset + length) into the arena (pread): the copying path. */
   copyIn(file: MappedFile, offset: number, length: number): ArenaRegion {
     this.#checkFits(length);
-    const read = file._handle.read(offset, this.memory.buffer, ARENA_START, length);
+    const read = nativeHandle(file).read(offset, this.memory.buffer, ARENA_START, length);
     if (read !== length) {
       throw new RawbrightError('ERR_FILE_CHANGED', `${file.path} became shorter while it was being read`, {
         path: file.path,
@@ -242,7 +243,40 @@ export class KernelHost {
     // Written past the end of a file that another program truncated meanwhile, the window would
     // grow it back around a hole: refuse instead.
     if (file.size < offset + region.length) throw truncatedError(file.path);
-    file._handle.write(offset, this.memory.buffer, region.pointer, region.length);
+    nativeHandle(file).write(offset, this.memory.buffer, region.pointer, region.length);
+  }
+
+  /**
+   * Out of place: reads the input's bytes [offset, offset + region.length) into an overlaid region
+   * (the output's pages), so the input is read once and the output written by the page cache.
+   * @throws {RawbrightError} `ERR_FILE_CHANGED` when the input became shorter.
+   */
+  readInto(region: ArenaRegion, file: MappedFile, offset: number): void {
+    this.#checkLive(region);
+    const read = nativeHandle(file).read(offset, this.memory.buffer, region.pointer, region.length);
+    if (read !== region.length) {
+      throw new RawbrightError('ERR_FILE_CHANGED', `${file.path} became shorter while it was being read`, {
+        path: file.path,
+      });
+    }
+  }
+
+  /**
+   * Copies a region's bytes into `target` at `targetOffset`, where target is a mapped window of
+   * another file (a journal's ring): a copy from or into truncated pages is an error, not a crash.
+   * @throws {RawbrightError} `ERR_FILE_TRUNCATED` naming `targetPath` or the region's file.
+   */
+  copyTo(region: ArenaRegion, target: ArrayBuffer, targetOffset: number, targetPath: string): void {
+    this.#checkLive(region);
+    native.copyBytes(target, targetOffset, this.memory.buffer, region.pointer, region.length);
+    this.checkTruncation();
+    if (native.sigbusGuard && native.mappingFaulted(target, 0)) throw truncatedError(targetPath);
+  }
+
+  /** Flushes an overlaid region to the file and waits for the disk (msync MS_SYNC): durable runs. */
+  flush(region: ArenaRegion): void {
+    this.#checkLive(region);
+    native.flush(this.memory.buffer, region.pointer, region.length, true);
   }
 
   /** Runs the kernel over a region in the arena. */

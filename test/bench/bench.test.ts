@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { native } from '../../dist/addon.js';
 import { renderChartSvg, writeChart } from '../../dist/bench/chart.js';
 import { FILE_BENCH_PARTS, fileBenchSpaceNeeded, runFileBench } from '../../dist/bench/file-bench.js';
 import { describeMachine, filesystemOf } from '../../dist/bench/machine.js';
@@ -433,7 +432,7 @@ describe('benchmark levers in the pipeline (tuning)', () => {
         });
         for (const offset of [0, 3 * MiB + 8, 10 * MiB]) {
           const region = host.overlay(file, offset, 4 * MiB);
-          const fileStart = offset - (offset % native.pageSize);
+          const fileStart = offset - (offset % file.pageSize);
           expect(Number(region.mappedAddress! % BigInt(OVERLAY_ALIGNMENT))).toBe(
             (fileStart + misalignment) % OVERLAY_ALIGNMENT,
           );

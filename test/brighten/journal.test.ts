@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { native } from '../../dist/addon.js';
 import {
   Journal,
   type JournalParams,
@@ -64,7 +63,7 @@ function runStoppingAfter(path: string, steps: number): boolean {
         const number = journal.layout.chunkNumber(index, at);
         const half = Math.floor(length / 16) * 8;
         if (!step()) return true;
-        native.copyBytes(slot.buffer, slot.ringOffset, view.buffer, at, length);
+        new Uint8Array(slot.buffer, slot.ringOffset, length).set(new Uint8Array(view.buffer, at, length));
         if (!step()) return true;
         slot.saved(number);
         if (!step()) return true;

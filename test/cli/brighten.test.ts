@@ -176,7 +176,7 @@ describe('rawbright brighten', () => {
       '--out in a missing folder',
       (f) => ['brighten', f, '--by', '1', '--out', join(tmp.dir, 'no', 'x.raw')],
       1,
-      /no such file/i,
+      /the folder .* does not exist/,
     ],
     ['an unknown option', (f) => ['brighten', f, '--by', '1', '--shiny'], 2, /unknown option/],
     ['an unknown command', () => ['sparkle'], 2, /unknown command/],

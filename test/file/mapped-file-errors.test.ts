@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { native } from '../../dist/addon.js';
+import { nativeHandle } from '../../dist/file/handle.js';
 import { MappedFile, RawbrightError } from '../../dist/index.js';
 import { fixtureFolder, sha256 } from '../helpers/raw.js';
 
@@ -521,7 +522,7 @@ describe('the private native layer still guards itself', () => {
   it('rejects bad buffers, ranges and modes with TypeError / RangeError and a code', () => {
     const name = fixture(randomBytes(100));
     using file = MappedFile.open(name);
-    const handle = file._handle;
+    const handle = nativeHandle(file);
     const guard = (action: () => unknown, kind: ErrorConstructor, code: string, message: string) => {
       let caught: unknown;
       try {
@@ -572,7 +573,7 @@ describe('the private native layer still guards itself', () => {
     const huge = fixture(5 * GiB);
     using hugeFile = MappedFile.open(huge);
     guard(
-      () => hugeFile._handle.map(0, 4 * GiB + 1, false),
+      () => nativeHandle(hugeFile).map(0, 4 * GiB + 1, false),
       RangeError,
       'ERR_WINDOW_TOO_LARGE',
       'a window is at most 4 GiB',

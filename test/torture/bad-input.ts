@@ -350,7 +350,7 @@ export const BAD_INPUT_CASES: BadInputCase[] = [
         mkdirSync(join(d, 'out.raw')),
         brighten(image(d), '--by', '1', '--out', join(d, 'out.raw'), '--overwrite'),
       ),
-    message: /cannot overwrite .*out\.raw: it is a directory/,
+    message: /cannot write .*out\.raw: it is a directory/,
   },
   {
     name: 'import from a FIFO (must not block)',

@@ -174,7 +174,7 @@ export interface CaseResult {
   resumeKilled: boolean;
   /**
    * Unfinished files a killed run left under names no command reads as outputs (hidden temporary
-   * files, `OUT.rawbright-partial-…`): never mistaken for results, but not cleaned up by the rerun.
+   * files, `.OUT.rawbright-PID-RANDOM.tmp`): never mistaken for results, but not cleaned up by the rerun.
    */
   garbage: string[];
 }
@@ -289,8 +289,8 @@ export async function outputKill(c: OutputCase): Promise<CaseResult> {
     }
   });
   // A killed run may leave its unfinished file under a name no command takes for an output: counted
-  // as garbage. Anything else (say, OUT.rawbright-partial, which a rerun replaces) is a leftover.
-  const isGarbage = (name: string) => name.startsWith('.') || /\.rawbright-partial-[0-9a-f]+$/.test(name);
+  // as garbage. Anything else (say, a journal) is a leftover.
+  const isGarbage = (name: string) => name.startsWith('.');
   const remaining = [...new Set(c.outputs.flatMap(leftovers))].filter((name) => !isOutput(name));
   const stray = remaining.filter((name) => !isGarbage(name));
   if (stray.length > 0) problems.push(`left behind: ${stray.join(', ')}`);

@@ -3,7 +3,7 @@
  * (kills.torture.ts): each function plays `count` kills of one kind and returns their outcomes.
  */
 import { readFileSync, rmSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { expectedBrighten, randomBytes, writeRaw } from '../helpers/raw.js';
 import {
   type CaseResult,
@@ -178,7 +178,11 @@ export async function outOfPlaceKills(dir: string, count: number, seed: number):
     const plan: KillPlan =
       i % 3 === 2
         ? { kind: 'time', ms: random() * referenceMs }
-        : { kind: 'appears', prefix: `${out}.rawbright-partial`, ms: random() * referenceMs * 0.6 };
+        : {
+            kind: 'appears',
+            prefix: join(dirname(out), `.${basename(out)}.rawbright-`),
+            ms: random() * referenceMs * 0.6,
+          };
     const result = await outputKill({
       args: args(out, overwrite ? ['--overwrite'] : []),
       rerun: args(out, ['--overwrite']),

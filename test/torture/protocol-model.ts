@@ -7,7 +7,6 @@
  * way goes to the worker of the slot that recorded it, any other window to whoever asks first.
  */
 import { statSync } from 'node:fs';
-import { native } from '../../dist/addon.js';
 import { Journal, type JournalParams, journalPathFor } from '../../dist/brighten/journal.js';
 import { MappedFile } from '../../dist/file/mapped-file.js';
 import { createKernel } from '../../dist/kernels/index.js';
@@ -92,7 +91,7 @@ function replay(
         const number = journal.layout.chunkNumber(window.index, at);
         const half = Math.floor(length / 16) * 8;
         yield;
-        native.copyBytes(ring.buffer, ring.ringOffset, view.buffer, at, length);
+        new Uint8Array(ring.buffer, ring.ringOffset, length).set(new Uint8Array(view.buffer, at, length));
         yield;
         ring.saved(number);
         yield;

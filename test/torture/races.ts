@@ -67,7 +67,8 @@ export async function raceOnce(
   });
   // Wait until the live run holds its lock and is working.
   const working = () => {
-    if (first === 'out-of-place') return leftovers(out).some((entry) => entry.includes('rawbright-partial'));
+    if (first === 'out-of-place')
+      return leftovers(out).some((entry) => /\.rawbright-\d+-\w+\.tmp$/.test(entry));
     const state = journalState(path);
     return state !== undefined && (state.done > 0 || state.states.some((s) => s >= 0));
   };

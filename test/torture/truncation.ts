@@ -54,7 +54,7 @@ export async function truncateDuringRun(
   finished.then(() => {
     over = true;
   });
-  const partial = () => readdirSync(dir).find((name) => name.startsWith('cut.out.raw.rawbright-partial'));
+  const partial = () => readdirSync(dir).find((name) => name.startsWith('.cut.out.raw.rawbright-'));
   const working = () => {
     if (outOfPlace) return partial() !== undefined;
     return journalState(path)?.states.some((s) => s >= 2) ?? false;

@@ -1,13 +1,14 @@
 /**
- * Output files that never look finished before they are: every conversion writes to a temporary name in
- * the destination's folder and only gives the file its real name once it is complete and on disk. An
- * interrupted run leaves at most a hidden `.NAME.rawbright-PID-RANDOM.tmp` file, never a truncated `NAME`.
+ * Output files that never look finished before they are: every new file rawbright writes (`brighten --out`
+ * and every conversion) goes to a temporary name in the destination's folder and only takes its real name
+ * once it is complete and on disk. An interrupted run leaves at most a hidden
+ * `.NAME.rawbright-PID-RANDOM.tmp` file, never a truncated `NAME`.
  */
 import { constants } from 'node:fs';
 import { link, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errorCode, RawbrightError } from '../errors.js';
-import { MappedFile } from '../file/mapped-file.js';
+import { MappedFile } from './mapped-file.js';
 
 /** Where an output is being written, and where it goes once complete. */
 export interface OutputPlan {
@@ -19,7 +20,8 @@ export interface OutputPlan {
   readonly overwrite: boolean;
 }
 
-function fsError(error: unknown, message: string, path: string): RawbrightError {
+/** An errno failure as a RawbrightError with one plain message, keeping its code. */
+export function fsError(error: unknown, message: string, path: string): RawbrightError {
   return new RawbrightError(errorCode(error) ?? 'EIO', message, { path, cause: error });
 }
 
@@ -155,7 +157,8 @@ export async function writeNewTextFile(path: string, text: string): Promise<void
   }
 }
 
-async function syncFolder(folder: string): Promise<void> {
+/** Flushes a folder's entries (a rename or a new name) to disk. */
+export async function syncFolder(folder: string): Promise<void> {
   // The rename itself must reach the disk too; a folder that cannot be opened or synced is not worth failing for.
   try {
     const handle = await open(folder, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -200,25 +203,4 @@ export async function commitOutput(plan: OutputPlan): Promise<void> {
   }
   guard?.close();
   await syncFolder(dirname(plan.path));
-}
-
-/**
- * Commits a raw file and its sidecar in the one order that never pairs a new raw file with an old sidecar:
- * the old sidecar goes first, then the raw file takes its name, then the new sidecar. An interruption leaves
- * at worst a raw file without a sidecar, which every command refuses to read without explicit dimensions.
- */
-export async function commitRawWithSidecar(raw: OutputPlan, sidecar: OutputPlan): Promise<void> {
-  if (raw.overwrite) {
-    await unlink(sidecar.path).catch((error) => {
-      if (errorCode(error) !== 'ENOENT')
-        throw fsError(error, `cannot replace ${sidecar.path}: ${error.message}`, sidecar.path);
-    });
-  }
-  try {
-    await commitOutput(raw);
-  } catch (error) {
-    await removeQuietly(sidecar.temporary);
-    throw error;
-  }
-  await commitOutput(sidecar);
 }

@@ -1,0 +1,171 @@
+/**
+ * Planning a run once its file is open: the file's shape and the range to brighten, the windows, the
+ * arena, space reserved before any pixel changes, and the configuration every worker gets.
+ */
+import { realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { asRawbrightError, errorCode, RawbrightError } from '../errors.js';
+import type { MappedFile } from '../file/mapped-file.js';
+import { MAX_ARENA_BYTES } from '../kernels/host.js';
+import type { BrightenParams } from '../kernels/types.js';
+import { optionalByteCount } from '../validate.js';
+import type { JournalParams } from './journal.js';
+import { type CommonOptions, pixelAligned } from './options.js';
+import type { RunPlan } from './pool.js';
+import type { ResolvedStrategy, WorkerWindow } from './protocol.js';
+
+/** The file's size, refused when it cannot hold whole 8-byte pixels. */
+export function checkFileShape(file: MappedFile): number {
+  const size = file.size;
+  if (size === 0) throw new RawbrightError('ERR_EMPTY_FILE', `${file.path} is empty`, { path: file.path });
+  if (size % 8 !== 0) {
+    throw new RawbrightError(
+      'ERR_NOT_PIXEL_ALIGNED',
+      `${file.path} is ${size} bytes, not a whole number of 8-byte RGBA16 pixels`,
+      { path: file.path },
+    );
+  }
+  return size;
+}
+
+/** The byte range [offset, offset + length) to brighten, checked against the file's size. */
+export function checkRange(
+  path: string,
+  size: number,
+  givenOffset: unknown,
+  givenLength: unknown,
+): { offset: number; length: number } {
+  const offset = pixelAligned('offset', optionalByteCount('offset', givenOffset, 0));
+  if (offset > size) throw new RawbrightError('ERR_OUT_OF_RANGE', 'offset is larger than the file', { path });
+  const length = pixelAligned('length', optionalByteCount('length', givenLength, size - offset));
+  if (length > size - offset) {
+    throw new RawbrightError('ERR_OUT_OF_RANGE', 'length is past the end of the file', { path });
+  }
+  return { offset, length };
+}
+
+/**
+ * The arena holds one window; windows past what a wasm32 memory can hold go through in pieces of the
+ * largest arena. No larger than the bytes it will hold, so a small file never reserves a huge wasm memory.
+ */
+export function arenaSize(windowSize: number, bytesToHold: number): number {
+  return Math.min(windowSize, MAX_ARENA_BYTES - (MAX_ARENA_BYTES % 8), Math.max(8, bytesToHold));
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    const sa = statSync(a);
+    const sb = statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** The absolute path `out` will have, resolving its folder's symlinks, to compare it with the input. */
+function canonicalTarget(path: string): string {
+  try {
+    return join(realpathSync(dirname(resolve(path))), basename(path));
+  } catch {
+    return resolve(path);
+  }
+}
+
+/** Refuses an output that is the input itself, by any name. */
+export function refuseSameFile(out: string, input: string): void {
+  if (canonicalTarget(out) === canonicalTarget(input) || sameFile(out, input)) {
+    throw new RawbrightError(
+      'ERR_SAME_FILE',
+      `the output ${out} is the input file; leave out --out to brighten in place`,
+      { path: out },
+    );
+  }
+}
+
+/** In place: the range, in windows of `window` bytes. */
+export function splitIntoWindows(offset: number, length: number, window: number): WorkerWindow[] {
+  const windows: WorkerWindow[] = [];
+  for (let index = 0, start = offset; start < offset + length; index++, start += window) {
+    const size = Math.min(window, offset + length - start);
+    windows.push({ index, offset: start, length: size, brightenOffset: start, brightenLength: size });
+  }
+  return windows;
+}
+
+/** Out of place, every byte of the file is copied and only the range is brightened. */
+export function splitWholeFile(size: number, window: number, offset: number, length: number): WorkerWindow[] {
+  return splitIntoWindows(0, size, window).map((w) => {
+    const from = Math.max(w.offset, offset);
+    const to = Math.min(w.offset + w.length, offset + length);
+    return { ...w, brightenOffset: from, brightenLength: Math.max(0, to - from) };
+  });
+}
+
+/**
+ * Finds a full disk or a file size limit before any pixel changes. A sparse file's holes need blocks
+ * the first time a mapped window writes them, and on a full disk that is SIGBUS (or, prefaulted, an
+ * EFAULT that reads like a truncation) part way through: allocate them now. And pwrite refuses any
+ * byte at or past `ulimit -f`, even inside the file: rewrite the range's last byte with its own value.
+ */
+export function reserveInPlace(file: MappedFile, offset: number, length: number): void {
+  if (length === 0) return;
+  try {
+    file.allocate(offset, length);
+  } catch (error) {
+    // A file system that cannot allocate ahead (glibc emulates it where it can) is no reason to refuse.
+    const code = errorCode(error);
+    if (code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EINVAL')
+      throw asRawbrightError(error, file.path);
+  }
+  const last = Buffer.alloc(1);
+  file.read(offset + length - 1, last);
+  file.write(offset + length - 1, last);
+}
+
+/** What a run is about, apart from its windows. */
+export interface RunSubject {
+  path: string;
+  /** The final output (out of place). */
+  out?: string;
+  /** Where the workers write the output until it is complete. */
+  temporaryOut?: string;
+  strategy: ResolvedStrategy;
+  params: BrightenParams;
+  arenaBytes: number;
+  durable: boolean;
+  journal?: { path: string; params: JournalParams };
+  /** Overlays get MADV_HUGEPAGE unless the caller's tuning says otherwise. */
+  hugepageByDefault: boolean;
+}
+
+/** The plan the worker pool runs: the windows and what every worker needs to know. */
+export function buildRunPlan(
+  subject: RunSubject,
+  windows: RunPlan['windows'],
+  totalWindows: number,
+  workers: number,
+  common: CommonOptions,
+): RunPlan {
+  return {
+    path: subject.path,
+    ...(subject.out !== undefined && { out: subject.out }),
+    windows,
+    totalWindows,
+    bytes: windows.reduce((sum, w) => sum + w.length, 0),
+    config: {
+      path: subject.path,
+      ...(subject.temporaryOut !== undefined && { out: subject.temporaryOut }),
+      strategy: subject.strategy,
+      kernel: common.kernel,
+      params: subject.params,
+      arenaBytes: subject.arenaBytes,
+      durable: subject.durable,
+      ...common.levers,
+      hugepage: common.hugepage ?? subject.hugepageByDefault,
+    },
+    ...(subject.journal !== undefined && { journal: subject.journal }),
+    workers,
+    signal: common.signal,
+    onProgress: common.onProgress,
+  };
+}

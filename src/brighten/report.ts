@@ -1,0 +1,59 @@
+/** What a finished run reports: bytes, speed, and how it ran. */
+import type { KernelName } from '../kernels/types.js';
+import type { Strategy } from './options.js';
+import type { RunPlan } from './pool.js';
+import type { ResolvedStrategy } from './protocol.js';
+
+export interface Report {
+  path: string;
+  out?: string;
+  bytes: number;
+  pixels: number;
+  seconds: number;
+  gbps: number;
+  kernel: KernelName;
+  /** The strategy asked for, and the one used. */
+  strategyRequested: Strategy;
+  strategy: ResolvedStrategy;
+  /** Why the strategy used differs from the one asked for. */
+  fallbackReason?: string;
+  windows: number;
+  window: number;
+  workers: number;
+  journal: boolean;
+  /** Peak resident memory of this process so far, in bytes. */
+  peakRssBytes: number;
+}
+
+/** What the worker pool says about a run. */
+export interface RunResult {
+  seconds: number;
+  placement: string;
+  fallbackReason?: string;
+}
+
+function peakRss(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+export function buildReport(plan: RunPlan, strategyRequested: Strategy, result: RunResult): Report {
+  const bytes = plan.windows.reduce((sum, w) => sum + w.brightenLength, 0);
+  const strategy: ResolvedStrategy = result.placement === 'overlay' ? 'mmap' : 'pread';
+  return {
+    path: plan.path,
+    ...(plan.out !== undefined && { out: plan.out }),
+    bytes,
+    pixels: bytes / 8,
+    seconds: result.seconds,
+    gbps: result.seconds > 0 ? bytes / result.seconds / 1e9 : 0,
+    kernel: plan.config.kernel,
+    strategyRequested,
+    strategy,
+    ...(result.fallbackReason !== undefined && { fallbackReason: result.fallbackReason }),
+    windows: plan.windows.length,
+    window: plan.config.arenaBytes,
+    workers: Math.max(1, Math.min(plan.workers, plan.windows.length)),
+    journal: plan.journal !== undefined,
+    peakRssBytes: peakRss(),
+  };
+}
