@@ -2,6 +2,7 @@ import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { unprivilegedUser } from '../helpers/other-user.js';
 import { expectedBrighten, randomBytes, sha256, tempDir, writeRaw } from '../helpers/raw.js';
 
 const CLI = new URL('../../dist/cli/index.js', import.meta.url).pathname;
@@ -9,17 +10,19 @@ const MiB = 1024 * 1024;
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
-function rawbright(args: string[], options: { uid?: number } = {}): SpawnSyncReturns<string> {
-  if (options.uid !== undefined) {
-    return spawnSync(
-      'setpriv',
-      [`--reuid=${options.uid}`, `--regid=${options.uid}`, '--clear-groups', 'node', CLI, ...args],
-      {
-        encoding: 'utf8',
-      },
-    );
-  }
+function rawbright(args: string[]): SpawnSyncReturns<string> {
   return spawnSync('node', [CLI, ...args], { encoding: 'utf8' });
+}
+
+/** Runs the CLI as a user without privileges (nobody, when the tests run as root). */
+function rawbrightUnprivileged(args: string[]): SpawnSyncReturns<string> {
+  const user = unprivilegedUser();
+  try {
+    const [command, commandArgs] = user.command([user.path('dist/cli/index.js'), ...args]);
+    return spawnSync(command, commandArgs, { encoding: 'utf8' });
+  } finally {
+    user.cleanup();
+  }
 }
 
 let counter = 0;
@@ -197,6 +200,8 @@ describe('rawbright brighten', () => {
   });
 
   it('a read-only file in place is refused for an unprivileged user, and stays unchanged', () => {
+    // The folder must be reachable by the unprivileged user, so the refusal is the file's own mode.
+    chmodSync(tmp.dir, 0o711);
     const dir = join(tmp.dir, 'readonly');
     mkdirSync(dir, { mode: 0o777 });
     chmodSync(dir, 0o777);
@@ -204,7 +209,7 @@ describe('rawbright brighten', () => {
     writeRaw(path, input);
     chmodSync(path, 0o444);
     const before = sha256(path);
-    const result = rawbright(['brighten', path, '--by', '5'], { uid: 65534 });
+    const result = rawbrightUnprivileged(['brighten', path, '--by', '5']);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^rawbright: cannot open .*ro\.raw: permission denied/);
     expect(sha256(path)).toBe(before);

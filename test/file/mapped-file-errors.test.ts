@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { native } from '../../dist/addon.js';
 import { nativeHandle } from '../../dist/file/handle.js';
 import { MappedFile, RawbrightError } from '../../dist/index.js';
+import { unprivilegedUser } from '../helpers/other-user.js';
 import { fixtureFolder, sha256 } from '../helpers/raw.js';
 
 const DIST = new URL('../../dist/index.js', import.meta.url).href;
@@ -123,18 +124,20 @@ describe('opening what cannot be mapped', () => {
     expect(fs.statSync(fifo).isFIFO()).toBe(true);
   });
 
-  it('no permission is EACCES (checked as the unprivileged user nobody)', () => {
-    // Tests run as root, which the kernel lets open anything: ask an unprivileged child instead.
+  it('no permission is EACCES (checked as an unprivileged user)', () => {
+    // Root may open anything: as root, an unprivileged child (nobody) is asked instead; as any other
+    // user, the modes below deny the owner too (0000, 0444, a 0555 folder).
+    const user = unprivilegedUser();
     const folder = fs.mkdtempSync(`${os.tmpdir()}/rawbright-eacces-`);
     try {
-      fs.chmodSync(folder, 0o755);
       const secret = path.join(folder, 'secret.raw');
       const shared = path.join(folder, 'shared.raw');
-      fs.writeFileSync(secret, randomBytes(5000), { mode: 0o600 });
-      fs.writeFileSync(shared, randomBytes(5000), { mode: 0o644 });
+      fs.writeFileSync(secret, randomBytes(5000), { mode: 0o000 });
+      fs.writeFileSync(shared, randomBytes(5000), { mode: 0o444 });
+      fs.chmodSync(folder, 0o555);
       const before = [sha256(secret), sha256(shared)];
       const script = `
-        const { MappedFile } = await import(${JSON.stringify(DIST)});
+        const { MappedFile } = await import(${JSON.stringify(user.path('dist/index.js'))});
         const attempt = async (action) => {
           try { const file = await action(); file.close(); return 'opened'; }
           catch (e) { return { code: e.code, path: e.path, message: e.message }; }
@@ -149,11 +152,8 @@ describe('opening what cannot be mapped', () => {
           overwrite: await attempt(() => MappedFile.create(${JSON.stringify(shared)}, { size: 10, overwrite: true })),
         }));
       `;
-      const asNobody = ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath];
-      const result = spawnSync('setpriv', [...asNobody, '--input-type=module', '-e', script], {
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
+      const [command, args] = user.command(['--input-type=module', '-e', script]);
+      const result = spawnSync(command, args, { encoding: 'utf8', timeout: 30_000 });
       expect(result.stderr).toBe('');
       const outcome = JSON.parse(result.stdout);
       const denied = (file: string, verb: string) => ({
@@ -162,7 +162,7 @@ describe('opening what cannot be mapped', () => {
         message: `cannot ${verb} ${file}: permission denied`,
       });
       expect(outcome).toEqual({
-        uid: 65534,
+        uid: user.uid,
         secret: denied(secret, 'open'),
         secretAsync: denied(secret, 'open'),
         sharedRead: 'opened',
@@ -173,7 +173,9 @@ describe('opening what cannot be mapped', () => {
       expect([sha256(secret), sha256(shared)]).toEqual(before);
       expect(fs.readdirSync(folder).sort()).toEqual(['secret.raw', 'shared.raw']);
     } finally {
+      fs.chmodSync(folder, 0o755);
       fs.rmSync(folder, { recursive: true, force: true });
+      user.cleanup();
     }
   });
 
