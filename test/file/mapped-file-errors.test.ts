@@ -132,10 +132,11 @@ describe('opening what cannot be mapped', () => {
     try {
       const secret = path.join(folder, 'secret.raw');
       const shared = path.join(folder, 'shared.raw');
-      fs.writeFileSync(secret, randomBytes(5000), { mode: 0o000 });
+      fs.writeFileSync(secret, randomBytes(5000), { mode: 0o600 });
       fs.writeFileSync(shared, randomBytes(5000), { mode: 0o444 });
-      fs.chmodSync(folder, 0o555);
       const before = [sha256(secret), sha256(shared)];
+      fs.chmodSync(secret, 0o000);
+      fs.chmodSync(folder, 0o555);
       const script = `
         const { MappedFile } = await import(${JSON.stringify(user.path('dist/index.js'))});
         const attempt = async (action) => {
@@ -170,6 +171,7 @@ describe('opening what cannot be mapped', () => {
         create: denied(path.join(folder, 'new.raw'), 'create'),
         overwrite: denied(shared, 'create'),
       });
+      fs.chmodSync(secret, 0o600);
       expect([sha256(secret), sha256(shared)]).toEqual(before);
       expect(fs.readdirSync(folder).sort()).toEqual(['secret.raw', 'shared.raw']);
     } finally {
