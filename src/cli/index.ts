@@ -6,13 +6,31 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { errorCode } from '../errors.js';
-import { registerBench } from './commands/bench.js';
-import { registerBrighten } from './commands/brighten.js';
-import { registerCreate } from './commands/create.js';
-import { registerExport } from './commands/export.js';
-import { registerImport } from './commands/import.js';
-import { registerInfo } from './commands/info.js';
-import { registerPreview } from './commands/preview.js';
+
+type Register = (program: Command) => void;
+
+/**
+ * Every subcommand, by the names it registers, with the module that defines it. Only the module of the
+ * subcommand being run is loaded: `brighten` never pays for sharp or the benchmark (start-up is most of
+ * the time of a small file). The order is the order of the help text.
+ */
+const SUBCOMMANDS: readonly { names: readonly string[]; load: () => Promise<Register> }[] = [
+  {
+    names: ['brighten', 'resume'],
+    load: async () => (await import('./commands/brighten.js')).registerBrighten,
+  },
+  { names: ['bench'], load: async () => (await import('./commands/bench.js')).registerBench },
+  { names: ['import'], load: async () => (await import('./commands/import.js')).registerImport },
+  { names: ['export'], load: async () => (await import('./commands/export.js')).registerExport },
+  { names: ['preview'], load: async () => (await import('./commands/preview.js')).registerPreview },
+  { names: ['create'], load: async () => (await import('./commands/create.js')).registerCreate },
+  { names: ['info'], load: async () => (await import('./commands/info.js')).registerInfo },
+];
+
+/** The subcommand named on the command line: the first word that is not an option. */
+function subcommandOf(argv: readonly string[]): string | undefined {
+  return argv.slice(2).find((word) => !word.startsWith('-'));
+}
 
 const USAGE_CODES = new Set([
   'ERR_USAGE',
@@ -26,7 +44,11 @@ function packageVersion(): string {
   return manifest.version;
 }
 
-export function buildProgram(): Command {
+/**
+ * The program with the subcommand `argv` names registered, or every subcommand when it names none
+ * (the overview help) or one that does not exist (so commander can say so and suggest another).
+ */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('rawbright')
     .description(
       'Brighten huge raw 16-bit RGBA images in place, window by window, with a WebAssembly SIMD kernel.',
@@ -38,13 +60,9 @@ export function buildProgram(): Command {
       outputError: (text, write) => write(`rawbright: ${text.replace(/^error: /, '')}`),
     })
     .exitOverride();
-  registerBrighten(program);
-  registerBench(program);
-  registerImport(program);
-  registerExport(program);
-  registerPreview(program);
-  registerCreate(program);
-  registerInfo(program);
+  const name = subcommandOf(argv);
+  const named = SUBCOMMANDS.filter((entry) => name !== undefined && entry.names.includes(name));
+  for (const entry of named.length > 0 ? named : SUBCOMMANDS) (await entry.load())(program);
   return program;
 }
 
@@ -74,8 +92,8 @@ export function reportError(error: unknown, debug: boolean): number {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv);
     return 0;
   } catch (error) {
