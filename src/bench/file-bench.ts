@@ -24,6 +24,10 @@
  * case, after one untimed warm-up run per part. Between in-place runs the file is synced (untimed), so
  * every run starts from the same state: cached, clean pages and no writeback pending. The delta
  * alternates in sign so the data stays spread out (a saturating add costs the same either way).
+ *
+ * Layout: what each part measures is a table of rows (src/bench/file-rows.ts); here each part has one
+ * runner that measures its table's rows and adds its ratios, and {@link runFileBench} sets up the main
+ * file and calls the runners in order. The text report is src/bench/report.ts, the charts chart.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
