@@ -389,7 +389,10 @@ function runsPanel(result: BenchResult, layout: Layout = {}): Panel | undefined 
   };
 }
 
-function windowsPanel(result: BenchResult): Panel | undefined {
+/** A line panel's plot width: the chart's, or the stacked bar panels' when it shares a chart with them. */
+const lineWidth = (layout: Layout) => CHART_WIDTH - (layout.labelColumn ?? 60);
+
+function windowsPanel(result: BenchResult, layout: Layout = {}): Panel | undefined {
   const w = result.file?.windows;
   if (w === undefined || w.cases.length === 0) return undefined;
   const rows: PointRow[] = w.cases.map((c) => ({
@@ -397,13 +400,29 @@ function windowsPanel(result: BenchResult): Panel | undefined {
     series: c.id.startsWith('mmap') ? 'mmap overlay, journaled' : 'pread/pwrite, journaled',
     ...spreadOf(c.gbps),
   }));
-  return linePanel(`Window size sweep, ${formatBytes(w.lengthBytes)} in place`, rows, 'window', 'GB/s');
+  return linePanel(`Window size sweep, ${formatBytes(w.lengthBytes)} in place`, rows, 'window', 'GB/s', {
+    width: lineWidth(layout),
+  });
 }
 
-function alignmentPanel(result: BenchResult): Panel | undefined {
+function alignmentPanel(result: BenchResult, layout: Layout = {}): Panel | undefined {
   const a = result.file?.alignment;
   // The matrix is empty when every alignment window is longer than the part's length.
   if (a === undefined || a.cases.length === 0) return undefined;
+  const title = `mmap overlay: arena alignment × MADV_POPULATE_WRITE, ${formatBytes(a.lengthBytes)}`;
+  if (new Set(a.cases.map((c) => c.window)).size === 1) {
+    // One window (the quick run): four bars say more than four points on one x.
+    return barPanel(
+      title,
+      a.cases.map((c) =>
+        caseBar(
+          c,
+          c.id.startsWith('aligned-') && !c.id.includes('no-populate') ? 'rawbright (default)' : 'rawbright',
+        ),
+      ),
+      layout,
+    );
+  }
   const rows: PointRow[] = a.cases.map((c) => {
     const aligned = c.id.startsWith('aligned');
     const populate = !c.id.includes('no-populate');
@@ -413,13 +432,7 @@ function alignmentPanel(result: BenchResult): Panel | undefined {
       ...spreadOf(c.gbps),
     };
   });
-  return linePanel(
-    `mmap overlay: arena alignment × MADV_POPULATE_WRITE, ${formatBytes(a.lengthBytes)}`,
-    rows,
-    'window',
-    'GB/s (log scale)',
-    { logY: true },
-  );
+  return linePanel(title, rows, 'window', 'GB/s (log scale)', { logY: true, width: lineWidth(layout) });
 }
 
 function scalingSpeedPanel(result: BenchResult): Panel | undefined {
