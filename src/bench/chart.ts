@@ -556,7 +556,7 @@ export const CHARTS: readonly ChartDef[] = [
   },
   {
     name: 'details',
-    title: 'Levers, workers, durable runs and where the time goes',
+    title: 'The other parts of the file benchmark',
     panels: [leversPanel, workersPanel, durablePanel, breakdownPanel],
   },
 ];
