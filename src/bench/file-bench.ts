@@ -24,6 +24,10 @@
  * case, after one untimed warm-up run per part. Between in-place runs the file is synced (untimed), so
  * every run starts from the same state: cached, clean pages and no writeback pending. The delta
  * alternates in sign so the data stays spread out (a saturating add costs the same either way).
+ *
+ * Layout: what each part measures is a table of rows (src/bench/file-rows.ts); here each part has one
+ * runner that measures its table's rows and adds its ratios, and {@link runFileBench} sets up the main
+ * file and calls the runners in order. The text report is src/bench/report.ts, the charts chart.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
@@ -34,15 +38,33 @@ import { native } from '../addon.js';
 import { type BrightenOptions, brightenFile, type Report } from '../brighten/pipeline.js';
 import { invalidParameterError, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
+import { formatBytes } from '../format.js';
 import { KernelHost } from '../kernels/host.js';
 import type { BrightenParams } from '../kernels/types.js';
 import { integerInRange } from '../validate.js';
+import {
+  alignmentRows,
+  type CaseRow,
+  DISK_ROW,
+  DURABLE_ROWS,
+  LEVER_ROWS,
+  MISALIGNMENT,
+  REFERENCE_ROWS,
+  type RowOptions,
+  RUN_OVERHEAD_ROW,
+  STRATEGY_ROWS,
+  scalingRow,
+  windowRows,
+  workerRows,
+} from './file-rows.js';
 import { type ReferenceJob, referenceUnavailableReason, runReference } from './reference.js';
 import { gbps, type Summary, summarize } from './stats.js';
-import { createRandomFile, formatBytes, syncFile, Workspace, warmFile } from './workspace.js';
+import { createRandomFile, syncFile, Workspace, warmFile } from './workspace.js';
 
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
+
+export { MISALIGNMENT };
 
 /** The parts of the file benchmark, in the order they run. */
 export const FILE_BENCH_PARTS = [
@@ -75,14 +97,10 @@ export const DEFAULT_FILE_BENCH_PARAMS: Readonly<BrightenParams> = Object.freeze
   type: 'uint16',
   channels: 'rgb',
 });
-/** How far the `alignment` part shifts overlays off the 2 MiB congruence: where V8 usually puts a wasm memory. */
-export const MISALIGNMENT = 64 * 1024;
 /** The most bytes the sweep, the alignment matrix and the durable runs brighten (they run many times). */
 const SWEEP_LENGTH = GIB;
 const ALIGNMENT_LENGTH = 512 * MIB;
 const DURABLE_LENGTH = 512 * MIB;
-/** Files above this size get `slowRuns` in the scaling part. */
-const SLOW_SIZE = 2 * GIB;
 /** The default window, the reference program's window and the breakdown's window. */
 const WINDOW = 64 * MIB;
 /** The in-memory limit's buffer: far larger than any CPU cache. */
@@ -198,16 +216,11 @@ export interface FileBenchResult {
   notes: string[];
 }
 
-/** A case to measure: how to run it once, and how many times. */
-interface CaseDef {
-  id: string;
-  label: string;
-  runs: number;
-  /** Runs the case once with the given delta sign; resolves with what was measured. */
-  run: (sign: 1 | -1) => Promise<Measured> | Measured;
-  extra?: Partial<FileCase>;
-}
+// ---------------------------------------------------------------------------------------------------
+// Measuring rows.
+// ---------------------------------------------------------------------------------------------------
 
+/** What one run measured. */
 interface Measured {
   seconds: number;
   bytes: number;
@@ -216,16 +229,87 @@ interface Measured {
   processSeconds?: number;
 }
 
-function checkSizes(name: string, values: readonly number[], max: number): number[] {
-  if (!Array.isArray(values) || values.length === 0) {
-    throw invalidParameterError(name, 'a non-empty list of sizes', values);
-  }
-  return values.map((value) => {
-    if (!Number.isSafeInteger(value) || value < 8 || value % 8 !== 0 || value > max) {
-      throw invalidParameterError(name, `sizes that are multiples of 8 bytes from 8 to ${max}`, value);
+/** A row made runnable: how to run it once, and how many times. */
+interface CaseDef {
+  row: CaseRow;
+  runs: number;
+  /** Runs the case once with the given delta sign; resolves with what was measured. */
+  run: (sign: 1 | -1) => Promise<Measured> | Measured;
+}
+
+/** The validated options of one benchmark run. */
+interface Settings {
+  size: number;
+  runs: number;
+  slowRuns: number;
+  parts: FileBenchPart[];
+  params: BrightenParams;
+  sweepWindows: number[];
+  alignmentWindows: number[];
+  scalingSizes: number[];
+  workerCounts: number[];
+}
+
+/** What the parts share while the benchmark runs. */
+interface BenchContext {
+  settings: Settings;
+  workspace: Workspace;
+  result: FileBenchResult;
+  /** Why the native references cannot run, if they cannot. */
+  referenceMissing?: string;
+  /** The main file, and the out-of-place output beside it. */
+  path: string;
+  out: string;
+  /** The next delta sign: alternating, so the data stays spread out. */
+  nextSign: () => 1 | -1;
+  progress?: (text: string) => void;
+}
+
+/** Where a part's rows run: the file, and options every pipeline row of the part shares (its length). */
+interface RowTarget {
+  path: string;
+  common?: RowOptions;
+}
+
+function runnerFor(ctx: BenchContext, row: CaseRow, target: RowTarget): CaseDef['run'] {
+  const { params } = ctx.settings;
+  const by = (sign: 1 | -1) => sign * params.delta;
+  const run = row.run;
+  switch (run.kind) {
+    case 'pipeline': {
+      const { outOfPlace, ...options } = { ...target.common, ...run.options };
+      const full = outOfPlace ? { ...options, out: ctx.out, overwrite: true } : options;
+      return (sign) => pipelineRun(target.path, full, by(sign));
     }
-    return value;
-  });
+    case 'reference':
+      return (sign) =>
+        referenceRun(target.path, { mode: run.mode, params: { ...params, delta: by(sign) }, window: WINDOW });
+    case 'disk': {
+      const size = Number(target.common?.length ?? ctx.settings.size);
+      return () => referenceRun(ctx.workspace.path('disk-test.raw'), { mode: 'disk', size });
+    }
+    case 'process':
+      return (sign) => childRun(target.path, by(sign));
+  }
+}
+
+/**
+ * Measures a part's rows in the benchmark's run loop.
+ * @returns one case per row, in the rows' order
+ */
+function measureRows(
+  ctx: BenchContext,
+  part: string,
+  rows: readonly CaseRow[],
+  target: RowTarget = { path: ctx.path },
+): Promise<FileCase[]> {
+  const { runs, slowRuns } = ctx.settings;
+  const defs = rows.map((row) => ({
+    row,
+    runs: row.slow ? slowRuns : runs,
+    run: runnerFor(ctx, row, target),
+  }));
+  return measure(part, defs, ctx.nextSign, ctx.progress);
 }
 
 /** The benchmark's run loop: rotating round-robin over the cases, progress after every run. */
@@ -245,20 +329,20 @@ async function measure(
       const result = await def.run(nextSign());
       measured[index].push(result);
       onProgress?.(
-        `${part}: ${def.label}, run ${round + 1}/${def.runs}: ${gbps(result.bytes, result.seconds).toFixed(2)} GB/s`,
+        `${part}: ${def.row.label}, run ${round + 1}/${def.runs}: ${gbps(result.bytes, result.seconds).toFixed(2)} GB/s`,
       );
     }
   }
-  return defs.map((def, index) => toCase(def, measured[index]));
+  return defs.map((def, index) => toCase(def.row, measured[index]));
 }
 
-function toCase(def: CaseDef, runs: Measured[]): FileCase {
+function toCase(row: CaseRow, runs: Measured[]): FileCase {
   const rss = runs.flatMap((r) => (r.peakRssBytes === undefined ? [] : [r.peakRssBytes]));
   const wall = runs.flatMap((r) => (r.processSeconds === undefined ? [] : [r.processSeconds]));
   const used = [...new Set(runs.flatMap((r) => (r.strategyUsed === undefined ? [] : [r.strategyUsed])))];
   return {
-    id: def.id,
-    label: def.label,
+    id: row.id,
+    label: row.label,
     bytes: runs[0].bytes,
     runs: runs.length,
     gbps: summarize(runs.map((r) => gbps(r.bytes, r.seconds))),
@@ -266,7 +350,7 @@ function toCase(def: CaseDef, runs: Measured[]): FileCase {
     ...(used.length > 0 && { strategyUsed: used.join('+') }),
     ...(rss.length > 0 && { peakRssBytes: summarize(rss) }),
     ...(wall.length > 0 && { processSeconds: wall }),
-    ...def.extra,
+    ...row.extra,
   };
 }
 
@@ -305,6 +389,41 @@ function referenceRun(path: string, job: ReferenceJob): Measured {
   };
 }
 
+/** One `rawbright brighten FILE --json` in a fresh Node process: its own throughput and peak RSS. */
+function childRun(path: string, by: number): Measured {
+  const started = performance.now();
+  const run = spawnSync(process.execPath, [CLI, 'brighten', path, `--by=${by}`, '--json'], {
+    encoding: 'utf8',
+    maxBuffer: 16 * MIB,
+  });
+  const processSeconds = (performance.now() - started) / 1000;
+  if (run.status !== 0) {
+    throw new RawbrightError(
+      'ERR_BENCH_CHILD',
+      `rawbright brighten failed in a child process: ${run.stderr.trim() || `exit status ${run.status}`}`,
+      { path },
+    );
+  }
+  const report = JSON.parse(run.stdout) as Report;
+  syncFile(path);
+  return {
+    seconds: report.seconds,
+    bytes: report.bytes,
+    strategyUsed: report.strategy,
+    peakRssBytes: report.peakRssBytes,
+    processSeconds,
+  };
+}
+
+/** One untimed run through the pipeline before a part, so its first timed run is not its first run. */
+async function warmUp(ctx: BenchContext, options: Omit<BrightenOptions, 'by'>): Promise<void> {
+  await pipelineRun(ctx.path, options, ctx.nextSign() * ctx.settings.params.delta);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The in-memory limit and the phase breakdown: measured outside the pipeline.
+// ---------------------------------------------------------------------------------------------------
+
 /** The native kernel on a buffer in memory: what any strategy would reach if the file cost nothing. */
 function inMemoryCase(params: BrightenParams, runs: number, onProgress?: (text: string) => void): FileCase {
   const buffer = new ArrayBuffer(IN_MEMORY_BYTES);
@@ -334,6 +453,73 @@ function inMemoryCase(params: BrightenParams, runs: number, onProgress?: (text: 
   };
 }
 
+type PhaseTimes = Record<string, number>;
+const now = () => performance.now() / 1000;
+
+/** One mmap pass over [0, length) as a worker runs it: overlay, prefault, journal copy + kernel per chunk, release. */
+function timeMmapPass(
+  host: KernelHost,
+  file: MappedFile,
+  length: number,
+  params: BrightenParams,
+  journalRing: ArrayBuffer,
+): PhaseTimes {
+  const t = { overlay: 0, populate: 0, 'journal copy': 0, kernel: 0, release: 0 };
+  for (let offset = 0; offset < length; offset += WINDOW) {
+    const size = Math.min(WINDOW, length - offset);
+    let at = now();
+    const region = host.overlay(file, offset, size, false);
+    t.overlay += now() - at;
+    at = now();
+    native.populate(host.memory.buffer, region.pointer, size, true);
+    t.populate += now() - at;
+    // The journal's work, as the worker does it: each 1 MiB chunk saved, then brightened.
+    for (let chunk = 0; chunk < size; chunk += MIB) {
+      const piece = Math.min(MIB, size - chunk);
+      at = now();
+      native.copyBytes(journalRing, 0, host.memory.buffer, region.pointer + chunk, piece);
+      t['journal copy'] += now() - at;
+      at = now();
+      host.brighten({ ...region, pointer: region.pointer + chunk, length: piece }, params);
+      t.kernel += now() - at;
+    }
+    at = now();
+    host.release();
+    t.release += now() - at;
+  }
+  return t;
+}
+
+/** One pread pass over [0, length): read into the arena, kernel, write back. */
+function timePreadPass(
+  host: KernelHost,
+  file: MappedFile,
+  length: number,
+  params: BrightenParams,
+): PhaseTimes {
+  const t = { read: 0, kernel: 0, write: 0 };
+  for (let offset = 0; offset < length; offset += WINDOW) {
+    const size = Math.min(WINDOW, length - offset);
+    let at = now();
+    const region = host.copyIn(file, offset, size);
+    t.read += now() - at;
+    at = now();
+    host.brighten(region, params);
+    t.kernel += now() - at;
+    at = now();
+    host.copyOut(region, file, offset);
+    t.write += now() - at;
+    host.release();
+  }
+  return t;
+}
+
+function summarisePasses(list: PhaseTimes[]): PhaseBreakdown {
+  const phases: Record<string, Summary> = {};
+  for (const name of Object.keys(list[0])) phases[name] = summarize(list.map((p) => p[name]));
+  return { phases, total: summarize(list.map((p) => Object.values(p).reduce((a, b) => a + b, 0))) };
+}
+
 /** Times the phases of passes over [0, length) with one kernel host, as a worker would run them. */
 function phaseBreakdown(
   path: string,
@@ -345,56 +531,18 @@ function phaseBreakdown(
   const host = new KernelHost({ arenaBytes: WINDOW, kernel: 'wasm-simd' });
   const file = MappedFile.open(path, { access: 'readwrite' });
   const journalRing = new ArrayBuffer(MIB);
-  const now = () => performance.now() / 1000;
-  const passes = { mmap: [] as Record<string, number>[], pread: [] as Record<string, number>[] };
+  const passes = { mmap: [] as PhaseTimes[], pread: [] as PhaseTimes[] };
   try {
-    const mmapPass = (delta: number) => {
-      const t = { overlay: 0, populate: 0, 'journal copy': 0, kernel: 0, release: 0 };
-      for (let offset = 0; offset < length; offset += WINDOW) {
-        const size = Math.min(WINDOW, length - offset);
-        let at = now();
-        const region = host.overlay(file, offset, size, false);
-        t.overlay += now() - at;
-        at = now();
-        native.populate(host.memory.buffer, region.pointer, size, true);
-        t.populate += now() - at;
-        // The journal's work, as the worker does it: each 1 MiB chunk saved, then brightened.
-        for (let chunk = 0; chunk < size; chunk += MIB) {
-          const piece = Math.min(MIB, size - chunk);
-          at = now();
-          native.copyBytes(journalRing, 0, host.memory.buffer, region.pointer + chunk, piece);
-          t['journal copy'] += now() - at;
-          at = now();
-          host.brighten({ ...region, pointer: region.pointer + chunk, length: piece }, { ...params, delta });
-          t.kernel += now() - at;
-        }
-        at = now();
-        host.release();
-        t.release += now() - at;
-      }
-      return t;
-    };
-    const preadPass = (delta: number) => {
-      const t = { read: 0, kernel: 0, write: 0 };
-      for (let offset = 0; offset < length; offset += WINDOW) {
-        const size = Math.min(WINDOW, length - offset);
-        let at = now();
-        const region = host.copyIn(file, offset, size);
-        t.read += now() - at;
-        at = now();
-        host.brighten(region, { ...params, delta });
-        t.kernel += now() - at;
-        at = now();
-        host.copyOut(region, file, offset);
-        t.write += now() - at;
-        host.release();
-      }
-      return t;
-    };
     for (let run = -1; run < runs; run++) {
-      const m = mmapPass(nextSign() * params.delta);
+      const m = timeMmapPass(
+        host,
+        file,
+        length,
+        { ...params, delta: nextSign() * params.delta },
+        journalRing,
+      );
       syncFile(path);
-      const p = preadPass(nextSign() * params.delta);
+      const p = timePreadPass(host, file, length, { ...params, delta: nextSign() * params.delta });
       syncFile(path);
       // Run -1 is the warm-up.
       if (run >= 0) {
@@ -406,38 +554,192 @@ function phaseBreakdown(
     host.close();
     file.close();
   }
-  const summarisePasses = (list: Record<string, number>[]): PhaseBreakdown => {
-    const phases: Record<string, Summary> = {};
-    for (const name of Object.keys(list[0])) phases[name] = summarize(list.map((p) => p[name]));
-    return { phases, total: summarize(list.map((p) => Object.values(p).reduce((a, b) => a + b, 0))) };
-  };
   return { mmap: summarisePasses(passes.mmap), pread: summarisePasses(passes.pread) };
 }
 
-/** One `rawbright brighten FILE --json` in a fresh Node process: its own throughput and peak RSS. */
-function childRun(path: string, by: number, extraArgs: string[] = []): Measured {
-  const started = performance.now();
-  const run = spawnSync(process.execPath, [CLI, 'brighten', path, `--by=${by}`, '--json', ...extraArgs], {
-    encoding: 'utf8',
-    maxBuffer: 16 * MIB,
-  });
-  const processSeconds = (performance.now() - started) / 1000;
-  if (run.status !== 0) {
-    throw new RawbrightError(
-      'ERR_BENCH_CHILD',
-      `rawbright brighten failed in a child process: ${run.stderr.trim() || `exit status ${run.status}`}`,
-      { path },
+// ---------------------------------------------------------------------------------------------------
+// The parts: each runs its table and puts its figures into the result.
+// ---------------------------------------------------------------------------------------------------
+
+async function strategiesPart(ctx: BenchContext): Promise<void> {
+  await warmUp(ctx, {});
+  const references = ctx.referenceMissing === undefined ? REFERENCE_ROWS : [];
+  const all = await measureRows(ctx, 'strategies', [...STRATEGY_ROWS, ...references]);
+  const cases = all.slice(0, STRATEGY_ROWS.length);
+  const measuredReferences = all.slice(STRATEGY_ROWS.length);
+  const { inMemory } = ctx.result;
+  const everything = [...cases, ...measuredReferences, inMemory];
+  const reference = (id: string) => measuredReferences.find((c) => c.id === id);
+  ctx.result.strategies = {
+    cases,
+    references: measuredReferences,
+    ratios: {
+      vsNativeMmap: ratios(everything, reference('native-mmap')),
+      vsNativePread: ratios(everything, reference('native-pread')),
+      vsInMemory: ratios(everything, inMemory),
+    },
+  };
+}
+
+async function durablePart(ctx: BenchContext): Promise<void> {
+  const length = Math.min(ctx.settings.size, DURABLE_LENGTH);
+  const rows = ctx.referenceMissing === undefined ? [...DURABLE_ROWS, DISK_ROW] : DURABLE_ROWS;
+  const all = await measureRows(ctx, 'durable', rows, { path: ctx.path, common: { length } });
+  const disk = all.find((c) => c.id === DISK_ROW.id);
+  const cases = all.filter((c) => c.id !== DISK_ROW.id);
+  if (disk !== undefined) {
+    ctx.result.durable = { lengthBytes: length, cases, disk, ratios: { vsDisk: ratios(cases, disk) } };
+  } else {
+    ctx.result.notes.push(
+      'The durable runs have no disk reference: the native reference program is not available.',
     );
   }
-  const report = JSON.parse(run.stdout) as Report;
-  syncFile(path);
-  return {
-    seconds: report.seconds,
-    bytes: report.bytes,
-    strategyUsed: report.strategy,
-    peakRssBytes: report.peakRssBytes,
-    processSeconds,
+}
+
+async function alignmentPart(ctx: BenchContext): Promise<void> {
+  const length = Math.min(ctx.settings.size, ALIGNMENT_LENGTH);
+  const windows = ctx.settings.alignmentWindows.filter((w) => w <= length);
+  await warmUp(ctx, { length });
+  ctx.result.alignment = {
+    lengthBytes: length,
+    misalignmentBytes: MISALIGNMENT,
+    cases: await measureRows(ctx, 'alignment', alignmentRows(windows), {
+      path: ctx.path,
+      common: { length },
+    }),
   };
+}
+
+async function windowsPart(ctx: BenchContext): Promise<void> {
+  const length = Math.min(ctx.settings.size, SWEEP_LENGTH);
+  const windows = ctx.settings.sweepWindows.filter((w) => w <= length);
+  await warmUp(ctx, { length });
+  ctx.result.windows = {
+    lengthBytes: length,
+    cases: await measureRows(ctx, 'windows', windowRows(windows), { path: ctx.path, common: { length } }),
+  };
+}
+
+async function leversPart(ctx: BenchContext): Promise<void> {
+  await warmUp(ctx, {});
+  const cases = await measureRows(ctx, 'levers', LEVER_ROWS);
+  ctx.result.levers = { cases, ratios: { vsBaseline: ratios(cases, cases[0]) } };
+}
+
+async function workersPart(ctx: BenchContext): Promise<void> {
+  const counts = ctx.settings.workerCounts;
+  await warmUp(ctx, { workers: Math.max(...counts) });
+  ctx.result.workers = { cases: await measureRows(ctx, 'workers', workerRows(counts)) };
+}
+
+async function breakdownPart(ctx: BenchContext): Promise<void> {
+  const { params, runs, size } = ctx.settings;
+  const length = Math.min(size, SWEEP_LENGTH);
+  ctx.progress?.('breakdown: timing the phases of a pass');
+  const phases = phaseBreakdown(ctx.path, length, params, runs, ctx.nextSign);
+  const tiny = ctx.workspace.path('tiny.raw');
+  createRandomFile(tiny, 8 * MIB);
+  const [runOverhead] = await measureRows(ctx, 'breakdown', [RUN_OVERHEAD_ROW], { path: tiny });
+  rmSync(tiny, { force: true });
+  ctx.result.breakdown = { lengthBytes: length, window: WINDOW, ...phases, runOverhead };
+}
+
+/** Runs after the main file is gone: each size is its own file, made and removed in turn. */
+async function scalingPart(ctx: BenchContext): Promise<void> {
+  const cases: FileCase[] = [];
+  for (const fileSize of ctx.settings.scalingSizes) {
+    const path = ctx.workspace.path(`scaling-${fileSize}.raw`);
+    ctx.progress?.(`scaling: creating a ${formatBytes(fileSize)} file`);
+    createRandomFile(path, fileSize);
+    warmFile(path);
+    cases.push(...(await measureRows(ctx, 'scaling', [scalingRow(fileSize)], { path })));
+    rmSync(path, { force: true });
+    if (fileSize > totalmem() / 2) {
+      ctx.result.notes.push(
+        `The ${formatBytes(fileSize)} scaling file is over half this machine's memory: it may not stay cached.`,
+      );
+    }
+  }
+  ctx.result.scaling = { cases };
+}
+
+/** Each part's runner. Every part but `scaling` works on the main file. */
+const PART_RUNNERS: Record<FileBenchPart, (ctx: BenchContext) => Promise<void>> = {
+  strategies: strategiesPart,
+  durable: durablePart,
+  alignment: alignmentPart,
+  windows: windowsPart,
+  levers: leversPart,
+  workers: workersPart,
+  breakdown: breakdownPart,
+  scaling: scalingPart,
+};
+
+// ---------------------------------------------------------------------------------------------------
+// The whole benchmark.
+// ---------------------------------------------------------------------------------------------------
+
+function checkSizes(name: string, values: readonly number[], max: number): number[] {
+  if (!Array.isArray(values) || values.length === 0) {
+    throw invalidParameterError(name, 'a non-empty list of sizes', values);
+  }
+  return values.map((value) => {
+    if (!Number.isSafeInteger(value) || value < 8 || value % 8 !== 0 || value > max) {
+      throw invalidParameterError(name, `sizes that are multiples of 8 bytes from 8 to ${max}`, value);
+    }
+    return value;
+  });
+}
+
+function resolveSettings(options: FileBenchOptions): Settings {
+  const size = options.sizeBytes ?? DEFAULT_FILE_BENCH_BYTES;
+  if (!Number.isSafeInteger(size) || size < MIB || size % 8 !== 0) {
+    throw invalidParameterError('size', 'a multiple of 8 bytes, at least 1 MiB', size);
+  }
+  const runs = integerInRange('runs', options.runs ?? DEFAULT_FILE_BENCH_RUNS, 1, 1000);
+  const slowRuns = integerInRange('slowRuns', options.slowRuns ?? Math.min(DEFAULT_SLOW_RUNS, runs), 1, 1000);
+  const parts = [...(options.parts ?? FILE_BENCH_PARTS)];
+  for (const part of parts) {
+    if (!FILE_BENCH_PARTS.includes(part)) {
+      throw invalidParameterError('parts', `parts from ${FILE_BENCH_PARTS.join(', ')}`, part);
+    }
+  }
+  const params = { ...(options.params ?? DEFAULT_FILE_BENCH_PARAMS) };
+  if (params.delta === 0) throw invalidParameterError('delta', 'a non-zero delta (0 skips the work)', 0);
+  const cores = availableParallelism();
+  return {
+    size,
+    runs,
+    slowRuns,
+    parts,
+    params,
+    sweepWindows: checkSizes('windows', options.windows ?? DEFAULT_SWEEP_WINDOWS, 4 * GIB),
+    alignmentWindows: checkSizes(
+      'alignmentWindows',
+      options.alignmentWindows ?? DEFAULT_ALIGNMENT_WINDOWS,
+      4 * GIB,
+    ),
+    scalingSizes: checkSizes('scalingSizes', options.scalingSizes ?? DEFAULT_SCALING_SIZES, 2 ** 50),
+    workerCounts: (options.workers ?? Array.from({ length: cores }, (_, i) => i + 1)).map((n) =>
+      integerInRange('workers', n, 1, 64),
+    ),
+  };
+}
+
+/** Writes and warms the main file, recording how long that took. */
+function createMainFile(ctx: BenchContext): void {
+  const { size } = ctx.settings;
+  ctx.progress?.(`creating a ${formatBytes(size)} file in ${ctx.workspace.dir}`);
+  const started = performance.now();
+  createRandomFile(ctx.path, size);
+  const createSeconds = (performance.now() - started) / 1000;
+  const warmSeconds = warmFile(ctx.path);
+  ctx.result.setup = { createSeconds, warmSeconds };
+  if (size > totalmem() / 2) {
+    ctx.result.notes.push(
+      `The ${formatBytes(size)} file is over half this machine's memory: it may not stay in the page cache, and then the figures are the disk's.`,
+    );
+  }
 }
 
 /**
@@ -471,32 +773,8 @@ export function fileBenchSpaceNeeded(
  * console.log(result.strategies?.ratios.vsNativeMmap.mmap);
  */
 export async function runFileBench(options: FileBenchOptions = {}): Promise<FileBenchResult> {
-  const size = options.sizeBytes ?? DEFAULT_FILE_BENCH_BYTES;
-  if (!Number.isSafeInteger(size) || size < MIB || size % 8 !== 0) {
-    throw invalidParameterError('size', 'a multiple of 8 bytes, at least 1 MiB', size);
-  }
-  const runs = integerInRange('runs', options.runs ?? DEFAULT_FILE_BENCH_RUNS, 1, 1000);
-  const slowRuns = integerInRange('slowRuns', options.slowRuns ?? Math.min(DEFAULT_SLOW_RUNS, runs), 1, 1000);
-  const parts = [...(options.parts ?? FILE_BENCH_PARTS)];
-  for (const part of parts) {
-    if (!FILE_BENCH_PARTS.includes(part)) {
-      throw invalidParameterError('parts', `parts from ${FILE_BENCH_PARTS.join(', ')}`, part);
-    }
-  }
-  const params = { ...(options.params ?? DEFAULT_FILE_BENCH_PARAMS) };
-  if (params.delta === 0) throw invalidParameterError('delta', 'a non-zero delta (0 skips the work)', 0);
-  const sweepWindows = checkSizes('windows', options.windows ?? DEFAULT_SWEEP_WINDOWS, 4 * GIB);
-  const alignmentWindows = checkSizes(
-    'alignmentWindows',
-    options.alignmentWindows ?? DEFAULT_ALIGNMENT_WINDOWS,
-    4 * GIB,
-  );
-  const scalingSizes = checkSizes('scalingSizes', options.scalingSizes ?? DEFAULT_SCALING_SIZES, 2 ** 50);
-  const cores = availableParallelism();
-  const workerCounts = (options.workers ?? Array.from({ length: cores }, (_, i) => i + 1)).map((n) =>
-    integerInRange('workers', n, 1, 64),
-  );
-  const progress = options.onProgress;
+  const settings = resolveSettings(options);
+  const { size, runs, slowRuns, params, parts } = settings;
   const notes: string[] = [];
   const referenceMissing = referenceUnavailableReason();
   if (referenceMissing !== undefined) notes.push(`Native references skipped: ${referenceMissing}.`);
@@ -505,331 +783,36 @@ export async function runFileBench(options: FileBenchOptions = {}): Promise<File
     sign = sign === 1 ? -1 : 1;
     return sign;
   };
-  const by = (s: 1 | -1) => s * params.delta;
-
-  const workspace = Workspace.create(options.dir, fileBenchSpaceNeeded(size, parts, scalingSizes));
+  const workspace = Workspace.create(options.dir, fileBenchSpaceNeeded(size, parts, settings.scalingSizes));
   const result: FileBenchResult = {
     sizeBytes: size,
     runs,
     slowRuns,
     params,
     parts,
-    inMemory: inMemoryCase(params, runs, progress),
+    inMemory: inMemoryCase(params, runs, options.onProgress),
     targets: [],
     notes,
   };
+  const ctx: BenchContext = {
+    settings,
+    workspace,
+    result,
+    referenceMissing,
+    path: workspace.path('bench.raw'),
+    out: workspace.path('bench-out.raw'),
+    nextSign,
+    progress: options.onProgress,
+  };
   try {
-    const mainParts = parts.filter((p) => p !== 'scaling');
+    // The parts run in FILE_BENCH_PARTS order whatever the order asked: the main file's parts, then scaling.
+    const mainParts = FILE_BENCH_PARTS.filter((p) => p !== 'scaling' && parts.includes(p));
     if (mainParts.length > 0) {
-      const path = workspace.path('bench.raw');
-      const out = workspace.path('bench-out.raw');
-      progress?.(`creating a ${formatBytes(size)} file in ${workspace.dir}`);
-      const started = performance.now();
-      createRandomFile(path, size);
-      const createSeconds = (performance.now() - started) / 1000;
-      const warmSeconds = warmFile(path);
-      result.setup = { createSeconds, warmSeconds };
-      if (size > totalmem() / 2) {
-        notes.push(
-          `The ${formatBytes(size)} file is over half this machine's memory: it may not stay in the page cache, and then the figures are the disk's.`,
-        );
-      }
-      const inPlace = (options2: Omit<BrightenOptions, 'by'>) => (s: 1 | -1) =>
-        pipelineRun(path, options2, by(s));
-      const reference = (job: ReferenceJob) => () => referenceRun(path, job);
-      const warmUp = async (options2: Omit<BrightenOptions, 'by'>) => {
-        await pipelineRun(path, options2, by(nextSign()));
-      };
-
-      if (mainParts.includes('strategies')) {
-        await warmUp({});
-        const defs: CaseDef[] = [
-          { id: 'mmap', label: 'mmap overlay, journaled (default)', runs, run: inPlace({}) },
-          {
-            id: 'mmap-no-journal',
-            label: 'mmap overlay, no journal',
-            runs,
-            run: inPlace({ strategy: 'mmap', journal: false }),
-          },
-          { id: 'pread', label: 'pread/pwrite, journaled', runs, run: inPlace({ strategy: 'pread' }) },
-          {
-            id: 'pread-no-journal',
-            label: 'pread/pwrite, no journal',
-            runs,
-            run: inPlace({ strategy: 'pread', journal: false }),
-          },
-          {
-            id: 'out-mmap',
-            label: 'out of place, mmap overlay',
-            runs,
-            run: inPlace({ strategy: 'mmap', out, overwrite: true }),
-          },
-          {
-            id: 'out-pread',
-            label: 'out of place, pread/pwrite',
-            runs,
-            run: inPlace({ strategy: 'pread', out, overwrite: true }),
-          },
-        ];
-        const referenceDefs: CaseDef[] =
-          referenceMissing !== undefined
-            ? []
-            : [
-                {
-                  id: 'native-mmap',
-                  label: 'native C++: mmap + MADV_POPULATE_WRITE, 64 MiB windows',
-                  runs,
-                  run: (s) =>
-                    reference({ mode: 'mmap', params: { ...params, delta: by(s) }, window: WINDOW })(),
-                },
-                {
-                  id: 'native-pread',
-                  label: 'native C++: pread/pwrite, 64 MiB buffer',
-                  runs,
-                  run: (s) =>
-                    reference({ mode: 'pread', params: { ...params, delta: by(s) }, window: WINDOW })(),
-                },
-              ];
-        const all = await measure('strategies', [...defs, ...referenceDefs], nextSign, progress);
-        const cases = all.slice(0, defs.length);
-        const references = all.slice(defs.length);
-        const everything = [...cases, ...references, result.inMemory];
-        result.strategies = {
-          cases,
-          references,
-          ratios: {
-            vsNativeMmap: ratios(
-              everything,
-              references.find((c) => c.id === 'native-mmap'),
-            ),
-            vsNativePread: ratios(
-              everything,
-              references.find((c) => c.id === 'native-pread'),
-            ),
-            vsInMemory: ratios(everything, result.inMemory),
-          },
-        };
-      }
-
-      if (mainParts.includes('durable')) {
-        const length = Math.min(size, DURABLE_LENGTH);
-        const diskPath = workspace.path('disk-test.raw');
-        const defs: CaseDef[] = [
-          {
-            id: 'mmap-durable',
-            label: 'mmap overlay, journaled, durable',
-            runs: slowRuns,
-            run: inPlace({ durable: true, length }),
-          },
-          {
-            id: 'pread-durable',
-            label: 'pread/pwrite, journaled, durable',
-            runs: slowRuns,
-            run: inPlace({ strategy: 'pread', durable: true, length }),
-          },
-        ];
-        if (referenceMissing === undefined) {
-          defs.push({
-            id: 'disk',
-            label: 'disk write bandwidth with fsync (native)',
-            runs: slowRuns,
-            run: () => referenceRun(diskPath, { mode: 'disk', size: length }),
-          });
-        }
-        const all = await measure('durable', defs, nextSign, progress);
-        const disk = all.find((c) => c.id === 'disk');
-        const cases = all.filter((c) => c.id !== 'disk');
-        if (disk !== undefined) {
-          result.durable = { lengthBytes: length, cases, disk, ratios: { vsDisk: ratios(cases, disk) } };
-        } else {
-          notes.push(
-            'The durable runs have no disk reference: the native reference program is not available.',
-          );
-        }
-      }
-
-      if (mainParts.includes('alignment')) {
-        const length = Math.min(size, ALIGNMENT_LENGTH);
-        const windows = alignmentWindows.filter((w) => w <= length);
-        await warmUp({ length });
-        const defs: CaseDef[] = [];
-        for (const window of windows) {
-          for (const aligned of [true, false]) {
-            for (const populate of [true, false]) {
-              const tuning = { populate, overlayMisalignment: aligned ? 0 : MISALIGNMENT };
-              defs.push({
-                id: `${aligned ? 'aligned' : 'misaligned'}${populate ? '' : '-no-populate'}-${window}`,
-                label: `${aligned ? 'aligned' : `${MISALIGNMENT / 1024} KiB off`}, ${populate ? 'populate' : 'no populate'}, ${formatBytes(window)} windows`,
-                runs: aligned ? runs : slowRuns,
-                run: inPlace({ strategy: 'mmap', window, length, tuning }),
-                extra: { window },
-              });
-            }
-          }
-        }
-        result.alignment = {
-          lengthBytes: length,
-          misalignmentBytes: MISALIGNMENT,
-          cases: await measure('alignment', defs, nextSign, progress),
-        };
-      }
-
-      if (mainParts.includes('windows')) {
-        const length = Math.min(size, SWEEP_LENGTH);
-        const windows = sweepWindows.filter((w) => w <= length);
-        await warmUp({ length });
-        const defs: CaseDef[] = [];
-        for (const strategy of ['mmap', 'pread'] as const) {
-          for (const window of windows) {
-            defs.push({
-              id: `${strategy}-${window}`,
-              label: `${strategy === 'mmap' ? 'mmap overlay' : 'pread/pwrite'}, journaled, ${formatBytes(window)} windows`,
-              runs,
-              run: inPlace({ strategy, window, length }),
-              extra: { window },
-            });
-          }
-        }
-        result.windows = { lengthBytes: length, cases: await measure('windows', defs, nextSign, progress) };
-      }
-
-      if (mainParts.includes('levers')) {
-        await warmUp({});
-        const defs: CaseDef[] = [
-          { id: 'baseline', label: 'default (mmap overlay, journaled)', runs, run: inPlace({}) },
-          {
-            id: 'hugepage',
-            label: 'MADV_HUGEPAGE on every overlay',
-            runs,
-            run: inPlace({ tuning: { hugepage: true } }),
-          },
-          {
-            id: 'writeback',
-            label: 'sync_file_range after every window',
-            runs,
-            run: inPlace({ tuning: { writeback: true } }),
-          },
-          {
-            id: 'no-populate',
-            label: 'no MADV_POPULATE_WRITE',
-            runs,
-            run: inPlace({ tuning: { populate: false } }),
-          },
-          {
-            id: 'chunk-256KiB',
-            label: 'journal chunk 256 KiB (default 1 MiB)',
-            runs,
-            run: inPlace({ tuning: { journalChunk: 256 * 1024 } }),
-          },
-          {
-            id: 'chunk-8MiB',
-            label: 'journal chunk 8 MiB',
-            runs,
-            run: inPlace({ tuning: { journalChunk: 8 * MIB } }),
-          },
-          {
-            id: 'out-mmap-baseline',
-            label: 'out of place, mmap overlay (as in strategies)',
-            runs,
-            run: inPlace({ strategy: 'mmap', out, overwrite: true }),
-          },
-          {
-            id: 'out-mmap-hugepage',
-            label: 'out of place, mmap overlay, MADV_HUGEPAGE',
-            runs,
-            run: inPlace({ strategy: 'mmap', out, overwrite: true, tuning: { hugepage: true } }),
-          },
-          {
-            id: 'out-mmap-no-populate',
-            label: 'out of place, mmap overlay, no MADV_POPULATE_WRITE',
-            runs,
-            run: inPlace({ strategy: 'mmap', out, overwrite: true, tuning: { populate: false } }),
-          },
-          {
-            id: 'pread-hugepage',
-            label: 'pread/pwrite, journaled, MADV_HUGEPAGE arena',
-            runs,
-            run: inPlace({ strategy: 'pread', tuning: { hugepage: true } }),
-          },
-        ];
-        const cases = await measure('levers', defs, nextSign, progress);
-        result.levers = { cases, ratios: { vsBaseline: ratios(cases, cases[0]) } };
-      }
-
-      if (mainParts.includes('workers')) {
-        await warmUp({ workers: Math.max(...workerCounts) });
-        const defs: CaseDef[] = [];
-        for (const strategy of ['mmap', 'pread'] as const) {
-          for (const workers of workerCounts) {
-            defs.push({
-              id: `${strategy}-${workers}`,
-              label: `${strategy === 'mmap' ? 'mmap overlay' : 'pread/pwrite'}, journaled, ${workers} worker${workers === 1 ? '' : 's'}`,
-              runs,
-              run: inPlace({ strategy, workers }),
-              extra: { workers },
-            });
-          }
-        }
-        result.workers = { cases: await measure('workers', defs, nextSign, progress) };
-      }
-
-      if (mainParts.includes('breakdown')) {
-        const length = Math.min(size, SWEEP_LENGTH);
-        progress?.('breakdown: timing the phases of a pass');
-        const phases = phaseBreakdown(path, length, params, runs, nextSign);
-        const tiny = workspace.path('tiny.raw');
-        createRandomFile(tiny, 8 * MIB);
-        const [runOverhead] = await measure(
-          'breakdown',
-          [
-            {
-              id: 'run-overhead',
-              label: 'a whole brightenFile call on an 8 MiB file',
-              runs,
-              run: (s) => pipelineRun(tiny, {}, by(s)),
-            },
-          ],
-          nextSign,
-          progress,
-        );
-        rmSync(tiny, { force: true });
-        result.breakdown = { lengthBytes: length, window: WINDOW, ...phases, runOverhead };
-      }
-      rmSync(path, { force: true });
+      createMainFile(ctx);
+      for (const part of mainParts) await PART_RUNNERS[part](ctx);
+      rmSync(ctx.path, { force: true });
     }
-
-    if (parts.includes('scaling')) {
-      const cases: FileCase[] = [];
-      for (const fileSize of scalingSizes) {
-        const path = workspace.path(`scaling-${fileSize}.raw`);
-        progress?.(`scaling: creating a ${formatBytes(fileSize)} file`);
-        createRandomFile(path, fileSize);
-        warmFile(path);
-        const count = fileSize > SLOW_SIZE ? slowRuns : runs;
-        const [measured] = await measure(
-          'scaling',
-          [
-            {
-              id: `size-${fileSize}`,
-              label: `${formatBytes(fileSize)} file, default options, fresh process`,
-              runs: count,
-              run: (s) => childRun(path, by(s)),
-              extra: { sizeBytes: fileSize },
-            },
-          ],
-          nextSign,
-          progress,
-        );
-        cases.push(measured);
-        rmSync(path, { force: true });
-        if (fileSize > totalmem() / 2) {
-          notes.push(
-            `The ${formatBytes(fileSize)} scaling file is over half this machine's memory: it may not stay cached.`,
-          );
-        }
-      }
-      result.scaling = { cases };
-    }
+    if (parts.includes('scaling')) await PART_RUNNERS.scaling(ctx);
   } finally {
     workspace.remove();
   }

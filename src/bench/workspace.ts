@@ -19,29 +19,13 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { RawbrightError } from '../errors.js';
+import { formatBytes } from '../format.js';
 
 const MIB = 1024 * 1024;
 /** The I/O unit for creating, warming and syncing files. */
 const CHUNK = 64 * MIB;
 /** Room kept free beyond the files themselves: journals, the reference program's disk test, the file system's own needs. */
 export const FREE_SPACE_MARGIN = 256 * MIB;
-
-/**
- * Formats a byte count for messages and tables.
- * @param bytes a whole number of bytes
- * @returns e.g. `512 MiB`, `2 GiB`, `1.5 GiB`
- */
-export function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const digits = Number.isInteger(value) ? 0 : value < 10 ? 2 : 1;
-  return `${value.toFixed(digits)} ${units[unit]}`;
-}
 
 /** Workspaces not yet removed, so an interrupted benchmark can still clean up (see {@link removeLiveWorkspaces}). */
 const live = new Set<Workspace>();

@@ -3,28 +3,21 @@
  * reduced set); each kind of benchmark is also a subcommand of `bench`, registered by its own
  * `register…Bench(bench)` function below. Tables go to stdout, progress to stderr (only on a terminal),
  * `--json FILE` writes the full result (machine, versions, date and every figure) and `--chart FILE`
- * draws it (.png or .svg).
+ * draws it (.png or .svg) as a few focused charts, the first in FILE and the others beside it. The
+ * tables themselves are formatted by src/bench/report.ts.
  */
 import { writeFileSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
-import {
-  FILE_BENCH_PARTS,
-  type FileBenchPart,
-  type FileBenchResult,
-  type FileCase,
-  type Ratios,
-} from '../../bench/file-bench.js';
+import { FILE_BENCH_PARTS, type FileBenchPart } from '../../bench/file-bench.js';
 import {
   DEFAULT_KERNEL_BENCH_PARAMS,
   DEFAULT_KERNEL_BENCH_RUNS,
-  KERNEL_BENCH_ENTRIES,
-  type KernelBenchResult,
   runKernelBench,
 } from '../../bench/kernel-bench.js';
-import { describeMachine, describeVersions, machineLine } from '../../bench/machine.js';
-import type { Summary } from '../../bench/stats.js';
+import { describeMachine, describeVersions } from '../../bench/machine.js';
+import { formatBenchResult, formatKernelBench } from '../../bench/report.js';
 import { type BenchResult, QUICK_PRESET, runBench } from '../../bench/suite.js';
-import { formatBytes, removeLiveWorkspaces } from '../../bench/workspace.js';
+import { removeLiveWorkspaces } from '../../bench/workspace.js';
 import { CHANNEL_MODES, type Channels, SAMPLE_TYPES, type SampleType } from '../../kernels/types.js';
 import { parseChoice, parseInteger, parseSizeOption, usageError } from '../options.js';
 import { parseSize } from '../size.js';
@@ -40,221 +33,9 @@ export function writeJsonResult(file: string, result: unknown): void {
   writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
 }
 
-/**
- * Lays out rows as a plain-text table: the first column left-aligned, the others right-aligned.
- * @param header column titles
- * @param rows cells, already formatted
- * @returns the table, one line per row, newline-terminated
- */
-export function formatTable(header: string[], rows: string[][]): string {
-  const all = [header, ...rows];
-  const widths = header.map((_, column) => Math.max(...all.map((row) => row[column].length)));
-  const line = (row: string[]) =>
-    row
-      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column])))
-      .join('  ')
-      .trimEnd();
-  return `${all.map(line).join('\n')}\n`;
-}
-
 function progress(): ((text: string) => void) | undefined {
   if (!process.stderr.isTTY) return undefined;
   return (text) => process.stderr.write(`\r\x1b[2K${text.slice(0, (process.stderr.columns || 100) - 1)}`);
-}
-
-const fixed = (value: number, digits = 2) => value.toFixed(digits);
-const ratio = (value: number | undefined) =>
-  value === undefined ? '-' : `${value >= 10 ? value.toFixed(1) : value.toFixed(2)}x`;
-const spread = (summary: Summary) => [fixed(summary.min), fixed(summary.median), fixed(summary.max)];
-
-/**
- * Formats a kernel benchmark result as the table `rawbright bench kernels` prints.
- * @param result what {@link runKernelBench} returned
- * @returns the text, newline-terminated
- */
-export function formatKernelBench(result: KernelBenchResult): string {
-  const { delta, type, channels } = result.params;
-  const rows = KERNEL_BENCH_ENTRIES.map((entry) => [
-    entry === 'memcpy' ? 'memcpy (bytes copied)' : entry,
-    ...spread(result.kernels[entry].gbps),
-    ratio(result.ratios.vsNative[entry]),
-    ratio(result.ratios.vsJs[entry]),
-  ]);
-  const targets = result.targets
-    .map((t) => `  ${t.description}: ${ratio(t.measured)} (${t.met ? 'met' : 'NOT met'})`)
-    .join('\n');
-  return (
-    `Kernels on ${(result.sizeBytes / MIB).toFixed(0)} MiB inside WebAssembly memory, ${type} ${channels}, ` +
-    `delta ${delta > 0 ? '+' : ''}${delta}; ${result.runs} runs after a warm-up; ` +
-    `native path ${result.nativePath}; Node ${result.node}\n\n` +
-    formatTable(['kernel', 'GB/s min', 'median', 'max', 'vs native', 'vs js'], rows) +
-    `\nRatios are of medians. GB/s = 10^9 bytes per second, brightened in place (memcpy: copied).\n` +
-    `Targets:\n${targets}\n`
-  );
-}
-
-function caseTable(cases: FileCase[], ratioColumns: [string, Ratios][] = [], label = 'case'): string {
-  const rows = cases.map((c) => [
-    c.label,
-    String(c.runs),
-    ...spread(c.gbps),
-    ...ratioColumns.map(([, r]) => ratio(r[c.id])),
-  ]);
-  return formatTable(
-    [label, 'runs', 'GB/s min', 'median', 'max', ...ratioColumns.map(([name]) => name)],
-    rows,
-  );
-}
-
-/**
- * Formats a file benchmark result as the tables `rawbright bench file` prints.
- * @param result what {@link runFileBench} returned
- * @returns the text, newline-terminated
- */
-export function formatFileBench(result: FileBenchResult): string {
-  const { delta, type, channels } = result.params;
-  const out: string[] = [];
-  out.push(
-    `File benchmark: ${formatBytes(result.sizeBytes)} file, ${type} ${channels}, delta ±${Math.abs(delta)}; ` +
-      `${result.runs} runs per case after one warm-up run (${result.slowRuns} for slow cases); ` +
-      'the file is cached (warm) and synced, untimed, between runs.\n',
-  );
-  if (result.setup !== undefined) {
-    out.push(
-      `Setup: file written and synced in ${fixed(result.setup.createSeconds)} s, read once (warm) in ${fixed(result.setup.warmSeconds)} s.\n`,
-    );
-  }
-  const s = result.strategies;
-  if (s !== undefined) {
-    out.push(`\nStrategies, in place unless said (GB/s of the whole brightenFile call):\n`);
-    out.push(
-      caseTable(
-        [...s.cases, ...s.references, result.inMemory],
-        [
-          ['vs native mmap', s.ratios.vsNativeMmap],
-          ['vs native pread', s.ratios.vsNativePread],
-          ['vs in memory', s.ratios.vsInMemory],
-        ],
-      ),
-    );
-  } else {
-    out.push(
-      `\nIn-memory limit: ${result.inMemory.label}: ${spread(result.inMemory.gbps).join(' / ')} GB/s\n`,
-    );
-  }
-  const d = result.durable;
-  if (d !== undefined) {
-    out.push(`\nDurable runs (fsync every window) on the first ${formatBytes(d.lengthBytes)}:\n`);
-    out.push(caseTable([...d.cases, d.disk], [['vs disk', d.ratios.vsDisk]]));
-  }
-  const a = result.alignment;
-  if (a !== undefined) {
-    out.push(
-      `\nThe mmap overlay's placement: 2 MiB-congruent with the file offset (default) or ${a.misalignmentBytes / 1024} KiB off, ` +
-        `with and without MADV_POPULATE_WRITE, on the first ${formatBytes(a.lengthBytes)}:\n`,
-    );
-    out.push(caseTable(a.cases));
-  }
-  const w = result.windows;
-  if (w !== undefined) {
-    out.push(`\nWindow size sweep on the first ${formatBytes(w.lengthBytes)}:\n`);
-    out.push(caseTable(w.cases));
-  }
-  const l = result.levers;
-  if (l !== undefined) {
-    out.push(`\nLevers (mmap overlay, journaled, unless said):\n`);
-    out.push(caseTable(l.cases, [['vs default', l.ratios.vsBaseline]]));
-  }
-  const k = result.workers;
-  if (k !== undefined) {
-    out.push(`\nWorker threads:\n`);
-    out.push(caseTable(k.cases));
-  }
-  const b = result.breakdown;
-  if (b !== undefined) {
-    out.push(
-      `\nWhere one pass over ${formatBytes(b.lengthBytes)} goes (${formatBytes(b.window)} windows, one kernel host, main thread; medians):\n`,
-    );
-    const rows: string[][] = [];
-    for (const strategy of ['mmap', 'pread'] as const) {
-      const phases = b[strategy];
-      for (const [phase, summary] of Object.entries(phases.phases)) {
-        rows.push([
-          `${strategy}: ${phase}`,
-          fixed(summary.median * 1000, 1),
-          `${fixed((100 * summary.median) / phases.total.median, 0)}%`,
-        ]);
-      }
-      rows.push([
-        `${strategy}: total`,
-        fixed(phases.total.median * 1000, 1),
-        `${fixed(b.lengthBytes / phases.total.median / 1e9)} GB/s`,
-      ]);
-    }
-    out.push(formatTable(['phase', 'ms', 'share'], rows));
-    const o = b.runOverhead;
-    out.push(
-      `Fixed cost of a run (workers, wasm, journal, locks; a whole brightenFile call on an 8 MiB file): ` +
-        `${fixed(o.seconds.length > 0 ? Math.min(...o.seconds) * 1000 : 0, 0)}–${fixed(Math.max(...o.seconds) * 1000, 0)} ms.\n`,
-    );
-  }
-  const sc = result.scaling;
-  if (sc !== undefined) {
-    out.push(
-      `\nFile size scaling: default options, each run a fresh 'rawbright brighten --json' process (GB/s from its report; ` +
-        `process time includes Node's start-up):\n`,
-    );
-    const rows = sc.cases.map((c) => [
-      formatBytes(c.sizeBytes ?? 0),
-      String(c.runs),
-      ...spread(c.gbps),
-      c.peakRssBytes === undefined ? '-' : fixed(c.peakRssBytes.max / MIB, 0),
-      c.processSeconds === undefined ? '-' : fixed(median(c.processSeconds)),
-    ]);
-    out.push(
-      formatTable(
-        ['file size', 'runs', 'GB/s min', 'median', 'max', 'peak RSS MiB (max)', 'process s'],
-        rows,
-      ),
-    );
-  }
-  if (result.targets.length > 0) {
-    out.push('\nTargets:\n');
-    for (const t of result.targets) {
-      out.push(`  ${t.description}: ${fixed(t.measured)} (${t.met ? 'met' : 'NOT met'})\n`);
-    }
-  }
-  if (result.notes.length > 0) out.push(`\nNotes:\n${result.notes.map((n) => `  ${n}`).join('\n')}\n`);
-  out.push('\nRatios are of medians. GB/s = 10^9 bytes per second.\n');
-  return out.join('');
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
-
-/**
- * Formats a whole benchmark result: the machine, then each part's tables.
- * @param result what {@link runBench} returned
- * @returns the text, newline-terminated
- */
-export function formatBenchResult(result: BenchResult): string {
-  const m = result.machine;
-  const load =
-    `1-min load average ${m.loadAverage.start.toFixed(2)} at the start` +
-    (m.loadAverage.end === undefined ? '' : `, ${m.loadAverage.end.toFixed(2)} at the end`);
-  const parts = [
-    `rawbright bench${result.quick ? ' --quick' : ''}, ${result.date}\n` +
-      `Machine: ${machineLine(m)}${m.transparentHugepages === undefined ? '' : `, THP ${m.transparentHugepages}`}\n` +
-      `Bench folder: ${m.benchDir === undefined ? '-' : `${m.benchDir.path} (${m.benchDir.filesystem} on ${m.benchDir.device})`}\n` +
-      `Node ${result.versions.node}, V8 ${result.versions.v8}, rawbright ${result.versions.rawbright}; ${load}\n`,
-  ];
-  if (result.kernels !== undefined) parts.push(formatKernelBench(result.kernels));
-  if (result.file !== undefined) parts.push(formatFileBench(result.file));
-  parts.push(`Took ${result.durationSeconds.toFixed(0)} s.\n`);
-  return parts.join('\n');
 }
 
 /** A comma-separated list of sizes, e.g. `1MiB,64MiB,1GiB`. */
@@ -331,10 +112,14 @@ function commandLine(): string {
   return ['rawbright', ...process.argv.slice(2)].join(' ');
 }
 
-/** Draws the chart. vega and sharp load only here: every other command starts without them (and their memory). */
-async function drawChart(file: string, result: BenchResult): Promise<void> {
-  const { writeChart } = await import('../../bench/chart.js');
-  await writeChart(file, result);
+/**
+ * Draws the charts and says where they went. vega and sharp load only here: every other command starts
+ * without them (and their memory).
+ */
+async function drawCharts(file: string, result: BenchResult): Promise<void> {
+  const { writeCharts } = await import('../../bench/chart.js');
+  const paths = await writeCharts(file, result);
+  process.stdout.write(`Charts: ${paths.join(', ')}\n`);
 }
 
 /**
@@ -362,7 +147,7 @@ async function withCleanupOnSignals<T>(work: () => Promise<T>): Promise<T> {
 async function emit(result: BenchResult, flags: OutputFlags): Promise<void> {
   process.stdout.write(formatBenchResult(result));
   if (flags.json !== undefined) writeJsonResult(flags.json, result);
-  if (flags.chart !== undefined) await drawChart(flags.chart, result);
+  if (flags.chart !== undefined) await drawCharts(flags.chart, result);
 }
 
 function addFileOptions(command: Command): Command {
@@ -395,7 +180,10 @@ function addFileOptions(command: Command): Command {
     )
     .option('--parts <parts>', `file benchmark parts to run: ${FILE_BENCH_PARTS.join(',')}`, parseParts)
     .option('--json <file>', 'also write the full result as JSON')
-    .option('--chart <file>', 'also draw the result as a chart (.png or .svg)');
+    .option(
+      '--chart <file>',
+      'also draw the result as charts (.png or .svg): the first to FILE, the others beside it as FILE-<chart>',
+    );
 }
 
 function fileOptions(flags: FileFlags) {
@@ -485,7 +273,7 @@ function registerKernelsBench(bench: Command): void {
         const { kernels: _, ...context } = whole;
         writeJsonResult(flags.json, { ...result, ...context });
       }
-      if (flags.chart !== undefined) await drawChart(flags.chart, whole);
+      if (flags.chart !== undefined) await drawCharts(flags.chart, whole);
     });
 }
 

@@ -1,7 +1,7 @@
 /** `rawbright create RAW --width W --height H`: a synthetic raw image (and sidecar) of any size. */
 import type { Command } from 'commander';
 import { createImage, PATTERNS, type Pattern } from '../../convert/create.js';
-import { formatBytes, formatRate } from '../../convert/format.js';
+import { formatBytes, formatRate } from '../../format.js';
 import { SAMPLE_TYPES, type SampleType } from '../../kernels/types.js';
 import { parseChoice, parseInteger } from '../options.js';
 

@@ -1,7 +1,7 @@
 /** `rawbright export RAW OUT.png|OUT.tif`: raw → 16-bit RGBA PNG or TIFF. */
 import type { Command } from 'commander';
 import { DEFAULT_COMPRESSION_LEVEL, exportImage } from '../../convert/export.js';
-import { formatBytes, formatRate } from '../../convert/format.js';
+import { formatBytes, formatRate } from '../../format.js';
 import type { SampleType } from '../../kernels/types.js';
 import { addRawShapeOptions, parseInteger } from '../options.js';
 

@@ -1,7 +1,7 @@
 /** `rawbright import IMAGE OUT.raw`: any image sharp reads → raw RGBA uint16 + sidecar. */
 import type { Command } from 'commander';
-import { formatBytes, formatRate } from '../../convert/format.js';
 import { importImage } from '../../convert/import.js';
+import { formatBytes, formatRate } from '../../format.js';
 
 /**
  * Registers `rawbright import IMAGE RAW [--overwrite] [--json]` on the program.

@@ -1,7 +1,7 @@
 /** `rawbright info RAW`: shape, size and per-channel statistics of a raw file. */
 import type { Command } from 'commander';
-import { formatBytes } from '../../convert/format.js';
 import { type ImageInfo, imageInfo } from '../../convert/info.js';
+import { formatBytes } from '../../format.js';
 import type { SampleType } from '../../kernels/types.js';
 import { addRawShapeOptions } from '../options.js';
 
