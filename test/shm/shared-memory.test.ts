@@ -592,9 +592,9 @@ describe('errors', () => {
       const version = thrown(() => SharedMemory.open(name));
       expect(version.code).toBe('ERR_SHM_INCOMPATIBLE');
       expect(version.message).toMatch(
-        /was made by another version of rawbright \(format 99, this one reads 1\)$/,
+        /was made by another version of rawbright \(format 99, this one reads 2\)$/,
       );
-      write(8, Buffer.from([1, 0, 0, 0]));
+      write(8, Buffer.from([2, 0, 0, 0]));
       const fine = SharedMemory.open(name);
       expect(fine.size).toBe(64);
       fine.close();
