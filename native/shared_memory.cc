@@ -360,7 +360,11 @@ Inspection Inspect(int fd, const struct stat& st) {
     return result;
   }
   header.abi[sizeof(header.abi) - 1] = '\0';
-  if (header.version < kOldestKnownVersion || header.version > kVersion || header.lockProtocol != kLockProtocol) {
+  if (header.version < kOldestKnownVersion) {
+    result.verdict = Verdict::kDamaged;
+    return result;
+  }
+  if (header.version > kVersion || header.lockProtocol != kLockProtocol) {
     result.verdict = Verdict::kOtherVersion;
     return result;
   }
