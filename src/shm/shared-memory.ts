@@ -34,8 +34,9 @@
  *   word that another process forged or scribbled over gives an abandoned lock or an error
  *   (`ERR_SHM_LOCK_BROKEN`), never a crash, an abort or a wait past the timeout.
  * - A process that truncates the region's file makes the lost pages read as zeros here instead of
- *   raising SIGBUS ({@link SharedMemory.truncated} turns true, lock operations fail with
- *   `ERR_SHM_TRUNCATED`). `RAWBRIGHT_NO_SIGBUS_GUARD=1` turns that guard off.
+ *   raising SIGBUS: {@link SharedMemory.truncated} turns true, and from the first touch of a lost page
+ *   every lock operation fails with `ERR_SHM_TRUNCATED`. `RAWBRIGHT_NO_SIGBUS_GUARD=1` turns that guard
+ *   off.
  * - Users who may write the region (mode 0660, 0666) can still change its data and break mutual
  *   exclusion, or hold a lock as long as they like: share a region only with users you trust with
  *   its contents.
@@ -318,8 +319,9 @@ export class SharedMemory implements Disposable {
 
   /**
    * True once another process truncated the region's file below its size. The lost pages read as
-   * zeros in this process (instead of killing it with SIGBUS), nothing written to them reaches the
-   * other processes, and every lock operation fails with `ERR_SHM_TRUNCATED`. False once closed.
+   * zeros in this process (instead of killing it with SIGBUS) and nothing written to them reaches the
+   * other processes; from the first touch of such a page, every lock operation (`unlock()` included)
+   * fails with `ERR_SHM_TRUNCATED`. False once closed.
    */
   get truncated(): boolean {
     if (this.#closed) return false;
