@@ -49,8 +49,11 @@ size_t PageSize();
 
 // The SIGBUS guard (sigbus.cc): every file mapping is watched from creation to unmap, so a page
 // truncated away by another process faults into zero pages and a flag instead of killing the process.
-void WatchMapping(void* start, size_t length);
+// WatchMapping returns the mapping's slot in the guard's table (-1 if unguarded: guard off or table
+// full), for WatchedMappingFaulted: whether that mapping, still starting at START, took a SIGBUS.
+int WatchMapping(void* start, size_t length);
 void UnwatchMapping(void* start);
+bool WatchedMappingFaulted(int slot, const void* start);
 
 // One file mapping handed to JavaScript as an external ArrayBuffer. The finalizer and close()
 // share it, so whichever runs first unmaps and the other does nothing.

@@ -1,7 +1,7 @@
-// Named, non-persisted shared memory between processes, with robust process-shared mutexes inside.
+// Named, non-persisted shared memory between processes, with process-shared mutexes inside.
 //
 // Where a region lives: /dev/shm/rawbright.<name> (what shm_open uses on Linux), laid out as
-//   [header: magic, version, sizes, ABI tag | mutex slots][data: `size` bytes]
+//   [header: magic, version, sizes, ABI tag | mutex slots, one lock word each][data: `size` bytes]
 // with the data starting on a page boundary. JavaScript sees only the data, as an external ArrayBuffer.
 //
 // How a region stays non-persisted (the "reference count" is kept by the kernel, not in the header,
@@ -20,29 +20,64 @@
 // So: the last close removes the name at once; if the last users die instead, the name (and its
 // memory) stays until the next create/open of that name or a cleanup() sweep reclaims it.
 //
-// Mutexes and threads: a pthread mutex belongs to the thread that locked it, and the robust-list
-// machinery that reports a dead holder works per thread. So a lock is always released by the thread
-// that took it: tryLock (and the uncontended path of lock) runs pthread_mutex_trylock on the
-// JavaScript thread; a lock that must wait is handed to a dedicated thread per Mutex object (started
-// on first need), which waits with pthread_mutex_clocklock in short slices (so close() can cancel
-// it), keeps owning the mutex while JavaScript holds the lock, and unlocks it when told to.
-// Completion reaches JavaScript through a thread-safe function made per waiting request.
+// Who is trusted. /dev/shm is writable by every user, so a name may hold anything. open and
+// createOrOpen join only a region whose file belongs to this process's effective uid, or to the one
+// uid the caller says it trusts (trustOwner): otherwise another user could pre-create a name (mode
+// 0666) and read what we write there. Nothing is ever removed unless it is provably a region: a
+// regular file with one name, owned as above, whose header passes every check of a format we know and
+// whose size is the one the header states.
+//
+// The mutexes are lock words of our own, not pthread mutexes. A region may be writable by other users
+// on purpose (mode 0660, 0666), and a glibc robust mutex keeps list pointers in the shared memory that
+// glibc follows and asserts on: whoever can write the memory could crash, abort or steer every process
+// that locks it. A lock word is only ever read as a number:
+//   0                  free
+//   1                  free, but its last holder closed its region (or its thread ended) without
+//                      unlocking: the next locker is told "abandoned"
+//   token (>= 1024)    held by the attachment (one open/create of the region) that drew that token
+//   | 1 << 31          someone may be sleeping on the word (futex): unlock must wake one
+// Any other value is not one we write; it counts as held by nobody alive.
+// Liveness is kept by the kernel too: every attachment draws a random token and holds an
+// open-file-description write lock (F_OFD_SETLK) on byte kLivenessBase + token of the region's file
+// while it is attached; the kernel drops it with the descriptor, however the process ends, whatever
+// PID namespace it lives in. A locker that finds the word held by a token whose byte nobody has
+// write-locked (F_OFD_GETLK) knows that holder is gone: it takes the word over with a compare-and-swap
+// and reports "abandoned". Waiting is FUTEX_WAIT on the word (not FUTEX_PRIVATE: across processes) in
+// slices of at most kMaxSliceNs, so a holder that died without waking anyone is noticed that soon.
+// What another user who can write the region can still do: change the data, break mutual exclusion by
+// rewriting a lock word (the holder's unlock then reports ERR_SHM_LOCK_BROKEN), hold a lock or fake a
+// live holder for as long as they like (lock() then waits for its timeout), refuse us new attachments
+// (ERR_SHM_BUSY). What they cannot do: make this process crash, abort, or wait past its timeout.
+// Nothing read from the region after open is used as a pointer, size or index, and the header
+// fields that size the mapping are copied and checked once, at open.
+//
+// Threads: the lock belongs to the Mutex object (one per attachment and index), not to a thread.
+// tryLock (and the uncontended path of lock) and unlock run on the JavaScript thread; a lock that must
+// wait is waited for by a thread per Mutex object (started on first need), which takes the word and
+// hands the result to JavaScript through a thread-safe function made per waiting request.
+//
+// Truncation: the mapping is watched by the SIGBUS guard (sigbus.cc). If another process truncates the
+// file, touching a lost page puts zeros there instead of killing the process, and every lock
+// operation from then on fails with ERR_SHM_TRUNCATED.
 #include <napi.h>
 
 #if defined(__linux__)
 #include <dirent.h>
 #include <fcntl.h>
-#include <pthread.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
@@ -64,27 +99,33 @@ constexpr const char* kShmDirectory = "/dev/shm";
 constexpr const char* kPrefix = "rawbright.";
 constexpr size_t kMaxNameLength = 240;
 constexpr char kMagic[8] = {'R', 'B', 'S', 'H', 'M', 'E', 'M', '\0'};
-constexpr uint32_t kVersion = 1;
+// Format 2: lock words of our own. Format 1 held glibc robust mutexes in the same slots.
+constexpr uint32_t kVersion = 2;
+constexpr uint32_t kOldestKnownVersion = 1;
 // The meaning of the flock protocol above. Every version of rawbright must keep it, so that one
 // version can safely reclaim a stale region made by another.
 constexpr uint32_t kLockProtocol = 1;
 constexpr uint32_t kMutexOffset = 128;
+constexpr uint32_t kMutexSlotSize = 64;  // one cache line per lock word
+constexpr uint32_t kLockWordSize = 4;
 constexpr uint32_t kMaxMutexes = 64;
 constexpr uint64_t kMaxDataSize = 1ull << 32;  // Node 20's ArrayBuffer limit
-// How long a waiting lock sleeps before it looks whether it was cancelled (close, teardown).
-constexpr int64_t kWaitSliceNs = 25'000'000;
 // How long an opener retries to join a region whose exclusive lock someone holds for a moment.
 constexpr int kSharedLockAttempts = 2000;  // × 1 ms
 constexpr int kPublishAttempts = 100;
 
-struct alignas(64) MutexSlot {
-  pthread_mutex_t mutex;
-  // Set under the mutex by a holder that closed its region (or whose thread was torn down) without
-  // unlocking; the next locker reports the mutex as abandoned, as it would after a crash.
-  uint32_t releasedByClose;
-  uint32_t reserved;
-};
-static_assert(sizeof(MutexSlot) == 64, "a mutex slot is one cache line");
+// The lock word (see the top of this file).
+constexpr uint32_t kWaiters = 1u << 31;
+constexpr uint32_t kFree = 0;
+constexpr uint32_t kReleasedByClose = 1;
+constexpr uint32_t kFirstToken = 1024;
+// Liveness locks sit far past any data, so they never overlap a byte range anyone else might lock.
+constexpr off_t kLivenessBase = off_t{1} << 40;
+constexpr int kTokenAttempts = 64;
+// A waiting lock sleeps in slices that grow from the first to the longest: after each it looks
+// whether the holder still lives and whether it was cancelled (close, teardown).
+constexpr int64_t kFirstSliceNs = 1'000'000;
+constexpr int64_t kMaxSliceNs = 20'000'000;
 
 struct Header {
   char magic[8];
@@ -95,36 +136,33 @@ struct Header {
   uint32_t mutexCount;
   uint32_t mutexOffset;
   uint32_t mutexSlotSize;
-  uint32_t pthreadMutexSize;
-  char abi[32];  // libc, architecture: pthread_mutex_t is only shared between identical ABIs
+  uint32_t lockWordSize;  // format 1: sizeof(pthread_mutex_t)
+  char abi[32];           // the architecture: lock words are shared between identical ones only
   uint32_t creatorPid;
   uint32_t reserved;
   uint64_t createdAtMs;
 };
 static_assert(sizeof(Header) <= kMutexOffset, "the header fits before the first mutex slot");
+static_assert(offsetof(Header, version) == 8 && offsetof(Header, dataSize) == 16, "format 1's offsets are kept");
 
 const char* AbiTag() {
-#if defined(__GLIBC__)
-#define RAWBRIGHT_LIBC "glibc"
-#else
-#define RAWBRIGHT_LIBC "libc"
-#endif
 #if defined(__x86_64__)
-  return RAWBRIGHT_LIBC " x86_64";
+  return "x86_64";
 #elif defined(__aarch64__)
-  return RAWBRIGHT_LIBC " aarch64";
+  return "aarch64";
 #elif defined(__i386__)
-  return RAWBRIGHT_LIBC " i386";
+  return "i386";
 #elif defined(__arm__)
-  return RAWBRIGHT_LIBC " arm";
+  return "arm";
+#elif defined(__riscv) && __riscv_xlen == 64
+  return "riscv64";
 #else
-  return RAWBRIGHT_LIBC " other";
+  return "other";
 #endif
-#undef RAWBRIGHT_LIBC
 }
 
 uint64_t HeaderSizeFor(uint32_t mutexCount) {
-  uint64_t bytes = kMutexOffset + static_cast<uint64_t>(mutexCount) * sizeof(MutexSlot);
+  uint64_t bytes = kMutexOffset + static_cast<uint64_t>(mutexCount) * kMutexSlotSize;
   uint64_t page = PageSize();
   return (bytes + page - 1) / page * page;
 }
@@ -154,6 +192,34 @@ Napi::Error RegionCodedError(Napi::Env env, const std::string& code, const std::
   return error;
 }
 
+Napi::Error NotARegionError(Napi::Env env, const std::string& name) {
+  return RegionCodedError(env, "ERR_SHM_INVALID",
+                          "shared memory region " + Quoted(name) + " is not a rawbright shared memory region", name);
+}
+
+Napi::Error ForeignOwnerError(Napi::Env env, const std::string& name, uid_t owner) {
+  std::string uid = std::to_string(owner);
+  return RegionCodedError(env, "ERR_SHM_FOREIGN_OWNER",
+                          "shared memory region " + Quoted(name) + " belongs to uid " + uid +
+                              ", not to this user (uid " + std::to_string(geteuid()) + "); pass { trustOwner: " +
+                              uid + " } to use it",
+                          name);
+}
+
+Napi::Error TruncatedError(Napi::Env env, const std::string& name) {
+  return RegionCodedError(env, "ERR_SHM_TRUNCATED",
+                          "shared memory region " + Quoted(name) +
+                              " was truncated by another process; its lost pages now read as zeros here",
+                          name);
+}
+
+Napi::Error LockBrokenError(Napi::Env env, const std::string& name) {
+  return RegionCodedError(env, "ERR_SHM_LOCK_BROKEN",
+                          "the mutex of shared memory region " + Quoted(name) +
+                              " was taken over by another process while this one held it",
+                          name);
+}
+
 bool ValidName(const std::string& name) {
   if (name.empty() || name.size() > kMaxNameLength) return false;
   for (char c : name) {
@@ -171,6 +237,18 @@ std::string ArgName(const Napi::CallbackInfo& info, size_t i) {
                      "name must be 1 to 240 letters, digits, '-', '_' or '.'");
   }
   return name;
+}
+
+// The uid the caller trusts besides its own, or -1 for none (argument undefined).
+int64_t ArgTrustedOwner(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || info[i].IsUndefined()) return -1;
+  uint64_t uid = ArgIndex(info, i, "trustOwner");
+  if (uid >= 0xFFFFFFFFull) ThrowRangeError(info.Env(), "trustOwner must be a uid from 0 to 2^32 - 2");
+  return static_cast<int64_t>(uid);
+}
+
+bool OwnerAllowed(uid_t owner, int64_t trusted) {
+  return owner == geteuid() || (trusted >= 0 && static_cast<int64_t>(owner) == trusted);
 }
 
 // The /dev/shm directory, opened once per process; -1 (and *error) if it cannot be.
@@ -230,14 +308,112 @@ bool NameLeadsTo(int dir, const std::string& file, int fd) {
   return byName.st_dev == byFd.st_dev && byName.st_ino == byFd.st_ino;
 }
 
-bool HasOurMagic(int fd) {
-  char magic[sizeof(kMagic)];
-  return ::pread(fd, magic, sizeof(magic), 0) == static_cast<ssize_t>(sizeof(magic)) &&
-         std::memcmp(magic, kMagic, sizeof(kMagic)) == 0;
+// Results of OpenCandidate besides 0 and an errno.
+constexpr int kNotRegularFile = -1;
+constexpr int kForeignOwner = -2;
+
+// Opens FILE in /dev/shm for reading and writing if it is a regular file (never a FIFO, a device or a
+// symbolic link: they are refused before any open) owned by this user or TRUSTED. 0 with *fd and *st
+// set; ENOENT if there is no such name; kNotRegularFile; kForeignOwner (with *st, for its owner); or
+// another errno.
+int OpenCandidate(int dir, const std::string& file, int64_t trusted, UniqueFd* fd, struct stat* st) {
+  if (fstatat(dir, file.c_str(), st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
+  if (!S_ISREG(st->st_mode)) return kNotRegularFile;
+  if (!OwnerAllowed(st->st_uid, trusted)) return kForeignOwner;
+  fd->Reset(::openat(dir, file.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
+  if (fd->Get() < 0) return errno == ELOOP ? kNotRegularFile : errno;
+  // The name may have been replaced between the look and the open: what counts is the file we hold.
+  if (fstat(fd->Get(), st) != 0) return errno;
+  if (!S_ISREG(st->st_mode)) return kNotRegularFile;
+  if (!OwnerAllowed(st->st_uid, trusted)) return kForeignOwner;
+  return 0;
+}
+
+// What a file's header says about it.
+enum class Verdict {
+  kCurrent,       // a region of this format and architecture
+  kOlderFormat,   // a well-formed region of an older format we know
+  kOtherAbi,      // a well-formed region of this format, for another architecture
+  kOtherVersion,  // a format we do not know
+  kDamaged,       // our magic, but sizes that do not hold together
+  kNotRegion,     // not one of ours
+};
+
+struct Inspection {
+  Verdict verdict = Verdict::kNotRegion;
+  Header header;
+  // Provably a region (well-formed in a format we know), so it may be removed once stale.
+  bool Removable() const {
+    return verdict == Verdict::kCurrent || verdict == Verdict::kOlderFormat || verdict == Verdict::kOtherAbi;
+  }
+};
+
+// Reads the header of the file open as FD, whose status is ST, and checks all of it against the file.
+Inspection Inspect(int fd, const struct stat& st) {
+  Inspection result;
+  Header& header = result.header;
+  std::memset(&header, 0, sizeof(header));
+  // A region has exactly one name: O_TMPFILE, then one linkat.
+  if (!S_ISREG(st.st_mode) || st.st_nlink != 1) return result;
+  if (::pread(fd, &header, sizeof(header), 0) != static_cast<ssize_t>(sizeof(header)) ||
+      std::memcmp(header.magic, kMagic, sizeof(kMagic)) != 0) {
+    return result;
+  }
+  header.abi[sizeof(header.abi) - 1] = '\0';
+  if (header.version < kOldestKnownVersion) {
+    result.verdict = Verdict::kDamaged;
+    return result;
+  }
+  if (header.version > kVersion || header.lockProtocol != kLockProtocol) {
+    result.verdict = Verdict::kOtherVersion;
+    return result;
+  }
+  // Formats 1 and 2 share this layout.
+  bool wellFormed = header.mutexOffset == kMutexOffset && header.mutexSlotSize == kMutexSlotSize &&
+                    header.mutexCount >= 1 && header.mutexCount <= kMaxMutexes &&
+                    header.headerSize == HeaderSizeFor(header.mutexCount) && header.dataSize <= kMaxDataSize &&
+                    static_cast<uint64_t>(st.st_size) == header.headerSize + header.dataSize;
+  if (!wellFormed) {
+    result.verdict = Verdict::kDamaged;
+  } else if (header.version != kVersion) {
+    result.verdict = Verdict::kOlderFormat;
+  } else if (std::strcmp(header.abi, AbiTag()) != 0 || header.lockWordSize != kLockWordSize) {
+    result.verdict = Verdict::kOtherAbi;
+  } else {
+    result.verdict = Verdict::kCurrent;
+  }
+  return result;
+}
+
+// The error for a header that is not a current region's.
+Napi::Error HeaderError(Napi::Env env, const std::string& name, const Inspection& inspection) {
+  const Header& header = inspection.header;
+  switch (inspection.verdict) {
+    case Verdict::kOlderFormat:
+    case Verdict::kOtherVersion:
+      return RegionCodedError(env, "ERR_SHM_INCOMPATIBLE",
+                              "shared memory region " + Quoted(name) +
+                                  " was made by another version of rawbright (format " +
+                                  std::to_string(header.version) + ", this one reads " + std::to_string(kVersion) +
+                                  ")",
+                              name);
+    case Verdict::kOtherAbi:
+      return RegionCodedError(env, "ERR_SHM_INCOMPATIBLE",
+                              "shared memory region " + Quoted(name) + " was made for " + header.abi +
+                                  " and its mutexes cannot be shared with this process (" + AbiTag() + ")",
+                              name);
+    case Verdict::kDamaged:
+      return RegionCodedError(env, "ERR_SHM_INVALID", "shared memory region " + Quoted(name) + " has a damaged header",
+                              name);
+    case Verdict::kCurrent:
+    case Verdict::kNotRegion:
+      break;
+  }
+  return NotARegionError(env, name);
 }
 
 // The close protocol: if no one else holds the region (the exclusive lock is free), remove its name,
-// provided the name still leads to this file and the file is one of ours. Then close the descriptor.
+// provided the name still leads to this file. Then close the descriptor (which drops its locks).
 // A failed upgrade drops our shared lock (flock converts by unlock + lock), which is fine: we leave.
 void DetachFromName(int dir, const std::string& file, int fd, bool mayUnlink) {
   if (mayUnlink && FlockRetrying(fd, LOCK_EX | LOCK_NB) == 0 && NameLeadsTo(dir, file, fd)) {
@@ -262,54 +438,36 @@ Napi::Error BusyError(Napi::Env env, const std::string& name) {
                           "shared memory region " + Quoted(name) + " stayed locked by another process", name);
 }
 
-// Opens the region published under NAME and joins it (shared lock, name re-checked). A region that
-// nobody holds is stale (its users died without closing): it is removed, and NAME counts as missing.
-// Returns the descriptor, or -1 if NAME does not exist (now). *reclaimed tells whether we removed one.
-int AttachExisting(Napi::Env env, int dir, const std::string& name, bool* reclaimed) {
+// Opens the region published under NAME and joins it (shared lock, name re-checked). Refuses a region
+// owned by anyone but this user and TRUSTED (ERR_SHM_FOREIGN_OWNER). A region that nobody holds is
+// stale (its users died without closing): it is removed if it is provably a region, and NAME counts
+// as missing. Returns the descriptor, or -1 if NAME does not exist (now).
+int AttachExisting(Napi::Env env, int dir, const std::string& name, int64_t trusted) {
   std::string file = FileName(name);
   for (int attempt = 0; attempt < kPublishAttempts; ++attempt) {
-    UniqueFd fd(::openat(dir, file.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (fd.Get() < 0) {
-      if (errno == ENOENT) return -1;
-      if (errno == ELOOP) {
-        throw RegionCodedError(env, "ERR_SHM_INVALID",
-                               "shared memory region " + Quoted(name) + " is not a rawbright shared memory region",
-                               name);
-      }
-      {
-      int err = errno;
-      throw RegionSyscallError(env, err, "cannot open shared memory region " + Quoted(name), "open", name);
-    }
-    }
+    UniqueFd fd;
     struct stat st;
-    if (fstat(fd.Get(), &st) != 0) {
-      {
-      int err = errno;
-      throw RegionSyscallError(env, err, "cannot read shared memory region " + Quoted(name), "fstat", name);
-    }
-    }
-    if (!S_ISREG(st.st_mode)) {
-      throw RegionCodedError(env, "ERR_SHM_INVALID",
-                             "shared memory region " + Quoted(name) + " is not a rawbright shared memory region", name);
-    }
+    int rc = OpenCandidate(dir, file, trusted, &fd, &st);
+    if (rc == ENOENT) return -1;
+    if (rc == kNotRegularFile) throw NotARegionError(env, name);
+    if (rc == kForeignOwner) throw ForeignOwnerError(env, name, st.st_uid);
+    if (rc != 0) throw RegionSyscallError(env, rc, "cannot open shared memory region " + Quoted(name), "open", name);
     if (FlockRetrying(fd.Get(), LOCK_EX | LOCK_NB) == 0) {
       // No one holds it. Live regions always have at least one shared holder (the creator takes its
       // lock before publishing), so this one is stale, or it was never one of ours.
       if (!NameLeadsTo(dir, file, fd.Get())) continue;  // replaced while we looked
-      if (!HasOurMagic(fd.Get())) {
-        throw RegionCodedError(env, "ERR_SHM_INVALID",
-                               "shared memory region " + Quoted(name) + " is not a rawbright shared memory region",
-                               name);
+      Inspection inspection = Inspect(fd.Get(), st);
+      if (!inspection.Removable()) throw HeaderError(env, name, inspection);
+      if (::unlinkat(dir, file.c_str(), 0) != 0 && errno != ENOENT) {
+        int err = errno;
+        throw RegionSyscallError(env, err, "cannot remove stale shared memory region " + Quoted(name), "unlink",
+                                 name);
       }
-      ::unlinkat(dir, file.c_str(), 0);
-      if (reclaimed != nullptr) *reclaimed = true;
       return -1;
     }
     if (errno != EWOULDBLOCK) {
-      {
       int err = errno;
       throw RegionSyscallError(env, err, "cannot lock shared memory region " + Quoted(name), "flock", name);
-    }
     }
     int err = LockSharedBounded(fd.Get());
     if (err == EWOULDBLOCK) throw BusyError(env, name);
@@ -321,44 +479,70 @@ int AttachExisting(Napi::Env env, int dir, const std::string& name, bool* reclai
   throw BusyError(env, name);
 }
 
-// Reads and checks the header of an attached region. Throws ERR_SHM_INVALID / ERR_SHM_INCOMPATIBLE.
-Header ReadHeader(Napi::Env env, int fd, const std::string& name) {
-  Header header;
-  std::memset(&header, 0, sizeof(header));
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    {
-      int err = errno;
-      throw RegionSyscallError(env, err, "cannot read shared memory region " + Quoted(name), "fstat", name);
+// ---------------------------------------------------------------------------------------------
+// Lock words and liveness.
+
+uint32_t LoadWord(uint32_t* word) { return __atomic_load_n(word, __ATOMIC_ACQUIRE); }
+
+// On failure *expected holds the word's current value.
+bool SwapWord(uint32_t* word, uint32_t* expected, uint32_t desired) {
+  return __atomic_compare_exchange_n(word, expected, desired, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+// FUTEX_WAIT on a shared mapping: woken by any process's FUTEX_WAKE on the same file page.
+long FutexWait(uint32_t* word, uint32_t expected, int64_t timeoutNs) {
+  struct timespec relative;
+  relative.tv_sec = static_cast<time_t>(timeoutNs / 1'000'000'000);
+  relative.tv_nsec = static_cast<long>(timeoutNs % 1'000'000'000);
+  return syscall(SYS_futex, word, FUTEX_WAIT, expected, &relative, nullptr, 0);
+}
+
+void FutexWake(uint32_t* word, int count) { syscall(SYS_futex, word, FUTEX_WAKE, count, nullptr, nullptr, 0); }
+
+uint32_t RandomToken() {
+  uint32_t bits = 0;
+  if (getrandom(&bits, sizeof(bits), GRND_NONBLOCK) != static_cast<ssize_t>(sizeof(bits))) {
+    static std::atomic<uint32_t> counter{0};
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    bits = static_cast<uint32_t>(now.tv_nsec) * 2654435761u ^ static_cast<uint32_t>(getpid()) * 40503u ^
+           counter.fetch_add(0x9E3779B9u);
+  }
+  return kFirstToken + bits % (kWaiters - kFirstToken);
+}
+
+struct flock LivenessRange(uint32_t token, short type) {
+  struct flock range;
+  std::memset(&range, 0, sizeof(range));
+  range.l_type = type;
+  range.l_whence = SEEK_SET;
+  range.l_start = kLivenessBase + static_cast<off_t>(token);
+  range.l_len = 1;
+  range.l_pid = 0;  // required for OFD locks
+  return range;
+}
+
+// Draws a token no live attachment has and takes its liveness lock on FD. 0 or an errno.
+int ClaimToken(int fd, uint32_t* token) {
+  for (int attempt = 0; attempt < kTokenAttempts; ++attempt) {
+    uint32_t candidate = RandomToken();
+    struct flock range = LivenessRange(candidate, F_WRLCK);
+    if (fcntl(fd, F_OFD_SETLK, &range) == 0) {
+      *token = candidate;
+      return 0;
     }
+    if (errno != EAGAIN && errno != EACCES && errno != EINTR) return errno;
   }
-  ssize_t got = ::pread(fd, &header, sizeof(header), 0);
-  if (got != static_cast<ssize_t>(sizeof(header)) || std::memcmp(header.magic, kMagic, sizeof(kMagic)) != 0) {
-    throw RegionCodedError(env, "ERR_SHM_INVALID",
-                           "shared memory region " + Quoted(name) + " is not a rawbright shared memory region", name);
-  }
-  if (header.version != kVersion || header.lockProtocol != kLockProtocol) {
-    throw RegionCodedError(env, "ERR_SHM_INCOMPATIBLE",
-                           "shared memory region " + Quoted(name) +
-                               " was made by another version of rawbright (format " +
-                               std::to_string(header.version) + ", this one reads " + std::to_string(kVersion) + ")",
-                           name);
-  }
-  header.abi[sizeof(header.abi) - 1] = '\0';
-  if (std::strcmp(header.abi, AbiTag()) != 0 || header.pthreadMutexSize != sizeof(pthread_mutex_t) ||
-      header.mutexSlotSize != sizeof(MutexSlot)) {
-    throw RegionCodedError(env, "ERR_SHM_INCOMPATIBLE",
-                           "shared memory region " + Quoted(name) + " was made for " + header.abi +
-                               " and its mutexes cannot be shared with this process (" + AbiTag() + ")",
-                           name);
-  }
-  if (header.mutexOffset != kMutexOffset || header.mutexCount < 1 || header.mutexCount > kMaxMutexes ||
-      header.headerSize != HeaderSizeFor(header.mutexCount) || header.dataSize > kMaxDataSize ||
-      static_cast<uint64_t>(st.st_size) != header.headerSize + header.dataSize) {
-    throw RegionCodedError(env, "ERR_SHM_INVALID", "shared memory region " + Quoted(name) + " has a damaged header",
-                           name);
-  }
-  return header;
+  return EAGAIN;
+}
+
+// Whether some attachment still holds TOKEN's liveness lock. Probing with a read lock sees only write
+// locks, so users who may merely read the file cannot fake a live holder. If the kernel cannot
+// answer, the holder counts as alive: a live lock is never taken away on a guess.
+bool TokenAlive(int fd, uint32_t token) {
+  struct flock probe = LivenessRange(token, F_RDLCK);
+  if (fcntl(fd, F_OFD_GETLK, &probe) != 0) return true;
+  return probe.l_type != F_UNLCK;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -366,17 +550,27 @@ Header ReadHeader(Napi::Env env, int fd, const std::string& name) {
 
 class MutexOwner;
 
+// The result of a lock attempt, as JavaScript sees it.
+enum LockStatus : int { kBusy = -1, kAcquired = 0, kAbandoned = 1, kTimedOut = 2 };
+
 struct Region {
   int fd = -1;
   uint8_t* base = nullptr;
   size_t mapLength = 0;
+  int watchSlot = -1;  // the mapping's slot in the SIGBUS guard
   uint64_t headerSize = 0;
   uint64_t dataSize = 0;
   uint32_t mutexCount = 0;
+  uint32_t token = 0;  // this attachment's lock-word token (its liveness lock is held on fd)
+  uid_t owner = 0;
   std::string name;
   bool created = false;
   bool closed = false;
-  // Mutex objects made from this attachment; stopped before the memory is unmapped. JS thread only.
+  // Bit i: a Mutex object of this attachment holds lock word i (so a word that shows our token
+  // without it was forged). Read by the waiting threads too.
+  std::atomic<uint64_t> heldHere{0};
+  // The Mutex object of each index (one per attachment and index); stopped before the memory is
+  // unmapped. JS thread only.
   std::vector<std::weak_ptr<MutexOwner>> owners;
 
   Region() = default;
@@ -384,30 +578,59 @@ struct Region {
   Region& operator=(const Region&) = delete;
   ~Region() { Close(nullptr); }
 
-  MutexSlot* Slot(uint32_t index) {
-    return reinterpret_cast<MutexSlot*>(base + kMutexOffset + static_cast<size_t>(index) * sizeof(MutexSlot));
+  uint32_t* Word(uint32_t index) {
+    return reinterpret_cast<uint32_t*>(base + kMutexOffset + static_cast<size_t>(index) * kMutexSlotSize);
   }
   uint8_t* Data() { return base + headerSize; }
+  // Whether a page of the mapping was truncated away under us (and is zeros here now).
+  bool Faulted() const { return WatchedMappingFaulted(watchSlot, base); }
   void Close(napi_env env);
+
+  // One attempt to take lock word INDEX. kAcquired or kAbandoned (then it is ours), or kBusy with the
+  // word's value in *seen. markWaiters keeps the waiters bit on the taken word: a waiter that slept
+  // cannot know whether others still sleep, so its unlock must wake one.
+  int TryAcquire(uint32_t index, bool markWaiters, uint32_t* seen) {
+    uint32_t* word = Word(index);
+    uint64_t bit = uint64_t{1} << index;
+    uint32_t value = LoadWord(word);
+    for (;;) {
+      uint32_t holder = value & ~kWaiters;
+      bool abandoned;
+      if (holder == kFree) {
+        abandoned = false;
+      } else if (holder == kReleasedByClose) {
+        abandoned = true;
+      } else if (holder == token ? (heldHere.load() & bit) != 0
+                                 : holder >= kFirstToken && TokenAlive(fd, holder)) {
+        *seen = value;
+        return kBusy;
+      } else {
+        abandoned = true;  // its holder is gone, or the word holds a value no rawbright writes
+      }
+      uint32_t desired = token | (value & kWaiters) | (markWaiters ? kWaiters : 0);
+      if (SwapWord(word, &value, desired)) {
+        heldHere.fetch_or(bit);
+        return abandoned ? kAbandoned : kAcquired;
+      }
+    }
+  }
+
+  // Releases lock word INDEX, which this attachment holds, to kFree (unlock) or kReleasedByClose
+  // (closed without unlocking), and wakes a sleeper if there is one. False if the word no longer
+  // shows our token: someone took it over, and it is left as they made it.
+  bool Release(uint32_t index, uint32_t to) {
+    heldHere.fetch_and(~(uint64_t{1} << index));
+    uint32_t* word = Word(index);
+    uint32_t value = LoadWord(word);
+    for (;;) {
+      if ((value & ~kWaiters) != token) return false;
+      if (SwapWord(word, &value, to)) {
+        if ((value & kWaiters) != 0) FutexWake(word, 1);
+        return true;
+      }
+    }
+  }
 };
-
-// The result of a lock attempt, as JavaScript sees it.
-enum LockStatus : int { kBusy = -1, kAcquired = 0, kAbandoned = 1, kTimedOut = 2 };
-
-// After pthread gave us the mutex (rc 0 or EOWNERDEAD): make it consistent and read the "released by
-// close" mark. Runs on the thread that now owns the mutex.
-int TakeOwnership(MutexSlot* slot, int rc) {
-  bool abandoned = false;
-  if (rc == EOWNERDEAD) {
-    pthread_mutex_consistent(&slot->mutex);
-    abandoned = true;
-  }
-  if (slot->releasedByClose != 0) {
-    slot->releasedByClose = 0;
-    abandoned = true;
-  }
-  return abandoned ? kAbandoned : kAcquired;
-}
 
 struct LockCompletion {
   std::weak_ptr<MutexOwner> owner;
@@ -422,11 +645,13 @@ Napi::Error ClosedError(Napi::Env env, const std::string& name) {
   return RegionCodedError(env, "ERR_CLOSED", "shared memory region " + Quoted(name) + " is closed", name);
 }
 
-// One mutex slot of one attachment, with the machinery that keeps lock and unlock on one thread.
+// Errors a waiting lock reports besides errnos.
+constexpr int kErrTruncated = -1;
+
+// One lock word of one attachment, with the thread that waits for it when a lock must wait.
 class MutexOwner : public std::enable_shared_from_this<MutexOwner> {
  public:
-  MutexOwner(std::shared_ptr<Region> region, uint32_t index)
-      : region_(std::move(region)), slot_(region_->Slot(index)) {}
+  MutexOwner(std::shared_ptr<Region> region, uint32_t index) : region_(std::move(region)), index_(index) {}
   MutexOwner(const MutexOwner&) = delete;
   MutexOwner& operator=(const MutexOwner&) = delete;
   ~MutexOwner() { Shutdown(nullptr); }
@@ -435,30 +660,34 @@ class MutexOwner : public std::enable_shared_from_this<MutexOwner> {
     if (region_->closed || stopped_) throw ClosedError(env, region_->name);
   }
 
-  bool Held() const { return holder_ != Holder::kNone; }
+  bool Held() const { return held_; }
 
-  // pthread_mutex_trylock on the JavaScript thread. kBusy if anyone (this object included) holds it.
+  // On the JavaScript thread. kBusy if anyone (this object included) holds it.
   int TryLock(Napi::Env env) {
     CheckOpen(env);
-    if (holder_ != Holder::kNone || pending_) return kBusy;
-    int rc = pthread_mutex_trylock(&slot_->mutex);
-    if (rc == 0 || rc == EOWNERDEAD) {
-      holder_ = Holder::kJsThread;
-      return TakeOwnership(slot_, rc);
+    if (held_ || pending_) return kBusy;
+    if (region_->Faulted()) throw TruncatedError(env, region_->name);
+    uint32_t seen = 0;
+    int status = region_->TryAcquire(index_, false, &seen);
+    // The word itself may have been on a page truncated away: then what we took is a private zero.
+    if (region_->Faulted()) {
+      if (status != kBusy) region_->heldHere.fetch_and(~(uint64_t{1} << index_));
+      throw TruncatedError(env, region_->name);
     }
-    if (rc == EBUSY || rc == EDEADLK) return kBusy;  // EDEADLK: this thread holds it through another object
-    throw LockError(env, rc, "pthread_mutex_trylock");
+    if (status != kBusy) held_ = true;
+    return status;
   }
 
-  // Hands a waiting lock to the owner thread; the promise settles with a LockStatus or an error.
+  // Hands a waiting lock to the waiting thread; the promise settles with a LockStatus or an error.
   Napi::Promise LockAsync(Napi::Env env, Napi::Object self, int64_t timeoutMs) {
     CheckOpen(env);
-    if (holder_ != Holder::kNone || pending_) {
+    if (held_ || pending_) {
       throw CodedError(env, "Error", "ERR_MUTEX_BUSY", "this mutex object is already locked or locking");
     }
+    if (region_->Faulted()) throw TruncatedError(env, region_->name);
     if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
     Napi::Promise::Deferred deferred = Napi::Promise::Deferred::New(env);
-    // The owner thread holds this function's only thread count and releases it when the request
+    // The waiting thread holds this function's only thread count and releases it when the request
     // ends, so the function stays valid even if the environment is torn down meanwhile. While it
     // exists it keeps the event loop alive, as a pending timer would.
     CompletionFunction completion = CompletionFunction::New(env, "rawbright.Mutex.lock", 0, 1, nullptr);
@@ -475,40 +704,42 @@ class MutexOwner : public std::enable_shared_from_this<MutexOwner> {
     return deferred.Promise();
   }
 
+  // On the JavaScript thread: releases the word. The hold ends even when this throws.
   void Unlock(Napi::Env env) {
     CheckOpen(env);
-    int rc = 0;
-    if (holder_ == Holder::kJsThread) {
-      rc = pthread_mutex_unlock(&slot_->mutex);
-    } else if (holder_ == Holder::kOwnerThread) {
-      std::unique_lock<std::mutex> guard(mutex_);
-      command_ = Command::kUnlock;
-      wake_.notify_all();
-      wake_.wait(guard, [this] { return command_ == Command::kIdle; });
-      rc = unlockResult_;
-    } else {
-      throw CodedError(env, "Error", "ERR_NOT_LOCKED", "the mutex is not locked by this Mutex object");
+    if (!held_) throw CodedError(env, "Error", "ERR_NOT_LOCKED", "the mutex is not locked by this Mutex object");
+    held_ = false;
+    if (region_->Faulted()) {
+      region_->heldHere.fetch_and(~(uint64_t{1} << index_));
+      throw TruncatedError(env, region_->name);
     }
-    holder_ = Holder::kNone;
-    if (rc != 0) throw LockError(env, rc, "pthread_mutex_unlock");
+    bool ours = region_->Release(index_, kFree);
+    if (region_->Faulted()) throw TruncatedError(env, region_->name);
+    if (!ours) throw LockBrokenError(env, region_->name);
   }
 
-  // On the JavaScript thread, when the owner thread has finished a request.
+  // On the JavaScript thread, when the waiting thread has finished a request.
   void Complete(Napi::Env env, const LockCompletion& completion) {
     if (!pending_ || completion.requestId != pendingId_) return;  // cancelled by close meanwhile
     Napi::Promise::Deferred deferred = *pending_;
     pending_.reset();
     selfRef_.Reset();
+    if (completion.status == kAcquired || completion.status == kAbandoned) {
+      {
+        std::lock_guard<std::mutex> guard(mutex_);
+        acquiredByThread_ = false;
+      }
+      held_ = true;
+    }
     if (completion.err != 0) {
-      deferred.Reject(LockError(env, completion.err, "pthread_mutex_clocklock").Value());
+      deferred.Reject(LockError(env, completion.err).Value());
       return;
     }
-    if (completion.status == kAcquired || completion.status == kAbandoned) holder_ = Holder::kOwnerThread;
     deferred.Resolve(Napi::Number::New(env, completion.status));
   }
 
-  // Stops the owner thread and lets go of the mutex if this object holds it, marking it so the next
-  // locker hears it was abandoned. With an env, a pending lock is rejected with ERR_CLOSED.
+  // Stops the waiting thread and lets go of the word if this object holds it, marking it so the
+  // next locker hears it was abandoned. With an env, a pending lock is rejected with ERR_CLOSED.
   void Shutdown(napi_env env) {
     if (stopped_) return;
     stopped_ = true;
@@ -519,13 +750,18 @@ class MutexOwner : public std::enable_shared_from_this<MutexOwner> {
         command_ = Command::kStop;
       }
       wake_.notify_all();
+      // A sleeping wait wakes at once (other processes' sleepers wake too and look again).
+      if (!region_->closed) FutexWake(region_->Word(index_), INT_MAX);
       thread_.join();
-      if (holder_ == Holder::kOwnerThread) holder_ = Holder::kNone;  // the thread let go of it
     }
-    if (holder_ == Holder::kJsThread) {
-      slot_->releasedByClose = 1;
-      pthread_mutex_unlock(&slot_->mutex);
-      holder_ = Holder::kNone;
+    // A lock the waiting thread took but JavaScript never received: nobody used it, plain unlock.
+    if (acquiredByThread_) {
+      acquiredByThread_ = false;
+      if (!region_->closed) region_->Release(index_, kFree);
+    }
+    if (held_) {
+      held_ = false;
+      if (!region_->closed) region_->Release(index_, kReleasedByClose);
     }
     if (pending_) {
       Napi::Promise::Deferred deferred = *pending_;
@@ -542,18 +778,14 @@ class MutexOwner : public std::enable_shared_from_this<MutexOwner> {
     if (!selfRef_.IsEmpty()) selfRef_.Reset();
   }
 
-  Napi::Error LockError(Napi::Env env, int err, const char* syscall) const {
-    std::string what = "the mutex of shared memory region " + Quoted(region_->name);
-    if (err == ENOTRECOVERABLE) {
-      return RegionErrnoError(env, err, what + " is unusable: a holder died and it was never made consistent", syscall,
-                              region_->name);
-    }
-    return RegionSyscallError(env, err, what + " failed", syscall, region_->name);
+  Napi::Error LockError(Napi::Env env, int err) const {
+    if (err == kErrTruncated) return TruncatedError(env, region_->name);
+    return RegionSyscallError(env, err, "waiting for the mutex of shared memory region " + Quoted(region_->name) +
+                                            " failed", "futex", region_->name);
   }
 
  private:
-  enum class Holder { kNone, kJsThread, kOwnerThread };
-  enum class Command { kIdle, kLock, kLockRunning, kUnlock, kStop };
+  enum class Command { kIdle, kLock, kLockRunning, kStop };
 
   static int64_t MonotonicNs() {
     struct timespec now;
@@ -561,55 +793,63 @@ class MutexOwner : public std::enable_shared_from_this<MutexOwner> {
     return static_cast<int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
   }
 
-  // Waits for the mutex until deadlineNs (-1: forever), in slices so a cancel is noticed.
-  // Returns a LockStatus; kBusy if cancelled or failed (then *err is set).
+  // On the waiting thread: waits for the word until deadlineNs (-1: forever). Returns a LockStatus;
+  // kBusy if cancelled or failed (then *err is set).
   int Wait(int64_t deadlineNs, int* err) {
+    uint32_t* word = region_->Word(index_);
+    int64_t slice = kFirstSliceNs;
+    bool slept = false;
     for (;;) {
       if (cancel_.load()) return kBusy;
-      int64_t sliceEnd = MonotonicNs() + kWaitSliceNs;
-      if (deadlineNs >= 0 && deadlineNs < sliceEnd) sliceEnd = deadlineNs;
-      struct timespec until;
-      until.tv_sec = static_cast<time_t>(sliceEnd / 1'000'000'000);
-      until.tv_nsec = static_cast<long>(sliceEnd % 1'000'000'000);
-      int rc = pthread_mutex_clocklock(&slot_->mutex, CLOCK_MONOTONIC, &until);
-      if (rc == 0 || rc == EOWNERDEAD) return TakeOwnership(slot_, rc);
-      if (rc == ETIMEDOUT) {
-        if (deadlineNs >= 0 && MonotonicNs() >= deadlineNs) return kTimedOut;
-        continue;
+      uint32_t seen = 0;
+      int status = region_->TryAcquire(index_, slept, &seen);
+      if (region_->Faulted()) {
+        if (status != kBusy) region_->heldHere.fetch_and(~(uint64_t{1} << index_));
+        *err = kErrTruncated;
+        return kBusy;
       }
-      if (rc == EINTR || rc == EAGAIN) continue;
-      *err = rc;
-      return kBusy;
+      if (status != kBusy) return status;
+      int64_t now = MonotonicNs();
+      if (deadlineNs >= 0 && now >= deadlineNs) return kTimedOut;
+      // Tell the holder someone sleeps, then sleep while the word stays as we saw it.
+      if ((seen & kWaiters) == 0) {
+        uint32_t expected = seen;
+        if (!SwapWord(word, &expected, seen | kWaiters)) continue;  // it changed: look again
+        seen |= kWaiters;
+      }
+      int64_t wait = deadlineNs >= 0 ? std::min(slice, deadlineNs - now) : slice;
+      slept = true;
+      if (FutexWait(word, seen, wait) != 0) {
+        if (errno == ETIMEDOUT) {
+          slice = std::min(slice * 2, kMaxSliceNs);
+        } else if (errno == EFAULT) {
+          // The kernel could not reach the page: the file was truncated under the word.
+          *err = kErrTruncated;
+          return kBusy;
+        } else if (errno != EAGAIN && errno != EINTR) {
+          *err = errno;
+          return kBusy;
+        }
+      }
     }
   }
 
-  // The owner thread: takes the mutex when a lock must wait, holds it, and unlocks it when told to.
+  // The waiting thread: waits for the word when JavaScript asks, reports, and waits for the next ask.
   void Run() {
-    // Process-directed signals belong to Node's own threads.
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, nullptr);
+    // Process-directed signals belong to Node's own threads. Faults stay unblocked: a blocked
+    // SIGBUS raised by this thread's own access would kill the process instead of reaching the guard.
+    sigset_t blocked;
+    sigfillset(&blocked);
+    for (int fault : {SIGBUS, SIGSEGV, SIGFPE, SIGILL}) sigdelset(&blocked, fault);
+    pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
     std::unique_lock<std::mutex> guard(mutex_);
-    bool holding = false;
     for (;;) {
-      wake_.wait(guard, [this] { return command_ == Command::kLock || command_ == Command::kUnlock ||
-                                        command_ == Command::kStop; });
+      wake_.wait(guard, [this] { return command_ == Command::kLock || command_ == Command::kStop; });
       if (command_ == Command::kStop) {
-        if (holding) {
-          slot_->releasedByClose = 1;
-          pthread_mutex_unlock(&slot_->mutex);
-        }
         // A lock request that was cancelled before this thread picked it up.
         if (static_cast<napi_threadsafe_function>(completion_) != nullptr) completion_.Release();
         completion_ = CompletionFunction();
         return;
-      }
-      if (command_ == Command::kUnlock) {
-        unlockResult_ = holding ? pthread_mutex_unlock(&slot_->mutex) : EPERM;
-        holding = false;
-        command_ = Command::kIdle;
-        wake_.notify_all();
-        continue;
       }
       command_ = Command::kLockRunning;
       uint64_t id = pendingId_;
@@ -620,7 +860,7 @@ class MutexOwner : public std::enable_shared_from_this<MutexOwner> {
       int err = 0;
       int status = Wait(deadline, &err);
       guard.lock();
-      if (status == kAcquired || status == kAbandoned) holding = true;
+      if (status == kAcquired || status == kAbandoned) acquiredByThread_ = true;
       bool cancelled = command_ == Command::kStop;
       if (!cancelled) command_ = Command::kIdle;
       guard.unlock();
@@ -635,9 +875,9 @@ class MutexOwner : public std::enable_shared_from_this<MutexOwner> {
   }
 
   std::shared_ptr<Region> region_;
-  MutexSlot* slot_;
+  uint32_t index_;
   // JavaScript thread only:
-  Holder holder_ = Holder::kNone;
+  bool held_ = false;
   bool stopped_ = false;
   std::optional<Napi::Promise::Deferred> pending_;
   Napi::ObjectReference selfRef_;  // keeps the JS object alive while a lock is pending
@@ -650,7 +890,7 @@ class MutexOwner : public std::enable_shared_from_this<MutexOwner> {
   Command command_ = Command::kIdle;
   uint64_t pendingId_ = 0;
   int64_t deadlineNs_ = -1;
-  int unlockResult_ = 0;
+  bool acquiredByThread_ = false;  // taken by the waiting thread, not yet handed to JavaScript
   CompletionFunction completion_;
 };
 
@@ -663,12 +903,15 @@ void DeliverCompletion(Napi::Env env, Napi::Function, std::nullptr_t*, LockCompl
 
 void Region::Close(napi_env env) {
   if (closed) return;
-  closed = true;
   for (const std::weak_ptr<MutexOwner>& weak : owners) {
     if (std::shared_ptr<MutexOwner> owner = weak.lock()) owner->Shutdown(env);
   }
   owners.clear();
-  if (base != nullptr) munmap(base, mapLength);
+  closed = true;
+  if (base != nullptr) {
+    if (watchSlot >= 0) UnwatchMapping(base);
+    munmap(base, mapLength);
+  }
   base = nullptr;
   if (fd >= 0) {
     int dir = ShmDirectoryFd();
@@ -742,6 +985,7 @@ class SharedMemoryHandle : public Napi::ObjectWrap<SharedMemoryHandle> {
                            InstanceMethod<&SharedMemoryHandle::Buffer>("buffer"),
                            InstanceMethod<&SharedMemoryHandle::Info>("info"),
                            InstanceMethod<&SharedMemoryHandle::Mutex>("mutex"),
+                           InstanceMethod<&SharedMemoryHandle::Truncated>("truncated"),
                            InstanceMethod<&SharedMemoryHandle::Close>("close"),
                            InstanceMethod<&SharedMemoryHandle::IsClosed>("isClosed"),
                        });
@@ -788,9 +1032,11 @@ class SharedMemoryHandle : public Napi::ObjectWrap<SharedMemoryHandle> {
     result.Set("size", Napi::Number::New(env, static_cast<double>(region_->dataSize)));
     result.Set("mutexCount", Napi::Number::New(env, region_->mutexCount));
     result.Set("created", Napi::Boolean::New(env, region_->created));
+    result.Set("owner", Napi::Number::New(env, static_cast<double>(region_->owner)));
     return result;
   }
 
+  // mutex(index): the Mutex object of that index (one per attachment and index).
   Napi::Value Mutex(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     uint64_t index = ArgIndex(info, 0, "index");
@@ -800,14 +1046,23 @@ class SharedMemoryHandle : public Napi::ObjectWrap<SharedMemoryHandle> {
                        "shared memory region " + Quoted(region.name) + " has " + std::to_string(region.mutexCount) +
                            " mutex(es); index " + std::to_string(index) + " is past the last");
     }
-    auto owner = std::make_shared<MutexOwner>(region_, static_cast<uint32_t>(index));
-    auto& owners = region.owners;
-    owners.erase(std::remove_if(owners.begin(), owners.end(), [](const auto& weak) { return weak.expired(); }),
-                 owners.end());
-    owners.push_back(owner);
+    std::shared_ptr<MutexOwner> owner = region.owners[index].lock();
+    if (!owner) {
+      owner = std::make_shared<MutexOwner>(region_, static_cast<uint32_t>(index));
+      region.owners[index] = owner;
+    }
     Napi::Object object = constructors_->mutex.New({});
     MutexHandle::Unwrap(object)->Attach(std::move(owner));
     return object;
+  }
+
+  // truncated(): whether another process cut the file below the mapping (touched or not yet).
+  Napi::Value Truncated(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Region& region = Open(env);
+    struct stat st;
+    bool shorter = fstat(region.fd, &st) == 0 && static_cast<uint64_t>(st.st_size) < region.mapLength;
+    return Napi::Boolean::New(env, region.Faulted() || shorter);
   }
 
   // close(): detach the buffer (every view of it reads length 0), stop the mutexes, unmap, and remove
@@ -833,20 +1088,59 @@ class SharedMemoryHandle : public Napi::ObjectWrap<SharedMemoryHandle> {
   Napi::Reference<Napi::ArrayBuffer> bufferRef_;
 };
 
-// Maps an attached, checked region and wraps it. Takes over fd (the region's close protocol runs on
-// any failure).
+// Owns a watched mapping until it is handed over.
+class MappingGuard {
+ public:
+  MappingGuard(void* base, size_t length) : base_(base), length_(length), slot_(WatchMapping(base, length)) {}
+  ~MappingGuard() {
+    if (base_ == nullptr) return;
+    if (slot_ >= 0) UnwatchMapping(base_);
+    munmap(base_, length_);
+  }
+  MappingGuard(const MappingGuard&) = delete;
+  MappingGuard& operator=(const MappingGuard&) = delete;
+  int Slot() const { return slot_; }
+  uint8_t* Release() {
+    void* base = base_;
+    base_ = nullptr;
+    return static_cast<uint8_t*>(base);
+  }
+
+ private:
+  void* base_;
+  size_t length_;
+  int slot_;
+};
+
+// What Adopt needs besides the descriptor: the checked header, who owns the file, and for create the
+// mapping and token already made.
+struct Attachment {
+  Header header;
+  uid_t owner = 0;
+  bool created = false;
+  uint8_t* mapped = nullptr;
+  int watchSlot = -1;
+  uint32_t token = 0;
+};
+
+// Maps an attached, checked region (unless already mapped), registers its liveness token, and wraps
+// it. Takes over fd: the region's close protocol runs on any failure.
 Napi::Object Adopt(Napi::Env env, EnvConstructors* constructors, int fd, const std::string& name,
-                   const Header& header, bool created, uint8_t* mapped) {
+                   const Attachment& attachment) {
+  const Header& header = attachment.header;
   auto region = std::make_shared<Region>();
   region->fd = fd;
   region->name = name;
   region->headerSize = header.headerSize;
   region->dataSize = header.dataSize;
   region->mutexCount = header.mutexCount;
+  region->owners.resize(header.mutexCount);
   region->mapLength = static_cast<size_t>(header.headerSize + header.dataSize);
-  region->created = created;
-  if (mapped != nullptr) {
-    region->base = mapped;
+  region->created = attachment.created;
+  region->owner = attachment.owner;
+  if (attachment.mapped != nullptr) {
+    region->base = attachment.mapped;
+    region->watchSlot = attachment.watchSlot;
   } else {
     void* base = mmap(nullptr, region->mapLength, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED) {
@@ -855,23 +1149,43 @@ Napi::Object Adopt(Napi::Env env, EnvConstructors* constructors, int fd, const s
       throw RegionSyscallError(env, err, "cannot map shared memory region " + Quoted(name), "mmap", name);
     }
     region->base = static_cast<uint8_t*>(base);
+    // Watched from the first moment: the file may already be shorter than it was when checked.
+    region->watchSlot = WatchMapping(base, region->mapLength);
+  }
+  if (attachment.token != 0) {
+    region->token = attachment.token;
+  } else {
+    int err = ClaimToken(fd, &region->token);
+    if (err != 0) {
+      region.reset();
+      if (err == EAGAIN) {
+        throw RegionCodedError(env, "ERR_SHM_BUSY",
+                               "shared memory region " + Quoted(name) + " has no room for another user", name);
+      }
+      throw RegionSyscallError(env, err, "cannot join shared memory region " + Quoted(name), "fcntl", name);
+    }
   }
   return SharedMemoryHandle::Wrap(env, constructors, std::move(region));
 }
 
-// Opens NAME; -1 if missing. Throws for foreign or incompatible regions.
+// Opens NAME; an empty value if missing. Throws for foreign, invalid or incompatible regions.
 Napi::Value OpenExisting(Napi::Env env, EnvConstructors* constructors, int dir, const std::string& name,
-                         const uint64_t* expectSize, const uint32_t* expectMutexes) {
-  int fd = AttachExisting(env, dir, name, nullptr);
+                         int64_t trusted, const uint64_t* expectSize, const uint32_t* expectMutexes) {
+  int fd = AttachExisting(env, dir, name, trusted);
   if (fd < 0) return Napi::Value();
-  Header header;
-  try {
-    header = ReadHeader(env, fd, name);
-  } catch (...) {
-    // Not ours (or not this version's): leave it as it is, only drop our descriptor and lock.
-    DetachFromName(dir, FileName(name), fd, HasOurMagic(fd));
-    throw;
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    DetachFromName(dir, FileName(name), fd, false);
+    throw RegionSyscallError(env, err, "cannot read shared memory region " + Quoted(name), "fstat", name);
   }
+  Inspection inspection = Inspect(fd, st);
+  if (inspection.verdict != Verdict::kCurrent) {
+    // Not ours, or not this version's: removed only if it provably is a region and we were its last user.
+    DetachFromName(dir, FileName(name), fd, inspection.Removable());
+    throw HeaderError(env, name, inspection);
+  }
+  const Header& header = inspection.header;
   if (expectSize != nullptr && header.dataSize != *expectSize) {
     DetachFromName(dir, FileName(name), fd, true);
     throw RegionCodedError(env, "ERR_SHM_MISMATCH",
@@ -887,51 +1201,37 @@ Napi::Value OpenExisting(Napi::Env env, EnvConstructors* constructors, int dir, 
                                std::to_string(*expectMutexes),
                            name);
   }
-  return Adopt(env, constructors, fd, name, header, false, nullptr);
+  Attachment attachment;
+  attachment.header = header;
+  attachment.owner = st.st_uid;
+  return Adopt(env, constructors, fd, name, attachment);
 }
 
-// openSharedMemory(name)
+// openSharedMemory(name, trustOwner?)
 Napi::Value OpenSharedMemory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* constructors = static_cast<EnvConstructors*>(info.Data());
   std::string name = ArgName(info, 0);
-  Napi::Value handle = OpenExisting(env, constructors, ShmDirectory(env), name, nullptr, nullptr);
+  int64_t trusted = ArgTrustedOwner(info, 1);
+  Napi::Value handle = OpenExisting(env, constructors, ShmDirectory(env), name, trusted, nullptr, nullptr);
   if (handle.IsEmpty()) {
     throw RegionErrnoError(env, ENOENT, "shared memory region " + Quoted(name) + " does not exist", "open", name);
   }
   return handle;
 }
 
-// Owns a mapping until it is handed over.
-class MappingGuard {
- public:
-  MappingGuard(void* base, size_t length) : base_(base), length_(length) {}
-  ~MappingGuard() {
-    if (base_ != nullptr) munmap(base_, length_);
-  }
-  MappingGuard(const MappingGuard&) = delete;
-  MappingGuard& operator=(const MappingGuard&) = delete;
-  uint8_t* Release() {
-    void* base = base_;
-    base_ = nullptr;
-    return static_cast<uint8_t*>(base);
-  }
-
- private:
-  void* base_;
-  size_t length_;
-};
-
-// For create: if FILE is a region of ours that nobody holds (its users died), remove it. True if the
-// name is free now (removed, or gone meanwhile); false if it is in use or is not one of ours.
+// For create: if FILE holds a region of this user's that nobody holds (its users died), remove it.
+// True if the name is free now (removed, or gone meanwhile); false if it is in use, is another user's,
+// or is not provably a region.
 bool ReclaimIfStale(int dir, const std::string& file) {
-  UniqueFd fd(::openat(dir, file.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-  if (fd.Get() < 0) return errno == ENOENT;
+  UniqueFd fd;
   struct stat st;
-  if (fstat(fd.Get(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  int rc = OpenCandidate(dir, file, -1, &fd, &st);
+  if (rc == ENOENT) return true;
+  if (rc != 0) return false;
   if (FlockRetrying(fd.Get(), LOCK_EX | LOCK_NB) != 0) return false;
   if (!NameLeadsTo(dir, file, fd.Get())) return true;
-  if (!HasOurMagic(fd.Get())) return false;
+  if (!Inspect(fd.Get(), st).Removable()) return false;
   return ::unlinkat(dir, file.c_str(), 0) == 0 || errno == ENOENT;
 }
 
@@ -945,7 +1245,7 @@ int Publish(int dir, int fd, const std::string& file) {
   return errno;
 }
 
-// createSharedMemory(name, size, mode, mutexCount, orOpen)
+// createSharedMemory(name, size, mode, mutexCount, orOpen, trustOwner?)
 Napi::Value CreateSharedMemory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* constructors = static_cast<EnvConstructors*>(info.Data());
@@ -954,6 +1254,7 @@ Napi::Value CreateSharedMemory(const Napi::CallbackInfo& info) {
   uint64_t mode = ArgIndex(info, 2, "mode");
   uint64_t mutexCount = ArgIndex(info, 3, "mutexCount");
   bool orOpen = ArgBool(info, 4, "orOpen");
+  int64_t trusted = ArgTrustedOwner(info, 5);
   if (size > kMaxDataSize) ThrowRangeError(env, "size must be at most 4 GiB");
   if (mode > 0777) ThrowRangeError(env, "mode must be a permission mask from 0 to 0o777");
   if (mutexCount < 1 || mutexCount > kMaxMutexes) ThrowRangeError(env, "mutexCount must be from 1 to 64");
@@ -963,7 +1264,7 @@ Napi::Value CreateSharedMemory(const Napi::CallbackInfo& info) {
 
   // A fast path for createOrOpen when the region is already there.
   if (orOpen) {
-    Napi::Value existing = OpenExisting(env, constructors, dir, name, &size, &mutexes);
+    Napi::Value existing = OpenExisting(env, constructors, dir, name, trusted, &size, &mutexes);
     if (!existing.IsEmpty()) return existing;
   }
 
@@ -973,20 +1274,19 @@ Napi::Value CreateSharedMemory(const Napi::CallbackInfo& info) {
       throw RegionCodedError(env, "ERR_UNSUPPORTED", "this system's /dev/shm cannot create unnamed files (O_TMPFILE)",
                              name);
     }
-    {
-      int err = errno;
-      throw RegionSyscallError(env, err, "cannot create shared memory region " + Quoted(name), "open", name);
-    }
+    int err = errno;
+    throw RegionSyscallError(env, err, "cannot create shared memory region " + Quoted(name), "open", name);
   }
   // The creation mode went through the umask; the caller asked for exactly this one.
   if (fchmod(fd.Get(), static_cast<mode_t>(mode)) != 0) {
-    {
-      int err = errno;
-      throw RegionSyscallError(env, err, "cannot set the permissions of shared memory region " + Quoted(name),
-                               "fchmod", name);
-    }
+    int err = errno;
+    throw RegionSyscallError(env, err, "cannot set the permissions of shared memory region " + Quoted(name), "fchmod",
+                             name);
   }
-  Header header;
+  Attachment attachment;
+  attachment.created = true;
+  attachment.owner = geteuid();
+  Header& header = attachment.header;
   std::memset(&header, 0, sizeof(header));
   std::memcpy(header.magic, kMagic, sizeof(kMagic));
   header.version = kVersion;
@@ -995,8 +1295,8 @@ Napi::Value CreateSharedMemory(const Napi::CallbackInfo& info) {
   header.headerSize = HeaderSizeFor(mutexes);
   header.mutexCount = mutexes;
   header.mutexOffset = kMutexOffset;
-  header.mutexSlotSize = sizeof(MutexSlot);
-  header.pthreadMutexSize = sizeof(pthread_mutex_t);
+  header.mutexSlotSize = kMutexSlotSize;
+  header.lockWordSize = kLockWordSize;
   std::strncpy(header.abi, AbiTag(), sizeof(header.abi) - 1);
   header.creatorPid = static_cast<uint32_t>(getpid());
   struct timespec now;
@@ -1012,48 +1312,35 @@ Napi::Value CreateSharedMemory(const Napi::CallbackInfo& info) {
   }
   void* mapped = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd.Get(), 0);
   if (mapped == MAP_FAILED) {
-    {
-      int err = errno;
-      throw RegionSyscallError(env, err, "cannot map shared memory region " + Quoted(name), "mmap", name);
-    }
+    int mapErr = errno;
+    throw RegionSyscallError(env, mapErr, "cannot map shared memory region " + Quoted(name), "mmap", name);
   }
   MappingGuard mapping(mapped, total);
-  uint8_t* base = static_cast<uint8_t*>(mapped);
+  // The file's pages start as zeros, and a zero lock word is a free mutex: only the header is written.
+  std::memcpy(mapped, &header, sizeof(header));
 
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-  pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
-  pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
-  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
-  for (uint32_t i = 0; i < mutexes; ++i) {
-    auto* slot = reinterpret_cast<MutexSlot*>(base + kMutexOffset + static_cast<size_t>(i) * sizeof(MutexSlot));
-    int rc = pthread_mutex_init(&slot->mutex, &attr);
-    if (rc != 0) {
-      pthread_mutexattr_destroy(&attr);
-      throw RegionSyscallError(env, rc, "cannot initialise the mutexes of shared memory region " + Quoted(name),
-                               "pthread_mutex_init", name);
-    }
-  }
-  pthread_mutexattr_destroy(&attr);
-  std::memcpy(base, &header, sizeof(header));
+  err = ClaimToken(fd.Get(), &attachment.token);
+  if (err != 0) throw RegionSyscallError(env, err, "cannot set up shared memory region " + Quoted(name), "fcntl", name);
 
   // Our shared lock is taken before the name appears, so a published region always has a holder.
   if (FlockRetrying(fd.Get(), LOCK_SH) != 0) {
-    {
-      int err = errno;
-      throw RegionSyscallError(env, err, "cannot lock shared memory region " + Quoted(name), "flock", name);
-    }
+    int lockErr = errno;
+    throw RegionSyscallError(env, lockErr, "cannot lock shared memory region " + Quoted(name), "flock", name);
   }
 
   for (int attempt = 0; attempt < kPublishAttempts; ++attempt) {
     int rc = Publish(dir, fd.Get(), file);
-    if (rc == 0) return Adopt(env, constructors, fd.Release(), name, header, true, mapping.Release());
+    if (rc == 0) {
+      attachment.watchSlot = mapping.Slot();
+      attachment.mapped = mapping.Release();
+      return Adopt(env, constructors, fd.Release(), name, attachment);
+    }
     if (rc != EEXIST) {
       throw RegionSyscallError(env, rc, "cannot create shared memory region " + Quoted(name), "linkat", name);
     }
     if (orOpen) {
       // Someone else created it first: use theirs (ours was never named and goes away with fd).
-      Napi::Value existing = OpenExisting(env, constructors, dir, name, &size, &mutexes);
+      Napi::Value existing = OpenExisting(env, constructors, dir, name, trusted, &size, &mutexes);
       if (!existing.IsEmpty()) return existing;
     } else if (!ReclaimIfStale(dir, file)) {
       throw RegionErrnoError(env, EEXIST, "shared memory region " + Quoted(name) + " already exists", "linkat", name);
@@ -1063,7 +1350,7 @@ Napi::Value CreateSharedMemory(const Napi::CallbackInfo& info) {
   throw BusyError(env, name);
 }
 
-// cleanupSharedMemory(): removes every stale rawbright region this process may open. Returns their names.
+// cleanupSharedMemory(): removes every stale region of this user's. Returns their names.
 Napi::Value CleanupSharedMemory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int dirFd = ShmDirectory(env);
@@ -1082,12 +1369,11 @@ Napi::Value CleanupSharedMemory(const Napi::CallbackInfo& info) {
   uint32_t count = 0;
   for (const std::string& name : names) {
     std::string file = FileName(name);
-    UniqueFd fd(::openat(dirFd, file.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (fd.Get() < 0) continue;  // gone meanwhile, or another user's
+    UniqueFd fd;
     struct stat st;
-    if (fstat(fd.Get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (OpenCandidate(dirFd, file, -1, &fd, &st) != 0) continue;  // gone, another user's, or not a file
     if (FlockRetrying(fd.Get(), LOCK_EX | LOCK_NB) != 0) continue;  // in use
-    if (!NameLeadsTo(dirFd, file, fd.Get()) || !HasOurMagic(fd.Get())) continue;
+    if (!NameLeadsTo(dirFd, file, fd.Get()) || !Inspect(fd.Get(), st).Removable()) continue;
     if (::unlinkat(dirFd, file.c_str(), 0) == 0) removed.Set(count++, Napi::String::New(env, name));
   }
   return removed;
@@ -1119,7 +1405,7 @@ void InitSharedMemory(Napi::Env env, Napi::Object exports) {
 namespace {
 Napi::Value Unsupported(const Napi::CallbackInfo& info) {
   throw CodedError(info.Env(), "Error", "ERR_UNSUPPORTED",
-                   "shared memory with robust mutexes needs Linux (/dev/shm, robust futexes, O_TMPFILE)");
+                   "shared memory needs Linux (/dev/shm, futexes, open file description locks, O_TMPFILE)");
 }
 }  // namespace
 

@@ -1,11 +1,11 @@
 // The SIGBUS guard: a page of a mapped file that another process truncated away raises SIGBUS when
 // touched, which no JavaScript can catch and which V8 does not handle (its trap handler takes
-// SIGSEGV only). Every mapping the addon makes (windows and overlays) is recorded in a fixed table
+// SIGSEGV only). Every mapping the addon makes (windows, overlays, shared memory regions) is recorded in a fixed table
 // that a signal handler can read. When a SIGBUS falls inside one, the handler maps anonymous zero
 // pages over the rest of that mapping (MAP_FIXED), so the faulting instruction can go on, and counts
 // the fault against the mapping. The caller asks after each piece of work (mappingFaulted) and fails
-// with ERR_FILE_TRUNCATED: nothing the kernel computed on those zero pages reaches the file, since
-// they are no longer the file's pages. Faults outside our mappings go to the handler that was there
+// with ERR_FILE_TRUNCATED (ERR_SHM_TRUNCATED for a region): nothing the kernel computed on those zero
+// pages reaches the file, since they are no longer the file's pages. Faults outside our mappings go to the handler that was there
 // before (or the default action: the process dies as it would have).
 //
 // Async-signal safety: the handler reads only lock-free atomics and calls mmap and signal/raise,
@@ -132,22 +132,34 @@ Napi::Value SigbusFaults(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void WatchMapping(void* start, size_t length) {
-  if (!g_installed.load(std::memory_order_acquire) || length == 0) return;
+int WatchMapping(void* start, size_t length) {
+  if (!g_installed.load(std::memory_order_acquire) || length == 0) return -1;
   uintptr_t begin = reinterpret_cast<uintptr_t>(start);
   // A mapping made at the address of one that was not unwatched (V8 freed a memory with its
   // overlay) takes its place.
   UnwatchMapping(start);
-  for (Watched& slot : g_watched) {
+  for (size_t index = 0; index < kSlots; ++index) {
+    Watched& slot = g_watched[index];
     int expected = kFree;
     if (!slot.state.compare_exchange_strong(expected, kClaimed, std::memory_order_acq_rel)) continue;
     slot.start.store(begin, std::memory_order_relaxed);
     slot.end.store(begin + length, std::memory_order_relaxed);
     slot.faults.store(0, std::memory_order_relaxed);
     slot.state.store(kLive, std::memory_order_release);
-    return;
+    return static_cast<int>(index);
   }
   // Table full: this mapping goes unguarded (a SIGBUS in it ends the process, as without the guard).
+  return -1;
+}
+
+bool WatchedMappingFaulted(int index, const void* start) {
+  if (index < 0 || static_cast<size_t>(index) >= kSlots) return false;
+  // Fast path for the hot lock/unlock calls: no SIGBUS was ever caught in this process.
+  if (g_faults.load(std::memory_order_relaxed) == 0) return false;
+  const Watched& slot = g_watched[index];
+  return slot.state.load(std::memory_order_acquire) == kLive &&
+         slot.start.load(std::memory_order_relaxed) == reinterpret_cast<uintptr_t>(start) &&
+         slot.faults.load(std::memory_order_relaxed) > 0;
 }
 
 void UnwatchMapping(void* start) {

@@ -80,17 +80,21 @@ export interface NativeAddon {
   /** SIGBUS faults the guard has turned into zero pages in this process. */
   sigbusFaults(): number;
 
-  /** Creates (orOpen: or opens) /dev/shm/rawbright.<name> (see native/shared_memory.cc). */
+  /**
+   * Creates (orOpen: or opens) /dev/shm/rawbright.<name> (see native/shared_memory.cc). An existing
+   * region must belong to this user or to trustOwner (ERR_SHM_FOREIGN_OWNER).
+   */
   createSharedMemory(
     name: string,
     size: number,
     mode: number,
     mutexCount: number,
     orOpen: boolean,
+    trustOwner: number | undefined,
   ): NativeSharedMemoryHandle;
   /** Opens an existing region; ENOENT if there is none (a stale one is reclaimed first). */
-  openSharedMemory(name: string): NativeSharedMemoryHandle;
-  /** Removes every stale region this process may open; returns their names. */
+  openSharedMemory(name: string, trustOwner: number | undefined): NativeSharedMemoryHandle;
+  /** Removes every stale region of this user's; returns their names. */
   cleanupSharedMemory(): string[];
   readonly sharedMemoryLimits: {
     readonly supported: boolean;
@@ -106,9 +110,18 @@ export interface NativeAddon {
 export interface NativeSharedMemoryHandle {
   /** The data as one external ArrayBuffer (the same one each call); close() detaches it. */
   buffer(): ArrayBuffer;
-  info(): { name: string; path: string; size: number; mutexCount: number; created: boolean };
-  /** A new handle on mutex `index` (each handle locks independently, like another thread would). */
+  info(): {
+    name: string;
+    path: string;
+    size: number;
+    mutexCount: number;
+    created: boolean;
+    owner: number;
+  };
+  /** A handle on mutex `index` (all handles of one index and attachment share one lock holder). */
   mutex(index: number): NativeMutexHandle;
+  /** Whether another process truncated the region's file below its mapping. */
+  truncated(): boolean;
   close(): void;
   isClosed(): boolean;
 }

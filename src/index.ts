@@ -79,6 +79,7 @@ export {
   MAX_SHARED_MEMORY_SIZE,
   Mutex,
   MutexGuard,
+  type OpenSharedMemoryOptions,
   SharedMemory,
   type SharedMemoryOptions,
 } from './shm/shared-memory.js';

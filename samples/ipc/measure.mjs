@@ -22,6 +22,11 @@ function format(value, unit) {
   return `${value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(2)} ${unit}`;
 }
 
+// A rate of round trips, with what one costs.
+function formatRate(perSecond) {
+  return `${format(perSecond, 'round trips/s')} (${format(1e9 / perSecond, 'ns each')})`;
+}
+
 // The child side of the two-process figure: lock, bump a counter, unlock, as fast as it can.
 if (process.argv[2] === 'child') {
   const region = SharedMemory.open(process.argv[3]);
@@ -64,7 +69,7 @@ for (const size of [4096, 64 * 1024 * 1024]) {
     for (let i = 0; i < count; i++) mutex.tryLock().unlock();
     return count / (Number(process.hrtime.bigint() - started) / 1e9);
   });
-  results.push(['tryLock + unlock, uncontended', format(syncRate, 'round trips/s')]);
+  results.push(['tryLock + unlock, uncontended', formatRate(syncRate)]);
 
   const asyncRate = [];
   for (let round = 0; round < ROUNDS; round++) {
@@ -72,10 +77,10 @@ for (const size of [4096, 64 * 1024 * 1024]) {
     for (let i = 0; i < count; i++) (await mutex.lock()).unlock();
     asyncRate.push(count / (Number(process.hrtime.bigint() - started) / 1e9));
   }
-  results.push(['await lock() + unlock, uncontended', format(median(asyncRate), 'round trips/s')]);
+  results.push(['await lock() + unlock, uncontended', formatRate(median(asyncRate))]);
 
-  // The waiting path: the lock is taken by the per-mutex owner thread and comes back through the
-  // event loop; unlock is a round trip to that thread.
+  // The waiting path: the lock is taken by the mutex's waiting thread and comes back through the
+  // event loop.
   const other = SharedMemory.open(`${base}-open`);
   const handoffs = 2000;
   const handoff = [];
@@ -89,7 +94,7 @@ for (const size of [4096, 64 * 1024 * 1024]) {
     }
     handoff.push(Number(process.hrtime.bigint() - started) / 1000 / handoffs);
   }
-  results.push(['waiting lock, handed over through the owner thread', format(median(handoff), 'µs each')]);
+  results.push(['waiting lock, handed over through the waiting thread', format(median(handoff), 'µs each')]);
   other.close();
   region.close();
 }

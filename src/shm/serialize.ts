@@ -13,13 +13,41 @@
  * Readers and writers in different processes must take turns (a region's {@link Mutex}): a read that
  * overlaps a write can see a half-written value.
  */
-import { deserialize, serialize } from 'node:v8';
+import { DefaultDeserializer, serialize } from 'node:v8';
 import { invalidParameterError, RawbrightError } from '../errors.js';
 
 /** Bytes the header takes in front of the serialized value. */
 export const OBJECT_HEADER_BYTES = 16;
 const MAGIC = 0x424f4252; // "RBOB" read as a little-endian uint32
 const FORMAT_VERSION = 1;
+
+/**
+ * Node's deserializer hands back typed arrays and DataViews that are views of its input (or, when
+ * unaligned, of a slice of Node's shared Buffer pool): their `.buffer` would expose, and let callers
+ * overwrite, the rest of the payload or unrelated Buffers. Each view gets an ArrayBuffer of its own,
+ * of exactly its size.
+ */
+// Documented for v8.Deserializer subclasses, but missing from @types/node.
+const readHostObject = (
+  DefaultDeserializer.prototype as unknown as { _readHostObject(this: DefaultDeserializer): unknown }
+)._readHostObject;
+
+class PrivateViewDeserializer extends DefaultDeserializer {
+  _readHostObject(): unknown {
+    const view = readHostObject.call(this) as ArrayBufferView;
+    const own = view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength) as ArrayBuffer;
+    if (view instanceof DataView) return new DataView(own);
+    if (Buffer.isBuffer(view)) return Buffer.from(own);
+    const Kind = view.constructor as new (buffer: ArrayBuffer) => ArrayBufferView;
+    return new Kind(own);
+  }
+}
+
+function deserializePrivately(payload: Uint8Array): unknown {
+  const deserializer = new PrivateViewDeserializer(payload);
+  deserializer.readHeader();
+  return deserializer.readValue();
+}
 
 function bytesOf(name: string, target: unknown): Uint8Array {
   if (target instanceof ArrayBuffer) return new Uint8Array(target);
@@ -71,8 +99,9 @@ export function writeObject(target: ArrayBuffer | ArrayBufferView, value: unknow
 }
 
 /**
- * Reads back a value written by {@link writeObject}. The result is a fresh copy: it does not stay
- * linked to the buffer.
+ * Reads back a value written by {@link writeObject}. The result is a fresh copy that shares memory
+ * with nothing: every typed array or DataView in it has an ArrayBuffer of its own, of exactly its
+ * size (not a view of the source, of the other values, or of Node's Buffer pool).
  * @param source - the ArrayBuffer or view that {@link writeObject} wrote into.
  * @returns the value.
  * @throws `ERR_NO_OBJECT` if the buffer holds no object (no header); `ERR_INVALID_OBJECT` if the
@@ -102,11 +131,9 @@ export function readObject<T = unknown>(source: ArrayBuffer | ArrayBufferView): 
     );
   }
   try {
-    // A copy: typed arrays that deserialize builds would otherwise be views of the region itself,
-    // and change (or vanish) with the next write or close.
-    return deserialize(
-      Buffer.from(bytes.subarray(OBJECT_HEADER_BYTES, OBJECT_HEADER_BYTES + Number(length))),
-    ) as T;
+    // Deserialized from a private copy (slice: a fresh ArrayBuffer, never the Buffer pool), so
+    // another process writing the region meanwhile cannot change bytes already checked.
+    return deserializePrivately(bytes.slice(OBJECT_HEADER_BYTES, OBJECT_HEADER_BYTES + Number(length))) as T;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new RawbrightError('ERR_INVALID_OBJECT', `the serialized object is damaged: ${reason}`, {

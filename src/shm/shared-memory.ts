@@ -2,6 +2,12 @@
  * Named shared memory between processes, in the manner of .NET's `MemoryMappedFile.CreateNew` /
  * `OpenExisting`, with robust process-shared mutexes inside the region.
  *
+ * ## Owners
+ * `/dev/shm` is writable by every user, so another user can create a name before you do. `open` and
+ * `createOrOpen` therefore join only a region whose file belongs to this process's effective user;
+ * a region of any other user is refused with `ERR_SHM_FOREIGN_OWNER` (the message names its uid)
+ * unless that uid is passed as `{ trustOwner: uid }`. `create` always makes a region of its own.
+ *
  * ## Lifetime (non-persisted)
  * A region lives in `/dev/shm/rawbright.<name>`. Every process that has it open holds a shared
  * `flock` on it; the kernel drops that lock when the process ends, however it ends.
@@ -21,10 +27,19 @@
  * ## Safety
  * The region is memory shared with other processes: they can change any byte at any time. Guard
  * shared data with the region's {@link Mutex}. Only processes of users allowed by the region's mode
- * can open it (0600 by default: the creating user). Another process of that user could still
- * truncate the file outside rawbright, which would make access to the lost pages raise SIGBUS.
- * The robust mutexes need every user to share one PID namespace (the kernel reports a dead holder
- * by its thread id) and one C library ABI (checked when a region is opened).
+ * can open it (0600 by default: the creating user).
+ * - The mutexes are lock words of rawbright's own (a futex, and a kernel file lock per user that tells
+ *   a live holder from a dead one), never glibc mutexes, whose internal pointers in shared memory
+ *   would let anyone who can write the region crash or abort every process that locks it. A lock
+ *   word that another process forged or scribbled over gives an abandoned lock or an error
+ *   (`ERR_SHM_LOCK_BROKEN`), never a crash, an abort or a wait past the timeout.
+ * - A process that truncates the region's file makes the lost pages read as zeros here instead of
+ *   raising SIGBUS: {@link SharedMemory.truncated} turns true, and from the first touch of a lost page
+ *   every lock operation fails with `ERR_SHM_TRUNCATED`. `RAWBRIGHT_NO_SIGBUS_GUARD=1` turns that guard
+ *   off.
+ * - Users who may write the region (mode 0660, 0666) can still change its data and break mutual
+ *   exclusion, or hold a lock as long as they like: share a region only with users you trust with
+ *   its contents.
  */
 
 import { type NativeMutexHandle, type NativeSharedMemoryHandle, native } from '../addon.js';
@@ -44,7 +59,16 @@ const NAME_PATTERN = /^[A-Za-z0-9._-]+$/;
 // setTimeout's limit: longer waits are "forever" (Infinity or no timeout).
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
-export interface SharedMemoryOptions {
+export interface OpenSharedMemoryOptions {
+  /**
+   * A uid whose regions this call may join besides the caller's own [none]. Without it, `open` and
+   * `createOrOpen` refuse a region whose file belongs to another user (`ERR_SHM_FOREIGN_OWNER`):
+   * otherwise that user could create the name first and read everything written there.
+   */
+  trustOwner?: number;
+}
+
+export interface SharedMemoryOptions extends OpenSharedMemoryOptions {
   /** Permission bits of a region this call creates [0o600: the creating user only]. */
   mode?: number;
   /** How many mutexes the region holds (1 to 64) [1]. With createOrOpen, an existing region must match. */
@@ -81,7 +105,21 @@ function checkSize(value: unknown): number {
   throw invalidParameterError('size', 'a whole number of bytes from 0 to 4 GiB', value);
 }
 
-function checkCreateOptions(value: unknown): { mode: number; mutexes: number } {
+// uid_t is 32 bits and (uid_t)-1 means "no change" to the kernel, so it is no one's uid.
+const MAX_UID = 2 ** 32 - 2;
+
+function checkTrustOwner(given: Record<string, unknown>): number | undefined {
+  const uid = given.trustOwner;
+  if (uid === undefined) return undefined;
+  if (isInteger(uid) && uid >= 0 && uid <= MAX_UID) return uid === 0 ? 0 : uid;
+  throw invalidParameterError('trustOwner', `a uid from 0 to ${MAX_UID}`, uid);
+}
+
+function checkCreateOptions(value: unknown): {
+  mode: number;
+  mutexes: number;
+  trustOwner: number | undefined;
+} {
   const given = optionsObject('options', value);
   const mode = given.mode ?? 0o600;
   if (!isInteger(mode) || mode < 0 || mode > 0o777) {
@@ -95,7 +133,7 @@ function checkCreateOptions(value: unknown): { mode: number; mutexes: number } {
       given.mutexes,
     );
   }
-  return { mode, mutexes };
+  return { mode, mutexes, trustOwner: checkTrustOwner(given) };
 }
 
 function checkTimeout(value: unknown): number {
@@ -151,6 +189,8 @@ export class SharedMemory implements Disposable {
   readonly created: boolean;
   /** How many mutexes the region holds. */
   readonly mutexCount: number;
+  /** The uid that owns the region's file (this user's, or the one passed as `trustOwner`). */
+  readonly owner: number;
 
   readonly #handle: NativeSharedMemoryHandle;
   readonly #ref: WeakRef<SharedMemory>;
@@ -173,6 +213,7 @@ export class SharedMemory implements Disposable {
     this.size = info.size;
     this.created = info.created;
     this.mutexCount = info.mutexCount;
+    this.owner = info.owner;
     this.#ref = new WeakRef(this);
     openRegions.add(this.#ref);
     forgetRegion.register(this, this.#ref, this);
@@ -188,7 +229,8 @@ export class SharedMemory implements Disposable {
    * is reclaimed first.
    * @param name - 1 to 240 letters, digits, `-`, `_` or `.`.
    * @param size - bytes, from 0 to 4 GiB.
-   * @param options - `mode` [0o600], `mutexes` [1].
+   * @param options - `mode` [0o600], `mutexes` [1]. `trustOwner` is checked but plays no part: the
+   *   region made is this user's.
    * @returns the region, open in this process.
    * @throws `EEXIST` if a region of that name is in use; `ERR_INVALID_ARG_VALUE` for a bad name, size
    *   or option; `ENOSPC` if /dev/shm has no room; `ERR_SHM_BUSY` if the name stayed locked.
@@ -199,22 +241,32 @@ export class SharedMemory implements Disposable {
     const { mode, mutexes } = checkCreateOptions(options);
     return new SharedMemory(
       constructionToken,
-      rethrown(() => native.createSharedMemory(checkedName, checkedSize, mode, mutexes, false)),
+      rethrown(() => native.createSharedMemory(checkedName, checkedSize, mode, mutexes, false, undefined)),
     );
   }
 
   /**
-   * Opens an existing region by name. Its header is checked (magic, version, sizes, ABI).
+   * Opens an existing region by name. Its owner and header are checked (magic, version, sizes,
+   * architecture, the file's size).
    * @param name - the region's name.
+   * @param options - `trustOwner`: a uid whose region may be joined besides this user's [none].
    * @returns the region, open in this process.
-   * @throws `ENOENT` if there is no such region (a stale one, whose users all died, counts as none
-   *   and is removed); `EACCES` if its mode forbids it; `ERR_SHM_INVALID` if the name holds something
-   *   that is not a rawbright region; `ERR_SHM_INCOMPATIBLE` if another version or ABI made it.
+   * @throws `ERR_SHM_FOREIGN_OWNER` if the region belongs to another user who is not trusted;
+   *   `ENOENT` if there is no such region (a stale one, whose users all died, counts as none and is
+   *   removed); `EACCES` if its mode forbids it; `ERR_SHM_INVALID` if the name holds something that
+   *   is not a rawbright region; `ERR_SHM_INCOMPATIBLE` if another version or architecture made it.
+   * @example
+   * ```ts
+   * // A region that the service account (uid 990) creates for this user to read:
+   * using region = SharedMemory.open('status', { trustOwner: 990 });
+   * ```
    */
-  static open(name: string): SharedMemory {
+  static open(name: string, options?: OpenSharedMemoryOptions): SharedMemory {
+    const checkedName = checkName(name);
+    const trustOwner = checkTrustOwner(optionsObject('options', options));
     return new SharedMemory(
       constructionToken,
-      rethrown(() => native.openSharedMemory(checkName(name))),
+      rethrown(() => native.openSharedMemory(checkedName, trustOwner)),
     );
   }
 
@@ -223,24 +275,26 @@ export class SharedMemory implements Disposable {
    * Races between processes are safe: exactly one creates, the others open.
    * @param name - the region's name.
    * @param size - bytes; an existing region must have exactly this size.
-   * @param options - `mode` [0o600] (used only when creating), `mutexes` [1] (must match).
-   * @throws `ERR_SHM_MISMATCH` if the existing region has another size or mutex count, and the
+   * @param options - `mode` [0o600] (used only when creating), `mutexes` [1] (must match),
+   *   `trustOwner` (a uid whose existing region may be joined besides this user's) [none].
+   * @throws `ERR_SHM_FOREIGN_OWNER` if the name holds another user's region and that user is not
+   *   trusted; `ERR_SHM_MISMATCH` if the existing region has another size or mutex count; and the
    *   errors of {@link SharedMemory.create} and {@link SharedMemory.open}.
    */
   static createOrOpen(name: string, size: number | bigint, options?: SharedMemoryOptions): SharedMemory {
     const checkedName = checkName(name);
     const checkedSize = checkSize(size);
-    const { mode, mutexes } = checkCreateOptions(options);
+    const { mode, mutexes, trustOwner } = checkCreateOptions(options);
     return new SharedMemory(
       constructionToken,
-      rethrown(() => native.createSharedMemory(checkedName, checkedSize, mode, mutexes, true)),
+      rethrown(() => native.createSharedMemory(checkedName, checkedSize, mode, mutexes, true, trustOwner)),
     );
   }
 
   /**
-   * Removes every stale region in /dev/shm: rawbright regions that no process holds any more because
-   * all their users died without closing. Regions in use, other programs' files and regions this
-   * process may not open are left alone.
+   * Removes every stale region of this user's in /dev/shm: rawbright regions that no process holds
+   * any more because all their users died without closing. Regions in use, other users' regions, and
+   * any file that is not provably a region (whole header checked against the file) are left alone.
    * @returns the names of the regions removed.
    */
   static cleanup(): string[] {
@@ -261,6 +315,17 @@ export class SharedMemory implements Disposable {
   /** Whether {@link SharedMemory.close} has run. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * True once another process truncated the region's file below its size. The lost pages read as
+   * zeros in this process (instead of killing it with SIGBUS) and nothing written to them reaches the
+   * other processes; from the first touch of such a page, every lock operation (`unlock()` included)
+   * fails with `ERR_SHM_TRUNCATED`. False once closed.
+   */
+  get truncated(): boolean {
+    if (this.#closed) return false;
+    return rethrown(() => this.#handle.truncated());
   }
 
   /** The region's first mutex (same object each time). @throws `ERR_CLOSED` after close. */
@@ -324,7 +389,8 @@ interface Waiter {
  * The lock belongs to this Mutex object (so to this process): `lock()` calls on the same object
  * queue one behind the other, and other processes (or other SharedMemory objects of the same region)
  * wait for it. If a holder dies or closes the region without unlocking, the next locker gets the lock
- * with `abandoned: true`: the data it guards may be half-updated.
+ * with `abandoned: true`: the data it guards may be half-updated. A lock word that holds a value
+ * rawbright never writes (damage, another program) is taken the same way, with `abandoned: true`.
  */
 export class Mutex {
   readonly #handle: NativeMutexHandle;
@@ -364,7 +430,8 @@ export class Mutex {
    * @returns a guard: `guard.abandoned` tells whether the previous holder died (or closed) holding it;
    *   `guard.unlock()` or `using guard = await mutex.lock()` releases it.
    * @throws (rejects) `ETIMEDOUT` when the timeout passes, `ERR_CLOSED` if the region is (or gets)
-   *   closed, `ERR_INVALID_ARG_VALUE` for a bad timeout.
+   *   closed, `ERR_SHM_TRUNCATED` if the region was truncated, `ERR_INVALID_ARG_VALUE` for a bad
+   *   timeout.
    */
   lock(options?: LockOptions): Promise<MutexGuard> {
     let timeout: number;
@@ -402,7 +469,7 @@ export class Mutex {
   /**
    * Takes the lock if it is free right now, without waiting.
    * @returns a guard, or `null` if another holder (or this object) has it.
-   * @throws `ERR_CLOSED` after the region is closed.
+   * @throws `ERR_CLOSED` after the region is closed; `ERR_SHM_TRUNCATED` if it was truncated.
    */
   tryLock(): MutexGuard | null {
     if (this.#state === 'closed') throw closedError(this.#name, this.#path);
@@ -413,8 +480,12 @@ export class Mutex {
   }
 
   /**
-   * Releases the lock this object holds (what the guard's `unlock()` does).
-   * @throws `ERR_NOT_LOCKED` if this object does not hold it; `ERR_CLOSED` after close.
+   * Releases the lock this object holds (what the guard's `unlock()` does). The hold ends even when
+   * this throws.
+   * @throws `ERR_NOT_LOCKED` if this object does not hold it; `ERR_CLOSED` after close;
+   *   `ERR_SHM_LOCK_BROKEN` if another process rewrote the lock word while this object held it (the
+   *   word is left as they made it: mutual exclusion was broken, check the data);
+   *   `ERR_SHM_TRUNCATED` if the region was truncated (what was written may be lost).
    */
   unlock(): void {
     if (this.#state === 'closed') throw closedError(this.#name, this.#path);

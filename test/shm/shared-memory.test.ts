@@ -4,11 +4,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import {
   closeSync,
   existsSync,
+  linkSync,
   mkdtempSync,
   openSync,
   readdirSync,
+  readFileSync,
   rmSync,
   statSync,
+  truncateSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -592,9 +596,9 @@ describe('errors', () => {
       const version = thrown(() => SharedMemory.open(name));
       expect(version.code).toBe('ERR_SHM_INCOMPATIBLE');
       expect(version.message).toMatch(
-        /was made by another version of rawbright \(format 99, this one reads 1\)$/,
+        /was made by another version of rawbright \(format 99, this one reads 2\)$/,
       );
-      write(8, Buffer.from([1, 0, 0, 0]));
+      write(8, Buffer.from([2, 0, 0, 0]));
       const fine = SharedMemory.open(name);
       expect(fine.size).toBe(64);
       fine.close();
@@ -623,6 +627,192 @@ describe('errors', () => {
   it('cannot be constructed directly', () => {
     const Constructor = SharedMemory as unknown as new (...args: unknown[]) => unknown;
     expect(thrown(() => new Constructor(Symbol('x'), {})).code).toBe('ERR_ILLEGAL_CONSTRUCTOR');
+  });
+});
+
+// Lock word i of a region sits at byte 128 + 64 * i of its file.
+const wordOffset = (index: number) => 128 + 64 * index;
+
+function overwrite(path: string, offset: number, hex: string): void {
+  const fd = openSync(path, 'r+');
+  try {
+    const bytes = Buffer.from(hex, 'hex');
+    writeSync(fd, bytes, 0, bytes.length, offset);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const ARCHITECTURE = process.arch === 'x64' ? 'x86_64' : process.arch === 'arm64' ? 'aarch64' : process.arch;
+
+/** A region header as rawbright writes it (format 2, or format 1 with its glibc fields). */
+function regionHeader(options: { version?: number; dataSize?: number; mutexCount?: number } = {}): Buffer {
+  const { version = 2, dataSize = 0, mutexCount = 1 } = options;
+  const header = Buffer.alloc(128);
+  header.write('RBSHMEM\0', 0, 'latin1');
+  header.writeUInt32LE(version, 8);
+  header.writeUInt32LE(1, 12); // flock protocol
+  header.writeBigUInt64LE(BigInt(dataSize), 16);
+  header.writeBigUInt64LE(4096n, 24); // header size for up to 62 mutexes
+  header.writeUInt32LE(mutexCount, 32);
+  header.writeUInt32LE(128, 36); // mutex offset
+  header.writeUInt32LE(64, 40); // slot size
+  header.writeUInt32LE(version === 1 ? 40 : 4, 44); // sizeof(pthread_mutex_t) / lock word
+  header.write(version === 1 ? `glibc ${ARCHITECTURE}` : ARCHITECTURE, 48, 'latin1');
+  return header;
+}
+
+/** Writes a file under NAME that nobody holds: a stale region, or something that looks like one. */
+function plantFile(name: string, header: Buffer, size: number): void {
+  const bytes = Buffer.alloc(size);
+  header.copy(bytes);
+  writeFileSync(shmPath(name), bytes, { mode: 0o600 });
+}
+
+describe('damage by other processes', () => {
+  it('takes a lock word holding a value rawbright never writes as abandoned', async () => {
+    const name = uniqueName();
+    const region = SharedMemory.create(name, 64, { mutexes: 3 });
+    try {
+      overwrite(shmPath(name), wordOffset(0), 'ffffffff');
+      overwrite(shmPath(name), wordOffset(1), '07000000');
+      overwrite(shmPath(name), wordOffset(2), '78563412'); // a token nobody holds
+      for (const index of [0, 1]) {
+        const guard = region.mutexAt(index).tryLock();
+        expect(guard?.abandoned).toBe(true);
+        guard?.unlock();
+      }
+      const waited = await region.mutexAt(2).lock({ timeout: 5000 });
+      expect(waited.abandoned).toBe(true);
+      waited.unlock();
+      const clean = region.mutexAt(2).tryLock();
+      expect(clean?.abandoned).toBe(false);
+      clean?.unlock();
+    } finally {
+      region.close();
+    }
+  });
+
+  it('reports a lock word rewritten under its holder as ERR_SHM_LOCK_BROKEN, and ends the hold', () => {
+    const name = uniqueName();
+    const region = SharedMemory.create(name, 64);
+    try {
+      const guard = region.mutex.tryLock();
+      overwrite(shmPath(name), wordOffset(0), '00000000');
+      expect(thrown(() => guard?.unlock()).code).toBe('ERR_SHM_LOCK_BROKEN');
+      expect(region.mutex.locked).toBe(false);
+      const next = region.mutex.tryLock();
+      expect(next?.abandoned).toBe(false);
+      next?.unlock();
+    } finally {
+      region.close();
+    }
+  });
+
+  it('turns a truncation into ERR_SHM_TRUNCATED from the first touch of a lost page, never SIGBUS', async () => {
+    const name = uniqueName();
+    const region = SharedMemory.create(name, 65536);
+    const bytes = new Uint8Array(region.buffer);
+    bytes.fill(9);
+    // Keep the header page (and so the lock words), cut all the data.
+    truncateSync(shmPath(name), 4096);
+    expect(region.truncated).toBe(true);
+    const guard = region.mutex.tryLock(); // the lock words are still there
+    expect(guard).not.toBeNull();
+    expect(bytes[0]).toBe(0); // the lost page: zeros, not SIGBUS
+    expect(thrown(() => guard?.unlock()).code).toBe('ERR_SHM_TRUNCATED');
+    expect(thrown(() => region.mutex.tryLock()).code).toBe('ERR_SHM_TRUNCATED');
+    expect((await rejection(region.mutex.lock())).code).toBe('ERR_SHM_TRUNCATED');
+    // A new open sees a file that no longer matches its header.
+    expect(thrown(() => SharedMemory.open(name)).code).toBe('ERR_SHM_INVALID');
+    region.close();
+    expect(region.truncated).toBe(false);
+    expect(existsSync(shmPath(name))).toBe(false);
+  });
+
+  it('never removes a file that is not provably a region, and leaves its bytes alone', () => {
+    const cases: Array<{ what: string; code: string; plant: (name: string) => void }> = [
+      // Our magic and nothing else (create used to delete this).
+      {
+        what: 'magic only',
+        code: 'ERR_SHM_INVALID',
+        plant: (name) => plantFile(name, Buffer.from('RBSHMEM\0', 'latin1'), 8192),
+      },
+      {
+        what: 'a whole header whose sizes do not match the file',
+        code: 'ERR_SHM_INVALID',
+        plant: (name) => plantFile(name, regionHeader({ dataSize: 64 }), 8192),
+      },
+      {
+        what: 'a format from the future',
+        code: 'ERR_SHM_INCOMPATIBLE',
+        plant: (name) => plantFile(name, regionHeader({ version: 3, dataSize: 4096 }), 8192),
+      },
+      {
+        what: 'a well-formed region with a second name (a hard link)',
+        code: 'ERR_SHM_INVALID',
+        plant: (name) => {
+          plantFile(name, regionHeader({ dataSize: 4096 }), 8192);
+          linkSync(shmPath(name), `${shmPath(name)}.link`);
+        },
+      },
+    ];
+    const names = cases.map(() => uniqueName());
+    try {
+      for (const [index, { plant }] of cases.entries()) plant(names[index]);
+      const before = names.map((name) => readFileSync(shmPath(name)));
+      const swept = SharedMemory.cleanup();
+      cases.forEach(({ what, code }, index) => {
+        const name = names[index];
+        expect(swept, what).not.toContain(name);
+        expect(thrown(() => SharedMemory.create(name, 4096)).code, what).toBe('EEXIST');
+        expect(thrown(() => SharedMemory.open(name)).code, what).toBe(code);
+        expect(thrown(() => SharedMemory.createOrOpen(name, 4096)).code, what).toBe(code);
+        expect(readFileSync(shmPath(name)).equals(before[index]), what).toBe(true);
+      });
+    } finally {
+      for (const name of names) {
+        rmSync(shmPath(name), { force: true });
+        rmSync(`${shmPath(name)}.link`, { force: true });
+      }
+    }
+  });
+
+  it('reclaims stale regions whose whole header checks out, of this format and the previous one', () => {
+    for (const version of [1, 2]) {
+      const name = uniqueName();
+      plantFile(name, regionHeader({ version, dataSize: 4096 }), 8192);
+      const region = SharedMemory.create(name, 128);
+      expect(region.created).toBe(true);
+      expect(region.size).toBe(128);
+      region.close();
+      expect(existsSync(shmPath(name))).toBe(false);
+    }
+    const swept = uniqueName();
+    plantFile(swept, regionHeader({ version: 1, dataSize: 0 }), 4096);
+    expect(SharedMemory.cleanup()).toContain(swept);
+    expect(existsSync(shmPath(swept))).toBe(false);
+  });
+
+  it('reports the owner of its regions and checks trustOwner', () => {
+    const name = uniqueName();
+    const region = SharedMemory.create(name, 8);
+    try {
+      expect(region.owner).toBe(process.geteuid?.());
+      const same = SharedMemory.open(name, { trustOwner: 4242 }); // trusting another uid changes nothing for ours
+      expect(same.owner).toBe(region.owner);
+      same.close();
+      for (const bad of [-1, 1.5, 2 ** 32 - 1, '0', null]) {
+        const error = thrown(() => SharedMemory.open(name, { trustOwner: bad as number }));
+        expect(error.code).toBe('ERR_INVALID_ARG_VALUE');
+        expect(error.message).toMatch(/^Expected a uid from 0 to 4294967294 for trustOwner but received/);
+        expect(thrown(() => SharedMemory.createOrOpen(name, 8, { trustOwner: bad as number })).code).toBe(
+          'ERR_INVALID_ARG_VALUE',
+        );
+      }
+    } finally {
+      region.close();
+    }
   });
 });
 
@@ -678,6 +868,34 @@ describe('writeObject / readObject', () => {
     writeObject(buffer, { samples: new Uint16Array([9, 9, 9, 9]) });
     expect([...first.samples]).toEqual([1, 2, 3, 4]);
     expect(first.samples.buffer).not.toBe(buffer);
+  });
+
+  it('gives every typed array an ArrayBuffer of its own, of exactly its size', () => {
+    // Small Buffers share Node's pool: the deserializer's views used to be slices of it.
+    const pooled = Buffer.from('an unrelated pooled buffer');
+    const memory = new ArrayBuffer(4096);
+    writeObject(memory, {
+      words: new Uint16Array([1, 2, 3]),
+      odd: new Uint8Array([5]), // puts the next view at an odd offset: copied through the pool before
+      wide: new Float64Array([1.5, -2]),
+      view: new DataView(new Uint8Array([1, 2, 3, 4]).buffer),
+      buffer: Buffer.from('zz'),
+      label: 'x'.repeat(40),
+    });
+    const value = readObject<Record<string, ArrayBufferView>>(memory);
+    const views = ['words', 'odd', 'wide', 'view', 'buffer'].map((key) => value[key]);
+    for (const view of views) {
+      expect(view.byteOffset).toBe(0);
+      expect(view.buffer.byteLength).toBe(view.byteLength);
+      expect(view.buffer).not.toBe(pooled.buffer);
+      expect(view.buffer).not.toBe(memory);
+    }
+    expect(new Set(views.map((view) => view.buffer)).size).toBe(views.length);
+    for (const view of views) new Uint8Array(view.buffer).fill(0xee);
+    expect(pooled.toString()).toBe('an unrelated pooled buffer');
+    expect(value.label).toBe('x'.repeat(40));
+    expect(value.buffer).toBeInstanceOf(Buffer);
+    expect(value.view).toBeInstanceOf(DataView);
   });
 
   it('carries a structured value from one process to another through a region', async () => {
