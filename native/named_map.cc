@@ -151,7 +151,17 @@ int OpenRegistryFile(Napi::Env env, int dirFd, const std::string& dir, const std
   int flags = O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | (create ? O_CREAT : 0);
   int fd = ::openat(dirFd, file.c_str(), flags, 0600);
   if (fd < 0) {
-    if (errno == ENOENT && !create) return -1;
+    int err = errno;
+    if (err == ENOENT && !create) return -1;
+    struct stat planted;
+    if ((err == EACCES || err == EPERM) && fstatat(dirFd, file.c_str(), &planted, AT_SYMLINK_NOFOLLOW) == 0 &&
+        planted.st_uid != geteuid()) {
+      throw NameError(env, "ERR_NAME_NOT_OWNED",
+                      "the map name " + Quoted(name) + " belongs to another user (uid " +
+                          std::to_string(planted.st_uid) + ")",
+                      path);
+    }
+    errno = err;
     if (errno == ELOOP) {
       throw NameError(env, "ERR_NAME_INVALID", "the registration of the map " + Quoted(name) + " is a symbolic link", path);
     }
