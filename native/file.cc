@@ -339,10 +339,10 @@ int GrowTo(int fd, uint64_t capacity) {
   }
   int err = errno;
   if (err != EOPNOTSUPP && err != ENOSYS) {
-    // ext4 keeps the blocks a failed allocation did get, past the end where nothing shows them:
-    // give them back, unless someone else has grown the file over them meanwhile.
-    if (fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) == size) {
-      fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, start, extra);
+    // ext4 keeps the blocks a failed allocation did get, past the end where nothing shows them (and
+    // punching a hole there does nothing): a truncate to the unchanged size gives them back, unless
+    // someone else has grown the file over them meanwhile.
+    if (fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) == size && ftruncate(fd, start) != 0) {
     }
     return err;
   }
