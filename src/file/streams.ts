@@ -75,8 +75,10 @@ function closedError(path: string): RawbrightError {
 }
 
 /**
- * Reads a window's bytes from `start` to `end` (relative to the window) as Buffer chunks of at most
- * `highWaterMark` bytes, each a copy. Ends at `end`.
+ * Reads `length` bytes of a window from `offset` (relative to the window) as Buffer chunks of at most
+ * `highWaterMark` bytes, each a copy, and ends there. If the window closes before every byte has
+ * been copied out, the stream is destroyed with `ERR_CLOSED`: listen for `'error'` (pipeline and
+ * `for await` do), as with any stream.
  */
 export class WindowReadStream extends Readable implements ViewStream {
   readonly #window: StreamWindow;
@@ -131,9 +133,12 @@ export class WindowReadStream extends Readable implements ViewStream {
 }
 
 /**
- * Writes chunks into a window from `start` on, up to `end` (relative to the window). A chunk that
- * does not fit before `end` is refused whole with `ERR_PAST_END` (nothing of it is written, as
- * .NET's view stream refuses to grow), and the stream fails.
+ * Writes chunks into a window from `offset` on (relative to the window), at most `length` bytes. Each
+ * chunk is copied in as it is written (synchronously), so chunks wait only while the stream is
+ * corked, and `write()` returns false once `highWaterMark` bytes wait. A chunk that does not fit is
+ * refused whole with `ERR_PAST_END` (nothing of it is written, as .NET's view stream refuses to grow)
+ * and the stream fails. If the window closes before the stream was ended, the stream is destroyed with
+ * `ERR_CLOSED`; one that was ended with everything written finishes normally.
  */
 export class WindowWriteStream extends Writable implements ViewStream {
   readonly #window: StreamWindow;
@@ -203,8 +208,13 @@ export class WindowWriteStream extends Writable implements ViewStream {
     );
   }
 
-  /** @internal The window closed: fail unless everything was written and the stream is finishing. */
+  /**
+   * @internal The window closed: fail, unless the stream was ended and everything written is in the
+   * window already (only a flush asked for with `flush` is then left, and `_final` reports it).
+   */
   windowClosed(): void {
-    if (!this.#finishing && !this.destroyed) this.destroy(closedError(this.#window.path));
+    if (this.destroyed || this.#finishing) return;
+    if (this.writableEnded && this.writableLength === 0) return;
+    this.destroy(closedError(this.#window.path));
   }
 }
