@@ -175,7 +175,8 @@ int OpenRegistryFile(Napi::Env env, int dirFd, const std::string& dir, const std
                     "the map name " + Quoted(name) + " belongs to another user (uid " + std::to_string(st.st_uid) + ")",
                     path);
   }
-  if (!S_ISREG(st.st_mode) || st.st_nlink != 1 || (st.st_mode & 0077) != 0) {
+  // No links at all: removed by its last user a moment ago, which the callers notice and retry.
+  if (!S_ISREG(st.st_mode) || st.st_nlink > 1 || (st.st_mode & 0077) != 0) {
     throw NameError(env, "ERR_NAME_INVALID",
                     "the registration of the map " + Quoted(name) + " is not a file rawbright made (mode " +
                         Octal(st.st_mode) + ", " + std::to_string(st.st_nlink) + " links)",
@@ -251,7 +252,10 @@ bool ParseRecord(const std::string& text, Record* record) {
   record->path = text.substr(at, static_cast<size_t>(length));
   at += static_cast<size_t>(length);
   if (!Expect(text, &at, "\n")) return false;
-  while (at < text.size()) {
+  // Holder lines are appended by other users without a lock, and a read can see half of one (a
+  // write is not atomic against reads across a page boundary): a last line without its newline is
+  // an append still under way, and is left out.
+  while (at < text.size() && text.find('\n', at) != std::string::npos) {
     uint64_t pid = 0, fd = 0;
     if (!Expect(text, &at, "holder ") || !ReadUnsigned(text, &at, &pid) || !Expect(text, &at, " ") ||
         !ReadUnsigned(text, &at, &fd) || !Expect(text, &at, "\n")) {

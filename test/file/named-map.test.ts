@@ -160,6 +160,18 @@ describe('two processes on one name', () => {
     mapped.close();
   });
 
+  it('several processes racing to register one name: exactly one gets it', async () => {
+    const { file, name } = fixture();
+    const racers = [new Child(), new Child(), new Child(), new Child()];
+    // All four are started and waiting: the commands reach them at nearly the same moment.
+    await Promise.all(racers.map((child) => child.ok({ op: 'ping' })));
+    const answers = await Promise.all(racers.map((child) => child.send({ op: 'open', path: file, name })));
+    expect(answers.filter((answer) => answer.ok).length).toBe(1);
+    for (const answer of answers.filter((answer) => !answer.ok)) expect(answer.error?.code).toBe('EEXIST');
+    using reopened = MappedFile.openExisting(name);
+    expect(reopened.path).toBe(file);
+  });
+
   it('keeps the name while any user has it open, and removes it with the last', async () => {
     const { file, name } = fixture();
     const record = path.join(registry, `${name}.map`);

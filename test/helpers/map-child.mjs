@@ -5,6 +5,7 @@
 //   {"op":"read","offset":O,"length":L}            the bytes, hex, through a window of the open file
 //   {"op":"write","offset":O,"hex":H}              writes through a window of the open file
 //   {"op":"close"}                                 closes the file
+//   {"op":"ping"}                                  answers once the process is ready
 // Answers: {"ok":true,...} or {"error":{"code","message"}}.
 import { createInterface } from 'node:readline';
 
@@ -34,6 +35,8 @@ function run(command) {
     }
     case 'close':
       file.close();
+      return {};
+    case 'ping':
       return {};
     default:
       throw new Error(`unknown op ${command.op}`);
