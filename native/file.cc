@@ -465,6 +465,7 @@ Napi::Function FileHandle::Define(Napi::Env env) {
                          InstanceMethod<&FileHandle::Grow>("grow"),
                          InstanceMethod<&FileHandle::GrowAsync>("growAsync"),
                          InstanceMethod<&FileHandle::RegisterName>("registerName"),
+                         InstanceMethod<&FileHandle::ReleaseNameMethod>("releaseName"),
                          InstanceMethod<&FileHandle::GetPath>("path"),
                          InstanceMethod<&FileHandle::Own>("own"),
                      });

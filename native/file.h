@@ -55,6 +55,7 @@ class FileHandle : public Napi::ObjectWrap<FileHandle> {
   // lives until ReleaseName (close(), or the handle being collected).
   static Napi::Value OpenNamed(const Napi::CallbackInfo& info);
   Napi::Value RegisterName(const Napi::CallbackInfo& info);
+  Napi::Value ReleaseNameMethod(const Napi::CallbackInfo& info);
   void ReleaseName();
 
  private:

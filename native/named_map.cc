@@ -443,6 +443,13 @@ Napi::Value FileHandle::RegisterName(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// releaseName(): gives up the name but keeps the file open (at process exit, for 'exit' handlers
+// that still read the file).
+Napi::Value FileHandle::ReleaseNameMethod(const Napi::CallbackInfo& info) {
+  ReleaseName();
+  return info.Env().Undefined();
+}
+
 // Gives up this handle's share of its name; the last user removes the registry file.
 void FileHandle::ReleaseName() {
   if (nameFd_ < 0) return;

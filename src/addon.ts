@@ -30,6 +30,8 @@ export interface NativeFileHandle {
   growAsync(capacity: number): Promise<void>;
   /** Registers this file as `name` in `directory` (native/named_map.cc); EEXIST while a live user holds the name. */
   registerName(directory: string, name: string, access: string): void;
+  /** Gives up the name (the last user removes it) and keeps the file open. */
+  releaseName(): void;
   /** The path the handle was opened by (for a descriptor: where /proc says it is, or `fd N`). */
   path(): string;
   /** Closes the caller's descriptor `fd` too when this handle closes (fromFd without leaveOpen). */

@@ -19,7 +19,7 @@ import {
   options,
 } from '../validate.js';
 import { nativeHandle, registerHandle } from './handle.js';
-import { mapName, mapNamesDirectory, trackNamed, untrackClosed } from './named-map.js';
+import { mapName, mapNamesDirectory, trackNamed } from './named-map.js';
 import {
   type StreamWindow,
   streamRange,
@@ -121,7 +121,7 @@ function closedError(what: string, path: string): RawbrightError {
 }
 
 /** Calls into the addon, turning its errors into RawbrightErrors that name the file. */
-function nativeCall<T>(path: string, action: () => T): T {
+function nativeCall<T>(path: string | undefined, action: () => T): T {
   try {
     return action();
   } catch (error) {
@@ -470,9 +470,8 @@ export class MappedFile {
     const o = options('options', opts);
     const access = o.access === undefined ? 'read' : oneOf('access', o.access, ACCESS_MODES);
     const directory = mapNamesDirectory();
-    const opened = nativeCall(`the map '${checkedName}'`, () =>
-      native.openNamedFile(directory, checkedName, access),
-    );
+    // No path to fall back on: errors name the map, and carry a path only when one is involved.
+    const opened = nativeCall(undefined, () => native.openNamedFile(directory, checkedName, access));
     trackNamed(opened.handle);
     return new MappedFile(opened.handle, opened.path, access, checkedName);
   }
@@ -540,7 +539,6 @@ export class MappedFile {
       if (name !== undefined) {
         const directory = mapNamesDirectory();
         nativeCall(path, () => handle.registerName(directory, name, access));
-        untrackClosed();
         trackNamed(handle);
       }
       if (capacity !== undefined) nativeCall(path, () => handle.grow(capacity));

@@ -23,16 +23,28 @@ export function mapName(name: string, value: unknown): string {
   );
 }
 
+function ownedBy(folder: string, uid: number): boolean {
+  try {
+    const stats = statSync(folder);
+    return stats.isDirectory() && stats.uid === uid;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The per-user folder of name registrations: `$XDG_RUNTIME_DIR/rawbright` when the session has a
  * runtime folder (private to the user by the XDG rules), else `/dev/shm/rawbright-<uid>`, else
- * `<tmpdir>/rawbright-<uid>`. Processes that share names must agree on XDG_RUNTIME_DIR (children
- * inherit it). The native side makes the folder 0700 and refuses one another user could change.
+ * `<tmpdir>/rawbright-<uid>`. XDG_RUNTIME_DIR counts only when it is a folder this user owns.
+ * Processes that share names must agree on it (children inherit it). The native side makes the
+ * folder 0700 and refuses one another user could change.
  */
 export function mapNamesDirectory(): string {
-  const runtime = process.env.XDG_RUNTIME_DIR;
-  if (runtime !== undefined && isAbsolute(runtime)) return join(runtime, 'rawbright');
   const uid = process.geteuid?.() ?? 0;
+  const runtime = process.env.XDG_RUNTIME_DIR;
+  // Another user's runtime folder (sudo keeping the caller's environment) is not this user's.
+  if (runtime !== undefined && isAbsolute(runtime) && ownedBy(runtime, uid))
+    return join(runtime, 'rawbright');
   try {
     if (statSync('/dev/shm').isDirectory()) return `/dev/shm/rawbright-${uid}`;
   } catch {
@@ -42,26 +54,24 @@ export function mapNamesDirectory(): string {
 }
 
 /**
- * Handles that hold a name, weakly. At exit their names are released, so a process that ends
- * without closing its files leaves no registration behind; one that is killed leaves a stale one,
+ * Handles that hold a name, weakly. At exit their names are released (the files stay open for any
+ * later 'exit' handler), so a process that ends without closing its files, even by process.exit()
+ * or an uncaught exception, leaves no registration behind; one that is killed leaves a stale one,
  * which the next `open` or `openExisting` of the name reclaims (its lock died with the process).
  */
 const named = new Set<WeakRef<NativeFileHandle>>();
 let exitHook = false;
 
 export function trackNamed(handle: NativeFileHandle): void {
+  // Forget closed and collected handles first, so a process that names many files keeps a short list.
+  for (const entry of named) {
+    const held = entry.deref();
+    if (held === undefined || held.isClosed()) named.delete(entry);
+  }
   named.add(new WeakRef(handle));
   if (exitHook) return;
   exitHook = true;
   process.once('exit', () => {
-    for (const entry of named) entry.deref()?.close();
+    for (const entry of named) entry.deref()?.releaseName();
   });
-}
-
-/** Forgets closed handles, so a long-running process that names many files keeps a short list. */
-export function untrackClosed(): void {
-  for (const entry of named) {
-    const handle = entry.deref();
-    if (handle === undefined || handle.isClosed()) named.delete(entry);
-  }
 }

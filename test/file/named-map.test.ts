@@ -117,6 +117,26 @@ describe('the registry folder', () => {
     );
     expect(result.stdout.trim()).toBe(`/dev/shm/rawbright-${process.geteuid?.()}`);
   });
+  it("ignores an XDG_RUNTIME_DIR that is another user's folder (sudo keeping the caller's environment)", () => {
+    // As root, a folder given to nobody; as anyone else, / (root's).
+    const foreign =
+      process.geteuid?.() === 0 ? fs.mkdtempSync(path.join(os.tmpdir(), 'rawbright-foreign-')) : '/';
+    try {
+      if (foreign !== '/') fs.chownSync(foreign, 65534, 65534);
+      const result = spawnSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `import { mapNamesDirectory } from ${JSON.stringify(DIST)}; console.log(mapNamesDirectory())`,
+        ],
+        { encoding: 'utf8', env: { ...process.env, XDG_RUNTIME_DIR: foreign } },
+      );
+      expect(result.stdout.trim()).toBe(`/dev/shm/rawbright-${process.geteuid?.()}`);
+    } finally {
+      if (foreign !== '/') fs.rmSync(foreign, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('two processes on one name', () => {
