@@ -314,6 +314,133 @@ Napi::Value CreateFileAsync(const Napi::CallbackInfo& info) {
   return worker->Promise();
 }
 
+
+// Grows the file behind FD to at least CAPACITY bytes, allocated on disk, or changes nothing:
+// returns 0 or the errno. The blocks are reserved past the end first (FALLOC_FL_KEEP_SIZE), so a
+// full disk fails before the size moves, and only then is the end moved over them by a second
+// fallocate, which never shrinks the file even if another process grew it meanwhile. Where the file
+// system cannot allocate ahead, posix_fallocate's emulation writes the blocks, and a failure
+// truncates the file back to its old size.
+int GrowTo(int fd, uint64_t capacity) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return errno;
+  uint64_t size = static_cast<uint64_t>(st.st_size);
+  if (size >= capacity) return 0;
+  off_t start = static_cast<off_t>(size);
+  off_t extra = static_cast<off_t>(capacity - size);
+#ifdef __linux__
+  int rc;
+  do rc = fallocate(fd, FALLOC_FL_KEEP_SIZE, start, extra);
+  while (rc != 0 && errno == EINTR);
+  if (rc == 0) {
+    do rc = fallocate(fd, 0, start, extra);
+    while (rc != 0 && errno == EINTR);
+    if (rc == 0) return 0;
+  }
+  int err = errno;
+  if (err != EOPNOTSUPP && err != ENOSYS) {
+    // ext4 keeps the blocks a failed allocation did get, past the end where nothing shows them (and
+    // punching a hole there does nothing): a truncate to the unchanged size gives them back, unless
+    // someone else has grown the file over them meanwhile.
+    if (fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) == size && ftruncate(fd, start) != 0) {
+    }
+    return err;
+  }
+#endif
+  int err2 = posix_fallocate(fd, start, extra);
+  if (err2 != 0) {
+    if (fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) > size && ftruncate(fd, start) != 0) {
+    }
+    return err2;
+  }
+  return 0;
+}
+
+std::string GrowMessage(uint64_t capacity, const std::string& path) {
+  return "cannot grow " + path + " to " + std::to_string(capacity) + " bytes";
+}
+
+// growAsync: GrowTo on the thread pool, on a duplicate of the descriptor (see BlockingCallWorker).
+class GrowWorker : public Napi::AsyncWorker {
+ public:
+  GrowWorker(Napi::Env env, int fd, std::string path, uint64_t capacity)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), path_(std::move(path)),
+        capacity_(capacity) {
+    fd_ = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (fd_ < 0) throw ErrnoError(env, errno, GrowMessage(capacity_, path_), "fcntl", path_);
+  }
+  ~GrowWorker() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override { err_ = GrowTo(fd_, capacity_); }
+  void OnOK() override {
+    if (err_ != 0) {
+      deferred_.Reject(ErrnoError(Env(), err_, GrowMessage(capacity_, path_), "fallocate", path_).Value());
+    } else {
+      deferred_.Resolve(Env().Undefined());
+    }
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  int fd_ = -1;
+  std::string path_;
+  uint64_t capacity_;
+  int err_ = 0;
+};
+
+// The name a descriptor's file goes by in messages: where /proc/self/fd says it is, else "fd N".
+std::string DescriptorPath(int fd) {
+  char target[4096];
+  std::string link = "/proc/self/fd/" + std::to_string(fd);
+  ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+  if (n > 0 && target[0] == '/') return std::string(target, static_cast<size_t>(n));
+  return "fd " + std::to_string(fd);
+}
+
+// openDescriptor(fd, writable): a FileHandle over a duplicate of a descriptor the caller opened, so
+// that a refused fromFd (a name in use, a full disk) leaves the caller's descriptor alone; fromFd
+// without leaveOpen then hands the original over with own(fd), to be closed with the handle. Mapping needs a
+// regular file opened for reading (O_RDONLY or O_RDWR), and shared writable windows need O_RDWR
+// without O_APPEND (mmap refuses an append-only descriptor): checked here, before anything is wrapped.
+Napi::Value OpenDescriptor(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t number = ArgIndex(info, 0, "fd");
+  bool writable = ArgBool(info, 1, "writable");
+  if (number > static_cast<uint64_t>(INT32_MAX)) ThrowRangeError(env, "fd must be a descriptor number");
+  int fd = static_cast<int>(number);
+  std::string name = "fd " + std::to_string(fd);
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) {
+    throw ErrnoErrorWithMessage(env, errno, "cannot map " + name + ": it is not an open file descriptor", "fcntl");
+  }
+  std::string path = DescriptorPath(fd);
+  auto refuse = [&](const std::string& why) {
+    Napi::Error error = CodedError(env, "Error", "ERR_FD_ACCESS", "cannot map " + name + " (" + path + "): " + why);
+    error.Set("path", Napi::String::New(env, path));
+    return error;
+  };
+#ifdef O_PATH
+  if ((flags & O_PATH) != 0) throw refuse("it was opened with O_PATH, which allows no reading");
+#endif
+  struct stat st;
+  if (fstat(fd, &st) != 0) throw ErrnoError(env, errno, "cannot read the size of " + path, "fstat", path);
+  if (S_ISDIR(st.st_mode)) {
+    throw ErrnoErrorWithMessage(env, EISDIR, "cannot map " + name + " (" + path + "): it is a directory", "fstat", path);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw ErrnoErrorWithMessage(env, ENODEV, "cannot map " + name + " (" + path + "): it is not a regular file", "fstat",
+                                path);
+  }
+  int mode = flags & O_ACCMODE;
+  if (mode == O_WRONLY) throw refuse("it was opened write-only (O_WRONLY), and a mapping must be able to read");
+  if (writable && mode != O_RDWR) throw refuse("'readwrite' needs a descriptor opened O_RDWR, and this one is O_RDONLY");
+  if (writable && (flags & O_APPEND) != 0) throw refuse("'readwrite' cannot map a descriptor opened with O_APPEND");
+  int duplicate = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (duplicate < 0) throw ErrnoError(env, errno, "cannot duplicate " + name, "fcntl", path);
+  return FileHandle::Wrap(env, duplicate, path, writable);
+}
 }  // namespace
 
 Napi::Function FileHandle::Define(Napi::Env env) {
@@ -335,6 +462,12 @@ Napi::Function FileHandle::Define(Napi::Env env) {
                          InstanceMethod<&FileHandle::GetMarker>("getMarker"),
                          InstanceMethod<&FileHandle::SetMarker>("setMarker"),
                          InstanceMethod<&FileHandle::RemoveMarker>("removeMarker"),
+                         InstanceMethod<&FileHandle::Grow>("grow"),
+                         InstanceMethod<&FileHandle::GrowAsync>("growAsync"),
+                         InstanceMethod<&FileHandle::RegisterName>("registerName"),
+                         InstanceMethod<&FileHandle::ReleaseNameMethod>("releaseName"),
+                         InstanceMethod<&FileHandle::GetPath>("path"),
+                         InstanceMethod<&FileHandle::Own>("own"),
                      });
 }
 
@@ -359,7 +492,9 @@ FileHandle* FileHandle::FromArg(const Napi::CallbackInfo& info, size_t i) {
 FileHandle::FileHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FileHandle>(info) {}
 
 FileHandle::~FileHandle() {
+  ReleaseName();
   if (fd_ >= 0) ::close(fd_);
+  if (ownedFd_ >= 0) ::close(ownedFd_);
 }
 
 int FileHandle::Fd(Napi::Env env) const {
@@ -382,10 +517,16 @@ Napi::Value FileHandle::Size(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value FileHandle::Close(const Napi::CallbackInfo& info) {
+  // The name first: while it is registered, its record points other processes at this descriptor.
+  ReleaseName();
   if (fd_ >= 0) {
     // Mappings stay valid after their descriptor is closed; a failing close still frees the fd.
     ::close(fd_);
     fd_ = -1;
+  }
+  if (ownedFd_ >= 0) {
+    ::close(ownedFd_);
+    ownedFd_ = -1;
   }
   return info.Env().Undefined();
 }
@@ -568,6 +709,37 @@ Napi::Value FileHandle::Allocate(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// grow(capacity): see GrowTo. Needs a writable handle; a capacity at or below the size changes nothing.
+Napi::Value FileHandle::Grow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t capacity = ArgIndex(info, 0, "capacity");
+  if (!writable_) throw CodedError(env, "Error", "ERR_READ_ONLY", "cannot grow " + path_ + ": it was opened read-only");
+  int err = GrowTo(Fd(env), capacity);
+  if (err != 0) throw ErrnoError(env, err, GrowMessage(capacity, path_), "fallocate", path_);
+  return env.Undefined();
+}
+
+Napi::Value FileHandle::GetPath(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), path_); }
+
+Napi::Value FileHandle::Own(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t fd = ArgIndex(info, 0, "fd");
+  if (fd > static_cast<uint64_t>(INT32_MAX)) ThrowRangeError(env, "fd must be a descriptor number");
+  Fd(env);
+  if (ownedFd_ >= 0) throw CodedError(env, "Error", "ERR_INVALID_STATE", path_ + " already owns a descriptor");
+  ownedFd_ = static_cast<int>(fd);
+  return env.Undefined();
+}
+
+Napi::Value FileHandle::GrowAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t capacity = ArgIndex(info, 0, "capacity");
+  if (!writable_) throw CodedError(env, "Error", "ERR_READ_ONLY", "cannot grow " + path_ + ": it was opened read-only");
+  auto* worker = new GrowWorker(env, Fd(env), path_, capacity);
+  worker->Queue();
+  return worker->Promise();
+}
+
 void InitFile(Napi::Env env, Napi::Object exports) {
   Napi::Function constructor = FileHandle::Define(env);
   Data(env).fileHandleConstructor = Napi::Persistent(constructor);
@@ -576,6 +748,8 @@ void InitFile(Napi::Env env, Napi::Object exports) {
   exports.Set("openFileAsync", Napi::Function::New<OpenFileAsync>(env, "openFileAsync"));
   exports.Set("createFile", Napi::Function::New<CreateFile>(env, "createFile"));
   exports.Set("createFileAsync", Napi::Function::New<CreateFileAsync>(env, "createFileAsync"));
+  exports.Set("openDescriptor", Napi::Function::New<OpenDescriptor>(env, "openDescriptor"));
+  exports.Set("openNamedFile", Napi::Function::New<FileHandle::OpenNamed>(env, "openNamedFile"));
 }
 
 }  // namespace rawbright

@@ -41,10 +41,34 @@ class FileHandle : public Napi::ObjectWrap<FileHandle> {
   Napi::Value GetMarker(const Napi::CallbackInfo& info);
   Napi::Value SetMarker(const Napi::CallbackInfo& info);
   Napi::Value RemoveMarker(const Napi::CallbackInfo& info);
+  // grow(capacity) / growAsync(capacity): extends the file, preallocated, to at least capacity bytes.
+  Napi::Value Grow(const Napi::CallbackInfo& info);
+  Napi::Value GrowAsync(const Napi::CallbackInfo& info);
+  // path(): the path the handle was opened by (or what /proc said a caller's descriptor was).
+  Napi::Value GetPath(const Napi::CallbackInfo& info);
+  // own(fd): also close the caller's descriptor fd when this handle closes (fromFd without leaveOpen).
+  Napi::Value Own(const Napi::CallbackInfo& info);
 
+ public:
+  // Named maps (named_map.cc). registerName(directory, name, access) registers this open file under
+  // a name in a per-user folder; openNamedFile finds it again from another process. The registration
+  // lives until ReleaseName (close(), or the handle being collected).
+  static Napi::Value OpenNamed(const Napi::CallbackInfo& info);
+  Napi::Value RegisterName(const Napi::CallbackInfo& info);
+  Napi::Value ReleaseNameMethod(const Napi::CallbackInfo& info);
+  void ReleaseName();
+
+ private:
   int fd_ = -1;
   std::string path_;
   bool writable_ = false;
+  // A caller's descriptor handed over with fromFd: the handle works on a duplicate and closes this one with it.
+  int ownedFd_ = -1;
+  // The registry file of the name this handle holds (a read lock on it marks this handle a user of
+  // the name), and the folder it is in; -1 when the handle holds no name.
+  int nameFd_ = -1;
+  int nameDirFd_ = -1;
+  std::string nameFile_;
 };
 
 }  // namespace rawbright

@@ -25,6 +25,24 @@ export interface NativeFileHandle {
   /** Sets it; false where the file system keeps no user attributes. */
   setMarker(name: string, value: string): boolean;
   removeMarker(name: string): void;
+  /** Extends the file, preallocated, to at least `capacity` bytes; never shrinks it. ERR_READ_ONLY on a read-only handle. */
+  grow(capacity: number): void;
+  growAsync(capacity: number): Promise<void>;
+  /** Registers this file as `name` in `directory` (native/named_map.cc); EEXIST while a live user holds the name. */
+  registerName(directory: string, name: string, access: string): void;
+  /** Gives up the name (the last user removes it) and keeps the file open. */
+  releaseName(): void;
+  /** The path the handle was opened by (for a descriptor: where /proc says it is, or `fd N`). */
+  path(): string;
+  /** Closes the caller's descriptor `fd` too when this handle closes (fromFd without leaveOpen). */
+  own(fd: number): void;
+}
+
+/** What {@link NativeAddon.openNamedFile} gives: the new handle, the file's path now, the registrant's access. */
+export interface NativeNamedFile {
+  handle: NativeFileHandle;
+  path: string;
+  access: string;
 }
 
 export interface NativeAddon {
@@ -32,6 +50,10 @@ export interface NativeAddon {
   openFileAsync(path: string, writable: boolean): Promise<NativeFileHandle>;
   createFile(path: string, size: number, overwrite: boolean): NativeFileHandle;
   createFileAsync(path: string, size: number, overwrite: boolean): Promise<NativeFileHandle>;
+  /** A handle over a duplicate of a caller's descriptor, checked against `writable` (fcntl F_GETFL, fstat). */
+  openDescriptor(fd: number, writable: boolean): NativeFileHandle;
+  /** Opens the file registered as `name` in `directory` with `access`; ENOENT for an unknown name. */
+  openNamedFile(directory: string, name: string, access: string): NativeNamedFile;
 
   unmap(buffer: ArrayBuffer): void;
   flush(buffer: ArrayBuffer, offset: number, length: number, sync: boolean): void;

@@ -48,12 +48,21 @@ export {
   type Advice,
   type CreateOptions,
   type FlushOptions,
+  type FromFdOptions,
   type LockKind,
   MappedFile,
+  type OpenExistingOptions,
   type OpenOptions,
   type RangeOptions,
   Window,
 } from './file/mapped-file.js';
+export { MAX_MAP_NAME_LENGTH, mapNamesDirectory } from './file/named-map.js';
+export {
+  type ViewStreamOptions,
+  type ViewWriteStreamOptions,
+  WindowReadStream,
+  WindowWriteStream,
+} from './file/streams.js';
 export {
   type ArenaRegion,
   KernelHost,

@@ -11,6 +11,7 @@ import {
   BYTE_COUNT,
   boolean,
   byteCount,
+  integerInRange,
   MAX_WINDOW_BYTES,
   nonEmptyString,
   oneOf,
@@ -18,6 +19,16 @@ import {
   options,
 } from '../validate.js';
 import { nativeHandle, registerHandle } from './handle.js';
+import { mapName, mapNamesDirectory, trackNamed } from './named-map.js';
+import {
+  type StreamWindow,
+  streamRange,
+  type ViewStream,
+  type ViewStreamOptions,
+  type ViewWriteStreamOptions,
+  WindowReadStream,
+  WindowWriteStream,
+} from './streams.js';
 
 /**
  * How a file is opened:
@@ -50,6 +61,33 @@ const LOCK_KINDS: readonly LockKind[] = ['shared', 'exclusive'];
 export interface OpenOptions {
   /** How to open the file ['read']. */
   access?: Access;
+  /**
+   * Register the open file under this name, so that other processes of the same user can open it
+   * with {@link MappedFile.openExisting} [none]. 1 to 200 letters, digits, `-`, `_`, `.`.
+   */
+  name?: string;
+  /**
+   * Grow the file to at least this many bytes, allocated on disk, before it is mapped [none]. Needs
+   * `access: 'readwrite'`; a capacity at or below the size changes nothing (the file never shrinks).
+   */
+  capacity?: number | bigint;
+}
+
+/** Options of {@link MappedFile.openExisting}. */
+export interface OpenExistingOptions {
+  /** How to open the file ['read']; `'readwrite'` only if it was registered `'readwrite'`. */
+  access?: Access;
+}
+
+/** Options of {@link MappedFile.fromFd}. */
+export interface FromFdOptions extends OpenOptions {
+  /**
+   * Leave the descriptor to the caller [false]. With `true`, rawbright works on a duplicate (dup) and
+   * never closes `fd`: the caller closes it whenever it likes. With `false`, the MappedFile owns `fd`
+   * and closes it on {@link MappedFile.close} (or when it is garbage collected): do not use or close
+   * `fd` yourself afterwards.
+   */
+  leaveOpen?: boolean;
 }
 
 /** Options of {@link MappedFile.create}. */
@@ -83,7 +121,7 @@ function closedError(what: string, path: string): RawbrightError {
 }
 
 /** Calls into the addon, turning its errors into RawbrightErrors that name the file. */
-function nativeCall<T>(path: string, action: () => T): T {
+function nativeCall<T>(path: string | undefined, action: () => T): T {
   try {
     return action();
   } catch (error) {
@@ -115,6 +153,8 @@ function arrayBufferView(name: string, value: unknown): ArrayBufferView & { buff
 export class Window {
   readonly #file: MappedFile;
   #buffer: ArrayBuffer | undefined;
+  /** Streams over this window that are still open, told when it closes. */
+  readonly #streams = new Set<ViewStream>();
   /** The file byte at which this window starts. */
   readonly offset: number;
   /** The window's length in bytes. */
@@ -219,13 +259,85 @@ export class Window {
     return method as 'populate-write' | 'populate-read' | 'touch' | 'none';
   }
 
-  /** Detaches the buffer (every view of it then reads `byteLength === 0`) and unmaps the window. Closing twice does nothing. */
+  /**
+   * A Readable stream of the window's bytes (.NET's `CreateViewStream` for reading): Buffer chunks of
+   * at most `highWaterMark` bytes, each a copy (valid after the window is closed), ending at the end
+   * of the range. Closing the window before the stream has copied everything out makes the stream
+   * fail with `ERR_CLOSED`.
+   * @param opts `{ offset = 0, length = rest of the window, highWaterMark = 65536 }` (offset from the window's start).
+   * @throws {RawbrightError} `ERR_OUT_OF_RANGE`, `ERR_INVALID_ARG_VALUE`, `ERR_CLOSED`.
+   * @example
+   * ```ts
+   * for await (const chunk of window.createReadStream({ highWaterMark: 1 << 20 })) hash.update(chunk);
+   * ```
+   */
+  createReadStream(opts?: ViewStreamOptions): WindowReadStream {
+    if (this.closed) throw closedError('a window', this.#file.path);
+    const source = this.#streamWindow();
+    const [start, end, highWaterMark] = streamRange(source, opts);
+    return new WindowReadStream(source, start, end, highWaterMark);
+  }
+
+  /**
+   * A Writable stream into the window (.NET's `CreateViewStream` for writing): each chunk is copied to
+   * the next bytes of the range. A chunk that does not fit before the end is refused whole, nothing
+   * of it written, and the stream fails with `ERR_PAST_END`. Closing the window before the stream
+   * ends makes it fail with `ERR_CLOSED`. `write()` returns false once `highWaterMark` bytes are
+   * buffered: wait for `'drain'` (or use `stream.pipeline`).
+   * @param opts `{ offset = 0, length = rest of the window, highWaterMark = 65536, flush = false }`; `flush`
+   * msyncs the bytes written before `'finish'`.
+   * @throws {RawbrightError} `ERR_READ_ONLY` for a window of a file opened `'read'`, `ERR_OUT_OF_RANGE`, `ERR_CLOSED`.
+   */
+  createWriteStream(opts?: ViewWriteStreamOptions): WindowWriteStream {
+    if (this.closed) throw closedError('a window', this.#file.path);
+    if (this.#file.access === 'read') {
+      throw new RawbrightError(
+        'ERR_READ_ONLY',
+        `cannot write through a window of ${this.#file.path}: it was opened 'read' (use 'readwrite', or 'copy' for private writes)`,
+        { path: this.#file.path },
+      );
+    }
+    const source = this.#streamWindow();
+    const [start, end, highWaterMark] = streamRange(source, opts);
+    const flush = boolean('flush', opts?.flush, false);
+    return new WindowWriteStream(source, start, end, highWaterMark, flush);
+  }
+
+  #streamWindow(): StreamWindow {
+    const window = this;
+    return {
+      get length() {
+        return window.length;
+      },
+      get closed() {
+        return window.closed;
+      },
+      get buffer() {
+        return window.buffer;
+      },
+      get path() {
+        return window.#file.path;
+      },
+      flushAsync: (range) => window.flushAsync(range),
+      track: (stream) => window.#streams.add(stream),
+      untrack: (stream) => window.#streams.delete(stream),
+    };
+  }
+
+  /**
+   * Detaches the buffer (every view of it then reads `byteLength === 0`) and unmaps the window; streams
+   * over it that are still working fail with `ERR_CLOSED`. Closing twice does nothing.
+   */
   close(): void {
     const buffer = this.#buffer;
     if (buffer === undefined) return;
     this.#buffer = undefined;
     this.#file._forget(this);
-    nativeCall(this.#file.path, () => native.unmap(buffer));
+    try {
+      nativeCall(this.#file.path, () => native.unmap(buffer));
+    } finally {
+      for (const stream of [...this.#streams]) stream.windowClosed();
+    }
   }
 
   /** {@link Window.close}, for `using`. */
@@ -288,39 +400,153 @@ export class MappedFile {
   /** Mapping offsets are rounded down to a multiple of this (the page size; 64 KiB on Windows). */
   readonly allocationGranularity: number = native.allocationGranularity;
 
-  private constructor(handle: NativeFileHandle, path: string, access: Access) {
+  /** The name this file is registered under (see {@link OpenOptions.name}), if any. */
+  readonly name: string | undefined;
+
+  private constructor(handle: NativeFileHandle, path: string, access: Access, name?: string) {
     this.#handle = handle;
     this.path = path;
     this.access = access;
+    this.name = name;
     registerHandle(this, handle);
   }
 
   /**
-   * Opens a regular file.
+   * Opens a regular file, like .NET's `MemoryMappedFile.CreateFromFile(path, FileMode.Open, mapName, capacity)`.
    * @param path The file.
-   * @param opts `{ access = 'read' }`: see {@link Access}.
-   * @throws {RawbrightError} `ENOENT`, `EACCES`, `EISDIR`, `ENODEV` (not a regular file), …, with `path`.
+   * @param opts `{ access = 'read', name, capacity }`: see {@link Access} and {@link OpenOptions}.
+   * @throws {RawbrightError} `ENOENT`, `EACCES`, `EISDIR`, `ENODEV` (not a regular file), …, with `path`;
+   * with `name`: `EEXIST` (the name is in use), `ERR_NAME_NOT_OWNED`, `ERR_UNSAFE_RUNTIME_DIR`; with `capacity`:
+   * `ERR_READ_ONLY` (not `'readwrite'`), `ENOSPC`, `EFBIG` (the file keeps its size). Nothing is registered
+   * or grown when the open fails.
+   * @example
+   * ```ts
+   * const file = MappedFile.open('image.raw', { access: 'readwrite', name: 'ImgA', capacity: 2 ** 30 });
+   * ```
    */
   static open(path: string, opts?: OpenOptions): MappedFile {
-    const [checkedPath, access] = MappedFile.#openArgs(path, opts);
+    const [checkedPath, access, name, capacity] = MappedFile.#openArgs(path, opts);
     const handle = nativeCall(checkedPath, () => native.openFile(checkedPath, access === 'readwrite'));
-    return new MappedFile(handle, checkedPath, access);
+    return MappedFile.#adopt(handle, checkedPath, access, name, capacity);
   }
 
-  /** Like {@link MappedFile.open}, on a worker thread. */
+  /** Like {@link MappedFile.open}, on a worker thread (growing to a large capacity can take a while). */
   static async openAsync(path: string, opts?: OpenOptions): Promise<MappedFile> {
-    const [checkedPath, access] = MappedFile.#openArgs(path, opts);
-    return new MappedFile(
-      await nativeCallAsync(checkedPath, () => native.openFileAsync(checkedPath, access === 'readwrite')),
-      checkedPath,
-      access,
+    const [checkedPath, access, name, capacity] = MappedFile.#openArgs(path, opts);
+    const handle = await nativeCallAsync(checkedPath, () =>
+      native.openFileAsync(checkedPath, access === 'readwrite'),
     );
+    const file = MappedFile.#adopt(handle, checkedPath, access, name, undefined);
+    if (capacity !== undefined) {
+      try {
+        await nativeCallAsync(checkedPath, () => handle.growAsync(capacity));
+      } catch (error) {
+        file.close();
+        throw error;
+      }
+    }
+    return file;
   }
 
-  static #openArgs(path: unknown, opts: unknown): [string, Access] {
+  /**
+   * Opens the file another process (or this one) registered with `MappedFile.open(path, { name })`,
+   * like .NET's `MemoryMappedFile.OpenExisting(mapName)`. The file is found by its device and inode,
+   * not only its path: a file renamed since is followed to its new path; a file replaced since (another
+   * file now at the path) or deleted is refused. The name stays registered until its last user closes;
+   * this file is one of its users.
+   * @param name The name it was registered under.
+   * @param opts `{ access = 'read' }`; `'readwrite'` only when it was registered `'readwrite'`.
+   * @throws {RawbrightError} `ENOENT` (no open map has that name, or its users all died),
+   * `ERR_FILE_REPLACED`, `ERR_FILE_DELETED`, `ERR_FILE_MOVED` (renamed where it cannot be followed),
+   * `ERR_READ_ONLY`, `ERR_NAME_NOT_OWNED` (another user's), `ERR_UNSAFE_RUNTIME_DIR`, `ERR_INVALID_ARG_VALUE`.
+   * @example
+   * ```ts
+   * using file = MappedFile.openExisting('ImgA', { access: 'readwrite' });
+   * using window = file.map({ offset: 4_000_000, length: 2_000_000 });
+   * ```
+   */
+  static openExisting(name: string, opts?: OpenExistingOptions): MappedFile {
+    const checkedName = mapName('name', name);
+    const o = options('options', opts);
+    const access = o.access === undefined ? 'read' : oneOf('access', o.access, ACCESS_MODES);
+    const directory = mapNamesDirectory();
+    // No path to fall back on: errors name the map, and carry a path only when one is involved.
+    const opened = nativeCall(undefined, () => native.openNamedFile(directory, checkedName, access));
+    trackNamed(opened.handle);
+    return new MappedFile(opened.handle, opened.path, access, checkedName);
+  }
+
+  /**
+   * Maps a file the caller already opened, like .NET's `MemoryMappedFile.CreateFromFile(FileStream, …,
+   * leaveOpen)`. The descriptor must be a regular file opened for reading, and `'readwrite'` needs it
+   * opened read-write (`fs.openSync(path, 'r+')`) without O_APPEND: checked against its open flags
+   * (fcntl F_GETFL) before anything is wrapped.
+   * @param fd An open file descriptor.
+   * @param opts `{ access = 'read', leaveOpen = false, name, capacity }`: see {@link FromFdOptions}.
+   * @throws {RawbrightError} `EBADF` (not an open descriptor), `ERR_FD_ACCESS` (its flags do not allow `access`),
+   * `EISDIR`, `ENODEV`, and as {@link MappedFile.open} for `name` and `capacity`. A refused descriptor is
+   * never closed.
+   * @example
+   * ```ts
+   * const fd = fs.openSync('image.raw', 'r+');
+   * const file = MappedFile.fromFd(fd, { access: 'readwrite', leaveOpen: true });
+   * file.close();     // fd stays open
+   * fs.closeSync(fd);
+   * ```
+   */
+  static fromFd(fd: number, opts?: FromFdOptions): MappedFile {
+    const checkedFd = integerInRange('fd', fd, 0, 2 ** 31 - 1);
+    const o = options('options', opts);
+    const leaveOpen = boolean('leaveOpen', o.leaveOpen, false);
+    const [, access, name, capacity] = MappedFile.#openArgs(`fd ${checkedFd}`, o);
+    // The handle works on a duplicate, so a refused open (a name in use, a full disk) closes only that.
+    const handle = nativeCall(`fd ${checkedFd}`, () =>
+      native.openDescriptor(checkedFd, access === 'readwrite'),
+    );
+    const file = MappedFile.#adopt(handle, handle.path(), access, name, capacity);
+    if (!leaveOpen) handle.own(checkedFd);
+    return file;
+  }
+
+  static #openArgs(path: unknown, opts: unknown): [string, Access, string | undefined, number | undefined] {
     const checkedPath = nonEmptyString('path', path);
     const o = options('options', opts);
-    return [checkedPath, o.access === undefined ? 'read' : oneOf('access', o.access, ACCESS_MODES)];
+    const access = o.access === undefined ? 'read' : oneOf('access', o.access, ACCESS_MODES);
+    const name = o.name === undefined ? undefined : mapName('name', o.name);
+    const capacity = o.capacity === undefined ? undefined : byteCount('capacity', o.capacity);
+    if (capacity !== undefined && access !== 'readwrite') {
+      throw new RawbrightError(
+        'ERR_READ_ONLY',
+        `cannot grow ${checkedPath} to a capacity: it is opened '${access}' (capacity needs 'readwrite')`,
+        { path: checkedPath },
+      );
+    }
+    return [checkedPath, access, name, capacity];
+  }
+
+  /**
+   * Registers the name, then grows the file: a name in use refuses the open before the file changes,
+   * and a failed growth releases the name. Any failure closes the handle.
+   */
+  static #adopt(
+    handle: NativeFileHandle,
+    path: string,
+    access: Access,
+    name: string | undefined,
+    capacity: number | undefined,
+  ): MappedFile {
+    try {
+      if (name !== undefined) {
+        const directory = mapNamesDirectory();
+        nativeCall(path, () => handle.registerName(directory, name, access));
+        trackNamed(handle);
+      }
+      if (capacity !== undefined) nativeCall(path, () => handle.grow(capacity));
+    } catch (error) {
+      handle.close();
+      throw error;
+    }
+    return new MappedFile(handle, path, access, name);
   }
 
   /**
