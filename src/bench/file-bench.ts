@@ -35,7 +35,7 @@ import { type BrightenOptions, brightenFile, type Report } from '../brighten/pip
 import { invalidParameterError, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
 import { KernelHost } from '../kernels/host.js';
-import type { BrightenParams } from '../kernels/types.js';
+import type { RgbaBrightenParams as BrightenParams } from '../kernels/types.js';
 import { integerInRange } from '../validate.js';
 import { type ReferenceJob, referenceUnavailableReason, runReference } from './reference.js';
 import { gbps, type Summary, summarize } from './stats.js';

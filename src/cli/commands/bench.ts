@@ -17,6 +17,7 @@ import {
 import {
   DEFAULT_KERNEL_BENCH_PARAMS,
   DEFAULT_KERNEL_BENCH_RUNS,
+  describeBenchParams,
   KERNEL_BENCH_ENTRIES,
   type KernelBenchResult,
   runKernelBench,
@@ -25,7 +26,13 @@ import { describeMachine, describeVersions, machineLine } from '../../bench/mach
 import type { Summary } from '../../bench/stats.js';
 import { type BenchResult, QUICK_PRESET, runBench } from '../../bench/suite.js';
 import { formatBytes, removeLiveWorkspaces } from '../../bench/workspace.js';
-import { CHANNEL_MODES, type Channels, SAMPLE_TYPES, type SampleType } from '../../kernels/types.js';
+import {
+  CHANNEL_MODES,
+  type Channels,
+  KERNEL_NAMES,
+  SAMPLE_TYPES,
+  type SampleType,
+} from '../../kernels/types.js';
 import { parseChoice, parseInteger, parseSizeOption, usageError } from '../options.js';
 import { parseSize } from '../size.js';
 
@@ -73,23 +80,34 @@ const spread = (summary: Summary) => [fixed(summary.min), fixed(summary.median),
  * @returns the text, newline-terminated
  */
 export function formatKernelBench(result: KernelBenchResult): string {
-  const { delta, type, channels } = result.params;
   const rows = KERNEL_BENCH_ENTRIES.map((entry) => [
     entry === 'memcpy' ? 'memcpy (bytes copied)' : entry,
     ...spread(result.kernels[entry].gbps),
     ratio(result.ratios.vsNative[entry]),
     ratio(result.ratios.vsJs[entry]),
   ]);
-  const targets = result.targets
-    .map((t) => `  ${t.description}: ${ratio(t.measured)} (${t.met ? 'met' : 'NOT met'})`)
-    .join('\n');
+  const targetLines = (targets: KernelBenchResult['targets']) =>
+    targets.map((t) => `  ${t.description}: ${ratio(t.measured)} (${t.met ? 'met' : 'NOT met'})`).join('\n');
+  const layouts = result.layouts ?? [];
+  const layoutText =
+    layouts.length === 0
+      ? ''
+      : `\nLayouts (uint16 +1000 unless the row says otherwise; median GB/s, same bytes for every kernel):\n\n` +
+        formatTable(
+          ['layout', ...KERNEL_NAMES],
+          layouts.map((l) => [l.label, ...KERNEL_NAMES.map((name) => fixed(l.kernels[name].gbps.median))]),
+        ) +
+        (result.layoutTargets.length === 0
+          ? ''
+          : `Big-endian targets:\n${targetLines(result.layoutTargets)}\n`);
   return (
-    `Kernels on ${(result.sizeBytes / MIB).toFixed(0)} MiB inside WebAssembly memory, ${type} ${channels}, ` +
-    `delta ${delta > 0 ? '+' : ''}${delta}; ${result.runs} runs after a warm-up; ` +
+    `Kernels on ${(result.sizeBytes / MIB).toFixed(0)} MiB inside WebAssembly memory, ${describeBenchParams(result.params)}; ` +
+    `${result.runs} runs after a warm-up; ` +
     `native path ${result.nativePath}; Node ${result.node}\n\n` +
     formatTable(['kernel', 'GB/s min', 'median', 'max', 'vs native', 'vs js'], rows) +
     `\nRatios are of medians. GB/s = 10^9 bytes per second, brightened in place (memcpy: copied).\n` +
-    `Targets:\n${targets}\n`
+    `Targets:\n${targetLines(result.targets)}\n` +
+    layoutText
   );
 }
 
@@ -467,7 +485,11 @@ function registerKernelsBench(bench: Command): void {
         sizeBytes: flags.size,
         params: { delta: flags.by, type: flags.type, channels: flags.channels },
         onRun:
-          show && ((entry, run, runs, rate) => show(`${entry}: run ${run}/${runs}, ${rate.toFixed(2)} GB/s`)),
+          show &&
+          ((entry, run, runs, rate, layout) =>
+            show(
+              `${layout === undefined ? '' : `${layout}: `}${entry}: run ${run}/${runs}, ${rate.toFixed(2)} GB/s`,
+            )),
       });
       show?.('');
       process.stdout.write(formatKernelBench(result));
