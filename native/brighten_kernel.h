@@ -13,12 +13,14 @@
 // changes except alpha, unless asked; unchanged samples keep their bytes.
 //
 // Paths: SSE2 (the x86-64 baseline) always; AVX2 (32-byte vectors) when the CPU has it, chosen once
-// at run time with __builtin_cpu_supports; a portable scalar loop elsewhere (e.g. arm64). The last few
+// at run time with __builtin_cpu_supports (RAWBRIGHT_KERNEL_PATH=sse2 forces SSE2, for tests); a portable scalar loop elsewhere (e.g. arm64). The last few
 // samples of a range (fewer than one 16-byte vector) go through the scalar loop on every path.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 #if defined(__x86_64__) || defined(__i386__) || defined(_M_X64)
 #include <immintrin.h>
@@ -215,6 +217,11 @@ inline void BrightenSse2(uint8_t* p, uint8_t* end, const Plan& plan) {
 
 #if RAWBRIGHT_AVX2
 
+inline bool ForcedSse2() {
+  const char* path = std::getenv("RAWBRIGHT_KERNEL_PATH");
+  return path != nullptr && std::strcmp(path, "sse2") == 0;
+}
+
 #define RAWBRIGHT_TARGET_AVX2 __attribute__((target("avx2")))
 
 struct Amounts256 {
@@ -299,8 +306,10 @@ RAWBRIGHT_TARGET_AVX2 inline void BrightenAvx2(uint8_t* p, uint8_t* end, const P
   BrightenAvx2Order<false>(p, end, plan);
 }
 
+// RAWBRIGHT_KERNEL_PATH=sse2 in the environment turns the AVX2 path off, so tests on AVX2 machines can
+// run the SSE2 loops too (they are the only path on x86-64 CPUs without AVX2).
 inline bool HasAvx2() {
-  static const bool has = __builtin_cpu_supports("avx2");
+  static const bool has = __builtin_cpu_supports("avx2") && !ForcedSse2();
   return has;
 }
 
