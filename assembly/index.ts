@@ -71,7 +71,9 @@ const CLAMP_U: i32 = 2; // uint16, mixed signs or max < 65535: min_u(sub_sat_u(a
 const ADD_S: i32 = 3; // int16, every delta within i16: add_sat_s(x, a)
 const ADD_S3: i32 = 4; // int16, some |delta| beyond i16: three same-sign saturating adds per lane, a + b + c
 
-// Swaps the two bytes of every 16-bit lane (big-endian samples to lane order and back).
+// Swaps the two bytes of every 16-bit lane (big-endian samples to lane order and back). A swizzle with a
+// constant index vector, because V8 turns it into one pshufb; the equivalent i8x16.shuffle became four
+// instructions (copy, two shifts, or) per vector and made big-endian 0.7x little-endian.
 @inline
 function swapBytes(x: v128): v128 {
   return i8x16.swizzle(x, i8x16(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14));
@@ -126,35 +128,38 @@ function vectorLoop(
 
 // One loop per operation and byte order, each a separate function with its constants folded in: the hot loop
 // never tests op or byte order. (A single loop inlined with the op as a constant was merged back by the
-// optimiser, binaryen code folding, into one loop with a run-time switch inside.)
-function loopAddU(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+// optimiser, binaryen code folding, into one loop with a run-time switch inside.) They are exported only so
+// that binaryen does not inline them (it inlines every function with one caller): inlined, all ten landed in
+// brightenSimd, whose size made V8 spill the loop's registers; on data in cache that cost ~25%. The host
+// (src/kernels/wasm.ts) never calls them.
+export function loopAddU(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
   return vectorLoop(p, e, ADD_U, false, a0, a1, a2, b0, b1, b2, c0, c1, c2);
 }
-function loopSubU(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+export function loopSubU(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
   return vectorLoop(p, e, SUB_U, false, a0, a1, a2, b0, b1, b2, c0, c1, c2);
 }
-function loopClampU(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+export function loopClampU(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
   return vectorLoop(p, e, CLAMP_U, false, a0, a1, a2, b0, b1, b2, c0, c1, c2);
 }
-function loopAddS(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+export function loopAddS(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
   return vectorLoop(p, e, ADD_S, false, a0, a1, a2, b0, b1, b2, c0, c1, c2);
 }
-function loopAddS3(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+export function loopAddS3(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
   return vectorLoop(p, e, ADD_S3, false, a0, a1, a2, b0, b1, b2, c0, c1, c2);
 }
-function loopAddUBig(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+export function loopAddUBig(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
   return vectorLoop(p, e, ADD_U, true, a0, a1, a2, b0, b1, b2, c0, c1, c2);
 }
-function loopSubUBig(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+export function loopSubUBig(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
   return vectorLoop(p, e, SUB_U, true, a0, a1, a2, b0, b1, b2, c0, c1, c2);
 }
-function loopClampUBig(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+export function loopClampUBig(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
   return vectorLoop(p, e, CLAMP_U, true, a0, a1, a2, b0, b1, b2, c0, c1, c2);
 }
-function loopAddSBig(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+export function loopAddSBig(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
   return vectorLoop(p, e, ADD_S, true, a0, a1, a2, b0, b1, b2, c0, c1, c2);
 }
-function loopAddS3Big(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+export function loopAddS3Big(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
   return vectorLoop(p, e, ADD_S3, true, a0, a1, a2, b0, b1, b2, c0, c1, c2);
 }
 
