@@ -1,213 +1,345 @@
 // rawbright brighten kernels (AssemblyScript -> WebAssembly).
 //
-// Data layout and byte order: a pixel is 8 bytes, four 16-bit samples R, G, B, A in that order, each
-// sample little-endian (low byte first). WebAssembly memory is little-endian too, so `load<u16>` and
-// the i16x8 lanes read samples directly: in a 16-byte vector loaded at `ptr + 16k`, lane j holds the
-// sample at bytes 2j..2j+1, i.e. lanes 0-3 are pixel 0 (R, G, B, A) and lanes 4-7 are pixel 1, so the
-// alpha samples are lanes 3 and 7. Lanes are counted from the start of the range, not from an aligned
+// Data layout and byte order: a pixel is `bands` 16-bit samples (1..4), band 0 first; with 2 and 4 bands the
+// last band is alpha. Each sample is little-endian (low byte first) unless `bigEndian`, then it is
+// byte-swapped on load and store. WebAssembly memory is little-endian, so `load<u16>` and the i16x8 lanes read
+// little-endian samples directly: in a 16-byte vector loaded at `ptr + 16k`, lane j holds sample 8k + j of
+// the range, whose band is (8k + j) % bands. Lanes count from the start of the range, not from an aligned
 // address, so any start address works (wasm loads and stores may be unaligned).
 //
-// Semantics: every sample x becomes min(max(x + delta, MIN), MAX) computed exactly, where
-// [MIN, MAX] is [0, 65535] for unsigned samples and [-32768, 32767] for signed ones; the alpha
-// sample is left alone unless `alpha` is true.
+// Semantics: every changed sample x of band b becomes min(max(x + delta[b], lo), hi) computed exactly, where
+// [lo, hi] is [0, max] for unsigned samples and [-32768, 32767] for signed ones. The changed samples are every
+// band's except alpha's, unless `alpha`; unchanged samples keep their bytes.
 //
-// Memory: these kernels never allocate (runtime "stub", nothing calls it) and have no static data,
-// so the module writes nothing into the memory when it is instantiated. JavaScript owns the imported
-// memory; everything from heapBase() up is free for the host (its arena included).
+// Memory: these kernels never allocate (runtime "stub", nothing calls it) and have no static data, so the
+// module writes nothing into the memory when it is instantiated. JavaScript owns the imported memory;
+// everything from heapBase() up is free for the host (its arena included).
 //
-// The callers (src/kernels/wasm.ts) validate arguments: byteLength is a multiple of 8 and
-// [ptr, ptr + byteLength) lies inside the memory; delta is within -65535..65535.
+// The callers (src/kernels/wasm.ts) validate arguments: bands is 1..4, byteLength a multiple of 2 * bands,
+// [ptr, ptr + byteLength) lies inside the memory, each delta is within -65535..65535, max within 1..65535.
 
 /** Where this module's own data ends (nothing below is used either). The host keeps its arena above it. */
 export function heapBase(): usize {
   return __heap_base;
 }
 
-// One i16x8 vector with `d` in every lane, or in the colour lanes only (alpha lanes 3 and 7 get 0,
-// the identity of every saturating add/subtract used here).
+// ---- Per-band parameters ----------------------------------------------------------------------------------
+
+// One of four per-band values, by band (the values live in locals: the module has no memory of its own).
 @inline
-function laneVector(d: i32, alpha: bool): v128 {
-  let v = i16x8.splat(<i16>d);
-  if (!alpha) {
-    v = i16x8.replace_lane(v, 3, 0);
-    v = i16x8.replace_lane(v, 7, 0);
-  }
+function pick(band: i32, v0: i32, v1: i32, v2: i32, v3: i32): i32 {
+  return band == 0 ? v0 : band == 1 ? v1 : band == 2 ? v2 : v3;
+}
+
+// Whether band b changes: every band but alpha (the last of 2 and 4), and alpha too when asked.
+@inline
+function changes(band: i32, bands: i32, alpha: bool): bool {
+  return alpha || !((bands == 2 || bands == 4) && band == bands - 1);
+}
+
+// The part of a delta (-65535..65535) that one saturating i16 add can carry: d clamped to i16. Applied three
+// times to what is left (see split), any delta is exact.
+@inline
+function part(d: i32): i32 {
+  return d > 0 ? min(d, 32767) : max(d, -32768);
+}
+
+// ---- The SIMD kernel --------------------------------------------------------------------------------------
+
+// A vector whose lane j holds the value of the band of sample 8 * phase + j: the lane pattern of the vector
+// `phase` vectors from the start of the range. It repeats every lcm(bands, 8) samples: one vector for bands 1,
+// 2 and 4 (all phases equal), three for bands 3.
+@inline
+function laneVector(phase: i32, bands: i32, v0: i32, v1: i32, v2: i32, v3: i32): v128 {
+  const first = phase * 8;
+  let v = i16x8.splat(0);
+  v = i16x8.replace_lane(v, 0, <i16>pick((first + 0) % bands, v0, v1, v2, v3));
+  v = i16x8.replace_lane(v, 1, <i16>pick((first + 1) % bands, v0, v1, v2, v3));
+  v = i16x8.replace_lane(v, 2, <i16>pick((first + 2) % bands, v0, v1, v2, v3));
+  v = i16x8.replace_lane(v, 3, <i16>pick((first + 3) % bands, v0, v1, v2, v3));
+  v = i16x8.replace_lane(v, 4, <i16>pick((first + 4) % bands, v0, v1, v2, v3));
+  v = i16x8.replace_lane(v, 5, <i16>pick((first + 5) % bands, v0, v1, v2, v3));
+  v = i16x8.replace_lane(v, 6, <i16>pick((first + 6) % bands, v0, v1, v2, v3));
+  v = i16x8.replace_lane(v, 7, <i16>pick((first + 7) % bands, v0, v1, v2, v3));
   return v;
 }
 
-// The SIMD loops, one per operation: 64 bytes (4 vectors) per iteration, then single vectors, then
-// one 8-byte pixel (lanes 0-3 of a vector: the same lane pattern as a full vector).
-//
-// They are written out rather than generated from one loop taking the operation as a constant: when
-// that version was inlined, the optimiser (binaryen code folding) merged the copies back into a
-// single loop with a run-time switch on the operation inside the hot loop. Each loop tests
-// `end - p >= n` rather than `p + n <= end` so it cannot wrap for ranges ending near the top of memory.
+// How each lane changes, chosen once per call. Lanes of unchanged bands get the identity (add 0, min 65535).
+const ADD_U: i32 = 0; // uint16, every delta >= 0, max 65535: add_sat_u(x, a)
+const SUB_U: i32 = 1; // uint16, every delta <= 0, max 65535: sub_sat_u(x, a) with a = |delta|
+const CLAMP_U: i32 = 2; // uint16, mixed signs or max < 65535: min_u(sub_sat_u(add_sat_u(x, a), b), c)
+const ADD_S: i32 = 3; // int16, every delta within i16: add_sat_s(x, a)
+const ADD_S3: i32 = 4; // int16, some |delta| beyond i16: three same-sign saturating adds per lane, a + b + c
 
-/** uint16, delta > 0: one unsigned saturating add of delta. */
-function loopAddU(ptr: usize, end: usize, d1: v128): void {
-  let p = ptr;
-  while (end - p >= 64) {
-    const a = v128.load(p, 0, 1);
-    const b = v128.load(p, 16, 1);
-    const c = v128.load(p, 32, 1);
-    const e = v128.load(p, 48, 1);
-    v128.store(p, i16x8.add_sat_u(a, d1), 0, 1);
-    v128.store(p, i16x8.add_sat_u(b, d1), 16, 1);
-    v128.store(p, i16x8.add_sat_u(c, d1), 32, 1);
-    v128.store(p, i16x8.add_sat_u(e, d1), 48, 1);
-    p += 64;
-  }
-  while (end - p >= 16) {
-    v128.store(p, i16x8.add_sat_u(v128.load(p, 0, 1), d1), 0, 1);
-    p += 16;
-  }
-  if (end - p >= 8) v128.store64_lane(p, i16x8.add_sat_u(v128.load64_zero(p, 0, 1), d1), 0, 0, 1);
+// Swaps the two bytes of every 16-bit lane (big-endian samples to lane order and back). A swizzle with a
+// constant index vector, because V8 turns it into one pshufb; the equivalent i8x16.shuffle became four
+// instructions (copy, two shifts, or) per vector and made big-endian 0.7x little-endian.
+@inline
+function swapBytes(x: v128): v128 {
+  return i8x16.swizzle(x, i8x16(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14));
 }
 
-/** uint16, delta < 0: one unsigned saturating subtract of |delta|. */
-function loopSubU(ptr: usize, end: usize, d1: v128): void {
-  let p = ptr;
-  while (end - p >= 64) {
-    const a = v128.load(p, 0, 1);
-    const b = v128.load(p, 16, 1);
-    const c = v128.load(p, 32, 1);
-    const e = v128.load(p, 48, 1);
-    v128.store(p, i16x8.sub_sat_u(a, d1), 0, 1);
-    v128.store(p, i16x8.sub_sat_u(b, d1), 16, 1);
-    v128.store(p, i16x8.sub_sat_u(c, d1), 32, 1);
-    v128.store(p, i16x8.sub_sat_u(e, d1), 48, 1);
-    p += 64;
-  }
-  while (end - p >= 16) {
-    v128.store(p, i16x8.sub_sat_u(v128.load(p, 0, 1), d1), 0, 1);
-    p += 16;
-  }
-  if (end - p >= 8) v128.store64_lane(p, i16x8.sub_sat_u(v128.load64_zero(p, 0, 1), d1), 0, 0, 1);
+@inline
+function apply(x: v128, a: v128, b: v128, c: v128, op: i32, big: bool): v128 {
+  let v = big ? swapBytes(x) : x;
+  if (op == ADD_U) v = i16x8.add_sat_u(v, a);
+  else if (op == SUB_U) v = i16x8.sub_sat_u(v, a);
+  else if (op == CLAMP_U) v = i16x8.min_u(i16x8.sub_sat_u(i16x8.add_sat_u(v, a), b), c);
+  else if (op == ADD_S) v = i16x8.add_sat_s(v, a);
+  else v = i16x8.add_sat_s(i16x8.add_sat_s(i16x8.add_sat_s(v, a), b), c);
+  return big ? swapBytes(v) : v;
 }
 
-/** int16, delta within -32768..32767: one signed saturating add. */
-function loopAddS(ptr: usize, end: usize, d1: v128): void {
+// The vector loop: 96 bytes (six vectors, two turns of the three lane phases) per iteration, then single
+// vectors rotating through the phases. Returns where it stopped (< 16 bytes before end, at a whole vector
+// count from ptr); the caller finishes the tail sample by sample. Tests `end - p >= n` rather than
+// `p + n <= end` so it cannot wrap for ranges ending near the top of memory.
+@inline
+function vectorLoop(
+  ptr: usize, end: usize, op: i32, big: bool,
+  a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128,
+): usize {
   let p = ptr;
-  while (end - p >= 64) {
-    const a = v128.load(p, 0, 1);
-    const b = v128.load(p, 16, 1);
-    const c = v128.load(p, 32, 1);
-    const e = v128.load(p, 48, 1);
-    v128.store(p, i16x8.add_sat_s(a, d1), 0, 1);
-    v128.store(p, i16x8.add_sat_s(b, d1), 16, 1);
-    v128.store(p, i16x8.add_sat_s(c, d1), 32, 1);
-    v128.store(p, i16x8.add_sat_s(e, d1), 48, 1);
-    p += 64;
+  while (end - p >= 96) {
+    const x0 = v128.load(p, 0, 1);
+    const x1 = v128.load(p, 16, 1);
+    const x2 = v128.load(p, 32, 1);
+    const x3 = v128.load(p, 48, 1);
+    const x4 = v128.load(p, 64, 1);
+    const x5 = v128.load(p, 80, 1);
+    v128.store(p, apply(x0, a0, b0, c0, op, big), 0, 1);
+    v128.store(p, apply(x1, a1, b1, c1, op, big), 16, 1);
+    v128.store(p, apply(x2, a2, b2, c2, op, big), 32, 1);
+    v128.store(p, apply(x3, a0, b0, c0, op, big), 48, 1);
+    v128.store(p, apply(x4, a1, b1, c1, op, big), 64, 1);
+    v128.store(p, apply(x5, a2, b2, c2, op, big), 80, 1);
+    p += 96;
   }
+  let ta = a0, tb = b0, tc = c0;
   while (end - p >= 16) {
-    v128.store(p, i16x8.add_sat_s(v128.load(p, 0, 1), d1), 0, 1);
+    v128.store(p, apply(v128.load(p, 0, 1), a0, b0, c0, op, big), 0, 1);
+    ta = a0; a0 = a1; a1 = a2; a2 = ta;
+    tb = b0; b0 = b1; b1 = b2; b2 = tb;
+    tc = c0; c0 = c1; c1 = c2; c2 = tc;
     p += 16;
   }
-  if (end - p >= 8) v128.store64_lane(p, i16x8.add_sat_s(v128.load64_zero(p, 0, 1), d1), 0, 0, 1);
+  return p;
 }
 
-/** int16, |delta| beyond i16: three signed saturating adds of one sign (d1 + d2 + d3 = delta). */
-function loopAddS3(ptr: usize, end: usize, d1: v128, d2: v128, d3: v128): void {
-  let p = ptr;
-  while (end - p >= 64) {
-    const a = v128.load(p, 0, 1);
-    const b = v128.load(p, 16, 1);
-    const c = v128.load(p, 32, 1);
-    const e = v128.load(p, 48, 1);
-    v128.store(p, i16x8.add_sat_s(i16x8.add_sat_s(i16x8.add_sat_s(a, d1), d2), d3), 0, 1);
-    v128.store(p, i16x8.add_sat_s(i16x8.add_sat_s(i16x8.add_sat_s(b, d1), d2), d3), 16, 1);
-    v128.store(p, i16x8.add_sat_s(i16x8.add_sat_s(i16x8.add_sat_s(c, d1), d2), d3), 32, 1);
-    v128.store(p, i16x8.add_sat_s(i16x8.add_sat_s(i16x8.add_sat_s(e, d1), d2), d3), 48, 1);
-    p += 64;
-  }
-  while (end - p >= 16) {
-    v128.store(p, i16x8.add_sat_s(i16x8.add_sat_s(i16x8.add_sat_s(v128.load(p, 0, 1), d1), d2), d3), 0, 1);
-    p += 16;
-  }
-  if (end - p >= 8) {
-    const x = v128.load64_zero(p, 0, 1);
-    v128.store64_lane(p, i16x8.add_sat_s(i16x8.add_sat_s(i16x8.add_sat_s(x, d1), d2), d3), 0, 0, 1);
+// One loop per operation and byte order, each a separate function with its constants folded in: the hot loop
+// never tests op or byte order. (A single loop inlined with the op as a constant was merged back by the
+// optimiser, binaryen code folding, into one loop with a run-time switch inside.) They are exported only so
+// that binaryen does not inline them (it inlines every function with one caller): inlined, all ten landed in
+// brightenSimd, whose size made V8 spill the loop's registers; on data in cache that cost ~25%. The host
+// (src/kernels/wasm.ts) never calls them.
+export function loopAddU(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+  return vectorLoop(p, e, ADD_U, false, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+export function loopSubU(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+  return vectorLoop(p, e, SUB_U, false, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+export function loopClampU(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+  return vectorLoop(p, e, CLAMP_U, false, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+export function loopAddS(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+  return vectorLoop(p, e, ADD_S, false, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+export function loopAddS3(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+  return vectorLoop(p, e, ADD_S3, false, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+export function loopAddUBig(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+  return vectorLoop(p, e, ADD_U, true, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+export function loopSubUBig(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+  return vectorLoop(p, e, SUB_U, true, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+export function loopClampUBig(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+  return vectorLoop(p, e, CLAMP_U, true, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+export function loopAddSBig(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+  return vectorLoop(p, e, ADD_S, true, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+export function loopAddS3Big(p: usize, e: usize, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): usize {
+  return vectorLoop(p, e, ADD_S3, true, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+
+// ---- Scalar pieces (the scalar kernel, and the SIMD kernel's last < 16 bytes) ------------------------------
+
+// One sample at p: read in its byte order, signed or not (signBit 0x8000 makes a raw value with its top bit
+// set negative: raw - 65536), the exact sum clamped, and the low 16 bits written back in the same order.
+@inline
+function sampleAt(p: usize, d: i32, lo: i32, hi: i32, signBit: i32, big: bool): void {
+  let raw = <i32>load<u16>(p, 0, 1);
+  if (big) raw = <i32>bswap<u16>(<u16>raw);
+  const y = min(max(raw - ((raw & signBit) << 1) + d, lo), hi);
+  store<u16>(p, big ? bswap<u16>(<u16>y) : <u16>y, 0, 1);
+}
+
+// Samples [p, end) one by one, band by band, starting at band `band` (the tail after the vectors).
+function tail(
+  p: usize, end: usize, band: i32, bands: i32,
+  d0: i32, d1: i32, d2: i32, d3: i32, h0: i32, h1: i32, h2: i32, h3: i32, lo: i32, signBit: i32, big: bool,
+): void {
+  while (p != end) {
+    const d = pick(band, d0, d1, d2, d3);
+    const h = pick(band, h0, h1, h2, h3);
+    if (big) sampleAt(p, d, lo, h, signBit, true);
+    else sampleAt(p, d, lo, h, signBit, false);
+    p += 2;
+    band = band + 1 == bands ? 0 : band + 1;
   }
 }
+
+// The scalar loop: whole pixels `stride` bytes apart, the first `n` samples of each changed (alpha, when it
+// stays, is the last band, so the changed bands are always a prefix).
+@inline
+function pixelLoop(
+  p: usize, end: usize, stride: usize, n: i32, big: bool,
+  d0: i32, d1: i32, d2: i32, d3: i32, lo: i32, hi: i32, signBit: i32,
+): void {
+  while (p != end) {
+    sampleAt(p, d0, lo, hi, signBit, big);
+    if (n > 1) sampleAt(p + 2, d1, lo, hi, signBit, big);
+    if (n > 2) sampleAt(p + 4, d2, lo, hi, signBit, big);
+    if (n > 3) sampleAt(p + 6, d3, lo, hi, signBit, big);
+    p += stride;
+  }
+}
+
+// One scalar loop per changed-band count and byte order, for the same reason as the vector loops.
+function pixels1(p: usize, e: usize, s: usize, d0: i32, d1: i32, d2: i32, d3: i32, lo: i32, hi: i32, sb: i32): void {
+  pixelLoop(p, e, s, 1, false, d0, d1, d2, d3, lo, hi, sb);
+}
+function pixels2(p: usize, e: usize, s: usize, d0: i32, d1: i32, d2: i32, d3: i32, lo: i32, hi: i32, sb: i32): void {
+  pixelLoop(p, e, s, 2, false, d0, d1, d2, d3, lo, hi, sb);
+}
+function pixels3(p: usize, e: usize, s: usize, d0: i32, d1: i32, d2: i32, d3: i32, lo: i32, hi: i32, sb: i32): void {
+  pixelLoop(p, e, s, 3, false, d0, d1, d2, d3, lo, hi, sb);
+}
+function pixels4(p: usize, e: usize, s: usize, d0: i32, d1: i32, d2: i32, d3: i32, lo: i32, hi: i32, sb: i32): void {
+  pixelLoop(p, e, s, 4, false, d0, d1, d2, d3, lo, hi, sb);
+}
+function pixels1Big(p: usize, e: usize, s: usize, d0: i32, d1: i32, d2: i32, d3: i32, lo: i32, hi: i32, sb: i32): void {
+  pixelLoop(p, e, s, 1, true, d0, d1, d2, d3, lo, hi, sb);
+}
+function pixels2Big(p: usize, e: usize, s: usize, d0: i32, d1: i32, d2: i32, d3: i32, lo: i32, hi: i32, sb: i32): void {
+  pixelLoop(p, e, s, 2, true, d0, d1, d2, d3, lo, hi, sb);
+}
+function pixels3Big(p: usize, e: usize, s: usize, d0: i32, d1: i32, d2: i32, d3: i32, lo: i32, hi: i32, sb: i32): void {
+  pixelLoop(p, e, s, 3, true, d0, d1, d2, d3, lo, hi, sb);
+}
+function pixels4Big(p: usize, e: usize, s: usize, d0: i32, d1: i32, d2: i32, d3: i32, lo: i32, hi: i32, sb: i32): void {
+  pixelLoop(p, e, s, 4, true, d0, d1, d2, d3, lo, hi, sb);
+}
+
+// ---- The exported kernels ---------------------------------------------------------------------------------
 
 /**
  * SIMD kernel: brightens [ptr, ptr + byteLength) in place.
- * @param ptr first byte (any address)
- * @param byteLength a multiple of 8
- * @param delta -65535..65535
+ * @param ptr first byte (any address), the start of a pixel
+ * @param byteLength a multiple of 2 * bands
+ * @param bands samples per pixel, 1..4
+ * @param delta0 the delta of band 0 (-65535..65535); delta1..3 likewise (unused for bands that do not exist)
  * @param signed samples are int16 (else uint16)
- * @param alpha brighten alpha too (else colour samples only)
+ * @param alpha change the alpha band too (bands 2 and 4; ignored otherwise)
+ * @param bigEndian samples are big-endian (else little-endian)
+ * @param maxValue uint16: the largest result, 1..65535 (ignored for int16)
  */
-export function brightenSimd(ptr: usize, byteLength: usize, delta: i32, signed: bool, alpha: bool): void {
-  if (delta == 0 || byteLength == 0) return;
+export function brightenSimd(
+  ptr: usize, byteLength: usize, bands: i32, delta0: i32, delta1: i32, delta2: i32, delta3: i32,
+  signed: bool, alpha: bool, bigEndian: bool, maxValue: i32,
+): void {
+  // Per band: the delta (0 for an unchanged band) and the largest result (the type's own for unchanged ones).
+  const typeMax = signed ? 32767 : 65535;
+  const high = signed ? 32767 : maxValue;
+  const c0 = changes(0, bands, alpha), c1 = changes(1, bands, alpha);
+  const c2 = changes(2, bands, alpha), c3 = changes(3, bands, alpha);
+  const d0 = c0 ? delta0 : 0, d1 = c1 ? delta1 : 0, d2 = c2 ? delta2 : 0, d3 = c3 ? delta3 : 0;
+  const h0 = c0 ? high : typeMax, h1 = c1 ? high : typeMax, h2 = c2 ? high : typeMax, h3 = c3 ? high : typeMax;
+  if (byteLength == 0 || (high == typeMax && d0 == 0 && d1 == 0 && d2 == 0 && d3 == 0)) return;
   const end = ptr + byteLength;
+  const lo = signed ? -32768 : 0;
+  let p: usize;
   if (!signed) {
-    // |delta| <= 65535 fits an unsigned lane: one saturating add or subtract is exact.
-    if (delta > 0) loopAddU(ptr, end, laneVector(delta, alpha));
-    else loopSubU(ptr, end, laneVector(-delta, alpha));
-    return;
+    const anyUp = d0 > 0 || d1 > 0 || d2 > 0 || d3 > 0;
+    const anyDown = d0 < 0 || d1 < 0 || d2 < 0 || d3 < 0;
+    // Up and down amounts per lane (one of them 0), each fits an unsigned lane: |delta| <= 65535.
+    const u0 = max(d0, 0), u1 = max(d1, 0), u2 = max(d2, 0), u3 = max(d3, 0);
+    const n0 = max(-d0, 0), n1 = max(-d1, 0), n2 = max(-d2, 0), n3 = max(-d3, 0);
+    const up0 = laneVector(0, bands, u0, u1, u2, u3), up1 = laneVector(1, bands, u0, u1, u2, u3);
+    const up2 = laneVector(2, bands, u0, u1, u2, u3);
+    const dn0 = laneVector(0, bands, n0, n1, n2, n3), dn1 = laneVector(1, bands, n0, n1, n2, n3);
+    const dn2 = laneVector(2, bands, n0, n1, n2, n3);
+    if (high == 65535 && !anyDown) {
+      p = bigEndian
+        ? loopAddUBig(ptr, end, up0, up1, up2, up0, up1, up2, up0, up1, up2)
+        : loopAddU(ptr, end, up0, up1, up2, up0, up1, up2, up0, up1, up2);
+    } else if (high == 65535 && !anyUp) {
+      p = bigEndian
+        ? loopSubUBig(ptr, end, dn0, dn1, dn2, dn0, dn1, dn2, dn0, dn1, dn2)
+        : loopSubU(ptr, end, dn0, dn1, dn2, dn0, dn1, dn2, dn0, dn1, dn2);
+    } else {
+      const m0 = laneVector(0, bands, h0, h1, h2, h3), m1 = laneVector(1, bands, h0, h1, h2, h3);
+      const m2 = laneVector(2, bands, h0, h1, h2, h3);
+      p = bigEndian
+        ? loopClampUBig(ptr, end, up0, up1, up2, dn0, dn1, dn2, m0, m1, m2)
+        : loopClampU(ptr, end, up0, up1, up2, dn0, dn1, dn2, m0, m1, m2);
+    }
+  } else {
+    // Split each delta into a + b + c, all of its sign and each within i16. Saturating adds of one sign
+    // compose exactly: once a lane saturates, further same-sign adds keep it there, which is also where the
+    // exact sum clamps. |delta| <= 65535 needs at most three: 65535 = 32767 + 32767 + 1.
+    const a0 = part(d0), a1 = part(d1), a2 = part(d2), a3 = part(d3);
+    const b0 = part(d0 - a0), b1 = part(d1 - a1), b2 = part(d2 - a2), b3 = part(d3 - a3);
+    const x0 = d0 - a0 - b0, x1 = d1 - a1 - b1, x2 = d2 - a2 - b2, x3 = d3 - a3 - b3;
+    const va0 = laneVector(0, bands, a0, a1, a2, a3), va1 = laneVector(1, bands, a0, a1, a2, a3);
+    const va2 = laneVector(2, bands, a0, a1, a2, a3);
+    if (b0 == 0 && b1 == 0 && b2 == 0 && b3 == 0) {
+      p = bigEndian
+        ? loopAddSBig(ptr, end, va0, va1, va2, va0, va1, va2, va0, va1, va2)
+        : loopAddS(ptr, end, va0, va1, va2, va0, va1, va2, va0, va1, va2);
+    } else {
+      const vb0 = laneVector(0, bands, b0, b1, b2, b3), vb1 = laneVector(1, bands, b0, b1, b2, b3);
+      const vb2 = laneVector(2, bands, b0, b1, b2, b3);
+      const vc0 = laneVector(0, bands, x0, x1, x2, x3), vc1 = laneVector(1, bands, x0, x1, x2, x3);
+      const vc2 = laneVector(2, bands, x0, x1, x2, x3);
+      p = bigEndian
+        ? loopAddS3Big(ptr, end, va0, va1, va2, vb0, vb1, vb2, vc0, vc1, vc2)
+        : loopAddS3(ptr, end, va0, va1, va2, vb0, vb1, vb2, vc0, vc1, vc2);
+    }
   }
-  if (delta >= -32768 && delta <= 32767) {
-    loopAddS(ptr, end, laneVector(delta, alpha));
-    return;
-  }
-  // Split delta into d1 + d2 + d3, all of one sign and each within i16. Saturating adds of one sign
-  // compose exactly: once a lane saturates, further same-sign adds keep it there, which is also
-  // where the exact sum would be clamped to.
-  // |delta| <= 65535 needs at most three: 65535 = 32767 + 32767 + 1, -65535 = -32768 - 32767 + 0.
-  const d1 = delta > 0 ? 32767 : -32768;
-  const d2 = delta > 0 ? min(delta - d1, 32767) : max(delta - d1, -32768);
-  const d3 = delta - d1 - d2;
-  loopAddS3(ptr, end, laneVector(d1, alpha), laneVector(d2, alpha), laneVector(d3, alpha));
-}
-
-// Exact clamp of a full-precision i32 sum.
-@inline
-function clamp(x: i32, lo: i32, hi: i32): i32 {
-  return min(max(x, lo), hi);
+  // The last < 16 bytes: p is a whole number of vectors (8 samples each) from ptr.
+  const band = <i32>(((p - ptr) >> 1) % <usize>bands);
+  tail(p, end, band, bands, d0, d1, d2, d3, h0, h1, h2, h3, lo, signed ? 0x8000 : 0, bigEndian);
 }
 
 /**
  * Scalar kernel (no SIMD instructions): same contract as {@link brightenSimd}.
  * The sum x + delta is computed in i32, so no splitting is needed.
  */
-export function brightenScalar(ptr: usize, byteLength: usize, delta: i32, signed: bool, alpha: bool): void {
-  if (delta == 0 || byteLength == 0) return;
+export function brightenScalar(
+  ptr: usize, byteLength: usize, bands: i32, delta0: i32, delta1: i32, delta2: i32, delta3: i32,
+  signed: bool, alpha: bool, bigEndian: bool, maxValue: i32,
+): void {
+  const high = signed ? 32767 : maxValue;
+  const typeMax = signed ? 32767 : 65535;
+  // The changed bands are a prefix of each pixel: all of them, or all but alpha.
+  const n = changes(bands - 1, bands, alpha) ? bands : bands - 1;
+  const d0 = delta0, d1 = n > 1 ? delta1 : 0, d2 = n > 2 ? delta2 : 0, d3 = n > 3 ? delta3 : 0;
+  if (byteLength == 0 || (high == typeMax && d0 == 0 && d1 == 0 && d2 == 0 && d3 == 0)) return;
   const end = ptr + byteLength;
-  let p = ptr;
-  if (signed) {
-    if (alpha) {
-      while (p != end) {
-        store<i16>(p, clamp(<i32>load<i16>(p, 0, 1) + delta, -32768, 32767), 0, 1);
-        store<i16>(p, clamp(<i32>load<i16>(p, 2, 1) + delta, -32768, 32767), 2, 1);
-        store<i16>(p, clamp(<i32>load<i16>(p, 4, 1) + delta, -32768, 32767), 4, 1);
-        store<i16>(p, clamp(<i32>load<i16>(p, 6, 1) + delta, -32768, 32767), 6, 1);
-        p += 8;
-      }
-    } else {
-      while (p != end) {
-        store<i16>(p, clamp(<i32>load<i16>(p, 0, 1) + delta, -32768, 32767), 0, 1);
-        store<i16>(p, clamp(<i32>load<i16>(p, 2, 1) + delta, -32768, 32767), 2, 1);
-        store<i16>(p, clamp(<i32>load<i16>(p, 4, 1) + delta, -32768, 32767), 4, 1);
-        p += 8;
-      }
-    }
+  const stride = <usize>(2 * bands);
+  const lo = signed ? -32768 : 0;
+  const sb = signed ? 0x8000 : 0;
+  if (bigEndian) {
+    if (n == 1) pixels1Big(ptr, end, stride, d0, d1, d2, d3, lo, high, sb);
+    else if (n == 2) pixels2Big(ptr, end, stride, d0, d1, d2, d3, lo, high, sb);
+    else if (n == 3) pixels3Big(ptr, end, stride, d0, d1, d2, d3, lo, high, sb);
+    else pixels4Big(ptr, end, stride, d0, d1, d2, d3, lo, high, sb);
   } else {
-    if (alpha) {
-      while (p != end) {
-        store<u16>(p, clamp(<i32>load<u16>(p, 0, 1) + delta, 0, 65535), 0, 1);
-        store<u16>(p, clamp(<i32>load<u16>(p, 2, 1) + delta, 0, 65535), 2, 1);
-        store<u16>(p, clamp(<i32>load<u16>(p, 4, 1) + delta, 0, 65535), 4, 1);
-        store<u16>(p, clamp(<i32>load<u16>(p, 6, 1) + delta, 0, 65535), 6, 1);
-        p += 8;
-      }
-    } else {
-      while (p != end) {
-        store<u16>(p, clamp(<i32>load<u16>(p, 0, 1) + delta, 0, 65535), 0, 1);
-        store<u16>(p, clamp(<i32>load<u16>(p, 2, 1) + delta, 0, 65535), 2, 1);
-        store<u16>(p, clamp(<i32>load<u16>(p, 4, 1) + delta, 0, 65535), 4, 1);
-        p += 8;
-      }
-    }
+    if (n == 1) pixels1(ptr, end, stride, d0, d1, d2, d3, lo, high, sb);
+    else if (n == 2) pixels2(ptr, end, stride, d0, d1, d2, d3, lo, high, sb);
+    else if (n == 3) pixels3(ptr, end, stride, d0, d1, d2, d3, lo, high, sb);
+    else pixels4(ptr, end, stride, d0, d1, d2, d3, lo, high, sb);
   }
 }

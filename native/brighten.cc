@@ -4,6 +4,7 @@
 // The kernel itself (layout, semantics, SSE2/AVX2/scalar paths) is in brighten_kernel.h.
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "brighten_kernel.h"
 #include "common.h"
@@ -16,26 +17,58 @@ using kernel::BrightenRange;
 using kernel::KernelPath;
 using kernel::MakePlan;
 
-int32_t ArgDelta(const Napi::CallbackInfo& info, size_t i) {
-  if (i >= info.Length() || !info[i].IsNumber()) ThrowTypeError(info.Env(), "delta must be a number");
-  double value = info[i].As<Napi::Number>().DoubleValue();
+int32_t DeltaValue(Napi::Env env, Napi::Value value) {
+  if (!value.IsNumber()) ThrowTypeError(env, "delta must be a number or an array of numbers");
+  double number = value.As<Napi::Number>().DoubleValue();
   // NaN fails both comparisons' negations below, so it is refused too.
-  if (!(value >= -65535 && value <= 65535) || static_cast<double>(static_cast<int32_t>(value)) != value) {
-    ThrowRangeError(info.Env(), "delta must be a whole number from -65535 to 65535");
+  if (!(number >= -65535 && number <= 65535) || static_cast<double>(static_cast<int32_t>(number)) != number) {
+    ThrowRangeError(env, "delta must be a whole number from -65535 to 65535");
+  }
+  return static_cast<int32_t>(number);
+}
+
+// Optional trailing argument i: absent or undefined means `fallback`.
+bool Given(const Napi::CallbackInfo& info, size_t i) { return i < info.Length() && !info[i].IsUndefined(); }
+
+int32_t ArgSmallInt(const Napi::CallbackInfo& info, size_t i, const char* name, int32_t min, int32_t max,
+                    int32_t fallback) {
+  if (!Given(info, i)) return fallback;
+  if (!info[i].IsNumber()) ThrowTypeError(info.Env(), std::string(name) + " must be a number");
+  double value = info[i].As<Napi::Number>().DoubleValue();
+  if (!(value >= min && value <= max) || static_cast<double>(static_cast<int32_t>(value)) != value) {
+    ThrowRangeError(info.Env(), std::string(name) + " must be a whole number from " + std::to_string(min) + " to " +
+                                    std::to_string(max));
   }
   return static_cast<int32_t>(value);
 }
 
-// brighten(buffer, offset, length, delta, signed, alpha): in place, synchronously. It is memory
+// brighten(buffer, offset, length, delta, signed, alpha[, bands = 4, bigEndian = false, max = 65535]): in
+// place, synchronously. delta is one number or an array of `bands` numbers (one per band). It is memory
 // bound at several GB/s, so callers hand it windows, not whole files, and run it in workers.
 Napi::Value Brighten(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   BufferRange range = ArgBufferRange(info, 0, "buffer");
-  if (range.length % 8 != 0) ThrowRangeError(env, "length must be a multiple of 8 (whole 8-byte pixels)");
-  int32_t delta = ArgDelta(info, 3);
+  const int32_t bands = ArgSmallInt(info, 6, "bands", 1, 4, 4);
+  if (range.length % (2 * bands) != 0) {
+    ThrowRangeError(env, "length must be a multiple of 2 * bands (whole pixels)");
+  }
+  int32_t deltas[4] = {0, 0, 0, 0};
+  if (info.Length() > 3 && info[3].IsArray()) {
+    Napi::Array list = info[3].As<Napi::Array>();
+    if (list.Length() != static_cast<uint32_t>(bands)) ThrowRangeError(env, "delta must have one entry per band");
+    for (int32_t band = 0; band < bands; ++band) deltas[band] = DeltaValue(env, list.Get(static_cast<uint32_t>(band)));
+  } else {
+    const int32_t delta = DeltaValue(env, info.Length() > 3 ? info[3] : env.Undefined());
+    for (int32_t band = 0; band < bands; ++band) deltas[band] = delta;
+  }
   bool isSigned = ArgBool(info, 4, "signed");
   bool alpha = ArgBool(info, 5, "alpha");
-  if (delta != 0 && range.length != 0) BrightenRange(range.data, range.length, MakePlan(delta, isSigned, alpha));
+  bool bigEndian = Given(info, 7) ? ArgBool(info, 7, "bigEndian") : false;
+  const int32_t max = ArgSmallInt(info, 8, "max", 1, 65535, 65535);
+  if (isSigned && max != 65535) ThrowRangeError(env, "max applies to unsigned samples only");
+  if (range.length != 0) {
+    BrightenRange(range.data, range.length, MakePlan(deltas, bands, isSigned, alpha, bigEndian, max));
+  }
   return env.Undefined();
 }
 

@@ -1,20 +1,26 @@
 // The native brighten kernel itself: header-only, shared by the addon (native/brighten.cc) and
-// the benchmark's reference program (bench/native/reference.cc), so both run the very same loops.
+// the benchmark's reference program (native/bench/reference.cc), so both run the very same loops.
 //
-// Data layout and byte order: a pixel is 8 bytes, four 16-bit samples R, G, B, A, each little-endian.
-// On x86 (little-endian) a 16-byte vector loaded from the start of the range + 16k holds pixel 2k in
-// 16-bit lanes 0-3 and pixel 2k + 1 in lanes 4-7, so alpha is lanes 3 and 7 (and 11, 15 in a 32-byte
-// AVX2 vector). Lanes count from the start of the range, so any start address works (unaligned loads).
+// Data layout and byte order: a pixel is `bands` 16-bit samples (1..4), band 0 first; with 2 and 4 bands the
+// last is alpha. Samples are little-endian unless the plan says big-endian, then each is byte-swapped on
+// load and store. On x86 (little-endian) a vector loaded from the start of the range + V·k (V = 16 or 32
+// bytes) holds samples (V/2)·k + j in its 16-bit lanes j, whose band is that index mod bands. The lane
+// pattern repeats every lcm(bands, V/2) samples: one vector for bands 1, 2, 4, three rotating vectors for
+// bands 3. Lanes count from the start of the range, so any start address works (unaligned loads).
 //
-// Semantics, as in assembly/index.ts: x -> min(max(x + delta, MIN), MAX) exactly, [MIN, MAX] being
-// [0, 65535] (uint16) or [-32768, 32767] (int16); alpha untouched unless asked.
+// Semantics, as in assembly/index.ts: a changed sample x of band b becomes min(max(x + delta[b], lo), hi)
+// exactly, [lo, hi] being [0, max] (uint16, max 65535 unless given) or [-32768, 32767] (int16); every band
+// changes except alpha, unless asked; unchanged samples keep their bytes.
 //
 // Paths: SSE2 (the x86-64 baseline) always; AVX2 (32-byte vectors) when the CPU has it, chosen once
-// at run time with __builtin_cpu_supports; a portable scalar loop elsewhere (e.g. arm64).
+// at run time with __builtin_cpu_supports (RAWBRIGHT_KERNEL_PATH=sse2 forces SSE2, for tests); a portable scalar loop elsewhere (e.g. arm64). The last few
+// samples of a range (fewer than one 16-byte vector) go through the scalar loop on every path.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 #if defined(__x86_64__) || defined(__i386__) || defined(_M_X64)
 #include <immintrin.h>
@@ -27,172 +33,283 @@
 namespace rawbright {
 namespace kernel {
 
-// How each sample changes. Every kernel gets the same plan, so all paths agree by construction.
+// How each lane changes, chosen once per call. Every path gets the same plan, so all agree by
+// construction. Lanes of unchanged bands get the identity (add 0, min 65535).
 enum class Op {
-  kAddU,   // uint16, delta > 0: one unsigned saturating add of delta
-  kSubU,   // uint16, delta < 0: one unsigned saturating subtract of |delta|
-  kAddS,   // int16, delta within i16: one signed saturating add
-  kAddS3,  // int16, |delta| beyond i16: three same-sign signed saturating adds, d1 + d2 + d3 = delta
+  kAddU,    // uint16, every delta >= 0, max 65535: unsigned saturating add of a
+  kSubU,    // uint16, every delta <= 0, max 65535: unsigned saturating subtract of a = |delta|
+  kClampU,  // uint16, mixed signs or max < 65535: min(subs(adds(x, a), b), c)
+  kAddS,    // int16, every delta within i16: one signed saturating add of a
+  kAddS3,   // int16, some |delta| beyond i16: three same-sign signed saturating adds, a + b + c = delta
 };
 
 struct Plan {
   Op op;
-  int32_t d1, d2, d3;  // per-lane amounts for colour lanes (alpha lanes get them too if alpha)
-  bool alpha;
-  int32_t delta;       // for the scalar paths, which compute x + delta exactly in 32 bits
+  int bands;  // 1..4
+  bool bigEndian;
   bool isSigned;
+  bool identity;  // nothing can change: skip the work
+  // Per band: the vector amounts of the op (16-bit lane values).
+  int32_t a[4], b[4], c[4];
+  // Per band, for the scalar loop: the exact delta (0 if unchanged) and the largest result.
+  int32_t delta[4], high[4];
+  int32_t low;
 };
 
-inline Plan MakePlan(int32_t delta, bool isSigned, bool alpha) {
-  Plan plan{Op::kAddU, 0, 0, 0, alpha, delta, isSigned};
-  if (!isSigned) {
-    plan.op = delta > 0 ? Op::kAddU : Op::kSubU;
-    plan.d1 = delta > 0 ? delta : -delta;
-  } else if (delta >= -32768 && delta <= 32767) {
-    plan.op = Op::kAddS;
-    plan.d1 = delta;
+// The part of a delta (-65535..65535) one saturating i16 add can carry; three parts carry any delta.
+inline int32_t I16Part(int32_t d) { return d > 0 ? (d < 32767 ? d : 32767) : (d > -32768 ? d : -32768); }
+
+// deltas: `bands` entries (the alpha entry is ignored unless alpha). max: uint16's largest result, 1..65535.
+inline Plan MakePlan(const int32_t* deltas, int bands, bool isSigned, bool alpha, bool bigEndian, int32_t max) {
+  Plan plan{};
+  plan.bands = bands;
+  plan.bigEndian = bigEndian;
+  plan.isSigned = isSigned;
+  const int32_t typeMax = isSigned ? 32767 : 65535;
+  const int32_t high = isSigned ? 32767 : max;
+  plan.low = isSigned ? -32768 : 0;
+  const int alphaBand = (bands == 2 || bands == 4) ? bands - 1 : -1;
+  bool anyUp = false, anyDown = false, allI16 = true;
+  for (int band = 0; band < 4; ++band) {
+    const bool changes = band < bands && (alpha || band != alphaBand);
+    const int32_t d = changes ? deltas[band] : 0;
+    plan.delta[band] = d;
+    plan.high[band] = changes ? high : typeMax;
+    anyUp = anyUp || d > 0;
+    anyDown = anyDown || d < 0;
+    if (isSigned) {
+      // Same-sign saturating adds compose exactly: a lane that saturates stays saturated, which is
+      // also where the exact sum clamps.
+      plan.a[band] = I16Part(d);
+      plan.b[band] = I16Part(d - plan.a[band]);
+      plan.c[band] = d - plan.a[band] - plan.b[band];
+      allI16 = allI16 && plan.b[band] == 0;
+    } else {
+      plan.a[band] = d > 0 ? d : 0;
+      plan.b[band] = d < 0 ? -d : 0;
+      plan.c[band] = plan.high[band];
+    }
+  }
+  plan.identity = high == typeMax && !anyUp && !anyDown;
+  if (isSigned) {
+    plan.op = allI16 ? Op::kAddS : Op::kAddS3;
+  } else if (high == 65535 && !anyDown) {
+    plan.op = Op::kAddU;
+  } else if (high == 65535 && !anyUp) {
+    plan.op = Op::kSubU;
+    for (int band = 0; band < 4; ++band) plan.a[band] = plan.b[band];
   } else {
-    // Same-sign saturating adds compose exactly: a lane that saturates stays saturated, which is
-    // also where the exact sum clamps. |delta| <= 65535 needs at most three i16-sized parts.
-    plan.op = Op::kAddS3;
-    plan.d1 = delta > 0 ? 32767 : -32768;
-    int32_t rest = delta - plan.d1;
-    plan.d2 = delta > 0 ? (rest < 32767 ? rest : 32767) : (rest > -32768 ? rest : -32768);
-    plan.d3 = rest - plan.d2;
+    plan.op = Op::kClampU;
   }
   return plan;
 }
 
-#if !RAWBRIGHT_X86
-// Portable scalar path for CPUs without the x86 vector paths: whole pixels [p, end), exact 32-bit
-// sums, bytes assembled explicitly so the host's byte order does not matter.
-inline void BrightenScalar(uint8_t* p, uint8_t* end, const Plan& plan) {
-  const int32_t lo = plan.isSigned ? -32768 : 0;
-  const int32_t hi = plan.isSigned ? 32767 : 65535;
-  const int samples = plan.alpha ? 4 : 3;
-  for (; p != end; p += 8) {
-    for (int s = 0; s < samples; ++s) {
-      uint8_t* q = p + 2 * s;
-      uint16_t raw = static_cast<uint16_t>(q[0] | (q[1] << 8));
-      int32_t x = plan.isSigned ? static_cast<int32_t>(static_cast<int16_t>(raw)) : static_cast<int32_t>(raw);
-      int32_t y = x + plan.delta;
-      y = y < lo ? lo : (y > hi ? hi : y);
-      q[0] = static_cast<uint8_t>(y & 0xff);
-      q[1] = static_cast<uint8_t>((y >> 8) & 0xff);
-    }
+// The legacy form: 4-band little-endian pixels, one delta, max 65535.
+inline Plan MakePlan(int32_t delta, bool isSigned, bool alpha) {
+  const int32_t deltas[4] = {delta, delta, delta, delta};
+  return MakePlan(deltas, 4, isSigned, alpha, false, 65535);
+}
+
+// Samples [p, end) one at a time, starting at band `band`: the whole range on CPUs without the vector
+// paths, and the last < 16 bytes after them. Exact 32-bit sums; bytes assembled explicitly so the
+// host's byte order does not matter.
+inline void BrightenScalar(uint8_t* p, uint8_t* end, const Plan& plan, int band) {
+  const int lowByte = plan.bigEndian ? 1 : 0;
+  const int highByte = 1 - lowByte;
+  for (; p != end; p += 2) {
+    const uint32_t raw = static_cast<uint32_t>(p[lowByte]) | (static_cast<uint32_t>(p[highByte]) << 8);
+    const int32_t x = plan.isSigned ? static_cast<int32_t>(static_cast<int16_t>(raw)) : static_cast<int32_t>(raw);
+    int32_t y = x + plan.delta[band];
+    const int32_t high = plan.high[band];
+    y = y < plan.low ? plan.low : (y > high ? high : y);
+    p[lowByte] = static_cast<uint8_t>(y & 0xff);
+    p[highByte] = static_cast<uint8_t>((y >> 8) & 0xff);
+    band = band + 1 == plan.bands ? 0 : band + 1;
   }
 }
-#endif  // !RAWBRIGHT_X86
 
 #if RAWBRIGHT_X86
 
-// A 128-bit lane vector: d in every 16-bit lane, or only in the colour lanes (alpha lanes 3 and 7
-// get 0, the identity of every saturating add/subtract used here).
-inline __m128i Lanes128(int32_t d, bool alpha) {
-  const int16_t v = static_cast<int16_t>(d);
-  const int16_t a = alpha ? v : 0;
-  return _mm_setr_epi16(v, v, v, a, v, v, v, a);
+// Lane j of the vector `phase` vectors from a point whose first sample has band `startBand`.
+inline int16_t LaneValue(const int32_t* perBand, const Plan& plan, int startBand, int lanes, int phase, int j) {
+  return static_cast<int16_t>(perBand[(startBand + phase * lanes + j) % plan.bands]);
 }
 
-template <Op op>
-inline __m128i Apply128(__m128i x, __m128i d1, __m128i d2, __m128i d3) {
-  if constexpr (op == Op::kAddU) return _mm_adds_epu16(x, d1);
-  if constexpr (op == Op::kSubU) return _mm_subs_epu16(x, d1);
-  if constexpr (op == Op::kAddS) return _mm_adds_epi16(x, d1);
-  if constexpr (op == Op::kAddS3) return _mm_adds_epi16(_mm_adds_epi16(_mm_adds_epi16(x, d1), d2), d3);
+inline __m128i Lanes128(const int32_t* perBand, const Plan& plan, int startBand, int phase) {
+  alignas(16) int16_t v[8];
+  for (int j = 0; j < 8; ++j) v[j] = LaneValue(perBand, plan, startBand, 8, phase, j);
+  return _mm_load_si128(reinterpret_cast<const __m128i*>(v));
 }
 
-// SSE2: 64 bytes per iteration, then 16-byte vectors, then the last 8-byte pixel.
-template <Op op>
-void LoopSse2(uint8_t* p, uint8_t* end, const Plan& plan) {
-  const __m128i d1 = Lanes128(plan.d1, plan.alpha);
-  const __m128i d2 = Lanes128(plan.d2, plan.alpha);
-  const __m128i d3 = Lanes128(plan.d3, plan.alpha);
-  for (; end - p >= 64; p += 64) {
-    __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
-    __m128i c = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 32));
-    __m128i e = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 48));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), Apply128<op>(a, d1, d2, d3));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + 16), Apply128<op>(b, d1, d2, d3));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + 32), Apply128<op>(c, d1, d2, d3));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p + 48), Apply128<op>(e, d1, d2, d3));
+// The op's three amounts for one lane phase.
+struct Amounts128 {
+  __m128i a, b, c;
+};
+
+inline Amounts128 Phase128(const Plan& plan, int startBand, int phase) {
+  return {Lanes128(plan.a, plan, startBand, phase), Lanes128(plan.b, plan, startBand, phase),
+          Lanes128(plan.c, plan, startBand, phase)};
+}
+
+// SSE2 has no byte shuffle (SSSE3) and no unsigned 16-bit min (SSE4.1): shifts, and x - subs(x, m).
+inline __m128i Swap128(__m128i x) { return _mm_or_si128(_mm_slli_epi16(x, 8), _mm_srli_epi16(x, 8)); }
+inline __m128i MinU128(__m128i x, __m128i m) { return _mm_sub_epi16(x, _mm_subs_epu16(x, m)); }
+
+template <Op op, bool big>
+inline __m128i Apply128(__m128i x, const Amounts128& d) {
+  if constexpr (big) x = Swap128(x);
+  if constexpr (op == Op::kAddU) x = _mm_adds_epu16(x, d.a);
+  if constexpr (op == Op::kSubU) x = _mm_subs_epu16(x, d.a);
+  if constexpr (op == Op::kClampU) x = MinU128(_mm_subs_epu16(_mm_adds_epu16(x, d.a), d.b), d.c);
+  if constexpr (op == Op::kAddS) x = _mm_adds_epi16(x, d.a);
+  if constexpr (op == Op::kAddS3) x = _mm_adds_epi16(_mm_adds_epi16(_mm_adds_epi16(x, d.a), d.b), d.c);
+  if constexpr (big) x = Swap128(x);
+  return x;
+}
+
+inline __m128i Load128(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+inline void Store128(uint8_t* p, __m128i x) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), x); }
+
+// SSE2: 96 bytes (two turns of the three lane phases) per iteration, then single 16-byte vectors
+// rotating through the phases, then the scalar loop for the last < 16 bytes. `startBand` is the band
+// of the sample at p.
+template <Op op, bool big>
+void LoopSse2(uint8_t* p, uint8_t* end, const Plan& plan, int startBand) {
+  Amounts128 d0 = Phase128(plan, startBand, 0);
+  Amounts128 d1 = Phase128(plan, startBand, 1);
+  Amounts128 d2 = Phase128(plan, startBand, 2);
+  uint8_t* const begin = p;
+  for (; end - p >= 96; p += 96) {
+    __m128i x0 = Load128(p), x1 = Load128(p + 16), x2 = Load128(p + 32);
+    __m128i x3 = Load128(p + 48), x4 = Load128(p + 64), x5 = Load128(p + 80);
+    Store128(p, Apply128<op, big>(x0, d0));
+    Store128(p + 16, Apply128<op, big>(x1, d1));
+    Store128(p + 32, Apply128<op, big>(x2, d2));
+    Store128(p + 48, Apply128<op, big>(x3, d0));
+    Store128(p + 64, Apply128<op, big>(x4, d1));
+    Store128(p + 80, Apply128<op, big>(x5, d2));
   }
   for (; end - p >= 16; p += 16) {
-    __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(p), Apply128<op>(a, d1, d2, d3));
+    Store128(p, Apply128<op, big>(Load128(p), d0));
+    const Amounts128 t = d0;
+    d0 = d1;
+    d1 = d2;
+    d2 = t;
   }
-  if (end - p >= 8) {
-    // One pixel: the low 64 bits, lanes 0-3, the same lane pattern as a full vector.
-    __m128i a = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(p), Apply128<op>(a, d1, d2, d3));
+  BrightenScalar(p, end, plan, static_cast<int>((startBand + (p - begin) / 2) % plan.bands));
+}
+
+template <bool big>
+inline void BrightenSse2Order(uint8_t* p, uint8_t* end, const Plan& plan, int startBand) {
+  switch (plan.op) {
+    case Op::kAddU: return LoopSse2<Op::kAddU, big>(p, end, plan, startBand);
+    case Op::kSubU: return LoopSse2<Op::kSubU, big>(p, end, plan, startBand);
+    case Op::kClampU: return LoopSse2<Op::kClampU, big>(p, end, plan, startBand);
+    case Op::kAddS: return LoopSse2<Op::kAddS, big>(p, end, plan, startBand);
+    case Op::kAddS3: return LoopSse2<Op::kAddS3, big>(p, end, plan, startBand);
   }
 }
 
 inline void BrightenSse2(uint8_t* p, uint8_t* end, const Plan& plan) {
-  switch (plan.op) {
-    case Op::kAddU: return LoopSse2<Op::kAddU>(p, end, plan);
-    case Op::kSubU: return LoopSse2<Op::kSubU>(p, end, plan);
-    case Op::kAddS: return LoopSse2<Op::kAddS>(p, end, plan);
-    case Op::kAddS3: return LoopSse2<Op::kAddS3>(p, end, plan);
-  }
+  if (plan.bigEndian) return BrightenSse2Order<true>(p, end, plan, 0);
+  BrightenSse2Order<false>(p, end, plan, 0);
 }
 
 #if RAWBRIGHT_AVX2
 
+inline bool ForcedSse2() {
+  const char* path = std::getenv("RAWBRIGHT_KERNEL_PATH");
+  return path != nullptr && std::strcmp(path, "sse2") == 0;
+}
+
 #define RAWBRIGHT_TARGET_AVX2 __attribute__((target("avx2")))
 
-RAWBRIGHT_TARGET_AVX2 inline __m256i Lanes256(int32_t d, bool alpha) {
-  const int16_t v = static_cast<int16_t>(d);
-  const int16_t a = alpha ? v : 0;
-  return _mm256_setr_epi16(v, v, v, a, v, v, v, a, v, v, v, a, v, v, v, a);
+struct Amounts256 {
+  __m256i a, b, c;
+};
+
+RAWBRIGHT_TARGET_AVX2 inline __m256i Lanes256(const int32_t* perBand, const Plan& plan, int phase) {
+  alignas(32) int16_t v[16];
+  for (int j = 0; j < 16; ++j) v[j] = LaneValue(perBand, plan, 0, 16, phase, j);
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(v));
 }
 
-template <Op op>
-RAWBRIGHT_TARGET_AVX2 inline __m256i Apply256(__m256i x, __m256i d1, __m256i d2, __m256i d3) {
-  if constexpr (op == Op::kAddU) return _mm256_adds_epu16(x, d1);
-  if constexpr (op == Op::kSubU) return _mm256_subs_epu16(x, d1);
-  if constexpr (op == Op::kAddS) return _mm256_adds_epi16(x, d1);
+RAWBRIGHT_TARGET_AVX2 inline Amounts256 Phase256(const Plan& plan, int phase) {
+  return {Lanes256(plan.a, plan, phase), Lanes256(plan.b, plan, phase), Lanes256(plan.c, plan, phase)};
+}
+
+template <Op op, bool big>
+RAWBRIGHT_TARGET_AVX2 inline __m256i Apply256(__m256i x, const Amounts256& d, __m256i swap) {
+  if constexpr (big) x = _mm256_shuffle_epi8(x, swap);
+  if constexpr (op == Op::kAddU) x = _mm256_adds_epu16(x, d.a);
+  if constexpr (op == Op::kSubU) x = _mm256_subs_epu16(x, d.a);
+  if constexpr (op == Op::kClampU) x = _mm256_min_epu16(_mm256_subs_epu16(_mm256_adds_epu16(x, d.a), d.b), d.c);
+  if constexpr (op == Op::kAddS) x = _mm256_adds_epi16(x, d.a);
   if constexpr (op == Op::kAddS3) {
-    return _mm256_adds_epi16(_mm256_adds_epi16(_mm256_adds_epi16(x, d1), d2), d3);
+    x = _mm256_adds_epi16(_mm256_adds_epi16(_mm256_adds_epi16(x, d.a), d.b), d.c);
   }
+  if constexpr (big) x = _mm256_shuffle_epi8(x, swap);
+  return x;
 }
 
-// AVX2: 128 bytes per iteration, then 32-byte vectors, then the SSE2 loop (VEX-encoded here) for
-// the last < 32 bytes.
-template <Op op>
+RAWBRIGHT_TARGET_AVX2 inline __m256i Load256(const uint8_t* p) {
+  return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+RAWBRIGHT_TARGET_AVX2 inline void Store256(uint8_t* p, __m256i x) {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), x);
+}
+
+// AVX2: 192 bytes (two turns of the three lane phases) per iteration, then single 32-byte vectors
+// rotating through the phases, then the SSE2 loop (VEX-encoded here) for the last < 32 bytes.
+template <Op op, bool big>
 RAWBRIGHT_TARGET_AVX2 void LoopAvx2(uint8_t* p, uint8_t* end, const Plan& plan) {
-  const __m256i d1 = Lanes256(plan.d1, plan.alpha);
-  const __m256i d2 = Lanes256(plan.d2, plan.alpha);
-  const __m256i d3 = Lanes256(plan.d3, plan.alpha);
-  for (; end - p >= 128; p += 128) {
-    __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-    __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
-    __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 64));
-    __m256i e = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 96));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), Apply256<op>(a, d1, d2, d3));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + 32), Apply256<op>(b, d1, d2, d3));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + 64), Apply256<op>(c, d1, d2, d3));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p + 96), Apply256<op>(e, d1, d2, d3));
+  Amounts256 d0 = Phase256(plan, 0);
+  Amounts256 d1 = Phase256(plan, 1);
+  Amounts256 d2 = Phase256(plan, 2);
+  // Byte pairs swapped within each 128-bit half (vpshufb indexes within halves).
+  const __m256i swap = _mm256_setr_epi8(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14,  //
+                                        1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+  uint8_t* const begin = p;
+  for (; end - p >= 192; p += 192) {
+    __m256i x0 = Load256(p), x1 = Load256(p + 32), x2 = Load256(p + 64);
+    __m256i x3 = Load256(p + 96), x4 = Load256(p + 128), x5 = Load256(p + 160);
+    Store256(p, Apply256<op, big>(x0, d0, swap));
+    Store256(p + 32, Apply256<op, big>(x1, d1, swap));
+    Store256(p + 64, Apply256<op, big>(x2, d2, swap));
+    Store256(p + 96, Apply256<op, big>(x3, d0, swap));
+    Store256(p + 128, Apply256<op, big>(x4, d1, swap));
+    Store256(p + 160, Apply256<op, big>(x5, d2, swap));
   }
   for (; end - p >= 32; p += 32) {
-    __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), Apply256<op>(a, d1, d2, d3));
+    Store256(p, Apply256<op, big>(Load256(p), d0, swap));
+    const Amounts256 t = d0;
+    d0 = d1;
+    d1 = d2;
+    d2 = t;
   }
-  LoopSse2<op>(p, end, plan);
+  LoopSse2<op, big>(p, end, plan, static_cast<int>(((p - begin) / 2) % plan.bands));
+}
+
+template <bool big>
+RAWBRIGHT_TARGET_AVX2 inline void BrightenAvx2Order(uint8_t* p, uint8_t* end, const Plan& plan) {
+  switch (plan.op) {
+    case Op::kAddU: return LoopAvx2<Op::kAddU, big>(p, end, plan);
+    case Op::kSubU: return LoopAvx2<Op::kSubU, big>(p, end, plan);
+    case Op::kClampU: return LoopAvx2<Op::kClampU, big>(p, end, plan);
+    case Op::kAddS: return LoopAvx2<Op::kAddS, big>(p, end, plan);
+    case Op::kAddS3: return LoopAvx2<Op::kAddS3, big>(p, end, plan);
+  }
 }
 
 RAWBRIGHT_TARGET_AVX2 inline void BrightenAvx2(uint8_t* p, uint8_t* end, const Plan& plan) {
-  switch (plan.op) {
-    case Op::kAddU: return LoopAvx2<Op::kAddU>(p, end, plan);
-    case Op::kSubU: return LoopAvx2<Op::kSubU>(p, end, plan);
-    case Op::kAddS: return LoopAvx2<Op::kAddS>(p, end, plan);
-    case Op::kAddS3: return LoopAvx2<Op::kAddS3>(p, end, plan);
-  }
+  if (plan.bigEndian) return BrightenAvx2Order<true>(p, end, plan);
+  BrightenAvx2Order<false>(p, end, plan);
 }
 
+// RAWBRIGHT_KERNEL_PATH=sse2 in the environment turns the AVX2 path off, so tests on AVX2 machines can
+// run the SSE2 loops too (they are the only path on x86-64 CPUs without AVX2).
 inline bool HasAvx2() {
-  static const bool has = __builtin_cpu_supports("avx2");
+  static const bool has = __builtin_cpu_supports("avx2") && !ForcedSse2();
   return has;
 }
 
@@ -211,7 +328,9 @@ inline const char* KernelPath() {
 #endif
 }
 
+// Brightens [p, p + length): length a multiple of 2 * plan.bands, p the start of a pixel.
 inline void BrightenRange(uint8_t* p, size_t length, const Plan& plan) {
+  if (plan.identity || length == 0) return;
   uint8_t* end = p + length;
 #if RAWBRIGHT_AVX2
   if (HasAvx2()) return BrightenAvx2(p, end, plan);
@@ -219,7 +338,7 @@ inline void BrightenRange(uint8_t* p, size_t length, const Plan& plan) {
 #if RAWBRIGHT_X86
   BrightenSse2(p, end, plan);
 #else
-  BrightenScalar(p, end, plan);
+  BrightenScalar(p, end, plan, 0);
 #endif
 }
 

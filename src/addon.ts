@@ -79,16 +79,20 @@ export interface NativeAddon {
 
   /**
    * Brightens [offset, offset + length) of buffer in place (see native/brighten.cc); length must be a
-   * multiple of 8, delta a whole number from -65535 to 65535. signed: int16 samples (else uint16);
-   * alpha: brighten alpha too.
+   * multiple of 2 * bands, delta a whole number from -65535 to 65535 or an array of `bands` of them (one per
+   * band). signed: int16 samples (else uint16); alpha: change the alpha band too (the last of 2 and 4);
+   * bands: samples per pixel [4]; bigEndian: samples byte-swapped [false]; max: uint16's largest result [65535].
    */
   brighten(
     buffer: ArrayBuffer,
     offset: number,
     length: number,
-    delta: number,
+    delta: number | readonly number[],
     signed: boolean,
     alpha: boolean,
+    bands?: number,
+    bigEndian?: boolean,
+    max?: number,
   ): void;
   /** memcpy (memmove if the ranges overlap): the memory-bandwidth reference for benchmarks. */
   copyBytes(dst: ArrayBuffer, dstOffset: number, src: ArrayBuffer, srcOffset: number, length: number): void;

@@ -40,7 +40,7 @@ import { invalidParameterError, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
 import { formatBytes } from '../format.js';
 import { KernelHost } from '../kernels/host.js';
-import type { BrightenParams } from '../kernels/types.js';
+import type { RgbaBrightenParams as BrightenParams } from '../kernels/types.js';
 import { integerInRange } from '../validate.js';
 import {
   alignmentRows,

@@ -7,13 +7,18 @@
  * Before every timed kernel run the original bytes are copied back (untimed), so every run sees the same
  * input: a saturating add on already-saturated data would otherwise be a different workload. Runs go
  * round-robin over the kernels, in a rotating order, so a noisy moment on a shared machine hits all of them.
+ *
+ * After the main table, the same is done for a list of pixel layouts (1, 3 and 4 bands, both byte orders, a
+ * 12-bit max, int16, per-band deltas), each kernel on the same bytes, so the cost of a layout shows against
+ * its little-endian twin.
  */
 import { randomFillSync } from 'node:crypto';
 import { native } from '../addon.js';
 import { invalidParameterError } from '../errors.js';
 import { createKernel, KERNEL_NAMES, wasmDataEnd } from '../kernels/index.js';
-import type { BrightenParams, KernelName } from '../kernels/types.js';
+import type { BrightenParams, Kernel, KernelName } from '../kernels/types.js';
 import { checkBrightenArgs } from '../kernels/types.js';
+import { bytesPerPixel } from '../pixels.js';
 import { integerInRange } from '../validate.js';
 import { gbps, medianRatio, type Summary, summarize, timeOnce } from './stats.js';
 
@@ -38,6 +43,46 @@ export const DEFAULT_KERNEL_BENCH_PARAMS: Readonly<BrightenParams> = Object.free
   channels: 'rgb',
 });
 
+/** One row of the layout table: a label and the operation measured. */
+export interface KernelBenchLayout {
+  label: string;
+  params: BrightenParams;
+}
+
+/** The layouts measured after the main table: every band count real files have, in both byte orders. */
+export const DEFAULT_KERNEL_BENCH_LAYOUTS: readonly KernelBenchLayout[] = Object.freeze([
+  { label: '4 bands (RGBA, alpha kept), little-endian', params: { delta: 1000, type: 'uint16', bands: 4 } },
+  {
+    label: '4 bands (RGBA, alpha kept), big-endian',
+    params: { delta: 1000, type: 'uint16', bands: 4, byteOrder: 'big' },
+  },
+  { label: '3 bands (RGB), little-endian', params: { delta: 1000, type: 'uint16', bands: 3 } },
+  { label: '3 bands (RGB), big-endian', params: { delta: 1000, type: 'uint16', bands: 3, byteOrder: 'big' } },
+  { label: '1 band (grey), little-endian', params: { delta: 1000, type: 'uint16', bands: 1 } },
+  { label: '1 band (grey), big-endian', params: { delta: 1000, type: 'uint16', bands: 1, byteOrder: 'big' } },
+  {
+    label: '1 band, big-endian, max 4095 (12-bit PNM)',
+    params: { delta: 1000, type: 'uint16', bands: 1, byteOrder: 'big', max: 4095 },
+  },
+  {
+    label: '1 band int16, big-endian (FITS)',
+    params: { delta: 1000, type: 'int16', bands: 1, byteOrder: 'big' },
+  },
+  {
+    label: '3 bands, per-band +1000/0/-1000, little-endian',
+    params: { delta: [1000, 0, -1000], type: 'uint16', bands: 3 },
+  },
+] satisfies KernelBenchLayout[]);
+
+/** Big-endian rows compared with their little-endian twins: [big, little] labels. */
+const BYTE_ORDER_PAIRS: readonly [string, string][] = [
+  ['4 bands (RGBA, alpha kept), big-endian', '4 bands (RGBA, alpha kept), little-endian'],
+  ['3 bands (RGB), big-endian', '3 bands (RGB), little-endian'],
+  ['1 band (grey), big-endian', '1 band (grey), little-endian'],
+];
+/** The project's goal for big-endian layouts: at least this fraction of little-endian speed. */
+const BIG_ENDIAN_TARGET = 0.8;
+
 export interface KernelBenchOptions {
   /** Timed runs per kernel, after one untimed warm-up run [5]. */
   runs?: number;
@@ -45,8 +90,10 @@ export interface KernelBenchOptions {
   sizeBytes?: number;
   /** The brighten operation [delta 1000, uint16, rgb]. */
   params?: BrightenParams;
-  /** Called after each timed run (for progress output). */
-  onRun?: (entry: KernelBenchEntry, run: number, runs: number, gbps: number) => void;
+  /** The layout table's rows [DEFAULT_KERNEL_BENCH_LAYOUTS]; an empty list skips it. */
+  layouts?: readonly KernelBenchLayout[];
+  /** Called after each timed run (for progress output); `layout` is the layout row's label, if any. */
+  onRun?: (entry: KernelBenchEntry, run: number, runs: number, gbps: number, layout?: string) => void;
 }
 
 /** The figures for one entry. */
@@ -65,6 +112,14 @@ export interface KernelBenchTarget {
   met: boolean;
 }
 
+/** One measured layout row: every kernel (no memcpy) on `bytes` bytes, a whole number of its pixels. */
+export interface KernelLayoutFigures {
+  label: string;
+  params: BrightenParams;
+  bytes: number;
+  kernels: Record<KernelName, KernelFigures>;
+}
+
 export interface KernelBenchResult {
   sizeBytes: number;
   runs: number;
@@ -76,6 +131,34 @@ export interface KernelBenchResult {
   /** Median throughput of each entry divided by the reference's median. */
   ratios: { vsNative: Record<KernelBenchEntry, number>; vsJs: Record<KernelBenchEntry, number> };
   targets: KernelBenchTarget[];
+  /** The layout table, in the order asked for. */
+  layouts: KernelLayoutFigures[];
+  /** Big-endian rows against their little-endian twins (median vs median), where both were measured. */
+  layoutTargets: KernelBenchTarget[];
+}
+
+/**
+ * A short description of a brighten operation for table headers: `uint16 rgb, delta +1000` for the legacy
+ * form, otherwise type, bands, byte order, max and delta(s).
+ * @param params the operation
+ * @returns one line of text
+ */
+export function describeBenchParams(params: BrightenParams): string {
+  const signed = (d: number) => `${d > 0 ? '+' : ''}${d}`;
+  const delta =
+    typeof params.delta === 'number' ? signed(params.delta) : `[${params.delta.map(signed).join(', ')}]`;
+  const parts: string[] = [params.type];
+  if (params.channels !== undefined) parts[0] += ` ${params.channels}`;
+  if (params.bands !== undefined) parts.push(`${params.bands} band${params.bands === 1 ? '' : 's'}`);
+  if (params.alpha === true) parts.push('alpha changed');
+  if (params.byteOrder !== undefined) parts.push(`${params.byteOrder}-endian`);
+  if (params.max !== undefined) parts.push(`max ${params.max}`);
+  return `${parts.join(', ')}, delta ${delta}`;
+}
+
+/** A layout's band count, checked (the full check runs on the buffer below). */
+function checkLayoutBands(params: BrightenParams): 1 | 2 | 3 | 4 {
+  return checkBrightenArgs(new ArrayBuffer(0), 0, 0, params).bands;
 }
 
 function fillRandom(bytes: Uint8Array): void {
@@ -87,8 +170,10 @@ function fillRandom(bytes: Uint8Array): void {
 
 /**
  * Measures the brighten kernels and the memcpy reference.
- * @param options runs [5], sizeBytes [256 MiB], params [delta 1000, uint16, rgb], onRun
- * @returns per-entry GB/s min/median/max, ratios against native and js, and the SIMD targets
+ * @param options runs [5], sizeBytes [256 MiB], params [delta 1000, uint16, rgb], layouts
+ *   [DEFAULT_KERNEL_BENCH_LAYOUTS], onRun
+ * @returns per-entry GB/s min/median/max, ratios against native and js, the SIMD targets, and per-layout
+ *   figures with the big-endian targets
  * @throws {RawbrightError} `ERR_INVALID_ARG_VALUE` for bad options
  * @example
  * const result = runKernelBench({ runs: 5, sizeBytes: 64 * 1024 * 1024 });
@@ -101,39 +186,59 @@ export function runKernelBench(options: KernelBenchOptions = {}): KernelBenchRes
     throw invalidParameterError('size', `a multiple of 8 bytes from 8 to ${MAX_KERNEL_BENCH_BYTES}`, size);
   }
   const params = { ...(options.params ?? DEFAULT_KERNEL_BENCH_PARAMS) };
-  if (params.delta === 0) throw invalidParameterError('delta', 'a non-zero delta (0 skips the work)', 0);
+  const layouts = options.layouts ?? DEFAULT_KERNEL_BENCH_LAYOUTS;
 
   const pages = Math.ceil((DATA_OFFSET + size) / WASM_PAGE);
   if (wasmDataEnd() > DATA_OFFSET) throw new Error('the wasm module data overlaps the benchmark buffer');
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
   const buffer = memory.buffer;
-  checkBrightenArgs(buffer, DATA_OFFSET, size, params);
+  if (checkBrightenArgs(buffer, DATA_OFFSET, size, params).unchanged) {
+    throw invalidParameterError('delta', 'a non-zero delta (0 skips the work)', params.delta);
+  }
+  // Each layout brightens the largest whole number of its pixels that fits in `size`.
+  const layoutBytes = layouts.map(({ params: p }) => size - (size % bytesPerPixel(checkLayoutBands(p))));
+  layouts.forEach(({ label, params: p }, i) => {
+    if (layoutBytes[i] === 0 || checkBrightenArgs(buffer, DATA_OFFSET, layoutBytes[i], p).unchanged) {
+      throw invalidParameterError('layouts', 'layouts that change some sample of at least one pixel', label);
+    }
+  });
   const original = new Uint8Array(size);
   fillRandom(original);
   const restore = () => native.copyBytes(buffer, DATA_OFFSET, original.buffer, original.byteOffset, size);
 
-  const kernels = Object.fromEntries(KERNEL_NAMES.map((name) => [name, createKernel(name, memory)]));
-  const measureOnce = (entry: KernelBenchEntry): number => {
-    if (entry === 'memcpy') return timeOnce(restore);
-    restore();
-    const kernel = kernels[entry];
-    return timeOnce(() => kernel.brighten(buffer, DATA_OFFSET, size, params));
-  };
-
-  // Warm-up: faults the memory in, lets V8 optimise the js kernel and tier up the wasm.
-  for (const entry of KERNEL_BENCH_ENTRIES) measureOnce(entry);
-  const seconds = Object.fromEntries(KERNEL_BENCH_ENTRIES.map((entry) => [entry, [] as number[]])) as Record<
-    KernelBenchEntry,
-    number[]
-  >;
-  for (let run = 0; run < runs; run++) {
-    for (let i = 0; i < KERNEL_BENCH_ENTRIES.length; i++) {
-      const entry = KERNEL_BENCH_ENTRIES[(run + i) % KERNEL_BENCH_ENTRIES.length];
-      const elapsed = measureOnce(entry);
-      seconds[entry].push(elapsed);
-      options.onRun?.(entry, run + 1, runs, gbps(size, elapsed));
+  const kernels = Object.fromEntries(
+    KERNEL_NAMES.map((name) => [name, createKernel(name, memory)]),
+  ) as Record<KernelName, Kernel>;
+  /** Round-robin timed runs of `entries` on `bytes` bytes, after one warm-up run of each. */
+  const measure = <E extends KernelBenchEntry>(
+    entries: readonly E[],
+    p: BrightenParams,
+    bytes: number,
+    layout?: string,
+  ): Record<E, number[]> => {
+    const once = (entry: E): number => {
+      if (entry === 'memcpy') return timeOnce(restore);
+      restore();
+      const kernel = kernels[entry as KernelName];
+      return timeOnce(() => kernel.brighten(buffer, DATA_OFFSET, bytes, p));
+    };
+    // Warm-up: faults the memory in, lets V8 optimise the js kernel and tier up the wasm.
+    for (const entry of entries) once(entry);
+    const seconds = Object.fromEntries(entries.map((entry) => [entry, [] as number[]])) as Record<
+      E,
+      number[]
+    >;
+    for (let run = 0; run < runs; run++) {
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[(run + i) % entries.length];
+        const elapsed = once(entry);
+        seconds[entry].push(elapsed);
+        options.onRun?.(entry, run + 1, runs, gbps(bytes, elapsed), layout);
+      }
     }
-  }
+    return seconds;
+  };
+  const seconds = measure(KERNEL_BENCH_ENTRIES, params, size);
 
   const figures = {} as Record<KernelBenchEntry, KernelFigures>;
   for (const entry of KERNEL_BENCH_ENTRIES) {
@@ -151,6 +256,30 @@ export function runKernelBench(options: KernelBenchOptions = {}): KernelBenchRes
     measured,
     met: measured >= wanted,
   });
+  const layoutFigures: KernelLayoutFigures[] = layouts.map(({ label, params: p }, i) => {
+    const bytes = layoutBytes[i];
+    const times = measure(KERNEL_NAMES, p, bytes, label);
+    const figuresOf = {} as Record<KernelName, KernelFigures>;
+    for (const name of KERNEL_NAMES) {
+      figuresOf[name] = { gbps: summarize(times[name].map((t) => gbps(bytes, t))), seconds: times[name] };
+    }
+    return { label, params: { ...p }, bytes, kernels: figuresOf };
+  });
+  const layoutTargets: KernelBenchTarget[] = [];
+  for (const [bigLabel, littleLabel] of BYTE_ORDER_PAIRS) {
+    const big = layoutFigures.find((l) => l.label === bigLabel);
+    const little = layoutFigures.find((l) => l.label === littleLabel);
+    if (big === undefined || little === undefined) continue;
+    for (const name of ['wasm-simd', 'native'] as const) {
+      layoutTargets.push(
+        target(
+          `${name} ${bigLabel} at least ${BIG_ENDIAN_TARGET}x little-endian`,
+          BIG_ENDIAN_TARGET,
+          medianRatio(big.kernels[name].gbps, little.kernels[name].gbps),
+        ),
+      );
+    }
+  }
   return {
     sizeBytes: size,
     runs,
@@ -163,5 +292,7 @@ export function runKernelBench(options: KernelBenchOptions = {}): KernelBenchRes
       target('wasm-simd at least 0.9x native', 0.9, vsNative['wasm-simd']),
       target('wasm-simd at least 15x js', 15, vsJs['wasm-simd']),
     ],
+    layouts: layoutFigures,
+    layoutTargets,
   };
 }

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RawbrightError } from '../errors.js';
-import type { BrightenParams } from '../kernels/types.js';
+import type { RgbaBrightenParams as BrightenParams } from '../kernels/types.js';
 
 /** Where `npm install` builds the program. */
 export const REFERENCE_PROGRAM = fileURLToPath(

@@ -5,8 +5,9 @@
  * acceptance targets stay in the JSON (`targets`) and are not printed: the output is the measurements.
  */
 import { formatBytes } from '../format.js';
+import { KERNEL_NAMES } from '../kernels/types.js';
 import type { FileBenchResult, FileCase, PhaseBreakdown, Ratios } from './file-bench.js';
-import { KERNEL_BENCH_ENTRIES, type KernelBenchResult } from './kernel-bench.js';
+import { describeBenchParams, KERNEL_BENCH_ENTRIES, type KernelBenchResult } from './kernel-bench.js';
 import { machineLine } from './machine.js';
 import { type Summary, summarize } from './stats.js';
 import type { BenchResult } from './suite.js';
@@ -55,19 +56,31 @@ const GBPS_COLUMNS = ['GB/s min', 'median', 'max'];
  * @returns the text, newline-terminated
  */
 export function formatKernelBench(result: KernelBenchResult): string {
-  const { delta, type, channels } = result.params;
   const rows = KERNEL_BENCH_ENTRIES.map((entry) => [
     entry === 'memcpy' ? 'memcpy (bytes copied)' : entry,
     ...spread(result.kernels[entry].gbps),
     formatRatio(result.ratios.vsNative[entry]),
     formatRatio(result.ratios.vsJs[entry]),
   ]);
+  const layouts = result.layouts ?? [];
+  const layoutText =
+    layouts.length === 0
+      ? ''
+      : '\nLayouts (uint16 +1000 unless the row says otherwise; median GB/s, the same bytes for every kernel):\n\n' +
+        formatTable(
+          ['layout', ...KERNEL_NAMES],
+          layouts.map((l) => [
+            l.label,
+            ...KERNEL_NAMES.map((name) => l.kernels[name].gbps.median.toFixed(2)),
+          ]),
+        );
   return (
-    `Kernels on ${formatBytes(result.sizeBytes)} inside WebAssembly memory, ${type} ${channels}, ` +
-    `delta ${delta > 0 ? '+' : ''}${delta}; ${result.runs} runs after a warm-up; ` +
+    `Kernels on ${formatBytes(result.sizeBytes)} inside WebAssembly memory, ${describeBenchParams(result.params)}; ` +
+    `${result.runs} runs after a warm-up; ` +
     `native path ${result.nativePath}; Node ${result.node}\n\n` +
     formatTable(['kernel', ...GBPS_COLUMNS, 'vs native', 'vs js'], rows) +
-    '\nRatios are of medians. GB/s = 10^9 bytes per second, brightened in place (memcpy: copied).\n'
+    '\nRatios are of medians. GB/s = 10^9 bytes per second, brightened in place (memcpy: copied).\n' +
+    layoutText
   );
 }
 

@@ -128,8 +128,10 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       runs: options.kernels?.runs ?? preset.kernelRuns,
       sizeBytes: options.kernels?.sizeBytes ?? preset.kernelBytes,
       params: { ...DEFAULT_KERNEL_BENCH_PARAMS },
-      onRun: (entry, run, runs, rate) =>
-        options.onProgress?.(`kernels: ${entry}, run ${run}/${runs}: ${rate.toFixed(2)} GB/s`),
+      onRun: (entry, run, runs, rate, layout) =>
+        options.onProgress?.(
+          `kernels: ${layout === undefined ? '' : `${layout}, `}${entry}, run ${run}/${runs}: ${rate.toFixed(2)} GB/s`,
+        ),
     });
   }
   if (what.includes('file')) {

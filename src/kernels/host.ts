@@ -279,7 +279,10 @@ export class KernelHost {
     native.flush(this.memory.buffer, region.pointer, region.length, true);
   }
 
-  /** Runs the kernel over a region in the arena. */
+  /**
+   * Runs the kernel over a region in the arena, with any layout {@link BrightenParams} describes (bands, alpha,
+   * byte order, max, per-band deltas); the region's length must be whole pixels of that layout.
+   */
   brighten(region: ArenaRegion, params: BrightenParams): void {
     this.#checkLive(region);
     this.kernel.brighten(this.memory.buffer, region.pointer, region.length, params);

@@ -9,8 +9,17 @@ import { createNativeKernel } from './native.js';
 import { KERNEL_NAMES, type Kernel, type KernelName } from './types.js';
 import { createWasmKernel } from './wasm.js';
 
-export type { BrightenParams, Channels, Kernel, KernelName, SampleType } from './types.js';
-export { CHANNEL_MODES, KERNEL_NAMES, MAX_DELTA, SAMPLE_TYPES } from './types.js';
+export type {
+  Bands,
+  BrightenParams,
+  ByteOrder,
+  Channels,
+  Kernel,
+  KernelName,
+  RgbaBrightenParams,
+  SampleType,
+} from './types.js';
+export { BAND_COUNTS, BYTE_ORDERS, CHANNEL_MODES, KERNEL_NAMES, MAX_DELTA, SAMPLE_TYPES } from './types.js';
 export { wasmDataEnd } from './wasm.js';
 
 /**

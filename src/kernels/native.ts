@@ -1,5 +1,5 @@
 /**
- * The native brighten kernel (native/brighten.cc: SSE2, or AVX2 where the CPU has it): the in-place
+ * The native brighten kernel (native/brighten_kernel.h: SSE2, or AVX2 where the CPU has it): the in-place
  * reference the wasm kernels are measured against.
  */
 import { native } from '../addon.js';
@@ -7,9 +7,20 @@ import { type BrightenParams, checkBrightenArgs, type Kernel } from './types.js'
 
 function brighten(buffer: ArrayBuffer, byteOffset: number, byteLength: number, params: BrightenParams): void {
   // Checked here too (the addon checks again) so every kernel refuses bad input with the same message.
-  const { delta, signed, alpha } = checkBrightenArgs(buffer, byteOffset, byteLength, params);
-  if (delta === 0 || byteLength === 0) return;
-  native.brighten(buffer, byteOffset, byteLength, delta, signed, alpha);
+  const checked = checkBrightenArgs(buffer, byteOffset, byteLength, params);
+  if (checked.unchanged || byteLength === 0) return;
+  const { deltas, signed, alpha, bands, bigEndian } = checked;
+  native.brighten(
+    buffer,
+    byteOffset,
+    byteLength,
+    deltas,
+    signed,
+    alpha,
+    bands,
+    bigEndian,
+    signed ? undefined : checked.max,
+  );
 }
 
 /**

@@ -18,13 +18,28 @@ const WASM_URL = new URL('../../build/wasm/kernels.release.wasm', import.meta.ur
 /** The raw exports of assembly/index.ts (pointers are byte offsets into the imported memory). */
 interface KernelExports {
   heapBase(): number;
-  brightenSimd(ptr: number, byteLength: number, delta: number, signed: number, alpha: number): void;
-  brightenScalar(ptr: number, byteLength: number, delta: number, signed: number, alpha: number): void;
+  brightenSimd: BrightenExport;
+  brightenScalar: BrightenExport;
 }
 
+/** brightenSimd / brightenScalar (assembly/index.ts): flags are 0 or 1, deltas one per band (0 past bands). */
+type BrightenExport = (
+  ptr: number,
+  byteLength: number,
+  bands: number,
+  delta0: number,
+  delta1: number,
+  delta2: number,
+  delta3: number,
+  signed: number,
+  alpha: number,
+  bigEndian: number,
+  max: number,
+) => void;
+
 /**
- * The largest byte count handed to one wasm call. Parameters are i32: a length of 4 GiB would wrap to 0, so
- * longer ranges go in pieces (a multiple of 8, so every piece starts on a pixel).
+ * About the largest byte count handed to one wasm call. Parameters are i32: a length of 4 GiB would wrap to 0,
+ * so longer ranges go in pieces, each a whole number of pixels so that every piece starts on band 0.
  */
 const MAX_CALL_BYTES = 2 ** 30;
 
@@ -96,6 +111,7 @@ export function wasmDataEnd(): number {
  * const memory = new WebAssembly.Memory({ initial: 16 });
  * const kernel = createWasmKernel('wasm-simd', memory);
  * kernel.brighten(memory.buffer, 65536, 8 * 1024, { delta: 1000, type: 'uint16', channels: 'rgb' });
+ * kernel.brighten(memory.buffer, 65536, 6 * 1024, { delta: [500, 0, -500], type: 'uint16', bands: 3, byteOrder: 'big' });
  */
 export function createWasmKernel(name: 'wasm' | 'wasm-simd', memory: WebAssembly.Memory): Kernel {
   if (!(memory instanceof WebAssembly.Memory)) {
@@ -117,13 +133,18 @@ export function createWasmKernel(name: 'wasm' | 'wasm-simd', memory: WebAssembly
         `the ${name} kernel works only on its WebAssembly memory's current buffer (memory.buffer)`,
       );
     }
-    const { delta, signed, alpha } = checkBrightenArgs(buffer, byteOffset, byteLength, params);
-    if (delta === 0) return;
-    const signedFlag = signed ? 1 : 0;
-    const alphaFlag = alpha ? 1 : 0;
+    const checked = checkBrightenArgs(buffer, byteOffset, byteLength, params);
+    if (checked.unchanged) return;
+    const { bands, deltas } = checked;
+    const [d0, d1 = 0, d2 = 0, d3 = 0] = deltas;
+    const signed = checked.signed ? 1 : 0;
+    const alpha = checked.alpha ? 1 : 0;
+    const big = checked.bigEndian ? 1 : 0;
+    const piece = MAX_CALL_BYTES - (MAX_CALL_BYTES % (2 * bands));
     // Offsets up to 2^32 - 1 pass through i32 as the same bits; the wasm side treats them as unsigned.
-    for (let done = 0; done < byteLength; done += MAX_CALL_BYTES) {
-      run(byteOffset + done, Math.min(MAX_CALL_BYTES, byteLength - done), delta, signedFlag, alphaFlag);
+    for (let done = 0; done < byteLength; done += piece) {
+      const length = Math.min(piece, byteLength - done);
+      run(byteOffset + done, length, bands, d0, d1, d2, d3, signed, alpha, big, checked.max);
     }
   }
   return Object.freeze({ name, brighten });

@@ -4,7 +4,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { KERNEL_BENCH_ENTRIES, runKernelBench } from '../../dist/bench/kernel-bench.js';
+import {
+  DEFAULT_KERNEL_BENCH_LAYOUTS,
+  KERNEL_BENCH_ENTRIES,
+  runKernelBench,
+} from '../../dist/bench/kernel-bench.js';
 import { summarize } from '../../dist/bench/stats.js';
 
 const CLI = new URL('../../dist/cli/index.js', import.meta.url).pathname;
@@ -40,6 +44,35 @@ describe('runKernelBench', () => {
     expect(result.targets.map((t) => t.wanted)).toEqual([0.9, 15]);
   });
 
+  test('measures each layout on a whole number of its pixels, big-endian against little-endian', () => {
+    const layouts = DEFAULT_KERNEL_BENCH_LAYOUTS.filter((l) => l.label.startsWith('3 bands (RGB)'));
+    expect(layouts).toHaveLength(2);
+    const result = runKernelBench({ runs: 2, sizeBytes: 64 * 1024, layouts });
+    expect(result.layouts.map((l) => l.label)).toEqual(layouts.map((l) => l.label));
+    for (const layout of result.layouts) {
+      expect(layout.bytes).toBe(64 * 1024 - ((64 * 1024) % 6));
+      for (const name of ['js', 'wasm', 'wasm-simd', 'native'] as const) {
+        expect(layout.kernels[name].seconds).toHaveLength(2);
+        expect(layout.kernels[name].gbps.min).toBeGreaterThan(0);
+      }
+    }
+    const [big, little] =
+      result.layouts[0].params.byteOrder === 'big' ? result.layouts : [...result.layouts].reverse();
+    expect(result.layoutTargets.map((t) => t.wanted)).toEqual([0.8, 0.8]);
+    expect(result.layoutTargets[0].measured).toBeCloseTo(
+      big.kernels['wasm-simd'].gbps.median / little.kernels['wasm-simd'].gbps.median,
+      10,
+    );
+    expect(runKernelBench({ runs: 1, sizeBytes: 64, layouts: [] }).layouts).toEqual([]);
+    expect(() =>
+      runKernelBench({
+        runs: 1,
+        sizeBytes: 64,
+        layouts: [{ label: 'nothing', params: { delta: 0, type: 'uint16' } }],
+      }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+  });
+
   test('refuses sizes that are not whole pixels and zero runs', () => {
     expect(() => runKernelBench({ sizeBytes: 12 })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
@@ -66,6 +99,13 @@ describe('rawbright bench kernels', () => {
       for (const row of ['js', 'wasm', 'wasm-simd', 'native', 'memcpy \\(bytes copied\\)']) {
         expect(out).toMatch(new RegExp(`^${row} +[\\d.]+ +[\\d.]+ +[\\d.]+ +[\\d.]+x +[\\d.]+x$`, 'm'));
       }
+      expect(out).toMatch(/^layout +js +wasm +wasm-simd +native$/m);
+      for (const { label } of DEFAULT_KERNEL_BENCH_LAYOUTS) {
+        const escaped = label.replace(/[()+/]/g, (c) => `\\${c}`);
+        expect(out).toMatch(new RegExp(`^${escaped} +[\\d.]+ +[\\d.]+ +[\\d.]+ +[\\d.]+$`, 'm'));
+      }
+      // Results, not acceptance targets: those stay in the JSON.
+      expect(out).not.toMatch(/NOT met|\(met\)/);
       const result = JSON.parse(readFileSync(json, 'utf8'));
       expect(result.runs).toBe(2);
       expect(Object.keys(result.kernels)).toEqual(['js', 'wasm', 'wasm-simd', 'native', 'memcpy']);

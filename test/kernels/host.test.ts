@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { native } from '../../dist/addon.js';
 import { MappedFile } from '../../dist/file/mapped-file.js';
 import { KernelHost, OVERLAY_ALIGNMENT } from '../../dist/kernels/host.js';
+import { type BrightenParams, createKernel } from '../../dist/kernels/index.js';
 import { expectedBrighten, randomBytes, tempDir, writeRaw } from '../helpers/raw.js';
 
 const MiB = 1024 * 1024;
@@ -37,6 +38,32 @@ describe.each(['wasm-simd', 'wasm', 'js', 'native'] as const)('KernelHost with t
     expect(hash(after.subarray(0, offset))).toBe(hash(input.subarray(0, offset)));
     expect(hash(after.subarray(offset + length))).toBe(hash(input.subarray(offset + length)));
     expect(after.equals(expectedBrighten(input, params.delta, 'uint16', 'rgb', offset, length))).toBe(true);
+  });
+
+  it('passes every layout parameter through to the kernel (3 bands, big-endian, per-band deltas, max)', () => {
+    const path = join(tmp.dir, `layout-${kernel}.raw`);
+    writeRaw(path, input);
+    const host = new KernelHost({ arenaBytes: 2 * MiB, kernel });
+    const file = MappedFile.open(path, { access: 'readwrite' });
+    const offset = 6 * 1001;
+    const length = 6 * 200_003;
+    const layout: BrightenParams = {
+      delta: [900, -900, 30000],
+      type: 'uint16',
+      bands: 3,
+      byteOrder: 'big',
+      max: 4095,
+    };
+    const region = host.overlay(file, offset, length);
+    host.brighten(region, layout);
+    host.release();
+    file.close();
+    // The js kernel on a copy of the same bytes (test/kernels/layouts.test.ts checks it against the formula).
+    const want = new Uint8Array(input).slice();
+    createKernel('js', new WebAssembly.Memory({ initial: 1 })).brighten(want.buffer, offset, length, layout);
+    const after = readFileSync(path);
+    expect(hash(after)).toBe(hash(want));
+    expect(hash(after)).not.toBe(hash(input));
   });
 
   it('a read-only file overlaid and brightened in memory stays untouched', () => {
