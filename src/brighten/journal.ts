@@ -24,11 +24,13 @@ import { crc32 } from 'node:zlib';
 import { errorCode, RawbrightError } from '../errors.js';
 import { MappedFile, type Window } from '../file/mapped-file.js';
 import { readMarker, removeMarker, writeMarker } from '../file/marker.js';
-import type { Channels, SampleType } from '../kernels/types.js';
+import type { BrightenParams, Channels, SampleType } from '../kernels/types.js';
 
 const HEADER_MAGIC = 'RBJRNL02';
 const SLOT_MAGIC = 'RBSLOT02';
 const PAGE = 4096;
+/** The largest header: the parameters of a run over very many extents. */
+const MAX_HEADER = 16 * 1024 * 1024;
 const JOURNAL_VERSION = 2;
 /** The chunk size of ordinary runs: small enough to stay in the CPU cache between copy and kernel. */
 export const DEFAULT_CHUNK = 1024 * 1024;
@@ -52,6 +54,59 @@ export interface JournalParams {
   slots: number;
   /** The run flushed every step to disk; its resume does too unless told otherwise. */
   durable?: boolean;
+  /**
+   * A run over a file with a header (TIFF, FITS, PNM, raw with a header): the byte extents of its pixel
+   * data as `[offset, length, layout]`, sorted and disjoint, each cut into windows of `window` bytes;
+   * windows are numbered across the extents in order. `offset`/`length` then span the extents.
+   */
+  segments?: [number, number, number][];
+  /** The kernel parameters of each layout a segment names. */
+  layouts?: BrightenParams[];
+}
+
+/** The windows of a segmented run, in order: every extent cut into pieces of at most `window` bytes. */
+export function segmentWindows(
+  segments: readonly (readonly [number, number, number])[],
+  window: number,
+): { offset: number; length: number; layout: number }[] {
+  const windows: { offset: number; length: number; layout: number }[] = [];
+  for (const [offset, length, layout] of segments) {
+    for (let at = offset; at < offset + length; at += window) {
+      windows.push({ offset: at, length: Math.min(window, offset + length - at), layout });
+    }
+  }
+  return windows;
+}
+
+/** Checks a segmented run's extents and layouts; false when anything is out of place. */
+function validSegments(p: Partial<JournalParams>, size: number): boolean {
+  const { segments, layouts } = p;
+  if (!Array.isArray(segments) || !Array.isArray(layouts) || segments.length === 0 || layouts.length === 0) {
+    return false;
+  }
+  if (layouts.length > 64 || segments.length > 1_000_000) return false;
+  for (const layout of layouts) {
+    const bands = layout?.bands ?? 4;
+    if (layout === null || typeof layout !== 'object' || ![1, 2, 3, 4].includes(bands)) return false;
+  }
+  let end = 0;
+  for (const segment of segments) {
+    if (!Array.isArray(segment) || segment.length !== 3) return false;
+    const [offset, length, layout] = segment;
+    if (!isWholeNumber(offset) || !isWholeNumber(length) || !isWholeNumber(layout, layouts.length - 1))
+      return false;
+    if (offset < end || length === 0 || offset + length > size) return false;
+    if (length % (2 * (layouts[layout]!.bands ?? 4)) !== 0) return false;
+    end = offset + length;
+  }
+  return (
+    p.offset === segments[0]![0] &&
+    p.length === end - segments[0]![0] &&
+    isWholeNumber(p.window) &&
+    p.window > 0 &&
+    p.window % 24 === 0 &&
+    p.windows === segmentWindows(segments, p.window).length
+  );
 }
 
 /** The most workers (journal slots) one run can have. */
@@ -170,8 +225,6 @@ export function parseJournalParams(text: string, journalPath: string): JournalPa
     (p.channels === 'rgb' || p.channels === 'rgba') &&
     isWholeNumber(p.offset) &&
     isWholeNumber(p.length) &&
-    p.offset % 8 === 0 &&
-    p.length % 8 === 0 &&
     p.offset + p.length <= file.size &&
     isWholeNumber(p.window, 2 ** 32) &&
     p.window >= 8 &&
@@ -180,7 +233,9 @@ export function parseJournalParams(text: string, journalPath: string): JournalPa
     p.chunk >= 8 &&
     p.chunk % 8 === 0 &&
     isWholeNumber(p.windows) &&
-    p.windows === Math.ceil(p.length / p.window) &&
+    (p.segments === undefined
+      ? p.offset % 8 === 0 && p.length % 8 === 0 && p.windows === Math.ceil(p.length / p.window)
+      : validSegments(p, file.size) && p.chunk % 24 === 0) &&
     isWholeNumber(p.slots, MAX_SLOTS) &&
     (p.durable === undefined || typeof p.durable === 'boolean') &&
     p.slots >= 1;
@@ -190,17 +245,31 @@ export function parseJournalParams(text: string, journalPath: string): JournalPa
 
 /** Byte positions of the journal's sections, and the geometry of windows and chunks. */
 export class JournalLayout {
-  readonly doneMapOffset = PAGE;
+  /** The header holds the parameters' JSON: one page, or more for a run over many extents. */
+  readonly doneMapOffset: number;
   readonly slotsOffset: number;
   readonly slotSize: number;
   readonly totalSize: number;
   readonly chunksPerWindow: number;
 
+  /** A segmented run's windows, by index; undefined for a run over one range. */
+  readonly #table: { offset: number; length: number; layout: number }[] | undefined;
+
   constructor(readonly params: JournalParams) {
+    this.doneMapOffset = roundUp(16 + Buffer.byteLength(JSON.stringify(params)));
     this.slotsOffset = this.doneMapOffset + roundUp(params.windows);
     this.slotSize = PAGE + roundUp(params.chunk);
     this.totalSize = this.slotsOffset + params.slots * this.slotSize;
     this.chunksPerWindow = Math.ceil(params.window / params.chunk);
+    this.#table = params.segments && segmentWindows(params.segments, params.window);
+  }
+
+  /** The kernel parameters of window `index`. */
+  windowParams(index: number): BrightenParams {
+    const p = this.params;
+    if (this.#table === undefined || p.layouts === undefined)
+      return { delta: p.by, type: p.type, channels: p.channels };
+    return p.layouts[this.#table[index]!.layout]!;
   }
 
   slotOffset(slot: number): number {
@@ -208,10 +277,12 @@ export class JournalLayout {
   }
 
   windowOffset(index: number): number {
+    if (this.#table !== undefined) return this.#table[index]?.offset ?? Number.NaN;
     return this.params.offset + index * this.params.window;
   }
 
   windowLength(index: number): number {
+    if (this.#table !== undefined) return this.#table[index]?.length ?? Number.NaN;
     return Math.min(this.params.window, this.params.offset + this.params.length - this.windowOffset(index));
   }
 
@@ -295,13 +366,13 @@ export class Journal {
     }
     try {
       const json = Buffer.from(JSON.stringify(params));
-      if (16 + json.length > PAGE) {
+      if (16 + json.length > MAX_HEADER) {
         throw new RawbrightError(
           'ERR_PATH_TOO_LONG',
-          `the path ${params.file.path} is too long for the journal`,
+          `the run over ${params.file.path} has too many extents for the journal`,
         );
       }
-      const header = Buffer.alloc(PAGE);
+      const header = Buffer.alloc(layout.doneMapOffset);
       header.write(HEADER_MAGIC, 0, 'latin1');
       header.writeUInt32LE(json.length, 8);
       header.writeUInt32LE(crc32(json), 12);
@@ -342,8 +413,10 @@ export class Journal {
         throw corrupt(path, 'its header is not a rawbright journal');
       }
       const length = header.readUInt32LE(8);
-      if (length > PAGE - 16) throw corrupt(path, 'its header length is out of range');
-      const json = header.subarray(16, 16 + length);
+      if (length > MAX_HEADER - 16 || 16 + length > size)
+        throw corrupt(path, 'its header length is out of range');
+      const json = Buffer.alloc(length);
+      file.read(16, json);
       if (crc32(json) !== header.readUInt32LE(12)) throw corrupt(path, 'its header checksum does not match');
       const params = parseJournalParams(json.toString('utf8'), path);
       const journal = new Journal(path, file, params);

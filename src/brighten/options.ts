@@ -3,13 +3,16 @@
  * happens before any file is opened, so a bad option never costs a lock or a byte.
  */
 import { invalidParameterError } from '../errors.js';
+import { KERNEL_NAMES, type KernelName } from '../kernels/types.js';
 import {
+  BAND_COUNTS,
+  type Bands,
+  BYTE_ORDERS,
+  type ByteOrder,
   CHANNEL_MODES,
   type Channels,
-  KERNEL_NAMES,
-  type KernelName,
   type SampleType,
-} from '../kernels/types.js';
+} from '../pixels.js';
 import {
   boolean,
   byteCount,
@@ -17,6 +20,7 @@ import {
   integerInRange,
   MAX_WINDOW_BYTES,
   nonEmptyString,
+  oneOf,
   optionalOneOf,
 } from '../validate.js';
 import { MAX_SLOTS } from './journal.js';
@@ -43,8 +47,16 @@ export interface BrightenOptions {
   by: number;
   /** Sample type [the sidecar's `sampleType`, else `'uint16'`]. */
   type?: SampleType;
-  /** `'rgb'` leaves alpha alone, `'rgba'` brightens it too [`'rgb'`]. */
+  /** `'rgb'` leaves alpha alone, `'rgba'` brightens it too [`'rgb'`]; the same as `alpha`. */
   channels?: Channels;
+  /** Change alpha samples too (the last band of 2 and 4; TIFF ExtraSamples alpha; PAM *_ALPHA) [false]. */
+  alpha?: boolean;
+  /** Headerless raw files: samples a pixel, 1 to 4 [4]. TIFF, FITS and PNM files say this themselves. */
+  bands?: Bands;
+  /** Headerless raw files: the samples' byte order [`'little'`]. */
+  byteOrder?: ByteOrder;
+  /** Headerless raw files: bytes of a leading header left as they are [0]. */
+  header?: number | bigint;
   /** Window size in bytes, a multiple of 8, at most 4 GiB [64 MiB]. */
   window?: number | bigint;
   /** First byte to brighten, a multiple of 8 [0]. */
@@ -92,6 +104,10 @@ export interface CheckedBrighten {
   path: string;
   by: number;
   channels: Channels;
+  alpha: boolean;
+  bands: Bands | undefined;
+  byteOrder: ByteOrder | undefined;
+  header: number | undefined;
   out: string | undefined;
   overwrite: boolean;
   strategy: ResolvedStrategy;
@@ -167,6 +183,12 @@ export function checkCommonOptions(o: Record<string, unknown>) {
   };
 }
 
+function checkBands(value: unknown): Bands {
+  if (!(BAND_COUNTS as readonly unknown[]).includes(value))
+    throw invalidParameterError('bands', 'one of 1, 2, 3, 4', value);
+  return value as Bands;
+}
+
 /** Checks a brighten call's arguments, all that can be checked without the file. */
 export function checkBrightenOptions(path: unknown, options: unknown): CheckedBrighten {
   const checkedPath = nonEmptyString('path', path);
@@ -174,7 +196,15 @@ export function checkBrightenOptions(path: unknown, options: unknown): CheckedBr
   if (o.by === undefined) throw invalidParameterError('by', 'an integer from -65535 to 65535', undefined);
   const by = integerInRange('by', o.by, -65535, 65535);
   const common = checkCommonOptions(o);
-  const channels = optionalOneOf('channels', o.channels, CHANNEL_MODES, 'rgb');
+  const channels = optionalOneOf('channels', o.channels, CHANNEL_MODES, o.alpha === true ? 'rgba' : 'rgb');
+  const alpha = boolean('alpha', o.alpha, channels === 'rgba');
+  if (alpha !== (channels === 'rgba')) {
+    throw invalidParameterError(
+      'alpha',
+      `the same as channels '${channels}' (${channels === 'rgba'})`,
+      o.alpha,
+    );
+  }
   const out = o.out === undefined ? undefined : nonEmptyString('out', o.out);
   const givenWindow =
     o.window === undefined ? undefined : pixelAligned('window', byteCount('window', o.window));
@@ -187,6 +217,10 @@ export function checkBrightenOptions(path: unknown, options: unknown): CheckedBr
     path: checkedPath,
     by,
     channels,
+    alpha,
+    bands: o.bands === undefined ? undefined : checkBands(o.bands),
+    byteOrder: o.byteOrder === undefined ? undefined : oneOf('byteOrder', o.byteOrder, BYTE_ORDERS),
+    header: o.header === undefined ? undefined : byteCount('header', o.header),
     out,
     overwrite: boolean('overwrite', o.overwrite, false),
     strategy,

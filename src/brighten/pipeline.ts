@@ -3,7 +3,8 @@
  * undo journal, resumable after a kill) or into a new file, by worker threads so the event loop
  * stays free. Every run goes check → plan → run → finish; resume enters at plan, from the journal.
  */
-import { rmSync } from 'node:fs';
+import { constants, rmSync, statSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { readSidecar } from '../convert/sidecar.js';
 import { errorCode, invalidParameterError, RawbrightError } from '../errors.js';
@@ -16,8 +17,10 @@ import {
   syncFile,
   syncFolder,
 } from '../file/output.js';
-import { CHANNEL_MODES, type Channels, SAMPLE_TYPES, type SampleType } from '../kernels/types.js';
-import { options as checkOptions, nonEmptyString, optionalOneOf } from '../validate.js';
+import { detectLayout } from '../formats/detect.js';
+import type { BrightenParams } from '../kernels/types.js';
+import { CHANNEL_MODES, type Channels, SAMPLE_TYPES, type SampleType } from '../pixels.js';
+import { options as checkOptions, nonEmptyString, oneOf } from '../validate.js';
 import {
   DEFAULT_CHUNK,
   fileIdentity,
@@ -42,12 +45,16 @@ import {
   buildRunPlan,
   checkFileShape,
   checkRange,
+  planSegments,
   refuseSameFile,
   reserveInPlace,
+  SEGMENT_UNIT,
+  type SegmentPlan,
   splitIntoWindows,
   splitWholeFile,
 } from './plan.js';
 import { abortedError, type RunPlan, runWindows } from './pool.js';
+import type { WorkerWindow } from './protocol.js';
 import { buildReport, type Report, type RunResult } from './report.js';
 
 export {
@@ -64,6 +71,16 @@ export type { Report } from './report.js';
 export { SAMPLE_TYPES };
 /** The channel modes, for validation and help texts. */
 export const CHANNELS: readonly Channels[] = CHANNEL_MODES;
+
+/** A file's device and inode, or undefined when it cannot be read (its run will say why). */
+function fileKey(path: unknown): string | undefined {
+  try {
+    const info = statSync(path as string);
+    return `${info.dev}:${info.ino}`;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Runs a plan's windows on the worker pool (none to run is a run that took no time). */
 async function run(plan: RunPlan): Promise<RunResult> {
@@ -95,6 +112,12 @@ async function prepareOutput(
   return output;
 }
 
+/** The journal's undo chunk: at most a window, and whole pixels of every layout in a run over extents. */
+function journalChunk(wanted: number, arenaBytes: number, segments: SegmentPlan | undefined): number {
+  const chunk = Math.min(wanted, arenaBytes);
+  return segments === undefined ? chunk : Math.max(SEGMENT_UNIT, chunk - (chunk % SEGMENT_UNIT));
+}
+
 /** In place: creates the journal and marks the file with its name, before any pixel changes. */
 async function startJournal(
   file: MappedFile,
@@ -102,6 +125,7 @@ async function startJournal(
   range: { offset: number; length: number; type: SampleType; channels: Channels },
   arenaBytes: number,
   windowCount: number,
+  segments?: SegmentPlan,
 ): Promise<Journal> {
   const { common } = checked;
   const journal = Journal.create(journalPathFor(checked.path), {
@@ -115,9 +139,12 @@ async function startJournal(
     window: arenaBytes,
     windows: windowCount,
     // Durable runs flush at every step, so they take whole windows as their undo unit.
-    chunk: common.durable ? arenaBytes : Math.min(common.journalChunk ?? DEFAULT_CHUNK, arenaBytes),
+    chunk: common.durable
+      ? arenaBytes
+      : journalChunk(common.journalChunk ?? DEFAULT_CHUNK, arenaBytes, segments),
     slots: Math.max(1, Math.min(common.workers, windowCount)),
     durable: common.durable,
+    ...(segments !== undefined && { segments: segments.segments, layouts: segments.layouts }),
   });
   journal.close();
   // The file itself names its journal, so every path to it finds the pending run.
@@ -160,44 +187,90 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
   let journal: Journal | undefined;
   let started = false;
   try {
-    // Plan: the file's shape, the range, where the result goes, the windows.
-    const size = checkFileShape(file);
-    // The sidecar is optional; when present it must describe this file (readSidecar checks the size).
-    const sidecar = await readSidecar(checked.path);
-    const type = optionalOneOf('type', checked.type, SAMPLE_TYPES, sidecar?.sampleType ?? 'uint16');
-    const { offset, length } = checkRange(checked.path, size, checked.offset, checked.length);
-    const arenaBytes = arenaSize(checked.windowSize, out === undefined ? length : size);
-    if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);
-
-    if (out !== undefined) {
-      output = await prepareOutput(file, { ...checked, out }, size);
-    } else {
-      file.lock('exclusive');
-      refusePendingRun(file);
-      reserveInPlace(file, offset, length);
+    // Plan: what the file is, the range, where the result goes, the windows.
+    const givenType = checked.type === undefined ? undefined : oneOf('type', checked.type, SAMPLE_TYPES);
+    const layout = detectLayout(file, {
+      type: givenType,
+      bands: checked.bands,
+      byteOrder: checked.byteOrder,
+      header: checked.header,
+      alpha: checked.alpha,
+    });
+    if (layout !== undefined && (checked.offset !== undefined || checked.length !== undefined)) {
+      throw invalidParameterError(
+        'offset',
+        `no offset or length for a ${layout.format} file (they apply to headerless RGBA files)`,
+        checked.offset ?? checked.length,
+      );
     }
-    const windows =
-      out === undefined
-        ? splitIntoWindows(offset, length, arenaBytes)
-        : splitWholeFile(size, arenaBytes, offset, length);
+    let windows: WorkerWindow[];
+    let arenaBytes: number;
+    let params: BrightenParams;
+    let span: { offset: number; length: number; type: SampleType };
+    let segments: SegmentPlan | undefined;
+    /** The file the workers change: the input in place, or (a file with a header, out of place) its copy. */
+    let runPath = checked.path;
+    if (layout === undefined) {
+      const size = checkFileShape(file);
+      // The sidecar is optional; when present it must describe this file (readSidecar checks the size).
+      const sidecar = await readSidecar(checked.path);
+      const type = givenType ?? sidecar?.sampleType ?? 'uint16';
+      const { offset, length } = checkRange(checked.path, size, checked.offset, checked.length);
+      arenaBytes = arenaSize(checked.windowSize, out === undefined ? length : size);
+      params = { delta: checked.by, type, channels: checked.channels };
+      span = { offset, length, type };
+      if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);
+      if (out !== undefined) {
+        output = await prepareOutput(file, { ...checked, out }, size);
+      } else {
+        file.lock('exclusive');
+        refusePendingRun(file);
+        reserveInPlace(file, offset, length);
+      }
+      windows =
+        out === undefined
+          ? splitIntoWindows(offset, length, arenaBytes)
+          : splitWholeFile(size, arenaBytes, offset, length);
+    } else {
+      segments = planSegments(layout, checked.windowSize, checked.by, checked.alpha);
+      ({ windows, arenaBytes } = segments);
+      params = segments.layouts[0]!;
+      const first = layout.extents[0]!;
+      const last = layout.extents[layout.extents.length - 1]!;
+      span = { offset: first.offset, length: last.offset + last.length - first.offset, type: params.type };
+      if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);
+      if (out !== undefined) {
+        // Every byte outside the pixels is the input's: copy the whole file, then change the copy in place.
+        refuseSameFile(out, checked.path);
+        file.lock('shared');
+        output = await planOutput(out, checked.overwrite);
+        refusePendingRun(file);
+        await copyFile(checked.path, output.temporary, constants.COPYFILE_EXCL);
+        runPath = output.temporary;
+      } else {
+        file.lock('exclusive');
+        refusePendingRun(file);
+        reserveInPlace(file, span.offset, span.length);
+      }
+    }
     if (checked.useJournal) {
-      const range = { offset, length, type, channels: checked.channels };
-      journal = await startJournal(file, checked, range, arenaBytes, windows.length);
+      const range = { ...span, channels: checked.channels };
+      journal = await startJournal(file, checked, range, arenaBytes, windows.length, segments);
     }
     const plan = buildRunPlan(
       {
-        path: checked.path,
+        path: runPath,
         ...(out !== undefined && { out }),
-        ...(output !== undefined && { temporaryOut: output.temporary }),
+        ...(output !== undefined && runPath === checked.path && { temporaryOut: output.temporary }),
         strategy: checked.strategy,
-        params: { delta: checked.by, type, channels: checked.channels },
+        params,
         arenaBytes,
         durable: common.durable,
         ...(journal !== undefined && { journal: { path: journal.path, params: journal.params } }),
         // A new output's pages are not cached; the bench's lever panel measured an out-of-place overlay
         // at 2.07 GB/s with MADV_HUGEPAGE and 0.42 without (a later strategies run gave 0.42 with it
         // too, which is why 'auto' copies out of place).
-        hugepageByDefault: out !== undefined,
+        hugepageByDefault: out !== undefined && runPath === checked.path,
       },
       windows,
       windows.length,
@@ -214,7 +287,11 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
       output = undefined;
     }
     if (journal !== undefined) finishRun(file, journal.path);
-    return buildReport(plan, common.strategy, result);
+    return {
+      ...buildReport(plan, common.strategy, result),
+      path: checked.path,
+      format: layout?.format ?? 'raw',
+    };
   } catch (error) {
     // A run that changed nothing leaves nothing behind; an interrupted in-place run keeps its journal.
     const changedNothing = journal !== undefined && (!started || Journal.untouched(journal.path));
@@ -301,12 +378,13 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
       ...range,
       brightenOffset: range.offset,
       brightenLength: range.length,
+      ...(p.segments !== undefined && { params: journal.layout.windowParams(range.index) }),
     }));
     const plan = buildRunPlan(
       {
         path: checkedPath,
         strategy: resolveStrategy(common.strategy, p.window, false),
-        params: { delta: p.by, type: p.type, channels: p.channels },
+        params: journal.layout.windowParams(0),
         arenaBytes: p.window,
         durable,
         journal: { path: journalPath, params: p },
@@ -328,7 +406,8 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
 
 /**
  * Brightens several files one after another with the same options.
- * @returns One report per file, in order. The first failure stops the batch and is thrown.
+ * @returns One report per file, in order; a file named twice (by any path) is brightened once. The first
+ * failure stops the batch and is thrown.
  */
 export async function brightenFiles(paths: readonly string[], options: BrightenOptions): Promise<Report[]> {
   if (!Array.isArray(paths)) throw invalidParameterError('paths', 'an array of paths', paths);
@@ -336,6 +415,13 @@ export async function brightenFiles(paths: readonly string[], options: BrightenO
     throw invalidParameterError('out', 'no out option when brightening several files', options.out);
   }
   const reports: Report[] = [];
-  for (const path of paths) reports.push(await brightenFile(path, options));
+  const seen = new Set<string>();
+  for (const path of paths) {
+    // The same file by another name (./a.raw, a link) is brightened once.
+    const identity = fileKey(path);
+    if (identity !== undefined && seen.has(identity)) continue;
+    if (identity !== undefined) seen.add(identity);
+    reports.push(await brightenFile(path, options));
+  }
   return reports;
 }

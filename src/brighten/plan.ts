@@ -6,10 +6,11 @@ import { realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { asRawbrightError, errorCode, RawbrightError } from '../errors.js';
 import type { MappedFile } from '../file/mapped-file.js';
+import type { FileLayout, PixelLayout } from '../formats/layout.js';
 import { MAX_ARENA_BYTES } from '../kernels/host.js';
 import type { BrightenParams } from '../kernels/types.js';
 import { optionalByteCount } from '../validate.js';
-import type { JournalParams } from './journal.js';
+import { type JournalParams, segmentWindows } from './journal.js';
 import { type CommonOptions, pixelAligned } from './options.js';
 import type { RunPlan } from './pool.js';
 import type { ResolvedStrategy, WorkerWindow } from './protocol.js';
@@ -168,4 +169,51 @@ export function buildRunPlan(
     signal: common.signal,
     onProgress: common.onProgress,
   };
+}
+
+/** Windows and chunks of a run over extents hold whole pixels of every layout: a multiple of 24 bytes (8, 6, 4, 2). */
+export const SEGMENT_UNIT = 24;
+
+/** The kernel parameters of a file's layout. */
+export function kernelParams(layout: PixelLayout, by: number, alpha: boolean): BrightenParams {
+  return {
+    delta: by,
+    type: layout.type,
+    bands: layout.bands,
+    // The last of 2 or 4 bands is spared only when the file says it is alpha.
+    alpha: layout.hasAlpha ? alpha : layout.bands === 2 || layout.bands === 4,
+    byteOrder: layout.byteOrder,
+    ...(layout.max !== undefined && layout.max < 65535 && { max: layout.max }),
+  };
+}
+
+/** A run over a file's extents: its windows, arena, and what the journal records of them. */
+export interface SegmentPlan {
+  windows: WorkerWindow[];
+  arenaBytes: number;
+  segments: [number, number, number][];
+  layouts: BrightenParams[];
+}
+
+export function planSegments(
+  layout: FileLayout,
+  windowSize: number,
+  by: number,
+  alpha: boolean,
+): SegmentPlan {
+  const largest = Math.max(...layout.extents.map((e) => e.length));
+  const limit = Math.min(windowSize, MAX_ARENA_BYTES);
+  const window = Math.max(SEGMENT_UNIT, limit - (limit % SEGMENT_UNIT));
+  const arenaBytes = Math.min(window, Math.ceil(largest / SEGMENT_UNIT) * SEGMENT_UNIT);
+  const segments = layout.extents.map((e): [number, number, number] => [e.offset, e.length, e.layout]);
+  const layouts = layout.layouts.map((l) => kernelParams(l, by, alpha));
+  const windows = segmentWindows(segments, arenaBytes).map((w, index) => ({
+    index,
+    offset: w.offset,
+    length: w.length,
+    brightenOffset: w.offset,
+    brightenLength: w.length,
+    params: layouts[w.layout]!,
+  }));
+  return { windows, arenaBytes, segments, layouts };
 }

@@ -35,6 +35,8 @@ export interface WorkerWindow {
   /** The bytes brightened: a sub-range of the window (all of it for in-place runs). */
   brightenOffset: number;
   brightenLength: number;
+  /** This window's layout, where a run's windows differ (a TIFF's pages, FITS HDUs) [the run's params]. */
+  params?: BrightenParams;
 }
 
 export type ToWorker = { type: 'window'; window: WorkerWindow } | { type: 'finish' };

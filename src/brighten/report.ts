@@ -6,6 +6,8 @@ import type { ResolvedStrategy } from './protocol.js';
 
 export interface Report {
   path: string;
+  /** What the file is (`raw`, `tiff`, `bigtiff`, `fits`, `pnm`), as its own bytes say. */
+  format?: string;
   out?: string;
   bytes: number;
   pixels: number;
@@ -38,12 +40,13 @@ function peakRss(): number {
 
 export function buildReport(plan: RunPlan, strategyRequested: Strategy, result: RunResult): Report {
   const bytes = plan.windows.reduce((sum, w) => sum + w.brightenLength, 0);
+  const pixels = plan.windows.reduce((sum, w) => sum + w.brightenLength / (2 * (w.params?.bands ?? 4)), 0);
   const strategy: ResolvedStrategy = result.placement === 'overlay' ? 'mmap' : 'pread';
   return {
     path: plan.path,
     ...(plan.out !== undefined && { out: plan.out }),
     bytes,
-    pixels: bytes / 8,
+    pixels,
     seconds: result.seconds,
     gbps: result.seconds > 0 ? bytes / result.seconds / 1e9 : 0,
     kernel: plan.config.kernel,

@@ -66,7 +66,7 @@ class WindowProcessor {
       const skip = window.brightenOffset - window.offset;
       host.brighten(
         { ...region, pointer: region.pointer + skip, length: window.brightenLength },
-        config.params,
+        window.params ?? config.params,
       );
     }
     if (region.placement === 'copy') {
@@ -89,7 +89,7 @@ class WindowProcessor {
       // A ring filled from truncated pages (or a truncated journal) must never be marked saved.
       host.copyTo(piece, slot.buffer, slot.ringOffset, this.#journal!.path);
       slot.saved(number);
-      host.brighten(piece, config.params);
+      host.brighten(piece, window.params ?? config.params);
       if (piece.placement === 'copy') {
         host.copyOut(piece, this.#output, window.offset + at);
         if (config.durable) this.#output.syncSync();

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 /** `rawbright brighten FILE... --by N` and `rawbright resume FILE`. */
 import type { Command } from 'commander';
 import {
@@ -49,6 +50,10 @@ interface BrightenFlags {
   by?: number;
   type?: BrightenOptions['type'];
   channels?: BrightenOptions['channels'];
+  alpha?: boolean;
+  bands?: string;
+  byteOrder?: BrightenOptions['byteOrder'];
+  header?: number;
   window?: number;
   offset?: number;
   length?: number;
@@ -79,11 +84,33 @@ function addProcessingOptions(command: Command, workersHelp: string): Command {
     .option('--json', 'print the report as JSON on stdout');
 }
 
+/**
+ * The files of a command line, each file once: the same file named twice (`a.raw ./a.raw`, a symlink,
+ * a hard link: the same device and inode) would otherwise be brightened twice.
+ */
+function sameFileOnce(files: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return files.filter((file) => {
+    let key: string;
+    try {
+      const info = statSync(file);
+      key = `${info.dev}:${info.ino}`;
+    } catch {
+      return true; // Reported by the run itself, with the reason.
+    }
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 export function registerBrighten(program: Command): void {
   const brighten = program
     .command('brighten')
-    .description('brighten raw 16-bit RGBA files in place (or into --out), window by window')
-    .argument('<files...>', 'raw files (8 bytes a pixel, little-endian)')
+    .description(
+      'brighten 16-bit images in place (or into --out), window by window: TIFF/BigTIFF, FITS, PGM/PPM/PAM, headerless raw',
+    )
+    .argument('<files...>', "image files; the format is read from each file's own bytes")
     .requiredOption('--by <n>', 'the delta added to every sample, -65535 to 65535', parseInteger('--by'))
     .option(
       '--type <type>',
@@ -92,8 +119,24 @@ export function registerBrighten(program: Command): void {
     )
     .option(
       '--channels <channels>',
-      `${CHANNELS.join(' | ')}: rgb leaves alpha alone (default: rgb)`,
+      `${CHANNELS.join(' | ')}: rgb leaves alpha alone (default: rgb; rgba is --alpha)`,
       parseChoice('--channels', CHANNELS),
+    )
+    .option('--alpha', 'brighten alpha samples too (left alone by default)')
+    .option(
+      '--bands <n>',
+      'headerless raw: samples a pixel, 1 | 2 | 3 | 4 (default: 4; alpha is the last of 2 and 4)',
+      parseChoice('--bands', ['1', '2', '3', '4']),
+    )
+    .option(
+      '--byte-order <order>',
+      'headerless raw: little | big (default: little)',
+      parseChoice('--byte-order', ['little', 'big'] as const),
+    )
+    .option(
+      '--header <bytes>',
+      'headerless raw: bytes of a leading header to leave alone (default: 0)',
+      parseSizeOption('--header'),
     )
     .option(
       '--window <size>',
@@ -113,7 +156,7 @@ export function registerBrighten(program: Command): void {
       const interrupt = interruptOnSignals();
       const reports: Report[] = [];
       try {
-        for (const file of files) {
+        for (const file of sameFileOnce(files)) {
           const progress = createProgressDisplay(file);
           try {
             reports.push(
@@ -121,6 +164,10 @@ export function registerBrighten(program: Command): void {
                 by: flags.by!,
                 type: flags.type,
                 channels: flags.channels,
+                ...(flags.alpha && { alpha: true }),
+                ...(flags.bands !== undefined && { bands: Number(flags.bands) as 1 | 2 | 3 | 4 }),
+                byteOrder: flags.byteOrder,
+                header: flags.header,
                 window: flags.window,
                 offset: flags.offset,
                 length: flags.length,
