@@ -228,19 +228,19 @@ function pageExtents(
       'decompress it with `rawbright import` (or `rawbright export` back), or save it uncompressed',
     );
   }
-  if (bits.some((b) => b !== 16)) {
-    throw refuse(
-      path,
-      `a TIFF with ${bits[0]}-bit samples (${name})`,
-      'only 16-bit samples are supported; convert it with `rawbright import` first',
-    );
-  }
   const format = sampleFormats[0];
   if (sampleFormats.some((f) => f !== format) || (format !== 1 && format !== 2 && format !== 4)) {
     throw refuse(
       path,
       `a TIFF with floating-point or mixed samples (${name})`,
       'only 16-bit integer samples are supported',
+    );
+  }
+  if (bits.some((b) => b !== 16)) {
+    throw refuse(
+      path,
+      `a TIFF with ${bits[0]}-bit samples (${name})`,
+      'only 16-bit samples are supported; convert it with `rawbright import` first',
     );
   }
   if (spp < 1 || spp > 4) {
