@@ -130,7 +130,13 @@ export function readFits(file: MappedFile): FileLayout {
           { path: file.path },
         );
       }
-      const layout: PixelLayout = { type: 'int16', byteOrder: 'big', bands: 1, hasAlpha: false };
+      const layout: PixelLayout = {
+        type: 'int16',
+        byteOrder: 'big',
+        bands: 1,
+        hasAlpha: false,
+        ...(bzero === 32768 && { zero: 32768 }),
+      };
       extents.push({ offset: dataStart, length: dataBytes, layout: layoutIndex(layouts, layout) });
       images.push({
         name,

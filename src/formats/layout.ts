@@ -17,6 +17,8 @@ export interface PixelLayout {
   hasAlpha: boolean;
   /** The largest value a sample may take (PNM maxval); the type's maximum when absent. */
   max?: number;
+  /** Added to a stored sample to give its value (FITS BZERO 32768: unsigned data stored as int16) [0]. */
+  zero?: number;
 }
 
 /** A byte range of sample data in one layout. */
@@ -61,7 +63,8 @@ function sameLayout(a: PixelLayout, b: PixelLayout): boolean {
     a.byteOrder === b.byteOrder &&
     a.bands === b.bands &&
     a.hasAlpha === b.hasAlpha &&
-    a.max === b.max
+    a.max === b.max &&
+    a.zero === b.zero
   );
 }
 

@@ -77,6 +77,22 @@ describe('files written by tifffile and astropy', () => {
     expect(readdirSync(dir).filter((n) => n.includes('rawbright'))).toEqual([]);
   });
 
+  it('info describes each file from its own header, with per-band statistics', () => {
+    const result = rawbright(['info', join(dir, 'orig-mixed.fits'), '--json']);
+    expect(result.status).toBe(0);
+    const info = JSON.parse(result.stdout);
+    expect(info.format).toBe('fits');
+    expect(info.extents.map(([offset, length]: number[]) => [offset, length])).toEqual(
+      manifest['mixed.fits']!.extents,
+    );
+    expect(info.images.map((i: { changed: boolean }) => i.changed)).toEqual([true, false, true]);
+    // The unsigned primary image holds 0 and 65535 (the helper plants the extremes): BZERO is applied.
+    expect(info.stats[0]).toMatchObject({ layout: 0, band: 0, min: 0, max: 65535 });
+    const tiff = JSON.parse(rawbright(['info', join(dir, 'orig-tiles-rgba.tif'), '--json']).stdout);
+    expect(tiff.layouts).toEqual([{ type: 'uint16', byteOrder: 'little', bands: 4, hasAlpha: true }]);
+    expect(tiff.stats).toHaveLength(4);
+  });
+
   it('with --out: the input is untouched and the output equals the in-place result', () => {
     for (const name of ['strips-rgb.tif', 'planar-rgba.tif', 'mixed.fits']) {
       const input = join(dir, `orig-${name}`);

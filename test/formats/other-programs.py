@@ -51,7 +51,7 @@ def make(folder):
     signed = fits.ImageHDU(edges((7, 9, 3), np.int16))
     fits.HDUList([primary, floats, signed]).writeto(os.path.join(folder, 'mixed.fits'))
     with fits.open(os.path.join(folder, 'mixed.fits')) as hdus:
-        extents = [[h._data_offset, h._data_size] for h in hdus if h.header['BITPIX'] == 16]
+        extents = [[h._data_offset, int(np.prod(h.data.shape)) * 2] for h in hdus if h.header['BITPIX'] == 16]
     out['mixed.fits'] = {'extents': extents, 'order': '>', 'kind': 'fits'}
     print(json.dumps(out))
 

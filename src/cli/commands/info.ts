@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { type ImageInfo, imageInfo } from '../../convert/info.js';
 import { formatBytes } from '../../format.js';
+import { describeFormatInfo, formatInfo } from '../../formats/info.js';
 import type { SampleType } from '../../kernels/types.js';
 import { addRawShapeOptions } from '../options.js';
 
@@ -36,11 +37,21 @@ export function registerInfo(program: Command): void {
   addRawShapeOptions(
     program
       .command('info')
-      .description("show a raw file's dimensions, sample type, size and per-channel min, max and mean")
+      .description(
+        "describe an image: a TIFF, FITS or PNM file's format, pages, pixel ranges and per-band statistics, or a raw file's shape, size and per-channel min, max and mean",
+      )
       .argument('<raw>', 'the raw file (its shape comes from RAW.json, or from --width/--height/--type)'),
   )
     .option('--json', 'print the report as JSON on stdout')
     .action(async (raw: string, flags: InfoFlags) => {
+      // A file that describes itself (TIFF, FITS, PNM) is described from its own header.
+      const described = formatInfo(raw);
+      if (described !== undefined) {
+        process.stdout.write(
+          flags.json ? `${JSON.stringify(described, null, 2)}\n` : describeFormatInfo(described),
+        );
+        return;
+      }
       const info = await imageInfo(raw, { width: flags.width, height: flags.height, type: flags.type });
       process.stdout.write(flags.json ? `${JSON.stringify(info, null, 2)}\n` : describeInfo(info));
     });
