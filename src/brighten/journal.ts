@@ -18,7 +18,7 @@
  * With `durable`, a chunk is a whole window and every step is flushed to disk (msync/fsync), which
  * extends the same guarantee to a power cut.
  */
-import { existsSync, realpathSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { errorCode, RawbrightError } from '../errors.js';
@@ -151,7 +151,51 @@ export function pendingJournal(file: MappedFile): string | undefined {
   const marked = readMarker(file, JOURNAL_MARKER);
   if (marked !== undefined && existsSync(marked)) return marked;
   const beside = journalPathFor(file.path);
-  return existsSync(beside) ? beside : undefined;
+  if (existsSync(beside)) return beside;
+  // A run marks the file before it changes a pixel and unmarks it before its journal goes: a mark
+  // without its journal means the journal was lost (deleted or moved by hand) part way through.
+  if (marked !== undefined) throw journalLostError(file.path, marked);
+  return undefined;
+}
+
+/** The error for a file whose interrupted run has lost its journal. */
+export function journalLostError(path: string, journal: string): RawbrightError {
+  return new RawbrightError(
+    'ERR_JOURNAL_LOST',
+    `${path} was being changed by a run whose journal ${journal} is gone, so its pixels may be part changed; ` +
+      `to accept the file as it is, run 'rawbright resume ${path} --discard'`,
+    { path },
+  );
+}
+
+/** True when `file` carries the mark of a pending run (whether or not its journal is still there). */
+export function isMarkedPending(file: MappedFile): boolean {
+  return readMarker(file, JOURNAL_MARKER) !== undefined;
+}
+
+/**
+ * Refuses a journal that someone other than the file's owner (or the running user) could have made or
+ * changed: one planted beside another user's file in a shared folder, a symbolic link, or one that
+ * others may write. Resuming it would write its bytes into the file.
+ * @throws {RawbrightError} `ERR_JOURNAL_UNTRUSTED`.
+ */
+export function checkJournalTrusted(journalPath: string, file: MappedFile): void {
+  const untrusted = (why: string) =>
+    new RawbrightError(
+      'ERR_JOURNAL_UNTRUSTED',
+      `the journal ${journalPath} ${why}, so it is not applied to ${file.path}; nothing was changed (remove it if it is not yours)`,
+      { path: journalPath },
+    );
+  const info = lstatSync(journalPath);
+  if (info.isSymbolicLink()) throw untrusted('is a symbolic link');
+  if (!info.isFile()) throw untrusted('is not a regular file');
+  const fileOwner = statSync(file.path).uid;
+  const me = process.getuid?.() ?? info.uid;
+  if (info.uid !== fileOwner && info.uid !== me) {
+    throw untrusted(`belongs to uid ${info.uid}, not to the file's owner (uid ${fileOwner})`);
+  }
+  if ((info.mode & 0o022) !== 0) throw untrusted('may be written by other users (its mode lets them)');
+  if (info.nlink !== 1) throw untrusted('has other names (hard links)');
 }
 
 /**

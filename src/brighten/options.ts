@@ -94,7 +94,10 @@ export interface BrightenOptions {
 }
 
 export interface ResumeOptions
-  extends Pick<BrightenOptions, 'kernel' | 'strategy' | 'workers' | 'durable' | 'signal' | 'onProgress'> {}
+  extends Pick<BrightenOptions, 'kernel' | 'strategy' | 'workers' | 'durable' | 'signal' | 'onProgress'> {
+  /** Accept the file as it is: drop the pending run (its mark and journal) without changing a pixel [false]. */
+  discard?: boolean;
+}
 
 /** The options every run shares (brighten and resume), checked. */
 export type CommonOptions = ReturnType<typeof checkCommonOptions>;

@@ -20,8 +20,9 @@ import {
 import { detectLayout } from '../formats/detect.js';
 import type { BrightenParams } from '../kernels/types.js';
 import { CHANNEL_MODES, type Channels, SAMPLE_TYPES, type SampleType } from '../pixels.js';
-import { options as checkOptions, nonEmptyString, oneOf } from '../validate.js';
+import { boolean, options as checkOptions, nonEmptyString, oneOf } from '../validate.js';
 import {
+  checkJournalTrusted,
   DEFAULT_CHUNK,
   fileIdentity,
   Journal,
@@ -88,10 +89,14 @@ async function run(plan: RunPlan): Promise<RunResult> {
   return { seconds: 0, placement: plan.config.strategy === 'mmap' ? 'overlay' : 'copy' };
 }
 
-/** Ends an in-place run: its journal goes first, then the mark on the file that points to it. */
+/**
+ * Ends an in-place run: the mark on the file goes first, then its journal. Killed in between, the
+ * journal is found beside the file with every window done, and resume finishes without a change; the
+ * other order would leave a mark without a journal, which means "journal lost".
+ */
 function finishRun(file: MappedFile, journalPath: string): void {
-  rmSync(journalPath, { force: true });
   unmarkPendingRun(file);
+  rmSync(journalPath, { force: true });
 }
 
 /**
@@ -314,7 +319,9 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
 }
 
 /** What {@link resumeFile} did: `resumed: false` when there was nothing to resume. */
-export type ResumeReport = ({ resumed: true } & Report) | { resumed: false; path: string };
+export type ResumeReport =
+  | ({ resumed: true } & Report)
+  | { resumed: false; path: string /** The pending run was dropped (`discard`). */; discarded?: boolean };
 
 /** Refuses a journal made for another file, or for this file at another size. */
 function checkJournalBelongs(journal: Journal, path: string, journalPath: string): void {
@@ -335,18 +342,25 @@ function checkJournalBelongs(journal: Journal, path: string, journalPath: string
  * with the run's original parameters. The result is byte-identical to an uninterrupted run.
  *
  * @param path The raw file (not the journal).
- * @returns `{ resumed: false }` when the file has no journal.
+ * @param options `discard: true` accepts the file as it is: the pending run's mark and journal are removed
+ * and no pixel changes (the way out of `ERR_JOURNAL_LOST`).
+ * @returns `{ resumed: false }` when the file has no journal (`discarded: true` after `discard`).
  * @throws {RawbrightError} `ERR_JOURNAL_CORRUPT` (the file is left as it is), `ERR_JOURNAL_MISMATCH`
  * (the journal belongs to another file or size), `ERR_FILE_LOCKED` (a run is live), …
  */
 export async function resumeFile(path: string, options: ResumeOptions = {}): Promise<ResumeReport> {
   const checkedPath = nonEmptyString('path', path);
-  const common = checkCommonOptions(checkOptions('options', options));
+  const checkedOptions = checkOptions('options', options);
+  const common = checkCommonOptions(checkedOptions);
+  const discard = boolean('discard', checkedOptions.discard, false);
   // Looked for read-only first: a file with nothing to resume may well be read-only.
   const probe = MappedFile.open(checkedPath, { access: 'read' });
   let journalPath: string | undefined;
   try {
     journalPath = pendingJournal(probe);
+  } catch (error) {
+    if (!discard || errorCode(error) !== 'ERR_JOURNAL_LOST') throw error;
+    journalPath = journalPathFor(checkedPath);
   } finally {
     probe.close();
   }
@@ -354,6 +368,12 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
   const file = MappedFile.open(checkedPath, { access: 'readwrite' });
   try {
     file.lock('exclusive');
+    if (discard) {
+      // The user accepts the file as it is: the mark and any journal go, no pixel changes.
+      finishRun(file, journalPath);
+      return { resumed: false, discarded: true, path: checkedPath };
+    }
+    checkJournalTrusted(journalPath, file);
     let journal: Journal;
     try {
       journal = Journal.open(journalPath);

@@ -311,13 +311,13 @@ export const BAD_INPUT_CASES: BadInputCase[] = [
   {
     name: 'resume: a journal that is a directory',
     setup: (d) => after(mkdirSync(join(d, `${RAW}.rawbright-journal`)), { cli: ['resume', image(d)] }),
-    message: /it is a directory/,
+    message: /is not a regular file, so it is not applied/,
   },
   {
     name: 'resume: a journal that is a symlink to /dev/zero',
     setup: (d) =>
       after(symlinkSync('/dev/zero', join(d, `${RAW}.rawbright-journal`)), { cli: ['resume', image(d)] }),
-    message: /it is not a regular file/,
+    message: /is a symbolic link, so it is not applied/,
   },
   {
     name: 'brighten a file whose run was interrupted',

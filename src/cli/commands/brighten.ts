@@ -200,7 +200,11 @@ export function registerBrighten(program: Command): void {
     .description('finish an interrupted in-place run from its journal')
     .argument('<file>', 'the raw file that was being brightened')
     .option('--durable', 'fsync every step (default: as the interrupted run did)')
-    .option('--no-durable', 'do not fsync, even if the interrupted run did');
+    .option('--no-durable', 'do not fsync, even if the interrupted run did')
+    .option(
+      '--discard',
+      'accept the file as it is: drop the interrupted run (its journal and mark), change nothing',
+    );
   addProcessingOptions(resume, "worker threads (at most the interrupted run's)").action(
     async (
       file: string,
@@ -209,6 +213,7 @@ export function registerBrighten(program: Command): void {
         strategy?: Strategy;
         workers?: number;
         durable?: boolean;
+        discard?: boolean;
         json?: boolean;
       },
     ) => {
@@ -222,6 +227,7 @@ export function registerBrighten(program: Command): void {
           strategy: flags.strategy,
           workers: flags.workers,
           durable: flags.durable,
+          ...(flags.discard && { discard: true }),
           signal: interrupt.signal,
           onProgress: progress.update,
         });
@@ -230,6 +236,8 @@ export function registerBrighten(program: Command): void {
         interrupt.dispose();
       }
       if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else if (!report.resumed && report.discarded)
+        process.stdout.write(`discarded the interrupted run of ${file}; its bytes are as they are\n`);
       else if (!report.resumed) process.stdout.write(`nothing to resume for ${file}\n`);
       else process.stdout.write(`resumed: ${summary(report)}\n`);
     },
