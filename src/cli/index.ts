@@ -9,10 +9,13 @@ import { errorCode } from '../errors.js';
 import { registerBench } from './commands/bench.js';
 import { registerBrighten } from './commands/brighten.js';
 import { registerCreate } from './commands/create.js';
+import { registerEnqueue } from './commands/enqueue.js';
 import { registerExport } from './commands/export.js';
 import { registerImport } from './commands/import.js';
 import { registerInfo } from './commands/info.js';
 import { registerPreview } from './commands/preview.js';
+import { registerStatus } from './commands/status.js';
+import { registerWorker } from './commands/worker.js';
 
 const USAGE_CODES = new Set([
   'ERR_USAGE',
@@ -45,6 +48,9 @@ export function buildProgram(): Command {
   registerPreview(program);
   registerCreate(program);
   registerInfo(program);
+  registerEnqueue(program);
+  registerWorker(program);
+  registerStatus(program);
   return program;
 }
 
