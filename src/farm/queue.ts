@@ -4,8 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import { type Job, Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { pendingJournal } from '../brighten/journal.js';
 import { type BrightenOptions, brightenFile } from '../brighten/pipeline.js';
 import { errorCode, invalidParameterError, RawbrightError } from '../errors.js';
@@ -60,32 +60,46 @@ export function printableUrl(url: string): string {
  * A Redis client. `'worker'` clients wait out a Redis restart (BullMQ needs them to retry forever);
  * `'command'` clients give up after a few seconds, so that a wrong URL is an error, not a hang.
  */
-export function redisClient(url: string, purpose: 'worker' | 'command'): Redis {
+export async function redisClient(url: string, purpose: 'worker' | 'command'): Promise<Redis> {
+  // Loaded when a farm is used, not with every import of rawbright.
+  const { Redis } = await import('ioredis');
   const client =
     purpose === 'worker'
-      ? new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true })
+      ? new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true, disconnectTimeout: 200 })
       : new Redis(url, {
           maxRetriesPerRequest: 1,
           connectTimeout: 3000,
           lazyConnect: true,
-          retryStrategy: (times) => (times > 3 ? null : 250),
+          retryStrategy: () => null,
         });
-  // Errors surface through the commands that fail; unhandled, ioredis would print each retry.
-  client.on('error', () => {});
+  // Errors surface through the commands that fail (unhandled, ioredis would print each retry); the
+  // last one says why a connection failed.
+  client.on('error', (error: Error) => {
+    lastErrors.set(client, error);
+  });
   return client;
 }
 
+const lastErrors = new WeakMap<Redis, Error>();
+
 /** Connects, or fails with one line that names the server. */
 export async function connectRedis(client: Redis, url: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('no answer within 5 s')), 5000);
+  });
   try {
-    await client.connect();
-    await client.ping();
+    await Promise.race([client.connect().then(() => client.ping()), timeout]);
   } catch (error) {
-    client.disconnect();
+    // Disconnecting a closed client would hold the process for ioredis's disconnect timer.
+    if (client.status !== 'end') client.disconnect();
+    const cause = lastErrors.get(client) ?? error;
     throw new RawbrightError(
       'ERR_FARM_REDIS',
-      `cannot reach Redis at ${printableUrl(url)}: ${error instanceof Error ? error.message : String(error)}`,
+      `cannot reach Redis at ${printableUrl(url)}: ${cause instanceof Error ? cause.message : String(cause)}`,
     );
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -113,7 +127,7 @@ export interface FarmJobStatus {
   offset: number;
   length: number;
   fileSize: number;
-  /** Bytes done so far by the current attempt (active jobs). */
+  /** Bytes done by the job's latest attempt, as it last reported them. */
   progress?: { bytesDone: number; bytesTotal: number };
   /** Completed jobs. */
   result?: FarmJobResult;
@@ -264,11 +278,11 @@ export class FarmQueue {
   readonly queue: Queue<FarmJobData, FarmJobResult>;
   readonly #client: Redis;
 
-  private constructor(url: string, name: string, client: Redis) {
+  private constructor(url: string, name: string, client: Redis, queue: Queue<FarmJobData, FarmJobResult>) {
     this.url = url;
     this.name = name;
     this.#client = client;
-    this.queue = new Queue<FarmJobData, FarmJobResult>(name, { connection: client });
+    this.queue = queue;
   }
 
   /**
@@ -277,9 +291,15 @@ export class FarmQueue {
    */
   static async open(options: FarmConnectionOptions = {}): Promise<FarmQueue> {
     const { url, queue } = farmSettings(options);
-    const client = redisClient(url, 'command');
+    const client = await redisClient(url, 'command');
     await connectRedis(client, url);
-    return new FarmQueue(url, queue, client);
+    const { Queue } = await import('bullmq');
+    return new FarmQueue(
+      url,
+      queue,
+      client,
+      new Queue<FarmJobData, FarmJobResult>(queue, { connection: client }),
+    );
   }
 
   /**
@@ -387,7 +407,7 @@ function describeJob(job: Job<FarmJobData, FarmJobResult>, state: string): FarmJ
     stalls: job.stalledCounter ?? 0,
     enqueuedAt: job.timestamp,
   };
-  if (state === 'active' && typeof progress === 'object' && typeof progress.bytesDone === 'number') {
+  if (typeof progress === 'object' && progress !== null && typeof progress.bytesDone === 'number') {
     status.progress = { bytesDone: progress.bytesDone, bytesTotal: Number(progress.bytesTotal) };
   }
   if (state === 'completed' && job.returnvalue) status.result = job.returnvalue;

@@ -4,7 +4,7 @@
  * and any worker's stalled-job check hands the job to the next free worker, which resumes the run.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Progress } from '../brighten/pipeline.js';
 import { errorCode, invalidParameterError } from '../errors.js';
@@ -32,7 +32,7 @@ export interface FarmWorkerOptions extends FarmConnectionOptions {
   stalledInterval?: number;
   /** Times a job may be taken over from a dead worker before it fails (a job that kills every worker) [20]. */
   maxStalls?: number;
-  /** How long a claim (the cross-machine lock check) outlives a dead worker, in milliseconds [10000]. */
+  /** How long a claim (the cross-machine lock check) outlives a dead worker, in milliseconds [`lockDuration`]. */
   claimTtl?: number;
   /** How long a job whose file is busy waits before it is tried again, in milliseconds [2000]. */
   busyDelay?: number;
@@ -77,6 +77,7 @@ export class FarmWorker {
    */
   readonly done: Promise<FarmWorkerSummary>;
 
+  readonly #bullmq: typeof import('bullmq');
   readonly #worker: Worker<FarmJobData, FarmJobResult>;
   readonly #clients: Redis[];
   readonly #stop = new AbortController();
@@ -90,11 +91,13 @@ export class FarmWorker {
   #reject!: (error: Error) => void;
 
   private constructor(
+    bullmq: typeof import('bullmq'),
     url: string,
     queue: string,
     clients: { worker: Redis; claims: Redis; poll: Redis },
     o: Required<Omit<FarmWorkerOptions, 'redis' | 'queue' | 'onEvent'>> & Pick<FarmWorkerOptions, 'onEvent'>,
   ) {
+    this.#bullmq = bullmq;
     this.#clients = [clients.worker, clients.claims, clients.poll];
     this.#onEvent = o.onEvent ?? (() => {});
     this.#summary = {
@@ -113,7 +116,7 @@ export class FarmWorker {
     // An unobserved rejection must not kill the process: callers learn of it through `done` or close().
     this.done.catch(() => {});
     const claim = redisClaims(clients.claims, queue, o.claimTtl);
-    this.#worker = new Worker<FarmJobData, FarmJobResult>(
+    this.#worker = new bullmq.Worker<FarmJobData, FarmJobResult>(
       queue,
       (job, token, signal) => this.#process(job, token, signal, claim, o.busyDelay),
       {
@@ -144,7 +147,7 @@ export class FarmWorker {
       lockDuration,
       stalledInterval: positive('stalledInterval', options.stalledInterval, 30_000),
       maxStalls: positive('maxStalls', options.maxStalls, 20),
-      claimTtl: positive('claimTtl', options.claimTtl, 10_000),
+      claimTtl: positive('claimTtl', options.claimTtl, lockDuration),
       busyDelay: positive('busyDelay', options.busyDelay, 2000),
       untilEmpty: options.untilEmpty === true,
       onEvent: options.onEvent,
@@ -153,16 +156,17 @@ export class FarmWorker {
       throw invalidParameterError('onEvent', 'a function', options.onEvent);
     }
     // A wrong URL fails here, at once; afterwards the worker waits out Redis restarts.
-    const probe = redisClient(url, 'command');
+    const probe = await redisClient(url, 'command');
     await connectRedis(probe, url);
     probe.disconnect();
     const clients = {
-      worker: redisClient(url, 'worker'),
-      claims: redisClient(url, 'worker'),
-      poll: redisClient(url, 'worker'),
+      worker: await redisClient(url, 'worker'),
+      claims: await redisClient(url, 'worker'),
+      poll: await redisClient(url, 'worker'),
     };
     await Promise.all(Object.values(clients).map((client) => client.connect()));
-    return new FarmWorker(url, queue, clients, o);
+    // Loaded when a worker starts, not with every import of rawbright.
+    return new FarmWorker(await import('bullmq'), url, queue, clients, o);
   }
 
   async #process(
@@ -176,7 +180,7 @@ export class FarmWorker {
     const defer = async (delay: number) => {
       // Fails only when the job's lock is lost, and then the job is no longer this worker's anyway.
       await job.moveToDelayed(Date.now() + delay, token).catch(() => {});
-      throw new DelayedError();
+      throw new this.#bullmq.DelayedError();
     };
     if (this.#stop.signal.aborted) return defer(0);
     let data: FarmJobData;
@@ -184,7 +188,7 @@ export class FarmWorker {
       data = checkJobData(job.data);
     } catch (error) {
       this.#summary.failed++;
-      throw new UnrecoverableError(`ERR_FARM_JOB: ${(error as Error).message}`);
+      throw new this.#bullmq.UnrecoverableError(`ERR_FARM_JOB: ${(error as Error).message}`);
     }
     this.#active++;
     const stop = signal === undefined ? this.#stop.signal : AbortSignal.any([signal, this.#stop.signal]);
@@ -204,6 +208,7 @@ export class FarmWorker {
     };
     try {
       const result = await runFarmJob(id, data, { signal: stop, onProgress, claim });
+      await progressWrite;
       this.#summary.completed++;
       this.#summary.bytes += result.bytes;
       this.#summary.actions[result.action] = (this.#summary.actions[result.action] ?? 0) + 1;
@@ -221,7 +226,7 @@ export class FarmWorker {
       }
       this.#summary.failed++;
       this.#onEvent({ type: 'failed', job: id, path: data.path, code, message });
-      throw new UnrecoverableError(`${code}: ${message}`);
+      throw new this.#bullmq.UnrecoverableError(`${code}: ${message}`);
     } finally {
       this.#active--;
     }
@@ -248,7 +253,7 @@ export class FarmWorker {
   }
 
   async #stopWhenEmpty(client: Redis, queue: string): Promise<void> {
-    const counts = new Queue(queue, { connection: client });
+    const counts = new this.#bullmq.Queue(queue, { connection: client });
     try {
       while (!this.#stop.signal.aborted) {
         await sleep(500);
