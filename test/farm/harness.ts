@@ -95,6 +95,8 @@ export interface ChaosOptions {
   /** Time between kills, in milliseconds: a random value in this range. */
   killEvery: [number, number];
   redisRestarts: number;
+  /** More `rawbright worker` options (e.g. `--concurrency 2`). */
+  workerArgs?: string[];
   /** Give up after this long, in milliseconds. */
   deadline: number;
 }
@@ -109,6 +111,8 @@ export interface ChaosResult {
   actions: Record<string, number>;
   /** Completed jobs by the host whose worker completed them. */
   byHost: Record<string, number>;
+  /** Workers started while Redis was down (they stop at once with one line). */
+  startsWithoutRedis: number;
   /** Workers that stopped without being killed, and why. */
   unexpectedExits: string[];
   /** Files that differ from the expected result; jobs done more or less than once; jobs failed or lost. */
@@ -152,13 +156,16 @@ export async function chaos(o: ChaosOptions): Promise<ChaosResult> {
   // A supervisor: every worker that stops is started again, on its host, as systemd would.
   const workers: WorkerProcess[] = [];
   const unexpected: string[] = [];
+  let startsWithoutRedis = 0;
   let running = true;
   const supervise = (slot: number, host: Host) => {
-    const worker = startWorker(host, o.redis, o.queue, QUICK_TAKEOVER);
+    const worker = startWorker(host, o.redis, o.queue, [...QUICK_TAKEOVER, ...(o.workerArgs ?? [])]);
     workers[slot] = worker;
     worker.child.once('exit', (code) => {
       if (!running) return;
-      if (!worker.killed) unexpected.push(`${host.name} exited with ${code}: ${worker.stderr.trim()}`);
+      // A worker started while Redis is down stops at once, saying so; the supervisor starts it again.
+      if (/cannot reach Redis/.test(worker.stderr)) startsWithoutRedis++;
+      else if (!worker.killed) unexpected.push(`${host.name} exited with ${code}: ${worker.stderr.trim()}`);
       setTimeout(() => running && supervise(slot, host), worker.killed ? 100 + rand() * 500 : 300);
     });
   };
@@ -232,6 +239,7 @@ export async function chaos(o: ChaosOptions): Promise<ChaosResult> {
     takenOver: final.jobs.filter((job) => job.stalls > 0).length,
     actions,
     byHost,
+    startsWithoutRedis,
     unexpectedExits: unexpected,
     wrongFiles,
     doneTwice,
