@@ -12,9 +12,9 @@
  * holds a finished window: from here on, no journal means the run finished), `done` (with the file's
  * identity afterwards), or `untouched` (a started run found to have changed nothing).
  */
-import { closeSync, fsyncSync, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, realpathSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { errorCode, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
@@ -126,7 +126,10 @@ export class FarmRecord {
    */
   static lock(path: string, opts: { durable: boolean }): FarmRecord {
     const recordPath = recordPathFor(path);
+    const created = !existsSync(recordPath);
     const fd = openSync(recordPath, 'a');
+    // A durable record must survive a power cut from its first line: its name too.
+    if (created && opts.durable) syncFolder(dirname(recordPath));
     let lock: MappedFile | undefined;
     try {
       lock = MappedFile.open(recordPath, { access: 'readwrite' });
@@ -161,6 +164,15 @@ export class FarmRecord {
   close(): void {
     closeSync(this.fd);
     this.lock.close();
+  }
+}
+
+function syncFolder(folder: string): void {
+  const fd = openSync(folder, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

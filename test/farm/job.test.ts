@@ -89,6 +89,16 @@ describe('a farm job killed at any step is applied exactly once', () => {
     expect(steps(path, 'job-a').filter((phase) => phase === 'done')).toHaveLength(1);
   });
 
+  it('a durable job killed in its run is resumed durably, its record on disk', async () => {
+    const input = randomBytes(2 * MiB, 150);
+    const path = fixture(input);
+    const [data] = await prepareJobs(path, { ...RUN, durable: true });
+    killedAt('job-durable', data!, 'journaled');
+    expect((await runFarmJob('job-durable', data!)).action).toBe('resumed');
+    expect(readFileSync(path).equals(expectedBrighten(input, RUN.by))).toBe(true);
+    expect(steps(path, 'job-durable')).toEqual(['started', 'journaled', 'done']);
+  });
+
   it('killed while settling a killed run, before and after its resume', async () => {
     for (const point of ['settle-journaled', 'settle-resumed']) {
       const input = randomBytes(2 * MiB, 200 + counter);
