@@ -37,7 +37,7 @@ describe(`a farm under fire (seed ${SEED})`, () => {
       seed: SEED,
       killEvery: [600, 1800],
       redisRestarts: 1,
-      deadline: 50_000,
+      deadline: 90_000,
     });
     console.log(
       `farm chaos: ${result.jobs} jobs, ${result.kills} kills, ${result.redisRestarts} Redis restart, ` +
@@ -52,5 +52,6 @@ describe(`a farm under fire (seed ${SEED})`, () => {
     expect(result.redisRestarts).toBe(1);
     expect(result.kills).toBeGreaterThan(0);
     if (hosts.fallback === null) expect(Object.keys(result.byHost).length).toBeGreaterThan(1);
-  });
+    // About 20 s here; the margin is for a machine busy with other tests.
+  }, 120_000);
 });
