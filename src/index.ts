@@ -41,6 +41,32 @@ export {
   writeSidecar,
 } from './convert/sidecar.js';
 export { RawbrightError } from './errors.js';
+export { type FileIdentity, fileIdentity } from './farm/identity.js';
+export {
+  type FarmAction,
+  type FarmJobData,
+  type FarmJobResult,
+  type FarmRunOptions,
+  runFarmJob,
+} from './farm/job.js';
+export {
+  DEFAULT_QUEUE,
+  DEFAULT_REDIS_URL,
+  type EnqueuedJob,
+  type EnqueueOptions,
+  type FarmConnectionOptions,
+  type FarmJobStatus,
+  FarmQueue,
+  type FarmStatus,
+  prepareJobs,
+} from './farm/queue.js';
+export { type Phase, type RecordLine, type RecordState, readRecord, recordPathFor } from './farm/record.js';
+export {
+  FarmWorker,
+  type FarmWorkerEvent,
+  type FarmWorkerOptions,
+  type FarmWorkerSummary,
+} from './farm/worker.js';
 export {
   ACCESS_MODES,
   type Access,

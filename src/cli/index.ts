@@ -25,6 +25,9 @@ const SUBCOMMANDS: readonly { names: readonly string[]; load: () => Promise<Regi
   { names: ['preview'], load: async () => (await import('./commands/preview.js')).registerPreview },
   { names: ['create'], load: async () => (await import('./commands/create.js')).registerCreate },
   { names: ['info'], load: async () => (await import('./commands/info.js')).registerInfo },
+  { names: ['enqueue'], load: async () => (await import('./commands/enqueue.js')).registerEnqueue },
+  { names: ['worker'], load: async () => (await import('./commands/worker.js')).registerWorker },
+  { names: ['status'], load: async () => (await import('./commands/status.js')).registerStatus },
 ];
 
 /** The subcommand named on the command line: the first word that is not an option. */
