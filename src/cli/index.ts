@@ -4,8 +4,12 @@
  * Exit codes: 0 success, 1 runtime failure, 2 usage error, 130 interrupted (resumable).
  */
 import { readFileSync } from 'node:fs';
+import module from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { errorCode } from '../errors.js';
+
+// Node 22.1+ keeps compiled code between runs; the subcommands load after this line, so they use it.
+(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
 type Register = (program: Command) => void;
 

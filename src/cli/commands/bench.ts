@@ -18,6 +18,7 @@ import { describeMachine, describeVersions } from '../../bench/machine.js';
 import { formatBenchResult, formatKernelBench } from '../../bench/report.js';
 import { type BenchResult, QUICK_PRESET, runBench } from '../../bench/suite.js';
 import { removeLiveWorkspaces } from '../../bench/workspace.js';
+import { RawbrightError } from '../../errors.js';
 import { CHANNEL_MODES, type Channels, SAMPLE_TYPES, type SampleType } from '../../kernels/types.js';
 import { parseChoice, parseInteger, parseSizeOption, usageError } from '../options.js';
 import { parseSize } from '../size.js';
@@ -117,7 +118,18 @@ function commandLine(): string {
  * without them (and their memory).
  */
 async function drawCharts(file: string, result: BenchResult): Promise<void> {
-  const { writeCharts } = await import('../../bench/chart.js');
+  let chart: typeof import('../../bench/chart.js');
+  try {
+    chart = await import('../../bench/chart.js');
+  } catch (error) {
+    // vega and vega-lite are optional dependencies (about 25 MB), needed only here.
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new RawbrightError(
+      'ERR_CHART_UNAVAILABLE',
+      '--chart needs the optional packages vega and vega-lite: install them with `npm install vega vega-lite`',
+    );
+  }
+  const { writeCharts } = chart;
   const paths = await writeCharts(file, result);
   process.stdout.write(`Charts: ${paths.join(', ')}\n`);
 }
