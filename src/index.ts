@@ -71,6 +71,12 @@ export {
   type KernelName,
   type SampleType,
 } from './kernels/index.js';
+export {
+  Channel,
+  type ChannelOptions,
+  MAX_CHANNEL_CAPACITY,
+  MIN_CHANNEL_CAPACITY,
+} from './shm/channel.js';
 export { OBJECT_HEADER_BYTES, readObject, writeObject } from './shm/serialize.js';
 export {
   type LockOptions,
@@ -83,3 +89,4 @@ export {
   SharedMemory,
   type SharedMemoryOptions,
 } from './shm/shared-memory.js';
+export type { WaitOptions } from './shm/wait.js';
