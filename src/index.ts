@@ -77,6 +77,10 @@ export {
   MAX_CHANNEL_CAPACITY,
   MIN_CHANNEL_CAPACITY,
 } from './shm/channel.js';
+export { Event, type EventOptions } from './shm/event.js';
+export { NamedMutex, type NamedMutexOptions } from './shm/mutex.js';
+export type { PrimitiveOptions } from './shm/primitive.js';
+export { Semaphore, type SemaphoreOptions } from './shm/semaphore.js';
 export { OBJECT_HEADER_BYTES, readObject, writeObject } from './shm/serialize.js';
 export {
   type LockOptions,

@@ -138,3 +138,35 @@ export class WordWaiter {
     this.#free.length = 0;
   }
 }
+
+/**
+ * Waits until `attempt` succeeds, sleeping on word `index` between tries: the shared loop of the
+ * Event and Semaphore waits. `attempt` must read the word's value first and return it when it fails.
+ */
+export async function waitUntil(
+  words: Int32Array,
+  waiter: WordWaiter,
+  index: number,
+  waitersIndex: number,
+  attempt: () => { done: true } | { done: false; seen: number },
+  wait: CheckedWait,
+  isClosed: () => boolean,
+  errors: { closed: () => Error; timeout: () => Error },
+): Promise<void> {
+  for (;;) {
+    if (isClosed()) throw errors.closed();
+    if (wait.signal?.aborted) throw abortReason(wait.signal);
+    const result = attempt();
+    if (result.done) return;
+    Atomics.add(words, waitersIndex, 1);
+    let outcome: WaitOutcome;
+    try {
+      outcome = await waiter.wait(index, result.seen, wait);
+    } finally {
+      if (!isClosed()) Atomics.sub(words, waitersIndex, 1);
+    }
+    if (outcome === 'closed' || isClosed()) throw errors.closed();
+    if (outcome === 'aborted' && wait.signal !== undefined) throw abortReason(wait.signal);
+    if (outcome === 'timeout') throw errors.timeout();
+  }
+}
