@@ -2,6 +2,7 @@
 // (children run test/shm/channel-child.mjs against the built library), SIGKILL included.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Channel } from '../../dist/shm/channel.js';
 import { SharedMemory } from '../../dist/shm/shared-memory.js';
@@ -158,6 +159,32 @@ describe('Channel in one process', () => {
     );
     using joined = Channel.createOrOpen(made.name, { capacity: 1024 });
     expect(joined.created).toBe(false);
+  });
+});
+
+describe('Channel between threads', () => {
+  it('a worker thread receives and answers on the same channels without blocking either loop', async () => {
+    const name = uniqueName();
+    using requests = Channel.create<number>(`${name}.req`);
+    using replies = Channel.create<number>(`${name}.rep`);
+    const module = new URL('../../dist/shm/channel.js', import.meta.url).href;
+    const worker = new Worker(
+      `import(${JSON.stringify(module)}).then(async ({ Channel }) => {
+        const requests = Channel.open(${JSON.stringify(`${name}.req`)});
+        const replies = Channel.open(${JSON.stringify(`${name}.rep`)});
+        for (let i = 0; i < 20; i++) await replies.send((await requests.receive()) * 2);
+        requests.close();
+        replies.close();
+      });`,
+      { eval: true },
+    );
+    const answers: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      await requests.send(i);
+      answers.push(await replies.receive({ timeout: 20_000 }));
+    }
+    expect(answers).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
+    expect(await new Promise((resolve) => worker.once('exit', resolve))).toBe(0);
   });
 });
 
