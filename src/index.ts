@@ -76,6 +76,7 @@ export {
   type ChannelOptions,
   MAX_CHANNEL_CAPACITY,
   MIN_CHANNEL_CAPACITY,
+  type SendOptions,
 } from './shm/channel.js';
 export { Event, type EventOptions } from './shm/event.js';
 export { NamedMutex, type NamedMutexOptions } from './shm/mutex.js';

@@ -49,6 +49,11 @@ export interface ChannelOptions extends OpenSharedMemoryOptions {
   mode?: number;
 }
 
+export interface SendOptions extends WaitOptions {
+  /** Resolve only once a receiver has taken the message [false]. */
+  ack?: boolean;
+}
+
 function checkCapacity(value: unknown): number {
   const capacity = value ?? 65536;
   if (!isInteger(capacity) || capacity < MIN_CHANNEL_CAPACITY || capacity > MAX_CHANNEL_CAPACITY) {
@@ -214,23 +219,31 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
     const encoded = this.#encode(value);
     const guard = this.#region.mutex.tryLock();
     if (guard === null) return false;
-    return this.#put(encoded, guard);
+    return this.#put(encoded, guard) >= 0;
   }
 
   /**
-   * Queues a message, waiting for room. Resolves once the message is committed (visible to receivers).
+   * Queues a message, waiting for room. Resolves once the message is committed (visible to
+   * receivers), or with `ack: true` once a receiver has taken it (QuickIPC's "poke, then wait until
+   * it was read"); an ack that times out leaves the message queued.
    * @throws `ETIMEDOUT`; the signal's reason on abort; `ERR_CLOSED` if the channel is closed meanwhile;
    *   `ERR_CHANNEL_MESSAGE_TOO_LARGE`; `ERR_NOT_SERIALIZABLE`.
    */
-  async send(value: T, options?: WaitOptions): Promise<void> {
+  async send(value: T, options?: SendOptions): Promise<void> {
     this.#checkOpen();
     const wait = checkWaitOptions(options);
+    const ack = options?.ack ?? false;
+    if (typeof ack !== 'boolean') throw invalidParameterError('ack', 'a boolean', ack);
     const encoded = this.#encode(value);
     for (;;) {
       if (wait.signal?.aborted) throw abortReason(wait.signal);
       const seq = Atomics.load(this.#words, W_SPACE_SEQ);
       // The lock is taken without a turn of the event loop when it is free (never held across an await).
-      if (this.#put(encoded, this.#region.mutex.tryLock() ?? (await this.#lock(wait)))) return;
+      const end = this.#put(encoded, this.#region.mutex.tryLock() ?? (await this.#lock(wait)));
+      if (end >= 0) {
+        if (ack) await this.#taken(end, wait);
+        return;
+      }
       Atomics.add(this.#words, W_SENDERS, 1);
       let outcome: Awaited<ReturnType<WordWaiter['wait']>>;
       try {
@@ -239,6 +252,22 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
         if (!this.#closed) Atomics.sub(this.#words, W_SENDERS, 1);
       }
       this.#settle(outcome, wait, 'room in channel');
+    }
+  }
+
+  // Waits until the head has passed `end` (the message ending there was taken).
+  async #taken(end: number, wait: ReturnType<typeof checkWaitOptions>): Promise<void> {
+    for (;;) {
+      const seq = Atomics.load(this.#words, W_SPACE_SEQ);
+      if ((((Atomics.load(this.#words, W_HEAD) >>> 0) - end) | 0) >= 0) return;
+      Atomics.add(this.#words, W_SENDERS, 1);
+      let outcome: Awaited<ReturnType<WordWaiter['wait']>>;
+      try {
+        outcome = await this.#waiter.wait(W_SPACE_SEQ, seq, wait);
+      } finally {
+        if (!this.#closed) Atomics.sub(this.#words, W_SENDERS, 1);
+      }
+      this.#settle(outcome, wait, 'a receiver to take the message from channel');
     }
   }
 
@@ -349,7 +378,8 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
   }
 
   // Under the lock: copy the record into free space, then commit it by moving the tail.
-  #put(encoded: { bytes: Uint8Array; clone: boolean }, guard: MutexGuard): boolean {
+  // Returns where the record ends (its tail position), or -1 if there is no room.
+  #put(encoded: { bytes: Uint8Array; clone: boolean }, guard: MutexGuard): number {
     const head = Atomics.load(this.#words, W_HEAD) >>> 0;
     const tail = Atomics.load(this.#words, W_TAIL) >>> 0;
     const used = (tail - head) >>> 0;
@@ -358,7 +388,7 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
     const record = RECORD_HEADER + ((bytes.length + 3) & ~3);
     if (this.capacity - used < record) {
       guard.unlock();
-      return false;
+      return -1;
     }
     this.#copyIn((tail + RECORD_HEADER) >>> 0, bytes);
     this.#view.setUint32(tail & this.#mask, (bytes.length | (clone ? CLONE_BIT : 0)) >>> 0, true);
@@ -366,7 +396,7 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
     guard.unlock();
     Atomics.add(this.#words, W_DATA_SEQ, 1);
     if (Atomics.load(this.#words, W_RECEIVERS) !== 0) this.#waiter.wake(W_DATA_SEQ);
-    return true;
+    return (tail + record) >>> 0;
   }
 
   // Under the lock: copy the oldest record out, then free it by moving the head.

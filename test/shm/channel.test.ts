@@ -98,6 +98,25 @@ describe('Channel in one process', () => {
     expect(Array.from(channel.tryReceive() as Uint8Array)).toEqual([9]);
   });
 
+  it('send with ack resolves only once a receiver took the message, and an ack can time out', async () => {
+    using channel = Channel.create(uniqueName());
+    let acked = false;
+    const sending = channel.send('poke', { ack: true, timeout: 20_000 }).then(() => {
+      acked = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(acked).toBe(false);
+    expect(channel.size).toBe(1);
+    expect(channel.tryReceive()).toBe('poke');
+    await sending;
+    expect(acked).toBe(true);
+    expect(await codeOf(channel.send('unread', { ack: true, timeout: 20 }))).toBe('ETIMEDOUT');
+    expect(channel.tryReceive()).toBe('unread');
+    expect(await codeOf(channel.send('x', { ack: 'yes' as unknown as boolean }))).toBe(
+      'ERR_INVALID_ARG_VALUE',
+    );
+  });
+
   it('aborts waits by signal, before and during the wait', async () => {
     using channel = Channel.create(uniqueName());
     const controller = new AbortController();
