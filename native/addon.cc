@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitBrighten(env, exports);
   InitSharedMemory(env, exports);
   InitSigbus(env, exports);
+  InitIpc(env, exports);
   return exports;
 }
 

@@ -106,5 +106,6 @@ void InitOverlay(Napi::Env env, Napi::Object exports);
 void InitBrighten(Napi::Env env, Napi::Object exports);
 void InitSharedMemory(Napi::Env env, Napi::Object exports);
 void InitSigbus(Napi::Env env, Napi::Object exports);
+void InitIpc(Napi::Env env, Napi::Object exports);
 
 }  // namespace rawbright

@@ -122,6 +122,9 @@ export interface NativeAddon {
   openSharedMemory(name: string, trustOwner: number | undefined): NativeSharedMemoryHandle;
   /** Removes every stale region of this user's; returns their names. */
   cleanupSharedMemory(): string[];
+  FutexWaiter: new (buffer: ArrayBuffer) => NativeFutexWaiter;
+  /** Wakes up to count waiters (in any process) on the 4-byte word at byteOffset; returns how many. */
+  futexWake(buffer: ArrayBuffer, byteOffset: number, count: number): number;
   readonly sharedMemoryLimits: {
     readonly supported: boolean;
     readonly directory: string;
@@ -130,6 +133,17 @@ export interface NativeAddon {
     readonly maxSize: number;
     readonly maxMutexes: number;
   };
+}
+
+/**
+ * A thread that sleeps in FUTEX_WAIT on a word of a region's data (native/ipc.cc), one wait at a time.
+ * wait resolves 0 (woken, or the word differs from expected), 1 (timed out), 2 (cancelled/closed);
+ * timeoutMs < 0 waits forever.
+ */
+export interface NativeFutexWaiter {
+  wait(byteOffset: number, expected: number, timeoutMs: number): Promise<0 | 1 | 2>;
+  cancel(): void;
+  close(): void;
 }
 
 /** One attachment to a shared memory region. After close() every method throws ERR_CLOSED. */

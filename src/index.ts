@@ -106,6 +106,17 @@ export {
   type KernelName,
   type SampleType,
 } from './kernels/index.js';
+export {
+  Channel,
+  type ChannelOptions,
+  MAX_CHANNEL_CAPACITY,
+  MIN_CHANNEL_CAPACITY,
+  type SendOptions,
+} from './shm/channel.js';
+export { Event, type EventOptions } from './shm/event.js';
+export { NamedMutex, type NamedMutexOptions } from './shm/mutex.js';
+export type { PrimitiveOptions } from './shm/primitive.js';
+export { Semaphore, type SemaphoreOptions } from './shm/semaphore.js';
 export { OBJECT_HEADER_BYTES, readObject, writeObject } from './shm/serialize.js';
 export {
   type LockOptions,
@@ -118,3 +129,4 @@ export {
   SharedMemory,
   type SharedMemoryOptions,
 } from './shm/shared-memory.js';
+export type { WaitOptions } from './shm/wait.js';

@@ -1,12 +1,14 @@
 // Process C of the three-process demonstration (see process-a.mjs): opens "testmap" by name and,
-// under the region's mutex, writes `true` at byte 2.
-import { SharedMemory } from '../../dist/index.js';
+// under the named mutex "testmapmutex" (`Mutex.OpenExisting`), writes `true` at byte 2.
+import { NamedMutex, SharedMemory } from '../../dist/index.js';
 
 const region = SharedMemory.open('testmap');
+const mutex = NamedMutex.open('testmapmutex');
 try {
-  const guard = await region.mutex.lock({ timeout: 10_000 });
+  const guard = await mutex.lock({ timeout: 10_000 });
   new Uint8Array(region.buffer)[2] = 1; // BinaryWriter.Write(true)
   guard.unlock();
 } finally {
+  mutex.close();
   region.close();
 }

@@ -1,6 +1,7 @@
-// N processes brighten one raw file together, each taking disjoint windows, and report progress
-// through a counter in shared memory guarded by the region's robust mutex. The result is checked
-// against a single-process run of the library's brightenFile on a copy of the same input.
+// N processes brighten one raw file together. Their work queue is a Channel (one message per window,
+// then one "stop" per process); they report each finished window on a second Channel, the progress
+// feed, which this process reads as it comes (no polling). The result is checked against a
+// single-process run of the library's brightenFile on a copy of the same input.
 //
 //   node samples/parallel-brighten/run.mjs [--processes 3] [--size-mib 96] [--window-mib 4] [--by 1000]
 //
@@ -13,8 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { brightenFile, MappedFile, SharedMemory, writeObject } from '../../dist/index.js';
-import { COUNTERS, JOB_OFFSET, REGION_SIZE } from './layout.mjs';
+import { brightenFile, Channel, MappedFile } from '../../dist/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -57,10 +57,10 @@ function makeImage(path) {
   writable.close();
 }
 
-function startWorker(regionName, number) {
+function startWorker(name, number) {
   const script = fileURLToPath(new URL('./worker.mjs', import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, regionName, String(number)], { stdio: 'inherit' });
+    const child = spawn(process.execPath, [script, name, String(number)], { stdio: 'inherit' });
     child.on('error', reject);
     child.on('exit', (code, signal) =>
       code === 0
@@ -71,7 +71,9 @@ function startWorker(regionName, number) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'rawbright-parallel-'));
-const region = SharedMemory.create(`parallel-brighten-${process.pid}`, REGION_SIZE);
+const name = `parallel-brighten-${process.pid}`;
+const work = Channel.create(`${name}.work`, { capacity: 64 * 1024 });
+const progress = Channel.create(`${name}.progress`, { capacity: 64 * 1024 });
 try {
   const input = join(dir, 'image.raw');
   const reference = join(dir, 'reference.raw');
@@ -80,41 +82,47 @@ try {
   const before = sha256(input);
 
   const windows = Math.ceil(size / window);
-  writeObject(new Uint8Array(region.buffer, JOB_OFFSET), {
-    path: input,
-    by,
-    type: 'uint16',
-    channels: 'rgb',
-    offset: 0,
-    length: size,
-    window,
-    windows,
-  });
-  const counters = new Float64Array(region.buffer, 0, COUNTERS.length);
   console.log(
     `${processes} processes brighten ${size / 1024 / 1024} MiB in ${windows} windows of ${window / 1024 / 1024} MiB by ${by}`,
   );
 
   const started = performance.now();
-  let lastReported = -1;
-  const report = async () => {
-    const guard = await region.mutex.lock();
-    const done = counters[COUNTERS.windowsDone];
-    guard.unlock();
-    if (done !== lastReported) {
-      lastReported = done;
-      console.log(`  progress: ${done}/${windows} windows (${Math.round((100 * done) / windows)}%)`);
+  const workers = Promise.all(Array.from({ length: processes }, (_, number) => startWorker(name, number)));
+  // The queue: a send waits (sleeping) while the queue is full, so any number of windows fits.
+  const queued = (async () => {
+    for (let index = 0; index < windows; index++) {
+      const offset = index * window;
+      await work.send({
+        path: input,
+        by,
+        type: 'uint16',
+        channels: 'rgb',
+        offset,
+        length: Math.min(window, size - offset),
+        window,
+      });
     }
-  };
-  const ticker = setInterval(report, 100);
-  try {
-    await Promise.all(Array.from({ length: processes }, (_, number) => startWorker(region.name, number)));
-  } finally {
-    clearInterval(ticker);
+    for (let i = 0; i < processes; i++) await work.send('stop');
+  })();
+  const perWorker = new Array(processes).fill(0);
+  let done = 0;
+  let finished = 0;
+  const failed = workers.then(
+    () => new Promise(() => {}),
+    (error) => Promise.reject(error),
+  );
+  while (finished < processes) {
+    const message = await Promise.race([progress.receive(), failed]);
+    if (message.finished) {
+      finished++;
+      continue;
+    }
+    done++;
+    perWorker[message.worker]++;
+    console.log(`  progress: ${done}/${windows} windows (${Math.round((100 * done) / windows)}%)`);
   }
-  await report();
+  await Promise.all([queued, workers]);
   const seconds = (performance.now() - started) / 1000;
-  const perWorker = Array.from({ length: processes }, (_, i) => counters[COUNTERS.perWorker + i]);
   console.log(`  windows per process: ${perWorker.join(', ')} (${seconds.toFixed(2)} s)`);
 
   await brightenFile(reference, { by, type: 'uint16', channels: 'rgb' });
@@ -124,6 +132,7 @@ try {
   if (!same || after === before) process.exitCode = 1;
   if (after === before) console.log('but the file did not change');
 } finally {
-  region.close();
+  work.close();
+  progress.close();
   rmSync(dir, { recursive: true, force: true });
 }

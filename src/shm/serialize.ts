@@ -56,6 +56,36 @@ function bytesOf(name: string, target: unknown): Uint8Array {
 }
 
 /**
+ * The V8 serialization of `value` (no header), for carriers that frame values themselves (Channel).
+ * @throws `ERR_NOT_SERIALIZABLE` if it cannot be serialized.
+ */
+export function serializeValue(value: unknown): Buffer {
+  try {
+    return serialize(value);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new RawbrightError('ERR_NOT_SERIALIZABLE', `the value cannot be serialized: ${reason}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * Reads back {@link serializeValue}'s bytes; typed arrays in the result own their memory.
+ * @throws `ERR_INVALID_OBJECT` if the bytes are not a valid serialization.
+ */
+export function deserializeValue(payload: Uint8Array): unknown {
+  try {
+    return deserializePrivately(payload);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new RawbrightError('ERR_INVALID_OBJECT', `the serialized value is damaged: ${reason}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
  * Serializes `value` into `target` (from its first byte).
  * @param target - where to write: an ArrayBuffer (e.g. `SharedMemory.buffer`, `Window.buffer`) or any
  *   view of one, whose range is used.

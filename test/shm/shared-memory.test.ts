@@ -833,6 +833,7 @@ describe('samples/ipc', () => {
     expect(code).toBe(0);
     expect(stdout).toBe('Process A says: True\nProcess B says: False\nProcess C says: True\n');
     expect(existsSync(shmPath('testmap'))).toBe(false);
+    expect(existsSync(shmPath('testmapmutex'))).toBe(false);
   });
 });
 

@@ -345,5 +345,20 @@ export function registerBench(program: Command): Command {
   });
   registerKernelsBench(bench);
   registerFileBench(bench);
+  bench
+    .command('ipc')
+    .description('round trips between processes: Channel, process.send, a Unix socket, a MessagePort')
+    .option(
+      '--rounds <n>',
+      'round trips per case (default: 2000; 1 MiB: a twentieth)',
+      parseInteger('--rounds'),
+    )
+    .option('--json <file>', 'also write the rows as JSON')
+    .action(async (flags: { rounds?: number; json?: string }) => {
+      const { formatIpcBench, runIpcBench } = await import('../../bench/ipc-bench.js');
+      const rows = await runIpcBench({ rounds: flags.rounds });
+      console.log(formatIpcBench(rows));
+      if (flags.json !== undefined) writeFileSync(flags.json, `${JSON.stringify({ ipc: rows }, null, 2)}\n`);
+    });
   return bench;
 }

@@ -1,0 +1,439 @@
+/**
+ * A named, bounded, multi-producer multi-consumer message queue in a shared memory region.
+ *
+ * Layout of the region's data (little-endian 32-bit words; see also the README):
+ * ```
+ * word 0  magic "RBCH"          word 1  layout version (1)
+ * word 2  capacity (bytes, a power of two)
+ * word 4  head: bytes ever taken (wraps at 2^32)     word 5  tail: bytes ever committed
+ * word 6  data sequence (futex: bumped by every send)  word 7  space sequence (bumped by every receive)
+ * word 8  receivers sleeping                          word 9  senders sleeping
+ * byte 64 the ring: records [uint32 length | bit 31 = structured clone][payload, padded to 4 bytes]
+ * ```
+ * Every change of head or tail happens under the region's robust mutex, and each is one aligned
+ * store made after the bytes it covers are in place: a sender killed mid-copy leaves the tail where
+ * it was (the half-written record is never visible), a receiver killed mid-copy leaves the head where
+ * it was (the message stays queued), and the next locker takes the dead holder's lock as abandoned.
+ * Waiters sleep in the kernel on the sequence words (native/ipc.cc), never polling.
+ */
+import { invalidParameterError, RawbrightError } from '../errors.js';
+import { isInteger } from '../validate.js';
+import { deserializeValue, serializeValue } from './serialize.js';
+import { type MutexGuard, type OpenSharedMemoryOptions, SharedMemory } from './shared-memory.js';
+import { abortReason, checkWaitOptions, timeoutError, type WaitOptions, WordWaiter } from './wait.js';
+
+const MAGIC = 0x48434252; // "RBCH"
+const LAYOUT_VERSION = 1;
+const RING_OFFSET = 64;
+const W_MAGIC = 0;
+const W_VERSION = 1;
+const W_CAPACITY = 2;
+const W_HEAD = 4;
+const W_TAIL = 5;
+const W_DATA_SEQ = 6;
+const W_SPACE_SEQ = 7;
+const W_RECEIVERS = 8;
+const W_SENDERS = 9;
+const CLONE_BIT = 0x8000_0000;
+const RECORD_HEADER = 4;
+/** The smallest and largest ring, in bytes. */
+export const MIN_CHANNEL_CAPACITY = 64;
+export const MAX_CHANNEL_CAPACITY = 2 ** 31;
+// How long open() waits for a region's creator to finish writing the channel header.
+const OPEN_WAIT_MS = 1000;
+
+export interface ChannelOptions extends OpenSharedMemoryOptions {
+  /** Bytes of the ring, rounded up to a power of two, 64 B to 2 GiB [64 KiB]. A message needs 4 bytes more than its payload. */
+  capacity?: number;
+  /** Permission bits of a channel this call creates [0o600]. */
+  mode?: number;
+}
+
+export interface SendOptions extends WaitOptions {
+  /** Resolve only once a receiver has taken the message [false]. */
+  ack?: boolean;
+}
+
+function checkCapacity(value: unknown): number {
+  const capacity = value ?? 65536;
+  if (!isInteger(capacity) || capacity < MIN_CHANNEL_CAPACITY || capacity > MAX_CHANNEL_CAPACITY) {
+    throw invalidParameterError('capacity', `bytes from ${MIN_CHANNEL_CAPACITY} to 2 GiB`, value);
+  }
+  return 2 ** Math.ceil(Math.log2(capacity));
+}
+
+function checkOptions(value: unknown): ChannelOptions {
+  if (value !== undefined && (value === null || typeof value !== 'object')) {
+    throw invalidParameterError('options', 'an object', value);
+  }
+  return (value ?? {}) as ChannelOptions;
+}
+
+function regionOptions(options: ChannelOptions): { mode?: number; trustOwner?: number } {
+  const result: { mode?: number; trustOwner?: number } = {};
+  if (options.mode !== undefined) result.mode = options.mode;
+  if (options.trustOwner !== undefined) result.trustOwner = options.trustOwner;
+  return result;
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function closedError(name: string, path: string): RawbrightError {
+  return new RawbrightError('ERR_CLOSED', `channel "${name}" is closed`, { path });
+}
+
+const constructionToken = Symbol('Channel');
+
+/** A message queue between processes (and threads); see the module comment for its layout. */
+export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
+  /** The channel's name (that of its shared memory region). */
+  readonly name: string;
+  /** The region's path, `/dev/shm/rawbright.<name>`. */
+  readonly path: string;
+  /** Bytes of the ring. */
+  readonly capacity: number;
+  /** The largest message payload (bytes, after serialization for non-Uint8Array values). */
+  readonly maxMessageSize: number;
+  /** Whether this call created the channel. */
+  readonly created: boolean;
+
+  readonly #region: SharedMemory;
+  readonly #words: Int32Array;
+  readonly #ring: Uint8Array;
+  readonly #view: DataView;
+  readonly #mask: number;
+  readonly #waiter: WordWaiter;
+  #closed = false;
+
+  /** @internal */
+  constructor(token: symbol, region: SharedMemory) {
+    if (token !== constructionToken) {
+      throw new RawbrightError(
+        'ERR_ILLEGAL_CONSTRUCTOR',
+        'use Channel.create, Channel.open or Channel.createOrOpen',
+      );
+    }
+    this.#region = region;
+    this.name = region.name;
+    this.path = region.path;
+    this.created = region.created;
+    const buffer = region.buffer;
+    this.#words = new Int32Array(buffer, 0, RING_OFFSET / 4);
+    if (region.created) {
+      const capacity = region.size - RING_OFFSET;
+      this.#words[W_VERSION] = LAYOUT_VERSION;
+      this.#words[W_CAPACITY] = capacity | 0;
+      Atomics.store(this.#words, W_MAGIC, MAGIC);
+    } else {
+      const start = performance.now();
+      while (Atomics.load(this.#words, W_MAGIC) === 0 && performance.now() - start < OPEN_WAIT_MS)
+        sleepSync(1);
+    }
+    const capacity = this.#words[W_CAPACITY] >>> 0;
+    if (
+      Atomics.load(this.#words, W_MAGIC) !== MAGIC ||
+      this.#words[W_VERSION] !== LAYOUT_VERSION ||
+      capacity !== region.size - RING_OFFSET ||
+      capacity < MIN_CHANNEL_CAPACITY ||
+      (capacity & (capacity - 1)) !== 0
+    ) {
+      region.close();
+      throw new RawbrightError(
+        'ERR_CHANNEL_INVALID',
+        `shared memory region "${this.name}" is not a channel`,
+        {
+          path: this.path,
+        },
+      );
+    }
+    this.capacity = capacity;
+    this.maxMessageSize = capacity - RECORD_HEADER;
+    this.#mask = capacity - 1;
+    this.#ring = new Uint8Array(buffer, RING_OFFSET, capacity);
+    this.#view = new DataView(buffer, RING_OFFSET, capacity);
+    this.#waiter = new WordWaiter(buffer);
+  }
+
+  /**
+   * Creates a channel (a new shared memory region of that name).
+   * @throws `EEXIST` if the name is in use; `ERR_INVALID_ARG_VALUE` for a bad name or capacity.
+   */
+  static create<T = unknown>(name: string, options?: ChannelOptions): Channel<T> {
+    const given = checkOptions(options);
+    const capacity = checkCapacity(given.capacity);
+    return new Channel<T>(
+      constructionToken,
+      SharedMemory.create(name, RING_OFFSET + capacity, regionOptions(given)),
+    );
+  }
+
+  /**
+   * Opens an existing channel.
+   * @throws `ENOENT` if there is none; `ERR_CHANNEL_INVALID` if the region is not a channel.
+   */
+  static open<T = unknown>(name: string, options?: OpenSharedMemoryOptions): Channel<T> {
+    const given = checkOptions(options);
+    return new Channel<T>(constructionToken, SharedMemory.open(name, regionOptions(given)));
+  }
+
+  /** Opens the channel, or creates it; an existing one must have the same capacity (`ERR_SHM_MISMATCH`). */
+  static createOrOpen<T = unknown>(name: string, options?: ChannelOptions): Channel<T> {
+    const given = checkOptions(options);
+    const capacity = checkCapacity(given.capacity);
+    return new Channel<T>(
+      constructionToken,
+      SharedMemory.createOrOpen(name, RING_OFFSET + capacity, regionOptions(given)),
+    );
+  }
+
+  /** Whether close() has run. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Messages queued now (a snapshot). */
+  get size(): number {
+    this.#checkOpen();
+    let count = 0;
+    const head = Atomics.load(this.#words, W_HEAD) >>> 0;
+    const tail = Atomics.load(this.#words, W_TAIL) >>> 0;
+    const used = (tail - head) >>> 0;
+    if (used > this.capacity) return 0;
+    for (let at = 0; at < used && count < used; ) {
+      const length = this.#view.getUint32((head + at) & this.#mask, true) & ~CLONE_BIT;
+      at += RECORD_HEADER + ((length + 3) & ~3);
+      count += 1;
+    }
+    return count;
+  }
+
+  /**
+   * Queues a message without waiting.
+   * @returns false if the queue has no room for it now (or another process holds the lock this moment).
+   * @throws `ERR_CHANNEL_MESSAGE_TOO_LARGE` if it could never fit; `ERR_NOT_SERIALIZABLE`.
+   */
+  trySend(value: T): boolean {
+    this.#checkOpen();
+    const encoded = this.#encode(value);
+    const guard = this.#region.mutex.tryLock();
+    if (guard === null) return false;
+    return this.#put(encoded, guard) >= 0;
+  }
+
+  /**
+   * Queues a message, waiting for room. Resolves once the message is committed (visible to
+   * receivers), or with `ack: true` once a receiver has taken it (QuickIPC's "poke, then wait until
+   * it was read"); an ack that times out leaves the message queued.
+   * @throws `ETIMEDOUT`; the signal's reason on abort; `ERR_CLOSED` if the channel is closed meanwhile;
+   *   `ERR_CHANNEL_MESSAGE_TOO_LARGE`; `ERR_NOT_SERIALIZABLE`.
+   */
+  async send(value: T, options?: SendOptions): Promise<void> {
+    this.#checkOpen();
+    const wait = checkWaitOptions(options);
+    const ack = options?.ack ?? false;
+    if (typeof ack !== 'boolean') throw invalidParameterError('ack', 'a boolean', ack);
+    const encoded = this.#encode(value);
+    for (;;) {
+      if (wait.signal?.aborted) throw abortReason(wait.signal);
+      const seq = Atomics.load(this.#words, W_SPACE_SEQ);
+      // The lock is taken without a turn of the event loop when it is free (never held across an await).
+      const end = this.#put(encoded, this.#region.mutex.tryLock() ?? (await this.#lock(wait)));
+      if (end >= 0) {
+        if (ack) await this.#taken(end, wait);
+        return;
+      }
+      Atomics.add(this.#words, W_SENDERS, 1);
+      let outcome: Awaited<ReturnType<WordWaiter['wait']>>;
+      try {
+        outcome = await this.#waiter.wait(W_SPACE_SEQ, seq, wait);
+      } finally {
+        if (!this.#closed) Atomics.sub(this.#words, W_SENDERS, 1);
+      }
+      this.#settle(outcome, wait, 'room in channel');
+    }
+  }
+
+  // Waits until the head has passed `end` (the message ending there was taken).
+  async #taken(end: number, wait: ReturnType<typeof checkWaitOptions>): Promise<void> {
+    for (;;) {
+      const seq = Atomics.load(this.#words, W_SPACE_SEQ);
+      if ((((Atomics.load(this.#words, W_HEAD) >>> 0) - end) | 0) >= 0) return;
+      Atomics.add(this.#words, W_SENDERS, 1);
+      let outcome: Awaited<ReturnType<WordWaiter['wait']>>;
+      try {
+        outcome = await this.#waiter.wait(W_SPACE_SEQ, seq, wait);
+      } finally {
+        if (!this.#closed) Atomics.sub(this.#words, W_SENDERS, 1);
+      }
+      this.#settle(outcome, wait, 'a receiver to take the message from channel');
+    }
+  }
+
+  /**
+   * Takes the oldest message without waiting; undefined if there is none now (or another process
+   * holds the lock this moment).
+   */
+  tryReceive(): T | undefined {
+    this.#checkOpen();
+    const guard = this.#region.mutex.tryLock();
+    if (guard === null) return undefined;
+    return this.#take(guard);
+  }
+
+  /**
+   * Takes the oldest message, waiting for one.
+   * @throws `ETIMEDOUT`; the signal's reason on abort; `ERR_CLOSED` if the channel is closed meanwhile.
+   */
+  async receive(options?: WaitOptions): Promise<T> {
+    this.#checkOpen();
+    const wait = checkWaitOptions(options);
+    for (;;) {
+      if (wait.signal?.aborted) throw abortReason(wait.signal);
+      const seq = Atomics.load(this.#words, W_DATA_SEQ);
+      const value = this.#take(this.#region.mutex.tryLock() ?? (await this.#lock(wait)));
+      if (value !== undefined) return value;
+      Atomics.add(this.#words, W_RECEIVERS, 1);
+      let outcome: Awaited<ReturnType<WordWaiter['wait']>>;
+      try {
+        outcome = await this.#waiter.wait(W_DATA_SEQ, seq, wait);
+      } finally {
+        if (!this.#closed) Atomics.sub(this.#words, W_RECEIVERS, 1);
+      }
+      this.#settle(outcome, wait, 'a message in channel');
+    }
+  }
+
+  /** Receives messages until the channel is closed in this process. */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    while (!this.#closed) {
+      try {
+        yield await this.receive();
+      } catch (error) {
+        if (this.#closed) return;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Closes the channel in this process: pending sends and receives reject with `ERR_CLOSED`; the
+   * region's name goes when its last user closes. Closing twice does nothing.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#waiter.close();
+    this.#region.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw closedError(this.name, this.path);
+  }
+
+  #settle(outcome: string, wait: ReturnType<typeof checkWaitOptions>, what: string): void {
+    if (outcome === 'closed' || this.#closed) throw closedError(this.name, this.path);
+    if (outcome === 'aborted' && wait.signal !== undefined) throw abortReason(wait.signal);
+    if (outcome === 'timeout') throw timeoutError(wait.timeout, `${what} "${this.name}"`, this.path);
+  }
+
+  async #lock(wait: ReturnType<typeof checkWaitOptions>): Promise<MutexGuard> {
+    const remaining =
+      wait.deadline === Number.POSITIVE_INFINITY ? undefined : Math.max(0, wait.deadline - performance.now());
+    let held: MutexGuard;
+    try {
+      held = await this.#region.mutex.lock({ timeout: remaining });
+    } catch (error) {
+      if (this.#closed) throw closedError(this.name, this.path);
+      throw error;
+    }
+    if (this.#closed) throw closedError(this.name, this.path);
+    return held;
+  }
+
+  #encode(value: T): { bytes: Uint8Array; clone: boolean } {
+    if (value === undefined) throw invalidParameterError('value', 'a message other than undefined', value);
+    const clone = !(value instanceof Uint8Array);
+    const bytes = clone ? serializeValue(value) : (value as unknown as Uint8Array);
+    if (bytes.length > this.maxMessageSize) {
+      throw new RawbrightError(
+        'ERR_CHANNEL_MESSAGE_TOO_LARGE',
+        `the message needs ${bytes.length + RECORD_HEADER} bytes but channel "${this.name}" holds ${this.capacity}`,
+        { path: this.path },
+      );
+    }
+    return { bytes, clone };
+  }
+
+  #corrupt(guard: MutexGuard): never {
+    guard.unlock();
+    throw new RawbrightError('ERR_CHANNEL_CORRUPT', `channel "${this.name}" holds damaged positions`, {
+      path: this.path,
+    });
+  }
+
+  // Under the lock: copy the record into free space, then commit it by moving the tail.
+  // Returns where the record ends (its tail position), or -1 if there is no room.
+  #put(encoded: { bytes: Uint8Array; clone: boolean }, guard: MutexGuard): number {
+    const head = Atomics.load(this.#words, W_HEAD) >>> 0;
+    const tail = Atomics.load(this.#words, W_TAIL) >>> 0;
+    const used = (tail - head) >>> 0;
+    if (used > this.capacity || tail % 4 !== 0) this.#corrupt(guard);
+    const { bytes, clone } = encoded;
+    const record = RECORD_HEADER + ((bytes.length + 3) & ~3);
+    if (this.capacity - used < record) {
+      guard.unlock();
+      return -1;
+    }
+    this.#copyIn((tail + RECORD_HEADER) >>> 0, bytes);
+    this.#view.setUint32(tail & this.#mask, (bytes.length | (clone ? CLONE_BIT : 0)) >>> 0, true);
+    Atomics.store(this.#words, W_TAIL, (tail + record) | 0);
+    guard.unlock();
+    Atomics.add(this.#words, W_DATA_SEQ, 1);
+    if (Atomics.load(this.#words, W_RECEIVERS) !== 0) this.#waiter.wake(W_DATA_SEQ);
+    return (tail + record) >>> 0;
+  }
+
+  // Under the lock: copy the oldest record out, then free it by moving the head.
+  #take(guard: MutexGuard): T | undefined {
+    const head = Atomics.load(this.#words, W_HEAD) >>> 0;
+    const tail = Atomics.load(this.#words, W_TAIL) >>> 0;
+    const used = (tail - head) >>> 0;
+    if (used > this.capacity || head % 4 !== 0) this.#corrupt(guard);
+    if (used === 0) {
+      guard.unlock();
+      return undefined;
+    }
+    const word = this.#view.getUint32(head & this.#mask, true);
+    const length = word & ~CLONE_BIT;
+    const record = RECORD_HEADER + ((length + 3) & ~3);
+    if (record > used) this.#corrupt(guard);
+    const bytes = this.#copyOut((head + RECORD_HEADER) >>> 0, length);
+    Atomics.store(this.#words, W_HEAD, (head + record) | 0);
+    guard.unlock();
+    Atomics.add(this.#words, W_SPACE_SEQ, 1);
+    if (Atomics.load(this.#words, W_SENDERS) !== 0) this.#waiter.wake(W_SPACE_SEQ);
+    return ((word & CLONE_BIT) !== 0 ? deserializeValue(bytes) : bytes) as T;
+  }
+
+  #copyIn(position: number, bytes: Uint8Array): void {
+    const at = position & this.#mask;
+    const first = Math.min(bytes.length, this.capacity - at);
+    this.#ring.set(first === bytes.length ? bytes : bytes.subarray(0, first), at);
+    if (first < bytes.length) this.#ring.set(bytes.subarray(first), 0);
+  }
+
+  #copyOut(position: number, length: number): Uint8Array {
+    const at = position & this.#mask;
+    const out = new Uint8Array(length);
+    const first = Math.min(length, this.capacity - at);
+    out.set(this.#ring.subarray(at, at + first));
+    if (first < length) out.set(this.#ring.subarray(0, length - first), first);
+    return out;
+  }
+}
