@@ -164,7 +164,10 @@ async function startJournal(
 }
 
 /**
- * Brightens a raw 16-bit RGBA file (8 bytes a pixel, little-endian), window by window.
+ * Brightens the 16-bit pixels of a file, window by window: a TIFF/BigTIFF, FITS or PNM file where its own
+ * header says they are (every other byte is left as it is), or a headerless raw file (RGBA uint16
+ * little-endian unless `bands`, `byteOrder`, `header` or its sidecar say otherwise). A file rawbright
+ * does not understand is refused before a byte changes (`ERR_UNSUPPORTED_FORMAT`, `ERR_FORMAT_DAMAGED`).
  *
  * In place (the default), the file is locked (exclusive flock) and an undo journal
  * `FILE.rawbright-journal` is kept: if the process is killed at any moment, {@link resumeFile}
