@@ -219,7 +219,8 @@ async function settle(
       record.append({ job: line.job, phase: 'done', file: fileIdentity(path) });
       return { job: line.job, resumed: false, bytes: 0, seconds: 0 };
     }
-    record.append({ job: line.job, phase: 'untouched' });
+    // No pixel changed, but the run's space check may have touched the file's times: record the file as it is.
+    record.append({ job: line.job, phase: 'untouched', file: fileIdentity(path) });
     return undefined;
   }
   // From here on the journal can only end by a resume's success: record that before resuming.
@@ -241,7 +242,7 @@ async function settle(
       : { job: line.job, resumed: false, bytes: 0, seconds: 0 };
   }
   // A journal never written: its run was stopped before it changed anything, and resume removed it.
-  record.append({ job: line.job, phase: 'untouched' });
+  record.append({ job: line.job, phase: 'untouched', file: fileIdentity(path) });
   return undefined;
 }
 

@@ -90,7 +90,8 @@ export function parseRecord(text: string): RecordState {
     const line = decode(raw);
     if (line === undefined) continue;
     jobs.set(line.job, line);
-    if (line.phase === 'done' && line.file !== undefined) last = line.file;
+    // An untouched run changed no pixel, but may have changed the file's times: the file as it left it.
+    if ((line.phase === 'done' || line.phase === 'untouched') && line.file !== undefined) last = line.file;
   }
   return { jobs, last, endsClean: text.length === 0 || text.endsWith('\n') };
 }
@@ -156,7 +157,8 @@ export class FarmRecord {
     for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at);
     if (this.durable) fsyncSync(this.fd);
     this.#state.jobs.set(full.job, full);
-    if (full.phase === 'done' && full.file !== undefined) this.#state.last = full.file;
+    if ((full.phase === 'done' || full.phase === 'untouched') && full.file !== undefined)
+      this.#state.last = full.file;
     this.#state.endsClean = true;
   }
 
