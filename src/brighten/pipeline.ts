@@ -73,14 +73,25 @@ export { SAMPLE_TYPES };
 /** The channel modes, for validation and help texts. */
 export const CHANNELS: readonly Channels[] = CHANNEL_MODES;
 
-/** A file's device and inode, or undefined when it cannot be read (its run will say why). */
-function fileKey(path: unknown): string | undefined {
-  try {
-    const info = statSync(path as string);
-    return `${info.dev}:${info.ino}`;
-  } catch {
-    return undefined;
-  }
+/**
+ * The paths of a batch, each file once: the same file named twice (`a.raw ./a.raw`, a symlink, a hard
+ * link: the same device and inode) would otherwise be brightened twice. A path that cannot be read is
+ * kept: its run says why.
+ */
+export function uniqueFiles(paths: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return paths.filter((path) => {
+    let key: string;
+    try {
+      const info = statSync(path);
+      key = `${info.dev}:${info.ino}`;
+    } catch {
+      return true;
+    }
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** Runs a plan's windows on the worker pool (none to run is a run that took no time). */
@@ -100,20 +111,20 @@ function finishRun(file: MappedFile, journalPath: string): void {
 }
 
 /**
- * Out of place: checks the output can be written and creates its temporary file, preallocated, so a
- * full disk is found before the work.
+ * Out of place: checks the output can be written, then has `create` make its temporary file (before the
+ * work, so a full disk is found first).
  */
 async function prepareOutput(
   file: MappedFile,
   checked: CheckedBrighten & { out: string },
-  size: number,
+  create: (temporary: string) => Promise<void>,
 ): Promise<OutputPlan> {
   refuseSameFile(checked.out, checked.path);
   file.lock('shared');
   const output = await planOutput(checked.out, checked.overwrite);
   // Half-brightened input must not be copied as if it were whole.
   refusePendingRun(file);
-  (await MappedFile.createAsync(output.temporary, { size })).close();
+  await create(output.temporary);
   return output;
 }
 
@@ -229,7 +240,10 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
       span = { offset, length, type };
       if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);
       if (out !== undefined) {
-        output = await prepareOutput(file, { ...checked, out }, size);
+        // Preallocated; the workers copy the input into it window by window.
+        output = await prepareOutput(file, { ...checked, out }, async (temporary) =>
+          (await MappedFile.createAsync(temporary, { size })).close(),
+        );
       } else {
         file.lock('exclusive');
         refusePendingRun(file);
@@ -249,11 +263,9 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
       if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);
       if (out !== undefined) {
         // Every byte outside the pixels is the input's: copy the whole file, then change the copy in place.
-        refuseSameFile(out, checked.path);
-        file.lock('shared');
-        output = await planOutput(out, checked.overwrite);
-        refusePendingRun(file);
-        await copyFile(checked.path, output.temporary, constants.COPYFILE_EXCL);
+        output = await prepareOutput(file, { ...checked, out }, (temporary) =>
+          copyFile(checked.path, temporary, constants.COPYFILE_EXCL),
+        );
         runPath = output.temporary;
       } else {
         file.lock('exclusive');
@@ -438,13 +450,6 @@ export async function brightenFiles(paths: readonly string[], options: BrightenO
     throw invalidParameterError('out', 'no out option when brightening several files', options.out);
   }
   const reports: Report[] = [];
-  const seen = new Set<string>();
-  for (const path of paths) {
-    // The same file by another name (./a.raw, a link) is brightened once.
-    const identity = fileKey(path);
-    if (identity !== undefined && seen.has(identity)) continue;
-    if (identity !== undefined) seen.add(identity);
-    reports.push(await brightenFile(path, options));
-  }
+  for (const path of uniqueFiles(paths)) reports.push(await brightenFile(path, options));
   return reports;
 }

@@ -1,7 +1,8 @@
 /** Parsers for command-line option values, shared by the subcommands. */
 import { type Command, InvalidArgumentError } from 'commander';
+import { STRATEGIES } from '../brighten/options.js';
 import { RawbrightError } from '../errors.js';
-import { SAMPLE_TYPES } from '../kernels/types.js';
+import { KERNEL_NAMES, SAMPLE_TYPES } from '../kernels/types.js';
 import { parseSize } from './size.js';
 
 /** An integer option such as `--by -500`; rejects fractions, blanks, `-0`, and values past 2^53. */
@@ -38,6 +39,25 @@ export function parseChoice<T extends string>(flag: string, choices: readonly T[
 }
 
 /** A usage error raised after parsing (options that do not go together). */
+/**
+ * The options every command that runs the pipeline shares: the kernel, the strategy and the workers.
+ * @param workersHelp what --workers means for this command
+ */
+export function addRunOptions(command: Command, workersHelp: string): Command {
+  return command
+    .option(
+      '--kernel <kernel>',
+      `${KERNEL_NAMES.join(' | ')} (default: wasm-simd)`,
+      parseChoice('--kernel', KERNEL_NAMES),
+    )
+    .option(
+      '--strategy <strategy>',
+      `${STRATEGIES.join(' | ')} (default: auto)`,
+      parseChoice('--strategy', STRATEGIES),
+    )
+    .option('--workers <n>', workersHelp, parseInteger('--workers'));
+}
+
 export function usageError(message: string): RawbrightError {
   return new RawbrightError('ERR_USAGE', message);
 }

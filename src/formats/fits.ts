@@ -120,6 +120,8 @@ export function readFits(file: MappedFile): FileLayout {
     }
     const name = `HDU ${hdu} (${xtension})`;
     const isImage = (xtension === 'PRIMARY' || xtension === 'IMAGE') && !groups && dataBytes > 0;
+    // An image of more than two axes is shown as width × (the product of the rest).
+    const shape = { name, width: axes[0] ?? 0, height: axes.slice(1).reduce((a, b) => a * b, 1), bands: 1 };
     if (isImage && bitpix === 16) {
       const bzero = cards.get('BZERO') ?? 0;
       const bscale = cards.get('BSCALE') ?? 1;
@@ -138,23 +140,9 @@ export function readFits(file: MappedFile): FileLayout {
         ...(bzero === 32768 && { zero: 32768 }),
       };
       extents.push({ offset: dataStart, length: dataBytes, layout: layoutIndex(layouts, layout) });
-      images.push({
-        name,
-        width: axes[0] ?? 0,
-        height: axes.slice(1).reduce((a, b) => a * b, 1),
-        bands: 1,
-        changed: true,
-        note: bzero === 32768 ? 'unsigned (BZERO 32768)' : 'signed',
-      });
+      images.push({ ...shape, changed: true, note: bzero === 32768 ? 'unsigned (BZERO 32768)' : 'signed' });
     } else if (isImage) {
-      images.push({
-        name,
-        width: axes[0] ?? 0,
-        height: axes.slice(1).reduce((a, b) => a * b, 1),
-        bands: 1,
-        changed: false,
-        note: `BITPIX ${bitpix}: left alone`,
-      });
+      images.push({ ...shape, changed: false, note: `BITPIX ${bitpix}: left alone` });
     }
     offset = dataStart + Math.ceil(dataBytes / BLOCK) * BLOCK;
   }

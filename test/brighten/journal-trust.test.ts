@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { journalPathFor } from '../../dist/brighten/journal.js';
 import { brightenFile, exportImage, resumeFile } from '../../dist/index.js';
+import { interruptRun } from '../helpers/interrupted-run.js';
 import { expectedBrighten, randomBytes, sha256, tempDir, writeRaw } from '../helpers/raw.js';
 
 const MiB = 1024 * 1024;
@@ -20,17 +21,7 @@ let counter = 0;
 async function interrupted(input: Buffer, by: number): Promise<string> {
   const path = join(tmp.dir, `trust-${counter++}.raw`);
   writeRaw(path, input);
-  const controller = new AbortController();
-  await expect(
-    brightenFile(path, {
-      by,
-      window: 256 * 1024,
-      signal: controller.signal,
-      onProgress: (p) => {
-        if (p.windowsDone === 2) controller.abort();
-      },
-    }),
-  ).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+  await interruptRun(path, by);
   expect(existsSync(journalPathFor(path))).toBe(true);
   return path;
 }

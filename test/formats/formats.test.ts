@@ -313,14 +313,22 @@ describe('damaged headers: a one-line error, never a crash, a hang or a write', 
     expect(after.readUInt16LE(110)).toBe(1);
   });
 
+  /** A damage that writes one 32-bit (or 16-bit) little-endian value at `offset`. */
+  const write =
+    (offset: number, value: number, bytes: 2 | 4 = 4) =>
+    (b: Buffer): Buffer => {
+      if (bytes === 2) b.writeUInt16LE(value, offset);
+      else b.writeUInt32LE(value, offset);
+      return b;
+    };
   const damages: [string, (b: Buffer) => Buffer][] = [
-    ['a directory that points to itself (a loop)', (b) => (b.writeUInt32LE(8, 10 + 8 * 12), b)],
-    ['the first directory past the end', (b) => (b.writeUInt32LE(1 << 30, 4), b)],
-    ['a strip past the end', (b) => (b.writeUInt32LE(1 << 20, 10 + 5 * 12 + 8), b)],
-    ['an absurd entry count', (b) => (b.writeUInt16LE(60000, 8), b)],
-    ['a strip over its own directory', (b) => (b.writeUInt32LE(8, 10 + 5 * 12 + 8), b)],
+    ['a directory that points to itself (a loop)', write(10 + 8 * 12, 8)],
+    ['the first directory past the end', write(4, 1 << 30)],
+    ['a strip past the end', write(10 + 5 * 12 + 8, 1 << 20)],
+    ['an absurd entry count', write(8, 60000, 2)],
+    ['a strip over its own directory', write(10 + 5 * 12 + 8, 8)],
     ['a file cut inside its directory', (b) => b.subarray(0, 40)],
-    ['a strip holding half a pixel', (b) => (b.writeUInt32LE(15, 10 + 7 * 12 + 8), b)],
+    ['a strip holding half a pixel', write(10 + 7 * 12 + 8, 15)],
   ];
 
   it.each(damages)('TIFF: %s', (_name, damage) => {

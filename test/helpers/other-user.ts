@@ -1,20 +1,15 @@
 /**
  * Running rawbright as a user without privileges, for the permission checks.
  *
- * As root (CI), the child runs as `nobody` through setpriv. nobody may not be able to reach the clone
- * (a private 0700 folder, such as /root), so it runs a world-readable copy of what rawbright needs at
- * run time: package.json, dist/, the addon, the wasm and the runtime dependencies. As any other user,
+ * As root (CI), the child runs as `nobody` through setpriv, from a world-readable copy of what the
+ * command line needs (the clone may be in a private 0700 folder, such as /root). As any other user,
  * the child is that user itself: it has no privileges to lose, and setpriv could not change its ids.
  */
-import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { AS_SECOND_USER, SECOND_UID, secondUserUnavailable, worldReadableCopy } from './second-user.js';
 
 const ROOT = resolve(new URL('../..', import.meta.url).pathname);
-const NOBODY = 65534;
-/** Loaded only by `bench --chart`, and large: left out of the copy. */
-const NOT_NEEDED = new Set(['vega', 'vega-lite']);
 
 export interface UnprivilegedUser {
   /** The uid the child runs as. */
@@ -29,68 +24,28 @@ export interface UnprivilegedUser {
   cleanup(): void;
 }
 
-/** The runtime dependency closure of the package, as folder names under node_modules. */
-function runtimeDependencies(): string[] {
-  const seen = new Set<string>();
-  const visit = (name: string) => {
-    if (seen.has(name) || NOT_NEEDED.has(name)) return;
-    const manifest = join(ROOT, 'node_modules', name, 'package.json');
-    if (!existsSync(manifest)) return; // An optional dependency for another platform.
-    seen.add(name);
-    const pkg = JSON.parse(readFileSync(manifest, 'utf8'));
-    for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) visit(dep);
-  };
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-  for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies })) visit(dep);
-  return [...seen];
-}
-
-function hasSetpriv(): boolean {
-  try {
-    execFileSync('setpriv', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * An unprivileged user to run rawbright as.
- * @throws when running as root without setpriv (util-linux): the checks could not be made honestly.
+ * @throws when running as root without a working setpriv (util-linux): the checks could not be made honestly.
  */
 export function unprivilegedUser(): UnprivilegedUser {
   if (process.getuid?.() !== 0) {
-    const uid = process.getuid?.() ?? -1;
     return {
-      uid,
+      uid: process.getuid?.() ?? -1,
       isOtherUser: false,
       path: (relative) => join(ROOT, relative),
       command: (nodeArgs) => [process.execPath, nodeArgs],
       cleanup: () => {},
     };
   }
-  if (!hasSetpriv()) {
-    throw new Error(
-      'the permission checks run as nobody through setpriv (util-linux), which is not installed',
-    );
-  }
-  const copy = mkdtempSync(join(tmpdir(), 'rawbright-world-'));
-  const parts = ['package.json', 'dist', 'build/Release/rawbright.node', 'build/wasm'];
-  for (const part of parts) cpSync(join(ROOT, part), join(copy, part), { recursive: true });
-  for (const dep of runtimeDependencies()) {
-    cpSync(join(ROOT, 'node_modules', dep), join(copy, 'node_modules', dep), { recursive: true });
-  }
-  // Readable (and folders searchable) by everyone, writable by nobody but root.
-  execFileSync('chmod', ['-R', 'a+rX,go-w', copy]);
-  chmodSync(copy, 0o755);
+  const unavailable = secondUserUnavailable();
+  if (unavailable !== undefined) throw new Error(`the permission checks run as nobody, which ${unavailable}`);
+  const copy = worldReadableCopy({ cli: true });
   return {
-    uid: NOBODY,
+    uid: SECOND_UID,
     isOtherUser: true,
     path: (relative) => join(copy, relative),
-    command: (nodeArgs) => [
-      'setpriv',
-      [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, ...nodeArgs],
-    ],
+    command: (nodeArgs) => ['setpriv', [...AS_SECOND_USER, process.execPath, ...nodeArgs]],
     cleanup: () => rmSync(copy, { recursive: true, force: true }),
   };
 }

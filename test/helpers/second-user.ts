@@ -12,11 +12,13 @@ import {
   chmodSync,
   copyFileSync,
   cpSync,
+  existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,7 +59,8 @@ function probe(): string | undefined {
 }
 
 function openUp(path: string): void {
-  const stat = statSync(path);
+  const stat = lstatSync(path);
+  if (stat.isSymbolicLink()) return;
   if (stat.isDirectory()) {
     chmodSync(path, 0o755);
     for (const entry of readdirSync(path)) openUp(join(path, entry));
@@ -66,19 +69,64 @@ function openUp(path: string): void {
   }
 }
 
+/** Loaded only by `bench --chart`, and large: left out of a copy for the CLI. */
+const NOT_NEEDED = new Set(['vega', 'vega-lite']);
+
+/** The runtime dependency closure of the package, as folder names under node_modules. */
+function runtimeDependencies(): string[] {
+  const seen = new Set<string>();
+  const dependenciesOf = (manifest: string) => {
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8'));
+    return Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies });
+  };
+  const visit = (name: string) => {
+    const manifest = join(REPO, 'node_modules', name, 'package.json');
+    // Optional dependencies for other platforms are not installed.
+    if (seen.has(name) || NOT_NEEDED.has(name) || !existsSync(manifest)) return;
+    seen.add(name);
+    for (const dependency of dependenciesOf(manifest)) visit(dependency);
+  };
+  for (const dependency of dependenciesOf(join(REPO, 'package.json'))) visit(dependency);
+  return [...seen];
+}
+
+/**
+ * A world-readable copy of the built library in a fresh folder under os.tmpdir(): dist/, the addon and
+ * a package.json of type module; with `cli`, also the wasm, the real package.json and the runtime
+ * dependencies, which the command line needs. Its files are made readable by everyone.
+ */
+export function worldReadableCopy(options: { cli?: boolean } = {}): string {
+  const root = mkdtempSync(join(tmpdir(), 'rawbright-second-user-'));
+  cpSync(join(REPO, 'dist'), join(root, 'dist'), { recursive: true });
+  mkdirSync(join(root, 'build', 'Release'), { recursive: true });
+  copyFileSync(
+    join(REPO, 'build', 'Release', 'rawbright.node'),
+    join(root, 'build', 'Release', 'rawbright.node'),
+  );
+  if (options.cli) {
+    cpSync(join(REPO, 'build', 'wasm'), join(root, 'build', 'wasm'), { recursive: true });
+    copyFileSync(join(REPO, 'package.json'), join(root, 'package.json'));
+    for (const dependency of runtimeDependencies()) {
+      cpSync(join(REPO, 'node_modules', dependency), join(root, 'node_modules', dependency), {
+        recursive: true,
+      });
+    }
+  } else {
+    writeFileSync(join(root, 'package.json'), '{"type":"module"}\n');
+  }
+  openUp(root);
+  return root;
+}
+
+/** The setpriv arguments that run a command as the second user. */
+export const AS_SECOND_USER: readonly string[] = SETPRIV_ARGS;
+
 /** A world-readable copy of the built library plus SCRIPTS (paths), run as the second user. */
 export class SecondUser implements Disposable {
   readonly root: string;
 
   constructor(scripts: string[]) {
-    this.root = mkdtempSync(join(tmpdir(), 'rawbright-second-user-'));
-    cpSync(join(REPO, 'dist'), join(this.root, 'dist'), { recursive: true });
-    mkdirSync(join(this.root, 'build', 'Release'), { recursive: true });
-    copyFileSync(
-      join(REPO, 'build', 'Release', 'rawbright.node'),
-      join(this.root, 'build', 'Release', 'rawbright.node'),
-    );
-    writeFileSync(join(this.root, 'package.json'), '{"type":"module"}\n');
+    this.root = worldReadableCopy();
     for (const script of scripts) copyFileSync(script, join(this.root, basename(script)));
     openUp(this.root);
   }

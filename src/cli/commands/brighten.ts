@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 /** `rawbright brighten FILE... --by N` and `rawbright resume FILE`. */
 import type { Command } from 'commander';
 import {
@@ -9,11 +8,11 @@ import {
   type ResumeReport,
   resumeFile,
   SAMPLE_TYPES,
-  STRATEGIES,
   type Strategy,
+  uniqueFiles,
 } from '../../brighten/pipeline.js';
-import { KERNEL_NAMES, type KernelName } from '../../kernels/types.js';
-import { parseChoice, parseInteger, parseSizeOption, usageError } from '../options.js';
+import type { KernelName } from '../../kernels/types.js';
+import { addRunOptions, parseChoice, parseInteger, parseSizeOption, usageError } from '../options.js';
 import { createProgressDisplay } from '../progress.js';
 
 const GIB = 1024 ** 3;
@@ -69,39 +68,7 @@ interface BrightenFlags {
 
 /** The options `brighten` and `resume` share: how the windows are processed, and the output. */
 function addProcessingOptions(command: Command, workersHelp: string): Command {
-  return command
-    .option(
-      '--kernel <kernel>',
-      `${KERNEL_NAMES.join(' | ')} (default: wasm-simd)`,
-      parseChoice('--kernel', KERNEL_NAMES),
-    )
-    .option(
-      '--strategy <strategy>',
-      `${STRATEGIES.join(' | ')} (default: auto)`,
-      parseChoice('--strategy', STRATEGIES),
-    )
-    .option('--workers <n>', workersHelp, parseInteger('--workers'))
-    .option('--json', 'print the report as JSON on stdout');
-}
-
-/**
- * The files of a command line, each file once: the same file named twice (`a.raw ./a.raw`, a symlink,
- * a hard link: the same device and inode) would otherwise be brightened twice.
- */
-function sameFileOnce(files: readonly string[]): string[] {
-  const seen = new Set<string>();
-  return files.filter((file) => {
-    let key: string;
-    try {
-      const info = statSync(file);
-      key = `${info.dev}:${info.ino}`;
-    } catch {
-      return true; // Reported by the run itself, with the reason.
-    }
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
+  return addRunOptions(command, workersHelp).option('--json', 'print the report as JSON on stdout');
 }
 
 export function registerBrighten(program: Command): void {
@@ -156,7 +123,7 @@ export function registerBrighten(program: Command): void {
       const interrupt = interruptOnSignals();
       const reports: Report[] = [];
       try {
-        for (const file of sameFileOnce(files)) {
+        for (const file of uniqueFiles(files)) {
           const progress = createProgressDisplay(file);
           try {
             reports.push(

@@ -1,12 +1,12 @@
 /** `rawbright enqueue FILE... --by N`: one farm job per file (or per `--split` range of a file). */
 import type { Command } from 'commander';
-import { CHANNELS, SAMPLE_TYPES, STRATEGIES, type Strategy } from '../../brighten/pipeline.js';
+import { CHANNELS, SAMPLE_TYPES, type Strategy } from '../../brighten/pipeline.js';
 import { errorCode, RawbrightError } from '../../errors.js';
 import type { FarmRunOptions } from '../../farm/job.js';
 import { FarmQueue, printableUrl } from '../../farm/queue.js';
 import { formatBytes } from '../../format.js';
-import { KERNEL_NAMES, type KernelName } from '../../kernels/types.js';
-import { parseChoice, parseInteger, parseSizeOption } from '../options.js';
+import type { KernelName } from '../../kernels/types.js';
+import { addRunOptions, parseChoice, parseInteger, parseSizeOption } from '../options.js';
 import { addFarmOptions, describeRange } from './status.js';
 
 interface EnqueueFlags {
@@ -47,47 +47,39 @@ function runOptions(flags: EnqueueFlags): FarmRunOptions {
 }
 
 export function registerEnqueue(program: Command): void {
-  addFarmOptions(
-    program
-      .command('enqueue')
-      .description('add farm jobs that brighten files in place, for `rawbright worker` processes to run')
-      .argument('<files...>', 'raw files, on storage every worker sees at the same path')
-      .requiredOption('--by <n>', 'the delta added to every sample, -65535 to 65535', parseInteger('--by'))
-      .option(
-        '--type <type>',
-        `sample type: ${SAMPLE_TYPES.join(' | ')} (default: the sidecar's, else uint16)`,
-        parseChoice('--type', SAMPLE_TYPES),
-      )
-      .option(
-        '--channels <channels>',
-        `${CHANNELS.join(' | ')}: rgb leaves alpha alone (default: rgb)`,
-        parseChoice('--channels', CHANNELS),
-      )
-      .option(
-        '--window <size>',
-        'window size, e.g. 64MiB (default: 64MiB overlaid, 4MiB copied)',
-        parseSizeOption('--window'),
-      )
-      .option('--offset <bytes>', 'first byte to brighten, a multiple of 8', parseSizeOption('--offset'))
-      .option('--length <bytes>', 'bytes to brighten, a multiple of 8', parseSizeOption('--length'))
-      .option(
-        '--split <size>',
-        'one job per range of this size (a multiple of 8), e.g. 1GiB',
-        parseSizeOption('--split'),
-      )
-      .option(
-        '--kernel <kernel>',
-        `${KERNEL_NAMES.join(' | ')} (default: wasm-simd)`,
-        parseChoice('--kernel', KERNEL_NAMES),
-      )
-      .option(
-        '--strategy <strategy>',
-        `${STRATEGIES.join(' | ')} (default: auto)`,
-        parseChoice('--strategy', STRATEGIES),
-      )
-      .option('--workers <n>', 'worker threads per job (default: 1)', parseInteger('--workers'))
-      .option('--durable', 'fsync every window and every farm record: a machine that dies loses nothing'),
+  addRunOptions(
+    addFarmOptions(
+      program
+        .command('enqueue')
+        .description('add farm jobs that brighten files in place, for `rawbright worker` processes to run')
+        .argument('<files...>', 'raw files, on storage every worker sees at the same path')
+        .requiredOption('--by <n>', 'the delta added to every sample, -65535 to 65535', parseInteger('--by'))
+        .option(
+          '--type <type>',
+          `sample type: ${SAMPLE_TYPES.join(' | ')} (default: the sidecar's, else uint16)`,
+          parseChoice('--type', SAMPLE_TYPES),
+        )
+        .option(
+          '--channels <channels>',
+          `${CHANNELS.join(' | ')}: rgb leaves alpha alone (default: rgb)`,
+          parseChoice('--channels', CHANNELS),
+        )
+        .option(
+          '--window <size>',
+          'window size, e.g. 64MiB (default: 64MiB overlaid, 4MiB copied)',
+          parseSizeOption('--window'),
+        )
+        .option('--offset <bytes>', 'first byte to brighten, a multiple of 8', parseSizeOption('--offset'))
+        .option('--length <bytes>', 'bytes to brighten, a multiple of 8', parseSizeOption('--length'))
+        .option(
+          '--split <size>',
+          'one job per range of this size (a multiple of 8), e.g. 1GiB',
+          parseSizeOption('--split'),
+        ),
+    ),
+    'worker threads per job (default: 1)',
   )
+    .option('--durable', 'fsync every window and every farm record: a machine that dies loses nothing')
     .option('--json', 'print one JSON object per file as it is enqueued (NDJSON), refusals included')
     .action(async (files: string[], flags: EnqueueFlags) => {
       const farm = await FarmQueue.open({ redis: flags.redis, queue: flags.queue });
