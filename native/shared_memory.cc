@@ -70,6 +70,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -1245,7 +1246,7 @@ int Publish(int dir, int fd, const std::string& file) {
   return errno;
 }
 
-// createSharedMemory(name, size, mode, mutexCount, orOpen, trustOwner?)
+// createSharedMemory(name, size, mode, mutexCount, orOpen, trustOwner?, reserve = true)
 Napi::Value CreateSharedMemory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* constructors = static_cast<EnvConstructors*>(info.Data());
@@ -1255,6 +1256,7 @@ Napi::Value CreateSharedMemory(const Napi::CallbackInfo& info) {
   uint64_t mutexCount = ArgIndex(info, 3, "mutexCount");
   bool orOpen = ArgBool(info, 4, "orOpen");
   int64_t trusted = ArgTrustedOwner(info, 5);
+  bool reserve = info.Length() <= 6 || info[6].IsUndefined() || ArgBool(info, 6, "reserve");
   if (size > kMaxDataSize) ThrowRangeError(env, "size must be at most 4 GiB");
   if (mode > 0777) ThrowRangeError(env, "mode must be a permission mask from 0 to 0o777");
   if (mutexCount < 1 || mutexCount > kMaxMutexes) ThrowRangeError(env, "mutexCount must be from 1 to 64");
@@ -1305,10 +1307,30 @@ Napi::Value CreateSharedMemory(const Napi::CallbackInfo& info) {
   size_t total = static_cast<size_t>(header.headerSize + size);
 
   // Reserve the memory now: a tmpfs page that cannot be allocated later would be a SIGBUS on write.
-  int err = posix_fallocate(fd.Get(), 0, static_cast<off_t>(total));
-  if (err != 0) {
-    std::string what = "cannot allocate " + std::to_string(size) + " bytes for shared memory region " + Quoted(name);
-    throw RegionSyscallError(env, err, what, "posix_fallocate", name);
+  // Unreserved (reserve: false), the file only gets its size and tmpfs allocates each page on first
+  // touch; what can be checked now is that /dev/shm has room for the whole region at this moment. A
+  // page that cannot be allocated later faults like a truncated one (the SIGBUS guard: zeros,
+  // ERR_SHM_TRUNCATED from the lock operations, truncated = true).
+  int err = 0;
+  if (reserve) {
+    err = posix_fallocate(fd.Get(), 0, static_cast<off_t>(total));
+    if (err != 0) {
+      std::string what = "cannot allocate " + std::to_string(size) + " bytes for shared memory region " + Quoted(name);
+      throw RegionSyscallError(env, err, what, "posix_fallocate", name);
+    }
+  } else {
+    struct statvfs space;
+    if (fstatvfs(fd.Get(), &space) == 0 && space.f_blocks != 0 &&
+        static_cast<unsigned __int128>(space.f_bavail) * space.f_frsize < total) {
+      throw RegionErrnoError(env, ENOSPC,
+                             "/dev/shm has no room for the " + std::to_string(size) + " bytes of shared memory region " +
+                                 Quoted(name),
+                             "fstatvfs", name);
+    }
+    if (ftruncate(fd.Get(), static_cast<off_t>(total)) != 0) {
+      int truncErr = errno;
+      throw RegionSyscallError(env, truncErr, "cannot size shared memory region " + Quoted(name), "ftruncate", name);
+    }
   }
   void* mapped = mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd.Get(), 0);
   if (mapped == MAP_FAILED) {
@@ -1346,6 +1368,33 @@ Napi::Value CreateSharedMemory(const Napi::CallbackInfo& info) {
       throw RegionErrnoError(env, EEXIST, "shared memory region " + Quoted(name) + " already exists", "linkat", name);
     }
     // The name was stale (now reclaimed) or vanished meanwhile: publish again.
+  }
+  throw BusyError(env, name);
+}
+
+// unlinkSharedMemory(name): removes NAME if it is provably a region of this user's (whether or not
+// anyone has it open: like shm_unlink, processes that have it keep using its memory until they close,
+// and the name is free for a new region at once). True if removed, false if there was no such name.
+Napi::Value UnlinkSharedMemory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = ArgName(info, 0);
+  int dir = ShmDirectory(env);
+  std::string file = FileName(name);
+  for (int attempt = 0; attempt < kPublishAttempts; ++attempt) {
+    UniqueFd fd;
+    struct stat st;
+    int rc = OpenCandidate(dir, file, -1, &fd, &st);
+    if (rc == ENOENT) return Napi::Boolean::New(env, false);
+    if (rc == kNotRegularFile) throw NotARegionError(env, name);
+    if (rc == kForeignOwner) throw ForeignOwnerError(env, name, st.st_uid);
+    if (rc != 0) throw RegionSyscallError(env, rc, "cannot open shared memory region " + Quoted(name), "open", name);
+    Inspection inspection = Inspect(fd.Get(), st);
+    if (!inspection.Removable()) throw HeaderError(env, name, inspection);
+    if (!NameLeadsTo(dir, file, fd.Get())) continue;  // replaced while we looked
+    if (::unlinkat(dir, file.c_str(), 0) == 0) return Napi::Boolean::New(env, true);
+    if (errno == ENOENT) return Napi::Boolean::New(env, false);
+    int err = errno;
+    throw RegionSyscallError(env, err, "cannot remove shared memory region " + Quoted(name), "unlink", name);
   }
   throw BusyError(env, name);
 }
@@ -1390,6 +1439,7 @@ void InitSharedMemory(Napi::Env env, Napi::Object exports) {
   exports.Set("createSharedMemory", Napi::Function::New(env, CreateSharedMemory, "createSharedMemory", constructors));
   exports.Set("openSharedMemory", Napi::Function::New(env, OpenSharedMemory, "openSharedMemory", constructors));
   exports.Set("cleanupSharedMemory", Napi::Function::New(env, CleanupSharedMemory, "cleanupSharedMemory"));
+  exports.Set("unlinkSharedMemory", Napi::Function::New(env, UnlinkSharedMemory, "unlinkSharedMemory"));
   Napi::Object limits = Napi::Object::New(env);
   limits.Set("supported", Napi::Boolean::New(env, true));
   limits.Set("directory", kShmDirectory);
@@ -1413,6 +1463,7 @@ void InitSharedMemory(Napi::Env env, Napi::Object exports) {
   exports.Set("createSharedMemory", Napi::Function::New<Unsupported>(env, "createSharedMemory"));
   exports.Set("openSharedMemory", Napi::Function::New<Unsupported>(env, "openSharedMemory"));
   exports.Set("cleanupSharedMemory", Napi::Function::New<Unsupported>(env, "cleanupSharedMemory"));
+  exports.Set("unlinkSharedMemory", Napi::Function::New<Unsupported>(env, "unlinkSharedMemory"));
   Napi::Object limits = Napi::Object::New(env);
   limits.Set("supported", Napi::Boolean::New(env, false));
   limits.Set("directory", "");

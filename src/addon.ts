@@ -117,11 +117,14 @@ export interface NativeAddon {
     mutexCount: number,
     orOpen: boolean,
     trustOwner: number | undefined,
+    reserve?: boolean,
   ): NativeSharedMemoryHandle;
   /** Opens an existing region; ENOENT if there is none (a stale one is reclaimed first). */
   openSharedMemory(name: string, trustOwner: number | undefined): NativeSharedMemoryHandle;
   /** Removes every stale region of this user's; returns their names. */
   cleanupSharedMemory(): string[];
+  /** Removes the name of a region of this user's, in use or not; false if there was no such name. */
+  unlinkSharedMemory(name: string): boolean;
   FutexWaiter: new (buffer: ArrayBuffer) => NativeFutexWaiter;
   /** Wakes up to count waiters (in any process) on the 4-byte word at byteOffset; returns how many. */
   futexWake(buffer: ArrayBuffer, byteOffset: number, count: number): number;

@@ -73,6 +73,16 @@ export interface SharedMemoryOptions extends OpenSharedMemoryOptions {
   mode?: number;
   /** How many mutexes the region holds (1 to 64) [1]. With createOrOpen, an existing region must match. */
   mutexes?: number;
+  /**
+   * Whether a region this call creates has all its memory allocated now [true]. `false` (like .NET's
+   * `MemoryMappedFileOptions.DelayAllocatePages`) only checks that /dev/shm has room for it now
+   * (`ENOSPC` otherwise) and lets the kernel allocate each page when it is first touched: a 1 GiB
+   * region then costs only the pages used. If memory runs out later, the page that cannot be
+   * allocated faults like a truncated one: it reads as zeros here, what is written to it reaches no
+   * other process, {@link SharedMemory.truncated} turns true and lock operations fail with
+   * `ERR_SHM_TRUNCATED` (with `RAWBRIGHT_NO_SIGBUS_GUARD=1`, the process dies of SIGBUS instead).
+   */
+  reserve?: boolean;
 }
 
 export interface LockOptions {
@@ -118,6 +128,7 @@ function checkTrustOwner(given: Record<string, unknown>): number | undefined {
 function checkCreateOptions(value: unknown): {
   mode: number;
   mutexes: number;
+  reserve: boolean;
   trustOwner: number | undefined;
 } {
   const given = optionsObject('options', value);
@@ -133,7 +144,9 @@ function checkCreateOptions(value: unknown): {
       given.mutexes,
     );
   }
-  return { mode, mutexes, trustOwner: checkTrustOwner(given) };
+  const reserve = given.reserve ?? true;
+  if (typeof reserve !== 'boolean') throw invalidParameterError('reserve', 'true or false', given.reserve);
+  return { mode, mutexes, reserve, trustOwner: checkTrustOwner(given) };
 }
 
 function checkTimeout(value: unknown): number {
@@ -225,12 +238,12 @@ export class SharedMemory implements Disposable {
 
   /**
    * Creates a new region of `size` bytes, zero-filled, with its memory reserved now (so writes can
-   * never fail for want of memory later). A region of the same name left by processes that all died
+   * never fail for want of memory later) unless `reserve: false` says to allocate pages on first touch. A region of the same name left by processes that all died
    * is reclaimed first.
    * @param name - 1 to 240 letters, digits, `-`, `_` or `.`.
    * @param size - bytes, from 0 to 4 GiB.
-   * @param options - `mode` [0o600], `mutexes` [1]. `trustOwner` is checked but plays no part: the
-   *   region made is this user's.
+   * @param options - `mode` [0o600], `mutexes` [1], `reserve` [true]. `trustOwner` is checked but
+   *   plays no part: the region made is this user's.
    * @returns the region, open in this process.
    * @throws `EEXIST` if a region of that name is in use; `ERR_INVALID_ARG_VALUE` for a bad name, size
    *   or option; `ENOSPC` if /dev/shm has no room; `ERR_SHM_BUSY` if the name stayed locked.
@@ -238,10 +251,12 @@ export class SharedMemory implements Disposable {
   static create(name: string, size: number | bigint, options?: SharedMemoryOptions): SharedMemory {
     const checkedName = checkName(name);
     const checkedSize = checkSize(size);
-    const { mode, mutexes } = checkCreateOptions(options);
+    const { mode, mutexes, reserve } = checkCreateOptions(options);
     return new SharedMemory(
       constructionToken,
-      rethrown(() => native.createSharedMemory(checkedName, checkedSize, mode, mutexes, false, undefined)),
+      rethrown(() =>
+        native.createSharedMemory(checkedName, checkedSize, mode, mutexes, false, undefined, reserve),
+      ),
     );
   }
 
@@ -275,8 +290,8 @@ export class SharedMemory implements Disposable {
    * Races between processes are safe: exactly one creates, the others open.
    * @param name - the region's name.
    * @param size - bytes; an existing region must have exactly this size.
-   * @param options - `mode` [0o600] (used only when creating), `mutexes` [1] (must match),
-   *   `trustOwner` (a uid whose existing region may be joined besides this user's) [none].
+   * @param options - `mode` [0o600] and `reserve` [true] (used only when creating), `mutexes` [1]
+   *   (must match), `trustOwner` (a uid whose existing region may be joined besides this user's) [none].
    * @throws `ERR_SHM_FOREIGN_OWNER` if the name holds another user's region and that user is not
    *   trusted; `ERR_SHM_MISMATCH` if the existing region has another size or mutex count; and the
    *   errors of {@link SharedMemory.create} and {@link SharedMemory.open}.
@@ -284,11 +299,28 @@ export class SharedMemory implements Disposable {
   static createOrOpen(name: string, size: number | bigint, options?: SharedMemoryOptions): SharedMemory {
     const checkedName = checkName(name);
     const checkedSize = checkSize(size);
-    const { mode, mutexes, trustOwner } = checkCreateOptions(options);
+    const { mode, mutexes, reserve, trustOwner } = checkCreateOptions(options);
     return new SharedMemory(
       constructionToken,
-      rethrown(() => native.createSharedMemory(checkedName, checkedSize, mode, mutexes, true, trustOwner)),
+      rethrown(() =>
+        native.createSharedMemory(checkedName, checkedSize, mode, mutexes, true, trustOwner, reserve),
+      ),
     );
+  }
+
+  /**
+   * Removes a region's name now, like POSIX `shm_unlink`, whether or not processes have it open: they
+   * keep using its memory (freed when the last of them closes), no one can open it any more, and the
+   * name is free for a new region at once (closing the old one never removes the new one).
+   * @param name - the region's name.
+   * @returns true if a region was removed, false if there was none of that name.
+   * @throws `ERR_SHM_FOREIGN_OWNER` if the name holds another user's region; `ERR_SHM_INVALID` /
+   *   `ERR_SHM_INCOMPATIBLE` if it holds something that is not provably a region (left as it is);
+   *   `ERR_INVALID_ARG_VALUE` for a bad name.
+   */
+  static unlink(name: string): boolean {
+    const checkedName = checkName(name);
+    return rethrown(() => native.unlinkSharedMemory(checkedName));
   }
 
   /**

@@ -117,6 +117,7 @@ describe.skipIf(unavailable !== undefined)(title, () => {
     expect(thrown(() => SharedMemory.createOrOpen(name, 4096)).code).toBe('ERR_SHM_FOREIGN_OWNER');
     expect(thrown(() => SharedMemory.create(name, 4096)).code).toBe('EEXIST');
     expect(SharedMemory.cleanup()).not.toContain(name);
+    expect(thrown(() => SharedMemory.unlink(name)).code).toBe('ERR_SHM_FOREIGN_OWNER');
     expect(existsSync(path)).toBe(true);
     expect(thrown(() => SharedMemory.open(name, { trustOwner: SECOND_UID })).code).toBe('ENOENT');
     expect(existsSync(path)).toBe(false);

@@ -1,0 +1,119 @@
+// SharedMemory.unlink (shm_unlink's semantics) and regions created with reserve: false (pages
+// allocated on first touch, like .NET's DelayAllocatePages).
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SharedMemory } from '../../dist/shm/shared-memory.js';
+
+const PREFIX = `rbunlink-${process.pid}-`;
+let counter = 0;
+const uniqueName = () => `${PREFIX}${++counter}`;
+const shmPath = (name: string) => `/dev/shm/rawbright.${name}`;
+// Bytes of memory the region's file really holds.
+const allocated = (name: string) => statSync(shmPath(name)).blocks * 512;
+const MiB = 1024 * 1024;
+
+function thrown(call: () => unknown): { code?: string; message: string } {
+  try {
+    call();
+  } catch (error) {
+    return error as { code?: string; message: string };
+  }
+  throw new Error('expected an error');
+}
+
+afterAll(() => {
+  SharedMemory.cleanup();
+});
+
+describe('SharedMemory.unlink', () => {
+  it('removes the name of a region in use; its users keep the memory, and the name is free again', () => {
+    const name = uniqueName();
+    const first = SharedMemory.create(name, 4096);
+    const second = SharedMemory.open(name);
+    new Uint8Array(first.buffer)[10] = 42;
+    expect(SharedMemory.unlink(name)).toBe(true);
+    expect(existsSync(shmPath(name))).toBe(false);
+    expect(thrown(() => SharedMemory.open(name)).code).toBe('ENOENT');
+    // Both attachments still share the old memory.
+    new Uint8Array(second.buffer)[11] = 43;
+    expect([...new Uint8Array(first.buffer, 10, 2)]).toEqual([42, 43]);
+    // A new region under the name is another one, and closing the old one leaves it alone.
+    const fresh = SharedMemory.create(name, 4096);
+    expect(new Uint8Array(fresh.buffer)[10]).toBe(0);
+    first.close();
+    second.close();
+    expect(existsSync(shmPath(name))).toBe(true);
+    const reopened = SharedMemory.open(name);
+    expect(reopened.size).toBe(4096);
+    reopened.close();
+    fresh.close();
+    expect(SharedMemory.unlink(name)).toBe(false);
+  });
+
+  it('removes a stale region, and says false when there is no such name', () => {
+    const name = uniqueName();
+    expect(SharedMemory.unlink(name)).toBe(false);
+    const region = SharedMemory.create(name, 4096);
+    // What a process killed without closing leaves: the file, with nobody holding it.
+    const bytes = readFileSync(shmPath(name));
+    region.close();
+    writeFileSync(shmPath(name), bytes, { mode: 0o600 });
+    expect(SharedMemory.unlink(name)).toBe(true);
+    expect(existsSync(shmPath(name))).toBe(false);
+  });
+
+  it('never removes a file that is not provably a region', () => {
+    const name = uniqueName();
+    const bytes = Buffer.alloc(8192);
+    bytes.write('RBSHMEM\0', 0, 'latin1');
+    writeFileSync(shmPath(name), bytes, { mode: 0o600 });
+    try {
+      expect(thrown(() => SharedMemory.unlink(name)).code).toBe('ERR_SHM_INVALID');
+      expect(readFileSync(shmPath(name)).equals(bytes)).toBe(true);
+    } finally {
+      rmSync(shmPath(name), { force: true });
+    }
+  });
+
+  it('refuses a bad name', () => {
+    expect(thrown(() => SharedMemory.unlink('../etc/passwd')).code).toBe('ERR_INVALID_ARG_VALUE');
+  });
+});
+
+describe('reserve: false', () => {
+  it('creates a 1 GiB region at once, allocating only the pages touched', () => {
+    const name = uniqueName();
+    const started = performance.now();
+    using region = SharedMemory.create(name, 1024 * MiB, { reserve: false });
+    const elapsed = performance.now() - started;
+    expect(region.size).toBe(1024 * MiB);
+    expect(statSync(shmPath(name)).size).toBeGreaterThan(1024 * MiB);
+    expect(allocated(name)).toBeLessThan(MiB);
+    const bytes = new Uint8Array(region.buffer);
+    for (let offset = 0; offset < 8 * MiB; offset += 4096) bytes[offset] = 1;
+    bytes[1024 * MiB - 1] = 7;
+    const used = allocated(name);
+    expect(used).toBeGreaterThanOrEqual(8 * MiB);
+    expect(used).toBeLessThan(16 * MiB);
+    expect(region.truncated).toBe(false);
+    expect(elapsed).toBeLessThan(1000);
+  });
+
+  it('reserves everything by default', () => {
+    const name = uniqueName();
+    using region = SharedMemory.create(name, 16 * MiB);
+    expect(region.size).toBe(16 * MiB);
+    expect(allocated(name)).toBeGreaterThanOrEqual(16 * MiB);
+  });
+
+  it('applies to createOrOpen when it creates, and is checked', () => {
+    const name = uniqueName();
+    using region = SharedMemory.createOrOpen(name, 64 * MiB, { reserve: false });
+    expect(region.created).toBe(true);
+    expect(allocated(name)).toBeLessThan(MiB);
+    const code = thrown(() =>
+      SharedMemory.create(uniqueName(), 4096, { reserve: 'no' as unknown as boolean }),
+    ).code;
+    expect(code).toBe('ERR_INVALID_ARG_VALUE');
+  });
+});
