@@ -198,6 +198,11 @@ Napi::Error NotARegionError(Napi::Env env, const std::string& name) {
                           "shared memory region " + Quoted(name) + " is not a rawbright shared memory region", name);
 }
 
+Napi::Error ReadOnlyError(Napi::Env env, const std::string& name, const std::string& what) {
+  return RegionCodedError(env, "ERR_SHM_READ_ONLY",
+                          "shared memory region " + Quoted(name) + " is open read-only and " + what, name);
+}
+
 Napi::Error ForeignOwnerError(Napi::Env env, const std::string& name, uid_t owner) {
   std::string uid = std::to_string(owner);
   return RegionCodedError(env, "ERR_SHM_FOREIGN_OWNER",
@@ -317,11 +322,12 @@ constexpr int kForeignOwner = -2;
 // symbolic link: they are refused before any open) owned by this user or TRUSTED. 0 with *fd and *st
 // set; ENOENT if there is no such name; kNotRegularFile; kForeignOwner (with *st, for its owner); or
 // another errno.
-int OpenCandidate(int dir, const std::string& file, int64_t trusted, UniqueFd* fd, struct stat* st) {
+int OpenCandidate(int dir, const std::string& file, int64_t trusted, UniqueFd* fd, struct stat* st,
+                  bool readOnly = false) {
   if (fstatat(dir, file.c_str(), st, AT_SYMLINK_NOFOLLOW) != 0) return errno;
   if (!S_ISREG(st->st_mode)) return kNotRegularFile;
   if (!OwnerAllowed(st->st_uid, trusted)) return kForeignOwner;
-  fd->Reset(::openat(dir, file.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
+  fd->Reset(::openat(dir, file.c_str(), (readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY));
   if (fd->Get() < 0) return errno == ELOOP ? kNotRegularFile : errno;
   // The name may have been replaced between the look and the open: what counts is the file we hold.
   if (fstat(fd->Get(), st) != 0) return errno;
@@ -443,12 +449,12 @@ Napi::Error BusyError(Napi::Env env, const std::string& name) {
 // owned by anyone but this user and TRUSTED (ERR_SHM_FOREIGN_OWNER). A region that nobody holds is
 // stale (its users died without closing): it is removed if it is provably a region, and NAME counts
 // as missing. Returns the descriptor, or -1 if NAME does not exist (now).
-int AttachExisting(Napi::Env env, int dir, const std::string& name, int64_t trusted) {
+int AttachExisting(Napi::Env env, int dir, const std::string& name, int64_t trusted, bool readOnly) {
   std::string file = FileName(name);
   for (int attempt = 0; attempt < kPublishAttempts; ++attempt) {
     UniqueFd fd;
     struct stat st;
-    int rc = OpenCandidate(dir, file, trusted, &fd, &st);
+    int rc = OpenCandidate(dir, file, trusted, &fd, &st, readOnly);
     if (rc == ENOENT) return -1;
     if (rc == kNotRegularFile) throw NotARegionError(env, name);
     if (rc == kForeignOwner) throw ForeignOwnerError(env, name, st.st_uid);
@@ -567,6 +573,9 @@ struct Region {
   std::string name;
   bool created = false;
   bool closed = false;
+  // Opened with access 'read': the descriptor is O_RDONLY and the mapping PROT_READ, so no write can
+  // reach the region; JavaScript gets copies (read()), never a view, and no mutexes (no token).
+  bool readOnly = false;
   // Bit i: a Mutex object of this attachment holds lock word i (so a word that shows our token
   // without it was forged). Read by the waiting threads too.
   std::atomic<uint64_t> heldHere{0};
@@ -987,6 +996,7 @@ class SharedMemoryHandle : public Napi::ObjectWrap<SharedMemoryHandle> {
                            InstanceMethod<&SharedMemoryHandle::Info>("info"),
                            InstanceMethod<&SharedMemoryHandle::Mutex>("mutex"),
                            InstanceMethod<&SharedMemoryHandle::Truncated>("truncated"),
+                           InstanceMethod<&SharedMemoryHandle::Read>("read"),
                            InstanceMethod<&SharedMemoryHandle::Close>("close"),
                            InstanceMethod<&SharedMemoryHandle::IsClosed>("isClosed"),
                        });
@@ -1011,6 +1021,7 @@ class SharedMemoryHandle : public Napi::ObjectWrap<SharedMemoryHandle> {
   Napi::Value Buffer(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Region& region = Open(env);
+    if (region.readOnly) throw ReadOnlyError(env, region.name, "has no writable buffer: use read()");
     if (!bufferRef_.IsEmpty()) {
       Napi::ArrayBuffer existing = bufferRef_.Value();
       if (!existing.IsEmpty()) return existing;
@@ -1034,6 +1045,7 @@ class SharedMemoryHandle : public Napi::ObjectWrap<SharedMemoryHandle> {
     result.Set("mutexCount", Napi::Number::New(env, region_->mutexCount));
     result.Set("created", Napi::Boolean::New(env, region_->created));
     result.Set("owner", Napi::Number::New(env, static_cast<double>(region_->owner)));
+    result.Set("readOnly", Napi::Boolean::New(env, region_->readOnly));
     return result;
   }
 
@@ -1042,6 +1054,7 @@ class SharedMemoryHandle : public Napi::ObjectWrap<SharedMemoryHandle> {
     Napi::Env env = info.Env();
     uint64_t index = ArgIndex(info, 0, "index");
     Region& region = Open(env);
+    if (region.readOnly) throw ReadOnlyError(env, region.name, "cannot lock its mutexes");
     if (index >= region.mutexCount) {
       throw CodedError(env, "RangeError", "ERR_OUT_OF_RANGE",
                        "shared memory region " + Quoted(region.name) + " has " + std::to_string(region.mutexCount) +
@@ -1055,6 +1068,24 @@ class SharedMemoryHandle : public Napi::ObjectWrap<SharedMemoryHandle> {
     Napi::Object object = constructors_->mutex.New({});
     MutexHandle::Unwrap(object)->Attach(std::move(owner));
     return object;
+  }
+
+  // read(offset, length): a copy of those data bytes in a new ArrayBuffer (the mapping is watched, so
+  // a truncated page copies as zeros).
+  Napi::Value Read(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint64_t offset = ArgIndex(info, 0, "offset");
+    uint64_t length = ArgIndex(info, 1, "length");
+    Region& region = Open(env);
+    if (offset > region.dataSize || length > region.dataSize - offset) {
+      throw CodedError(env, "RangeError", "ERR_OUT_OF_RANGE",
+                       "bytes " + std::to_string(offset) + " to " + std::to_string(offset + length) +
+                           " are past the end of shared memory region " + Quoted(region.name) + " (" +
+                           std::to_string(region.dataSize) + " bytes)");
+    }
+    Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(env, static_cast<size_t>(length));
+    if (length != 0) std::memcpy(copy.Data(), region.Data() + offset, static_cast<size_t>(length));
+    return copy;
   }
 
   // truncated(): whether another process cut the file below the mapping (touched or not yet).
@@ -1122,6 +1153,7 @@ struct Attachment {
   uint8_t* mapped = nullptr;
   int watchSlot = -1;
   uint32_t token = 0;
+  bool readOnly = false;
 };
 
 // Maps an attached, checked region (unless already mapped), registers its liveness token, and wraps
@@ -1139,11 +1171,13 @@ Napi::Object Adopt(Napi::Env env, EnvConstructors* constructors, int fd, const s
   region->mapLength = static_cast<size_t>(header.headerSize + header.dataSize);
   region->created = attachment.created;
   region->owner = attachment.owner;
+  region->readOnly = attachment.readOnly;
   if (attachment.mapped != nullptr) {
     region->base = attachment.mapped;
     region->watchSlot = attachment.watchSlot;
   } else {
-    void* base = mmap(nullptr, region->mapLength, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    int protection = attachment.readOnly ? PROT_READ : PROT_READ | PROT_WRITE;
+    void* base = mmap(nullptr, region->mapLength, protection, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED) {
       int err = errno;
       region.reset();  // runs the close protocol
@@ -1155,7 +1189,7 @@ Napi::Object Adopt(Napi::Env env, EnvConstructors* constructors, int fd, const s
   }
   if (attachment.token != 0) {
     region->token = attachment.token;
-  } else {
+  } else if (!attachment.readOnly) {
     int err = ClaimToken(fd, &region->token);
     if (err != 0) {
       region.reset();
@@ -1171,8 +1205,9 @@ Napi::Object Adopt(Napi::Env env, EnvConstructors* constructors, int fd, const s
 
 // Opens NAME; an empty value if missing. Throws for foreign, invalid or incompatible regions.
 Napi::Value OpenExisting(Napi::Env env, EnvConstructors* constructors, int dir, const std::string& name,
-                         int64_t trusted, const uint64_t* expectSize, const uint32_t* expectMutexes) {
-  int fd = AttachExisting(env, dir, name, trusted);
+                         int64_t trusted, const uint64_t* expectSize, const uint32_t* expectMutexes,
+                         bool readOnly = false) {
+  int fd = AttachExisting(env, dir, name, trusted, readOnly);
   if (fd < 0) return Napi::Value();
   struct stat st;
   if (fstat(fd, &st) != 0) {
@@ -1205,16 +1240,19 @@ Napi::Value OpenExisting(Napi::Env env, EnvConstructors* constructors, int dir, 
   Attachment attachment;
   attachment.header = header;
   attachment.owner = st.st_uid;
+  attachment.readOnly = readOnly;
   return Adopt(env, constructors, fd, name, attachment);
 }
 
-// openSharedMemory(name, trustOwner?)
+// openSharedMemory(name, trustOwner?, readOnly = false)
 Napi::Value OpenSharedMemory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* constructors = static_cast<EnvConstructors*>(info.Data());
   std::string name = ArgName(info, 0);
   int64_t trusted = ArgTrustedOwner(info, 1);
-  Napi::Value handle = OpenExisting(env, constructors, ShmDirectory(env), name, trusted, nullptr, nullptr);
+  bool readOnly = info.Length() > 2 && !info[2].IsUndefined() && ArgBool(info, 2, "readOnly");
+  Napi::Value handle =
+      OpenExisting(env, constructors, ShmDirectory(env), name, trusted, nullptr, nullptr, readOnly);
   if (handle.IsEmpty()) {
     throw RegionErrnoError(env, ENOENT, "shared memory region " + Quoted(name) + " does not exist", "open", name);
   }

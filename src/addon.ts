@@ -120,7 +120,11 @@ export interface NativeAddon {
     reserve?: boolean,
   ): NativeSharedMemoryHandle;
   /** Opens an existing region; ENOENT if there is none (a stale one is reclaimed first). */
-  openSharedMemory(name: string, trustOwner: number | undefined): NativeSharedMemoryHandle;
+  openSharedMemory(
+    name: string,
+    trustOwner: number | undefined,
+    readOnly?: boolean,
+  ): NativeSharedMemoryHandle;
   /** Removes every stale region of this user's; returns their names. */
   cleanupSharedMemory(): string[];
   /** Removes the name of a region of this user's, in use or not; false if there was no such name. */
@@ -160,7 +164,10 @@ export interface NativeSharedMemoryHandle {
     mutexCount: number;
     created: boolean;
     owner: number;
+    readOnly: boolean;
   };
+  /** A copy of `length` data bytes from `offset`, in a new ArrayBuffer. */
+  read(offset: number, length: number): ArrayBuffer;
   /** A handle on mutex `index` (all handles of one index and attachment share one lock holder). */
   mutex(index: number): NativeMutexHandle;
   /** Whether another process truncated the region's file below its mapping. */

@@ -125,8 +125,10 @@ export {
   MAX_SHARED_MEMORY_SIZE,
   Mutex,
   MutexGuard,
+  type OpenOnlySharedMemoryOptions,
   type OpenSharedMemoryOptions,
   SharedMemory,
+  type SharedMemoryAccess,
   type SharedMemoryOptions,
 } from './shm/shared-memory.js';
 export type { WaitOptions } from './shm/wait.js';

@@ -68,6 +68,19 @@ export interface OpenSharedMemoryOptions {
   trustOwner?: number;
 }
 
+/** How {@link SharedMemory.open} joins a region. */
+export type SharedMemoryAccess = 'read' | 'readwrite';
+
+export interface OpenOnlySharedMemoryOptions extends OpenSharedMemoryOptions {
+  /**
+   * `'readwrite'` [default] or `'read'`: the file is opened read-only (so a region whose mode lets
+   * this user read but not write, e.g. another user's 0644 region, can be joined) and mapped
+   * `PROT_READ`. Nothing can be written: {@link SharedMemory.buffer} and the mutexes throw
+   * `ERR_SHM_READ_ONLY`, and {@link SharedMemory.read} gives copies.
+   */
+  access?: SharedMemoryAccess;
+}
+
 export interface SharedMemoryOptions extends OpenSharedMemoryOptions {
   /** Permission bits of a region this call creates [0o600: the creating user only]. */
   mode?: number;
@@ -204,6 +217,8 @@ export class SharedMemory implements Disposable {
   readonly mutexCount: number;
   /** The uid that owns the region's file (this user's, or the one passed as `trustOwner`). */
   readonly owner: number;
+  /** `'read'` for a region opened with `{ access: 'read' }`, else `'readwrite'`. */
+  readonly access: SharedMemoryAccess;
 
   readonly #handle: NativeSharedMemoryHandle;
   readonly #ref: WeakRef<SharedMemory>;
@@ -227,6 +242,7 @@ export class SharedMemory implements Disposable {
     this.created = info.created;
     this.mutexCount = info.mutexCount;
     this.owner = info.owner;
+    this.access = info.readOnly ? 'read' : 'readwrite';
     this.#ref = new WeakRef(this);
     openRegions.add(this.#ref);
     forgetRegion.register(this, this.#ref, this);
@@ -264,7 +280,8 @@ export class SharedMemory implements Disposable {
    * Opens an existing region by name. Its owner and header are checked (magic, version, sizes,
    * architecture, the file's size).
    * @param name - the region's name.
-   * @param options - `trustOwner`: a uid whose region may be joined besides this user's [none].
+   * @param options - `trustOwner`: a uid whose region may be joined besides this user's [none];
+   *   `access`: `'read'` to open it read-only [`'readwrite'`].
    * @returns the region, open in this process.
    * @throws `ERR_SHM_FOREIGN_OWNER` if the region belongs to another user who is not trusted;
    *   `ENOENT` if there is no such region (a stale one, whose users all died, counts as none and is
@@ -276,12 +293,17 @@ export class SharedMemory implements Disposable {
    * using region = SharedMemory.open('status', { trustOwner: 990 });
    * ```
    */
-  static open(name: string, options?: OpenSharedMemoryOptions): SharedMemory {
+  static open(name: string, options?: OpenOnlySharedMemoryOptions): SharedMemory {
     const checkedName = checkName(name);
-    const trustOwner = checkTrustOwner(optionsObject('options', options));
+    const given = optionsObject('options', options);
+    const trustOwner = checkTrustOwner(given);
+    const access = given.access ?? 'readwrite';
+    if (access !== 'read' && access !== 'readwrite') {
+      throw invalidParameterError('access', "'read' or 'readwrite'", given.access);
+    }
     return new SharedMemory(
       constructionToken,
-      rethrown(() => native.openSharedMemory(checkedName, trustOwner)),
+      rethrown(() => native.openSharedMemory(checkedName, trustOwner, access === 'read')),
     );
   }
 
@@ -336,12 +358,28 @@ export class SharedMemory implements Disposable {
   /**
    * The region's bytes, shared with every process that has it open. The same ArrayBuffer each time;
    * {@link SharedMemory.close} detaches it (every view then has length 0).
-   * @throws `ERR_CLOSED` after close.
+   * @throws `ERR_CLOSED` after close; `ERR_SHM_READ_ONLY` for a region opened with `access: 'read'`
+   *   (use {@link SharedMemory.read}: a writable view of read-only memory would crash on write).
    */
   get buffer(): ArrayBuffer {
     if (this.#closed) throw closedError(this.name, this.path);
     if (this.#buffer === undefined) this.#buffer = rethrown(() => this.#handle.buffer());
     return this.#buffer;
+  }
+
+  /**
+   * A copy of the region's bytes from `offset` (of `length` bytes, or to the end), in an ArrayBuffer
+   * of its own: the way to read a region opened with `access: 'read'` (e.g. `readObject(region.read())`).
+   * @throws `ERR_OUT_OF_RANGE` past the end; `ERR_CLOSED` after close.
+   */
+  read(offset = 0, length?: number): Uint8Array {
+    if (this.#closed) throw closedError(this.name, this.path);
+    if (!isInteger(offset) || offset < 0)
+      throw invalidParameterError('offset', 'a non-negative integer', offset);
+    const count = length ?? Math.max(0, this.size - offset);
+    if (!isInteger(count) || count < 0)
+      throw invalidParameterError('length', 'a non-negative integer', length);
+    return new Uint8Array(rethrown(() => this.#handle.read(offset, count)));
   }
 
   /** Whether {@link SharedMemory.close} has run. */
@@ -368,7 +406,8 @@ export class SharedMemory implements Disposable {
   /**
    * One of the region's mutexes (same object each time for an index).
    * @param index - from 0 to {@link SharedMemory.mutexCount} − 1.
-   * @throws `ERR_OUT_OF_RANGE` for an index past the last mutex; `ERR_CLOSED` after close.
+   * @throws `ERR_OUT_OF_RANGE` for an index past the last mutex; `ERR_CLOSED` after close;
+   *   `ERR_SHM_READ_ONLY` for a region opened with `access: 'read'` (locking writes the lock word).
    */
   mutexAt(index: number): Mutex {
     if (this.#closed) throw closedError(this.name, this.path);

@@ -72,6 +72,23 @@ switch (command) {
     stayAlive(region);
     break;
   }
+  case 'read-only': {
+    // read-only NAME TRUST: opens with access 'read', reads the object written there, and reports
+    // what a write attempt gets (buffer, mutex), one line each.
+    const region = SharedMemory.open(args[0], { ...trust(args[1]), access: 'read' });
+    say(region.access);
+    say(JSON.stringify(readObject(region.read())));
+    for (const attempt of [() => region.buffer, () => region.mutex]) {
+      try {
+        attempt();
+        say('allowed');
+      } catch (error) {
+        say(error.code);
+      }
+    }
+    region.close();
+    break;
+  }
   case 'try-open': {
     // try-open NAME TRUST: reports the error code of an open, or "opened".
     try {

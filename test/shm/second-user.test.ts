@@ -138,6 +138,23 @@ describe.skipIf(unavailable !== undefined)(title, () => {
     }
   });
 
+  it('lets the second user read a 0644 region of ours with access: read, and write nothing', async () => {
+    const name = uniqueName();
+    using region = SharedMemory.create(name, 4096, { mode: 0o644 });
+    writeObject(region.buffer, { note: 'for readers', n: 3 });
+    const before = readFileSync(shmPath(name));
+    // Read and write access is refused by the mode; read-only access is what it grants.
+    expect(await runToEnd('try-open', name, 0)).toBe('EACCES');
+    expect((await runToEnd('read-only', name, 0)).split('\n')).toEqual([
+      'read',
+      JSON.stringify({ note: 'for readers', n: 3 }),
+      'ERR_SHM_READ_ONLY',
+      'ERR_SHM_READ_ONLY',
+    ]);
+    expect(readFileSync(shmPath(name)).equals(before)).toBe(true);
+    expect(existsSync(shmPath(name))).toBe(true);
+  });
+
   it('turns a truncation by the second user into ERR_SHM_TRUNCATED, never SIGBUS', async () => {
     const name = uniqueName();
     const region = SharedMemory.create(name, 65536, { mode: 0o666 });

@@ -1,7 +1,8 @@
-// SharedMemory.unlink (shm_unlink's semantics) and regions created with reserve: false (pages
-// allocated on first touch, like .NET's DelayAllocatePages).
+// SharedMemory.unlink (shm_unlink's semantics), regions created with reserve: false (pages allocated
+// on first touch, like .NET's DelayAllocatePages), and regions opened with access: 'read'.
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readObject, writeObject } from '../../dist/shm/serialize.js';
 import { SharedMemory } from '../../dist/shm/shared-memory.js';
 
 const PREFIX = `rbunlink-${process.pid}-`;
@@ -115,5 +116,42 @@ describe('reserve: false', () => {
       SharedMemory.create(uniqueName(), 4096, { reserve: 'no' as unknown as boolean }),
     ).code;
     expect(code).toBe('ERR_INVALID_ARG_VALUE');
+  });
+});
+
+describe("access: 'read'", () => {
+  it('reads copies, refuses every way to write, and maps the region read-only', () => {
+    const name = uniqueName();
+    using writer = SharedMemory.create(name, 8192);
+    writeObject(writer.buffer, { id: 9, values: new Float64Array([1.5, 2.5]) });
+    using reader = SharedMemory.open(name, { access: 'read' });
+    expect(reader.access).toBe('read');
+    expect(writer.access).toBe('readwrite');
+    expect(readObject<{ id: number }>(reader.read()).id).toBe(9);
+    const slice = reader.read(100, 16);
+    expect(slice.byteLength).toBe(16);
+    expect(slice.buffer.byteLength).toBe(16);
+    // A copy: writing to it changes nothing in the region.
+    const copy = reader.read();
+    copy.fill(0xff);
+    expect(readObject<{ id: number }>(writer.buffer).id).toBe(9);
+    // New writes by others show in the next read.
+    new Uint8Array(writer.buffer)[8000] = 77;
+    expect(reader.read(8000, 1)[0]).toBe(77);
+    expect(thrown(() => reader.buffer).code).toBe('ERR_SHM_READ_ONLY');
+    expect(thrown(() => reader.mutex).code).toBe('ERR_SHM_READ_ONLY');
+    expect(thrown(() => reader.read(8000, 500)).code).toBe('ERR_OUT_OF_RANGE');
+    // The reader's mapping itself is PROT_READ (the writer's was mapped before the file had its
+    // name, so /proc lists it under the unnamed file, not under the path).
+    const maps = readFileSync('/proc/self/maps', 'utf8')
+      .split('\n')
+      .filter((line) => line.endsWith(shmPath(name)));
+    expect(maps.map((line) => line.split(/\s+/)[1])).toEqual(['r--s']);
+  });
+
+  it('is refused with a clear error for anything but read or readwrite', () => {
+    expect(thrown(() => SharedMemory.open(uniqueName(), { access: 'write' as 'read' })).code).toBe(
+      'ERR_INVALID_ARG_VALUE',
+    );
   });
 });
