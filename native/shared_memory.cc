@@ -110,7 +110,8 @@ constexpr uint32_t kMutexOffset = 128;
 constexpr uint32_t kMutexSlotSize = 64;  // one cache line per lock word
 constexpr uint32_t kLockWordSize = 4;
 constexpr uint32_t kMaxMutexes = 64;
-constexpr uint64_t kMaxDataSize = 1ull << 32;  // Node 20's ArrayBuffer limit
+constexpr uint64_t kMaxDataSize = 1ull << 40;  // 1 TiB; past 4 GiB reached through windows
+constexpr uint64_t kMaxBufferSize = 1ull << 32;  // Node 20's ArrayBuffer limit: one buffer or window
 // How long an opener retries to join a region whose exclusive lock someone holds for a moment.
 constexpr int kSharedLockAttempts = 2000;  // × 1 ms
 constexpr int kPublishAttempts = 100;
@@ -997,6 +998,7 @@ class SharedMemoryHandle : public Napi::ObjectWrap<SharedMemoryHandle> {
                            InstanceMethod<&SharedMemoryHandle::Mutex>("mutex"),
                            InstanceMethod<&SharedMemoryHandle::Truncated>("truncated"),
                            InstanceMethod<&SharedMemoryHandle::Read>("read"),
+                           InstanceMethod<&SharedMemoryHandle::Window>("window"),
                            InstanceMethod<&SharedMemoryHandle::Close>("close"),
                            InstanceMethod<&SharedMemoryHandle::IsClosed>("isClosed"),
                        });
@@ -1022,6 +1024,13 @@ class SharedMemoryHandle : public Napi::ObjectWrap<SharedMemoryHandle> {
     Napi::Env env = info.Env();
     Region& region = Open(env);
     if (region.readOnly) throw ReadOnlyError(env, region.name, "has no writable buffer: use read()");
+    if (region.dataSize > kMaxBufferSize) {
+      throw RegionCodedError(env, "ERR_SHM_TOO_LARGE",
+                             "shared memory region " + Quoted(region.name) + " has " +
+                                 std::to_string(region.dataSize) +
+                                 " bytes, more than one ArrayBuffer can hold (4 GiB): use window(offset, length)",
+                             region.name);
+    }
     if (!bufferRef_.IsEmpty()) {
       Napi::ArrayBuffer existing = bufferRef_.Value();
       if (!existing.IsEmpty()) return existing;
@@ -1070,6 +1079,34 @@ class SharedMemoryHandle : public Napi::ObjectWrap<SharedMemoryHandle> {
     return object;
   }
 
+  // window(offset, length): an external ArrayBuffer over those data bytes (at most 4 GiB), made anew
+  // each call; close() detaches every one.
+  Napi::Value Window(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint64_t offset = ArgIndex(info, 0, "offset");
+    uint64_t length = ArgIndex(info, 1, "length");
+    Region& region = Open(env);
+    if (region.readOnly) throw ReadOnlyError(env, region.name, "has no writable windows: use read()");
+    if (offset > region.dataSize || length > region.dataSize - offset) {
+      throw CodedError(env, "RangeError", "ERR_OUT_OF_RANGE",
+                       "bytes " + std::to_string(offset) + " to " + std::to_string(offset + length) +
+                           " are past the end of shared memory region " + Quoted(region.name) + " (" +
+                           std::to_string(region.dataSize) + " bytes)");
+    }
+    if (length > kMaxBufferSize) {
+      throw CodedError(env, "RangeError", "ERR_OUT_OF_RANGE", "a window is at most 4 GiB");
+    }
+    if (length == 0) return Napi::ArrayBuffer::New(env, 0);
+    Napi::ArrayBuffer window = Napi::ArrayBuffer::New(env, region.Data() + offset, static_cast<size_t>(length),
+                                                      FinalizeRegionBuffer, new std::shared_ptr<Region>(region_));
+    // Forget windows already collected, then remember this one for close().
+    windowRefs_.erase(std::remove_if(windowRefs_.begin(), windowRefs_.end(),
+                                     [](const Napi::Reference<Napi::ArrayBuffer>& ref) { return ref.Value().IsEmpty(); }),
+                      windowRefs_.end());
+    windowRefs_.push_back(Napi::Weak(window));
+    return window;
+  }
+
   // read(offset, length): a copy of those data bytes in a new ArrayBuffer (the mapping is watched, so
   // a truncated page copies as zeros).
   Napi::Value Read(const Napi::CallbackInfo& info) {
@@ -1107,6 +1144,11 @@ class SharedMemoryHandle : public Napi::ObjectWrap<SharedMemoryHandle> {
       if (!buffer.IsEmpty() && !buffer.IsDetached() && buffer.ByteLength() > 0) buffer.Detach();
       bufferRef_.Reset();
     }
+    for (Napi::Reference<Napi::ArrayBuffer>& ref : windowRefs_) {
+      Napi::ArrayBuffer window = ref.Value();
+      if (!window.IsEmpty() && !window.IsDetached() && window.ByteLength() > 0) window.Detach();
+    }
+    windowRefs_.clear();
     region_->Close(env);
     return env.Undefined();
   }
@@ -1118,6 +1160,7 @@ class SharedMemoryHandle : public Napi::ObjectWrap<SharedMemoryHandle> {
   EnvConstructors* constructors_ = nullptr;
   std::shared_ptr<Region> region_;
   Napi::Reference<Napi::ArrayBuffer> bufferRef_;
+  std::vector<Napi::Reference<Napi::ArrayBuffer>> windowRefs_;
 };
 
 // Owns a watched mapping until it is handed over.
@@ -1295,7 +1338,7 @@ Napi::Value CreateSharedMemory(const Napi::CallbackInfo& info) {
   bool orOpen = ArgBool(info, 4, "orOpen");
   int64_t trusted = ArgTrustedOwner(info, 5);
   bool reserve = info.Length() <= 6 || info[6].IsUndefined() || ArgBool(info, 6, "reserve");
-  if (size > kMaxDataSize) ThrowRangeError(env, "size must be at most 4 GiB");
+  if (size > kMaxDataSize) ThrowRangeError(env, "size must be at most 1 TiB");
   if (mode > 0777) ThrowRangeError(env, "mode must be a permission mask from 0 to 0o777");
   if (mutexCount < 1 || mutexCount > kMaxMutexes) ThrowRangeError(env, "mutexCount must be from 1 to 64");
   int dir = ShmDirectory(env);
@@ -1507,7 +1550,7 @@ void InitSharedMemory(Napi::Env env, Napi::Object exports) {
   limits.Set("directory", "");
   limits.Set("prefix", "rawbright.");
   limits.Set("maxNameLength", Napi::Number::New(env, 240));
-  limits.Set("maxSize", Napi::Number::New(env, 4294967296.0));
+  limits.Set("maxSize", Napi::Number::New(env, 1099511627776.0));
   limits.Set("maxMutexes", Napi::Number::New(env, 64));
   exports.Set("sharedMemoryLimits", limits);
 }

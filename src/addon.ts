@@ -166,6 +166,8 @@ export interface NativeSharedMemoryHandle {
     owner: number;
     readOnly: boolean;
   };
+  /** An external ArrayBuffer over `length` (at most 4 GiB) data bytes from `offset`; close() detaches it. */
+  window(offset: number, length: number): ArrayBuffer;
   /** A copy of `length` data bytes from `offset`, in a new ArrayBuffer. */
   read(offset: number, length: number): ArrayBuffer;
   /** A handle on mutex `index` (all handles of one index and attachment share one lock holder). */

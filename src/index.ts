@@ -123,6 +123,7 @@ export {
   MAX_SHARED_MEMORY_MUTEXES,
   MAX_SHARED_MEMORY_NAME_LENGTH,
   MAX_SHARED_MEMORY_SIZE,
+  MAX_SHARED_MEMORY_WINDOW,
   Mutex,
   MutexGuard,
   type OpenOnlySharedMemoryOptions,

@@ -50,8 +50,10 @@ const limits = native.sharedMemoryLimits;
 
 /** The longest region name. */
 export const MAX_SHARED_MEMORY_NAME_LENGTH: number = limits.maxNameLength;
-/** The largest region: 4 GiB, the largest ArrayBuffer in Node.js 20. */
+/** The largest region: 1 TiB. Past 4 GiB (the largest ArrayBuffer in Node.js 20), it is reached in windows. */
 export const MAX_SHARED_MEMORY_SIZE: number = limits.maxSize;
+/** The largest {@link SharedMemory.buffer} or {@link SharedMemory.window}: 4 GiB. */
+export const MAX_SHARED_MEMORY_WINDOW: number = 2 ** 32;
 /** The most mutexes one region can hold. */
 export const MAX_SHARED_MEMORY_MUTEXES: number = limits.maxMutexes;
 
@@ -125,7 +127,7 @@ function checkSize(value: unknown): number {
   if (typeof value === 'bigint' && value >= 0n && value <= BigInt(MAX_SHARED_MEMORY_SIZE))
     return Number(value);
   if (isInteger(value) && value >= 0 && value <= MAX_SHARED_MEMORY_SIZE) return value === 0 ? 0 : value;
-  throw invalidParameterError('size', 'a whole number of bytes from 0 to 4 GiB', value);
+  throw invalidParameterError('size', 'a whole number of bytes from 0 to 1 TiB', value);
 }
 
 // uid_t is 32 bits and (uid_t)-1 means "no change" to the kernel, so it is no one's uid.
@@ -257,7 +259,7 @@ export class SharedMemory implements Disposable {
    * never fail for want of memory later) unless `reserve: false` says to allocate pages on first touch. A region of the same name left by processes that all died
    * is reclaimed first.
    * @param name - 1 to 240 letters, digits, `-`, `_` or `.`.
-   * @param size - bytes, from 0 to 4 GiB.
+   * @param size - bytes, from 0 to 1 TiB (past 4 GiB, reached through {@link SharedMemory.window}).
    * @param options - `mode` [0o600], `mutexes` [1], `reserve` [true]. `trustOwner` is checked but
    *   plays no part: the region made is this user's.
    * @returns the region, open in this process.
@@ -359,12 +361,32 @@ export class SharedMemory implements Disposable {
    * The region's bytes, shared with every process that has it open. The same ArrayBuffer each time;
    * {@link SharedMemory.close} detaches it (every view then has length 0).
    * @throws `ERR_CLOSED` after close; `ERR_SHM_READ_ONLY` for a region opened with `access: 'read'`
-   *   (use {@link SharedMemory.read}: a writable view of read-only memory would crash on write).
+   *   (use {@link SharedMemory.read}: a writable view of read-only memory would crash on write);
+   *   `ERR_SHM_TOO_LARGE` for a region over 4 GiB (use {@link SharedMemory.window}).
    */
   get buffer(): ArrayBuffer {
     if (this.#closed) throw closedError(this.name, this.path);
     if (this.#buffer === undefined) this.#buffer = rethrown(() => this.#handle.buffer());
     return this.#buffer;
+  }
+
+  /**
+   * An ArrayBuffer over `length` bytes of the region from `offset` (like a MappedFile window): the way
+   * to reach a region over 4 GiB. A new ArrayBuffer each call, sharing the region's memory (no copy);
+   * {@link SharedMemory.close} detaches every one.
+   * @param offset - from 0 to {@link SharedMemory.size}, any byte.
+   * @param length - at most 4 GiB and the bytes left [to the end, if that is at most 4 GiB].
+   * @throws `ERR_OUT_OF_RANGE` past the end or over 4 GiB; `ERR_SHM_READ_ONLY` for a read-only region;
+   *   `ERR_CLOSED` after close.
+   */
+  window(offset: number, length?: number): ArrayBuffer {
+    if (this.#closed) throw closedError(this.name, this.path);
+    if (!isInteger(offset) || offset < 0)
+      throw invalidParameterError('offset', 'a non-negative integer', offset);
+    const count = length ?? Math.max(0, this.size - offset);
+    if (!isInteger(count) || count < 0)
+      throw invalidParameterError('length', 'a non-negative integer', length);
+    return rethrown(() => this.#handle.window(offset, count));
   }
 
   /**

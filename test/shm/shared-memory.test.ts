@@ -502,11 +502,11 @@ describe('errors', () => {
 
   it('refuses bad sizes and options', () => {
     const name = uniqueName();
-    for (const size of [-1, 1.5, 2 ** 32 + 1, Number.NaN, '8']) {
+    for (const size of [-1, 1.5, 2 ** 40 + 1, Number.NaN, '8']) {
       const error = thrown(() => SharedMemory.create(name, size as number));
       expect(error.code).toBe('ERR_INVALID_ARG_VALUE');
       expect(error.message).toMatch(
-        /^Expected a whole number of bytes from 0 to 4 GiB for size but received/,
+        /^Expected a whole number of bytes from 0 to 1 TiB for size but received/,
       );
     }
     expect(thrown(() => SharedMemory.create(name, 8, { mode: 0o1777 })).code).toBe('ERR_INVALID_ARG_VALUE');

@@ -1,5 +1,6 @@
 // SharedMemory.unlink (shm_unlink's semantics), regions created with reserve: false (pages allocated
-// on first touch, like .NET's DelayAllocatePages), and regions opened with access: 'read'.
+// on first touch, like .NET's DelayAllocatePages), regions opened with access: 'read', and regions
+// over 4 GiB reached through windows.
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readObject, writeObject } from '../../dist/shm/serialize.js';
@@ -153,5 +154,38 @@ describe("access: 'read'", () => {
     expect(thrown(() => SharedMemory.open(uniqueName(), { access: 'write' as 'read' })).code).toBe(
       'ERR_INVALID_ARG_VALUE',
     );
+  });
+});
+
+describe('regions over 4 GiB', () => {
+  it('creates a 5 GiB region (unreserved) and reaches all of it through windows', () => {
+    const name = uniqueName();
+    const size = 5 * 1024 * MiB;
+    const region = SharedMemory.create(name, size, { reserve: false });
+    expect(region.size).toBe(size);
+    expect(thrown(() => region.buffer).code).toBe('ERR_SHM_TOO_LARGE');
+    const high = 4 * 1024 * MiB + 12345;
+    const window = region.window(high, MiB);
+    expect(window.byteLength).toBe(MiB);
+    new Uint8Array(window)[0] = 99;
+    // The same bytes through a second window and a copy, and from another attachment.
+    expect(new Uint8Array(region.window(high - 1, 2))[1]).toBe(99);
+    expect(region.read(high, 1)[0]).toBe(99);
+    using other = SharedMemory.open(name);
+    expect(new Uint8Array(other.window(high, 1))[0]).toBe(99);
+    // The last byte, and the limits.
+    new Uint8Array(region.window(size - 1))[0] = 5;
+    expect(other.read(size - 1)[0]).toBe(5);
+    expect(thrown(() => region.window(size - 1, 2)).code).toBe('ERR_OUT_OF_RANGE');
+    expect(thrown(() => region.window(0, 2 ** 32 + 1)).code).toBe('ERR_OUT_OF_RANGE');
+    expect(thrown(() => region.window(0)).code).toBe('ERR_OUT_OF_RANGE');
+    expect(region.window(size, 0).byteLength).toBe(0);
+    // close() detaches every window.
+    region.close();
+    expect(window.byteLength).toBe(0);
+    expect(thrown(() => region.window(0, 1)).code).toBe('ERR_CLOSED');
+    using reader = SharedMemory.open(name, { access: 'read' });
+    expect(thrown(() => reader.window(0, 1)).code).toBe('ERR_SHM_READ_ONLY');
+    expect(reader.read(high, 1)[0]).toBe(99);
   });
 });
