@@ -28,14 +28,18 @@ describe('brightenFile and byte-range locks', () => {
       holder.lockRange(MiB, 64 * 1024, 'exclusive');
       const refused = brightenFile(path, { by: 500 });
       await expect(refused).rejects.toMatchObject({ code: 'ERR_RANGE_LOCKED' });
-      await expect(refused).rejects.toThrow(/exclusive lock on bytes 1048576…1114112; OFD locks report pid -1/);
+      await expect(refused).rejects.toThrow(
+        /exclusive lock on bytes 1048576…1114112; OFD locks report pid -1/,
+      );
       expect(readFileSync(path).equals(input)).toBe(true);
       // An overlapping range run is refused too; a disjoint one proceeds.
       await expect(brightenFile(path, { by: 500, offset: MiB + 4096, length: 8192 })).rejects.toMatchObject({
         code: 'ERR_RANGE_LOCKED',
       });
       await brightenFile(path, { by: 500, offset: 2 * MiB, length: MiB });
-      expect(readFileSync(path).equals(expectedBrighten(input, 500, 'uint16', 'rgb', 2 * MiB, MiB))).toBe(true);
+      expect(readFileSync(path).equals(expectedBrighten(input, 500, 'uint16', 'rgb', 2 * MiB, MiB))).toBe(
+        true,
+      );
     } finally {
       holder.close();
     }
