@@ -414,6 +414,7 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
     let pending: PendingRange[];
     try {
       checkJournalBelongs(journal, checkedPath, journalPath);
+      lockChangedRange(file, journal.params.offset, journal.params.length);
       reserveInPlace(file, journal.params.offset, journal.params.length);
       pending = journal.restoreAndPlan(file, durable);
     } finally {

@@ -1,10 +1,12 @@
 // An in-place brightenFile holds an OFD byte-range lock over the bytes it changes: a holder of a
 // range lock there (MappedFile.lockRange, here or in another process) refuses the run at once,
 // naming its range; a run over disjoint bytes proceeds; the run's own lock is gone when it ends.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { brightenFile, MappedFile } from '../../dist/index.js';
+import { journalPathFor } from '../../dist/brighten/journal.js';
+import { brightenFile, MappedFile, resumeFile } from '../../dist/index.js';
+import { interruptRun } from '../helpers/interrupted-run.js';
 import { expectedBrighten, randomBytes, tempDir, writeRaw } from '../helpers/raw.js';
 
 const MiB = 1024 * 1024;
@@ -53,5 +55,23 @@ describe('brightenFile and byte-range locks', () => {
     }
     const once = expectedBrighten(input, 500, 'uint16', 'rgb', 2 * MiB, MiB);
     expect(readFileSync(path).equals(expectedBrighten(once, 7))).toBe(true);
+  });
+
+  it('resume is refused while a range lock is held over the run, keeps the journal, and finishes later', async () => {
+    const path = fixture(input);
+    await interruptRun(path, 900);
+    const half = readFileSync(path);
+    const holder = MappedFile.open(path, { access: 'readwrite' });
+    try {
+      holder.lockRange(3 * MiB, 16, 'shared');
+      await expect(resumeFile(path)).rejects.toMatchObject({ code: 'ERR_RANGE_LOCKED' });
+      expect(readFileSync(path).equals(half)).toBe(true);
+      expect(existsSync(journalPathFor(path))).toBe(true);
+    } finally {
+      holder.close();
+    }
+    expect((await resumeFile(path)).resumed).toBe(true);
+    expect(readFileSync(path).equals(expectedBrighten(input, 900))).toBe(true);
+    expect(existsSync(journalPathFor(path))).toBe(false);
   });
 });
