@@ -565,7 +565,7 @@ Napi::Value FileHandle::Unlock(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-#ifdef __linux__
+#ifdef F_OFD_SETLK
 namespace {
 // An open-file-description lock (F_OFD_SETLK) over [offset, offset + length); length 0 means "to the
 // end of the file, however far it grows". OFD locks belong to the open file description, not the
@@ -612,7 +612,7 @@ Napi::Value FileHandle::LockRange(const Napi::CallbackInfo& info) {
   uint64_t offset = ArgIndex(info, 0, "offset");
   uint64_t length = ArgIndex(info, 1, "length");
   bool exclusive = ArgBool(info, 2, "exclusive");
-#ifdef __linux__
+#ifdef F_OFD_SETLK
   short type = exclusive ? F_WRLCK : F_RDLCK;
   struct flock lock = RangeLock(type, offset, length);
   int rc;
@@ -644,7 +644,7 @@ Napi::Value FileHandle::LockRange(const Napi::CallbackInfo& info) {
   (void)offset;
   (void)length;
   (void)exclusive;
-  throw ErrnoError(env, ENOSYS, "byte-range locks need Linux", "fcntl", path_);
+  throw ErrnoError(env, ENOSYS, "byte-range locks need OFD locks (F_OFD_SETLK, Linux 3.15+)", "fcntl", path_);
 #endif
 }
 
@@ -652,7 +652,7 @@ Napi::Value FileHandle::UnlockRange(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint64_t offset = ArgIndex(info, 0, "offset");
   uint64_t length = ArgIndex(info, 1, "length");
-#ifdef __linux__
+#ifdef F_OFD_SETLK
   struct flock lock = RangeLock(F_UNLCK, offset, length);
   if (fcntl(Fd(env), F_OFD_SETLK, &lock) != 0) {
     throw ErrnoError(env, errno, "cannot unlock bytes " + RangeText(offset, length) + " of " + path_, "fcntl", path_);
@@ -661,7 +661,7 @@ Napi::Value FileHandle::UnlockRange(const Napi::CallbackInfo& info) {
 #else
   (void)offset;
   (void)length;
-  throw ErrnoError(env, ENOSYS, "byte-range locks need Linux", "fcntl", path_);
+  throw ErrnoError(env, ENOSYS, "byte-range locks need OFD locks (F_OFD_SETLK, Linux 3.15+)", "fcntl", path_);
 #endif
 }
 
@@ -671,7 +671,7 @@ Napi::Value FileHandle::RangeHolder(const Napi::CallbackInfo& info) {
   uint64_t offset = ArgIndex(info, 0, "offset");
   uint64_t length = ArgIndex(info, 1, "length");
   bool exclusive = ArgBool(info, 2, "exclusive");
-#ifdef __linux__
+#ifdef F_OFD_SETLK
   struct flock probe = RangeLock(exclusive ? F_WRLCK : F_RDLCK, offset, length);
   if (fcntl(Fd(env), F_OFD_GETLK, &probe) != 0) {
     throw ErrnoError(env, errno, "cannot query locks of " + path_, "fcntl", path_);
@@ -681,7 +681,7 @@ Napi::Value FileHandle::RangeHolder(const Napi::CallbackInfo& info) {
   (void)offset;
   (void)length;
   (void)exclusive;
-  throw ErrnoError(env, ENOSYS, "byte-range locks need Linux", "fcntl", path_);
+  throw ErrnoError(env, ENOSYS, "byte-range locks need OFD locks (F_OFD_SETLK, Linux 3.15+)", "fcntl", path_);
 #endif
 }
 
