@@ -31,6 +31,9 @@ class FileHandle : public Napi::ObjectWrap<FileHandle> {
   Napi::Value Lock(const Napi::CallbackInfo& info);
   Napi::Value LockAsync(const Napi::CallbackInfo& info);
   Napi::Value Unlock(const Napi::CallbackInfo& info);
+  Napi::Value LockRange(const Napi::CallbackInfo& info);
+  Napi::Value UnlockRange(const Napi::CallbackInfo& info);
+  Napi::Value RangeHolder(const Napi::CallbackInfo& info);
   Napi::Value Map(const Napi::CallbackInfo& info);
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value Write(const Napi::CallbackInfo& info);

@@ -4,6 +4,14 @@
  */
 import { createRequire } from 'node:module';
 
+/** A byte-range lock found by F_OFD_GETLK; `length` 0 means to the end of the file, `pid` is -1 for OFD locks. */
+export interface NativeRangeHolder {
+  start: number;
+  length: number;
+  exclusive: boolean;
+  pid: number;
+}
+
 /** An open regular file inside the addon. Closed handles throw `ERR_CLOSED`. */
 export interface NativeFileHandle {
   size(): number;
@@ -12,6 +20,11 @@ export interface NativeFileHandle {
   lock(exclusive: boolean, wait: boolean): void;
   lockAsync(exclusive: boolean): Promise<void>;
   unlock(): void;
+  /** An OFD byte-range lock over [offset, offset + length) (length 0: to the end), at once or ERR_RANGE_LOCKED. */
+  lockRange(offset: number, length: number, exclusive: boolean): void;
+  unlockRange(offset: number, length: number): void;
+  /** The lock that would refuse lockRange(offset, length, exclusive), or undefined (F_OFD_GETLK). */
+  rangeHolder(offset: number, length: number, exclusive: boolean): NativeRangeHolder | undefined;
   /** Maps [offset, offset + length) as an external ArrayBuffer; shared = MAP_SHARED, else private copy-on-write. */
   map(offset: number, length: number, shared: boolean): ArrayBuffer;
   read(position: number, buffer: ArrayBuffer, offset: number, length: number): number;

@@ -79,6 +79,7 @@ export {
   MappedFile,
   type OpenExistingOptions,
   type OpenOptions,
+  type RangeHolder,
   type RangeOptions,
   Window,
 } from './file/mapped-file.js';

@@ -114,6 +114,15 @@ function finishRun(file: MappedFile, journalPath: string): void {
  * Out of place: checks the output can be written, then has `create` make its temporary file (before the
  * work, so a full disk is found first).
  */
+/**
+ * An in-place run also holds an OFD byte-range lock (MappedFile.lockRange) over the bytes it changes,
+ * so a program holding a range lock there refuses the run at once (ERR_RANGE_LOCKED, naming its range)
+ * and range-lock users wait their turn behind the run. Closing the file releases it.
+ */
+function lockChangedRange(file: MappedFile, offset: number, length: number): void {
+  if (length > 0) file.lockRange(offset, length, 'exclusive');
+}
+
 async function prepareOutput(
   file: MappedFile,
   checked: CheckedBrighten & { out: string },
@@ -246,6 +255,7 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
         );
       } else {
         file.lock('exclusive');
+        lockChangedRange(file, offset, length);
         refusePendingRun(file);
         reserveInPlace(file, offset, length);
       }
@@ -269,6 +279,7 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
         runPath = output.temporary;
       } else {
         file.lock('exclusive');
+        lockChangedRange(file, span.offset, span.length);
         refusePendingRun(file);
         reserveInPlace(file, span.offset, span.length);
       }
@@ -403,6 +414,7 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
     let pending: PendingRange[];
     try {
       checkJournalBelongs(journal, checkedPath, journalPath);
+      lockChangedRange(file, journal.params.offset, journal.params.length);
       reserveInPlace(file, journal.params.offset, journal.params.length);
       pending = journal.restoreAndPlan(file, durable);
     } finally {

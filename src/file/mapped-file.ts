@@ -57,6 +57,14 @@ export const ADVICE: readonly Advice[] = [
 export type LockKind = 'shared' | 'exclusive';
 const LOCK_KINDS: readonly LockKind[] = ['shared', 'exclusive'];
 
+/** A range lock that refuses {@link MappedFile.lockRange}: `length` 0 means to the end of the file; `pid` is -1 (OFD locks name no process). */
+export interface RangeHolder {
+  start: number;
+  length: number;
+  exclusive: boolean;
+  pid: number;
+}
+
 /** Options of {@link MappedFile.open}. */
 export interface OpenOptions {
   /** How to open the file ['read']. */
@@ -758,6 +766,57 @@ export class MappedFile {
   unlock(): void {
     const handle = nativeHandle(this);
     nativeCall(this.path, () => handle.unlock());
+  }
+
+  /**
+   * Takes an open-file-description byte-range lock (`F_OFD_SETLK`) over `[offset, offset + length)`,
+   * at once or not at all. `length` 0 locks to the end of the file, however far it grows. The lock
+   * belongs to this MappedFile (its open file description), so two MappedFiles of one path conflict
+   * even inside one process, while disjoint ranges do not. Range locks are independent of
+   * {@link MappedFile.lock}'s `flock` on Linux: a whole-file user that must conflict with range users
+   * takes `lockRange(0, 0, kind)` too. Closing the file releases its range locks.
+   * @throws {RawbrightError} `ERR_RANGE_LOCKED` (with `holder`: `{ start, length, exclusive, pid: -1 }`,
+   *   the conflicting range; OFD locks carry no process id), `ERR_CLOSED`, `ERR_INVALID_ARG_VALUE`.
+   */
+  lockRange(offset: number, length: number, kind: LockKind): void {
+    const checkedOffset = byteCount('offset', offset);
+    const checkedLength = byteCount('length', length);
+    const exclusive = oneOf('kind', kind, LOCK_KINDS) === 'exclusive';
+    const handle = nativeHandle(this);
+    try {
+      handle.lockRange(checkedOffset, checkedLength, exclusive);
+    } catch (error) {
+      const converted = asRawbrightError(error, this.path);
+      if (
+        converted instanceof RawbrightError &&
+        error !== null &&
+        typeof error === 'object' &&
+        'holder' in error
+      ) {
+        Object.defineProperty(converted, 'holder', { value: error.holder, enumerable: true });
+      }
+      throw converted;
+    }
+  }
+
+  /** Releases the range locks of this MappedFile inside `[offset, offset + length)` (length 0: to the end). */
+  unlockRange(offset: number, length: number): void {
+    const checkedOffset = byteCount('offset', offset);
+    const checkedLength = byteCount('length', length);
+    const handle = nativeHandle(this);
+    nativeCall(this.path, () => handle.unlockRange(checkedOffset, checkedLength));
+  }
+
+  /**
+   * The range lock held by another open file that would refuse `lockRange(offset, length, kind)`, or
+   * undefined when there is none (`F_OFD_GETLK`; the answer can be stale by the time it is read).
+   */
+  rangeHolder(offset: number, length: number, kind: LockKind): RangeHolder | undefined {
+    const checkedOffset = byteCount('offset', offset);
+    const checkedLength = byteCount('length', length);
+    const exclusive = oneOf('kind', kind, LOCK_KINDS) === 'exclusive';
+    const handle = nativeHandle(this);
+    return nativeCall(this.path, () => handle.rangeHolder(checkedOffset, checkedLength, exclusive));
   }
 
   /**

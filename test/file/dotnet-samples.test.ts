@@ -45,3 +45,29 @@ it('view-streams.mjs: A, B and C write booleans through view streams and A reads
   expect(result.status).toBe(0);
   expect(result.stdout).toBe('Process A says: True\nProcess B says: False\nProcess C says: True\n');
 });
+
+it('two-views.mjs: two processes brighten disjoint views of one file at once, each holding a range lock', () => {
+  const [offset, length] = [8 * 1024 * 1024, 4 * 1024 * 1024];
+  const result = spawnSync(
+    process.execPath,
+    [
+      path.join(SAMPLES, 'two-views.mjs'),
+      '--offset',
+      String(offset),
+      '--length',
+      String(length),
+      '--size',
+      String(16 * 1024 * 1024),
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  expect(result.stdout).toContain('Process two holds bytes 4000000 … 6000000 (pid -1)');
+  expect(result.stdout).toMatch(
+    /An overlapping lock is refused: bytes 5999992…6000008 of .* \(exclusive lock on bytes 4000000…6000000; OFD locks report pid -1/,
+  );
+  expect(result.stdout).toContain(`Process one brightened ${length} bytes from byte ${offset} by 10`);
+  expect(result.stdout).toContain('Process two brightened 2000000 bytes from byte 4000000 by 20');
+  expect(result.stdout).toContain('The file equals both edits applied (16777216 bytes checked)');
+});
