@@ -3,6 +3,111 @@
  * failures (`ENOENT`, `EACCES`, `ENOSPC`, …) or an `ERR_…` code of our own, and `path` where a file
  * is involved. Messages are one plain sentence.
  */
+import type { constants } from 'node:os';
+
+/**
+ * The `ERR_…` codes of rawbright's own errors (from this library and from its addon). The error
+ * constructors take only these or an errno name, so a misspelt code does not compile.
+ */
+export type OwnErrorCode =
+  | 'ERR_ABORTED'
+  | 'ERR_BENCH_CHILD'
+  | 'ERR_BUSY'
+  | 'ERR_CHANNEL_CORRUPT'
+  | 'ERR_CHANNEL_INVALID'
+  | 'ERR_CHANNEL_MESSAGE_TOO_LARGE'
+  | 'ERR_CHART_UNAVAILABLE'
+  | 'ERR_CLOSED'
+  | 'ERR_CORRUPT_IMAGE'
+  | 'ERR_EMPTY_FILE'
+  | 'ERR_FARM_CHECK'
+  | 'ERR_FARM_FAILED'
+  | 'ERR_FARM_FILE_CHANGED'
+  | 'ERR_FARM_JOB'
+  | 'ERR_FARM_LOCKS_BROKEN'
+  | 'ERR_FARM_RECORD'
+  | 'ERR_FARM_REDIS'
+  | 'ERR_FARM_REFUSED'
+  | 'ERR_FARM_STORAGE'
+  | 'ERR_FD_ACCESS'
+  | 'ERR_FILE_CHANGED'
+  | 'ERR_FILE_DELETED'
+  | 'ERR_FILE_LOCKED'
+  | 'ERR_FILE_MOVED'
+  | 'ERR_FILE_REPLACED'
+  | 'ERR_FILE_TRUNCATED'
+  | 'ERR_FOREIGN_BUFFER'
+  | 'ERR_FORMAT_DAMAGED'
+  | 'ERR_ILLEGAL_CONSTRUCTOR'
+  | 'ERR_IMAGE_TOO_WIDE'
+  | 'ERR_INVALID_ARG_TYPE'
+  | 'ERR_INVALID_ARG_VALUE'
+  | 'ERR_INVALID_OBJECT'
+  | 'ERR_INVALID_STATE'
+  | 'ERR_INVALID_THIS'
+  | 'ERR_IPC_INVALID'
+  | 'ERR_JOURNAL_CORRUPT'
+  | 'ERR_JOURNAL_EXISTS'
+  | 'ERR_JOURNAL_LOST'
+  | 'ERR_JOURNAL_MISMATCH'
+  | 'ERR_JOURNAL_UNTRUSTED'
+  | 'ERR_JOURNAL_UNUSED'
+  | 'ERR_LAYOUT_MISMATCH'
+  | 'ERR_MEMORY_MOVED'
+  | 'ERR_MUTEX_BUSY'
+  | 'ERR_NAME_INVALID'
+  | 'ERR_NAME_NOT_OWNED'
+  | 'ERR_NOTHING_TO_CHART'
+  | 'ERR_NOT_LOCKED'
+  | 'ERR_NOT_PIXEL_ALIGNED'
+  | 'ERR_NOT_SERIALIZABLE'
+  | 'ERR_NO_OBJECT'
+  | 'ERR_NO_OVERLAY'
+  | 'ERR_OBJECT_TOO_LARGE'
+  | 'ERR_OUT_OF_RANGE'
+  | 'ERR_OVERLAY_BUSY'
+  | 'ERR_PAST_END'
+  | 'ERR_PATH_TOO_LONG'
+  | 'ERR_PREVIEW_TOO_LARGE'
+  | 'ERR_READ_ONLY'
+  | 'ERR_REFERENCE_FAILED'
+  | 'ERR_REGION_RELEASED'
+  | 'ERR_SAME_FILE'
+  | 'ERR_SEMAPHORE_FULL'
+  | 'ERR_SHM_BUSY'
+  | 'ERR_SHM_FOREIGN_OWNER'
+  | 'ERR_SHM_INCOMPATIBLE'
+  | 'ERR_SHM_INVALID'
+  | 'ERR_SHM_LOCK_BROKEN'
+  | 'ERR_SHM_MISMATCH'
+  | 'ERR_SHM_TRUNCATED'
+  | 'ERR_SIDECAR_CONFLICT'
+  | 'ERR_SIDECAR_INVALID'
+  | 'ERR_SIDECAR_MISMATCH'
+  | 'ERR_SIDECAR_MISSING'
+  | 'ERR_SIZE_MISMATCH'
+  | 'ERR_UNSAFE_RUNTIME_DIR'
+  | 'ERR_UNSUPPORTED'
+  | 'ERR_UNSUPPORTED_FORMAT'
+  | 'ERR_USAGE'
+  | 'ERR_WASM_INSTANTIATE'
+  | 'ERR_WASM_LAYOUT'
+  | 'ERR_WASM_MISSING'
+  | 'ERR_WINDOW_TOO_LARGE'
+  | 'ERR_WORKER';
+
+/** An operating-system error name (`ENOENT`, `EACCES`, `ENOSPC`, …), as on Node's own fs errors. */
+export type SystemErrorCode = keyof typeof constants.errno;
+
+declare const passedOn: unique symbol;
+/**
+ * A code read from an error that Node, the operating system or the addon raised (see `errorCode`),
+ * which rawbright passes on unchanged; it may be any string, so it is marked as such rather than listed.
+ */
+export type PassedOnCode = string & { readonly [passedOn]: true };
+
+/** Every code the error constructors accept: one of ours, an errno name, or one passed on. */
+export type ErrorCode = OwnErrorCode | SystemErrorCode | PassedOnCode;
 
 /** An error with a stable `code` (and the `path` involved, if any). */
 export class RawbrightError extends Error {
@@ -15,7 +120,7 @@ export class RawbrightError extends Error {
   declare readonly errno?: number;
 
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
     options: { path?: string; cause?: unknown; syscall?: string; errno?: number } = {},
   ) {
@@ -47,10 +152,10 @@ export function asRawbrightError(error: unknown, path?: string): unknown {
 }
 
 /** The `code` of an error thrown by rawbright, Node or the addon, if it has one. */
-export function errorCode(error: unknown): string | undefined {
+export function errorCode(error: unknown): PassedOnCode | undefined {
   if (error !== null && typeof error === 'object' && 'code' in error) {
     const code = (error as { code: unknown }).code;
-    if (typeof code === 'string') return code;
+    if (typeof code === 'string') return code as PassedOnCode;
   }
   return undefined;
 }

@@ -14,7 +14,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { native } from '../addon.js';
-import { invalidParameterError } from '../errors.js';
+import { invalidParameterError, RawbrightError } from '../errors.js';
 import { createKernel, KERNEL_NAMES, wasmDataEnd } from '../kernels/index.js';
 import type { BrightenParams, Kernel, KernelName } from '../kernels/types.js';
 import { checkBrightenArgs } from '../kernels/types.js';
@@ -189,7 +189,9 @@ export function runKernelBench(options: KernelBenchOptions = {}): KernelBenchRes
   const layouts = options.layouts ?? DEFAULT_KERNEL_BENCH_LAYOUTS;
 
   const pages = Math.ceil((DATA_OFFSET + size) / WASM_PAGE);
-  if (wasmDataEnd() > DATA_OFFSET) throw new Error('the wasm module data overlaps the benchmark buffer');
+  if (wasmDataEnd() > DATA_OFFSET) {
+    throw new RawbrightError('ERR_WASM_LAYOUT', 'the wasm module data overlaps the benchmark buffer');
+  }
   const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
   const buffer = memory.buffer;
   if (checkBrightenArgs(buffer, DATA_OFFSET, size, params).unchanged) {

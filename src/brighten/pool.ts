@@ -3,7 +3,7 @@
  * window as it finishes the last, reports progress, and stops on failure or abort.
  */
 import { Worker } from 'node:worker_threads';
-import { RawbrightError } from '../errors.js';
+import { errorCode, RawbrightError } from '../errors.js';
 import type { JournalParams } from './journal.js';
 import type { FromWorker, WorkerConfig, WorkerWindow } from './protocol.js';
 
@@ -116,7 +116,7 @@ export async function runWindows(
             next();
             break;
           case 'failed': {
-            const error = new RawbrightError(message.code ?? 'ERR_WORKER', message.message, {
+            const error = new RawbrightError(errorCode(message) ?? 'ERR_WORKER', message.message, {
               path: message.path,
             });
             if (message.stack) error.stack = message.stack;

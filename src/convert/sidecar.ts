@@ -167,7 +167,9 @@ function readFailure(error: unknown, path: string, what: string): RawbrightError
 
 function refuseIfNotRegular(info: { isFile(): boolean; isDirectory(): boolean }, path: string): void {
   if (info.isFile()) return;
-  const [code, what] = info.isDirectory() ? ['EISDIR', 'a directory'] : ['ENODEV', 'not a regular file'];
+  const [code, what] = info.isDirectory()
+    ? (['EISDIR', 'a directory'] as const)
+    : (['ENODEV', 'not a regular file'] as const);
   throw new RawbrightError(code, `cannot read the sidecar ${path}: it is ${what}`, { path });
 }
 

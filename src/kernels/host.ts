@@ -15,7 +15,7 @@
  */
 
 import { native } from '../addon.js';
-import { RawbrightError } from '../errors.js';
+import { invalidParameterError, RawbrightError } from '../errors.js';
 import { nativeHandle } from '../file/handle.js';
 import type { MappedFile } from '../file/mapped-file.js';
 import { createKernel, wasmDataEnd } from './index.js';
@@ -111,9 +111,10 @@ export class KernelHost {
       this.#overlayMisalignment >= OVERLAY_ALIGNMENT ||
       this.#overlayMisalignment % native.pageSize !== 0
     ) {
-      throw new RawbrightError(
-        'ERR_INVALID_ARG_VALUE',
-        `overlayMisalignment must be a multiple of ${native.pageSize} below ${OVERLAY_ALIGNMENT}, not ${options.overlayMisalignment}`,
+      throw invalidParameterError(
+        'overlayMisalignment',
+        `a multiple of ${native.pageSize} from 0 to ${OVERLAY_ALIGNMENT - native.pageSize}`,
+        options.overlayMisalignment,
       );
     }
     this.#hugepage = options.hugepage ?? false;

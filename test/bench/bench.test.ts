@@ -463,7 +463,12 @@ describe('benchmark levers in the pipeline (tuning)', () => {
       }
       expect(
         () => new KernelHost({ arenaBytes: MiB, kernel: 'wasm-simd', overlayMisalignment: 100 }),
-      ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+      ).toThrow(
+        expect.objectContaining({
+          code: 'ERR_INVALID_ARG_VALUE',
+          message: `Expected a multiple of ${file.pageSize} from 0 to ${OVERLAY_ALIGNMENT - file.pageSize} for overlayMisalignment but received 100 of type number`,
+        }),
+      );
       const hugepage = new KernelHost({ arenaBytes: 4 * MiB, kernel: 'wasm-simd', hugepage: true });
       const region = hugepage.overlay(file, 2 * MiB, 4 * MiB);
       expect(hugepage.view(region)[5]).toBe(readFileSync(path)[2 * MiB + 5]);

@@ -1,4 +1,4 @@
-// A child process for test/shared-memory.test.ts: `node shm-child.mjs <command> <name> [args...]`.
+// A child process for test/shm/shared-memory.test.ts and test/shm/serialize.test.ts: `node shm-child.mjs <command> <name> [args...]`.
 // It reports progress as lines on stdout ("ready", "locked", "done", or a JSON line) so the test can
 // wait for each step, and it uses the built library, as a user's process would.
 import { readObject, writeObject } from '../../dist/shm/serialize.js';
