@@ -180,7 +180,8 @@ export class Requester implements Disposable {
         stops.push(
           new Promise<never>((_, reject) => {
             onAbort = () => reject(signal.reason);
-            signal.addEventListener('abort', onAbort, { once: true });
+            if (signal.aborted) onAbort();
+            else signal.addEventListener('abort', onAbort, { once: true });
           }),
         );
       }
