@@ -1,5 +1,5 @@
 /**
- * The chart of `rawbright bench ipc --chart <file>`: median round trip per transport (p99 as a tick),
+ * The chart of `rawbright bench ipc --chart <file>`: median round trip per transport (p99 in the label),
  * one panel per message size, written as .svg or .png.
  */
 import { writeFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ export function ipcChartSpec(rows: readonly IpcRow[], subtitle: string): TopLeve
   const sizes = [...new Set(rows.map((row) => row.bytes))].sort((a, b) => a - b);
   const panels = sizes.map((bytes) => ({
     title: `${sizeLabel(bytes)} messages`,
-    width: 560,
+    width: 480,
     data: {
       values: rows
         .filter((row) => row.bytes === bytes)
@@ -29,7 +29,7 @@ export function ipcChartSpec(rows: readonly IpcRow[], subtitle: string): TopLeve
           transport: row.transport,
           median: row.medianUs,
           p99: row.p99Us,
-          label: `${row.medianUs.toFixed(row.medianUs < 100 ? 1 : 0)} µs`,
+          label: `${row.medianUs.toFixed(row.medianUs < 100 ? 1 : 0)} µs (p99 ${row.p99Us.toFixed(0)})`,
         })),
     },
     encoding: {
@@ -39,12 +39,8 @@ export function ipcChartSpec(rows: readonly IpcRow[], subtitle: string): TopLeve
       {
         mark: { type: 'bar', color: '#4c78a8' },
         encoding: {
-          x: { field: 'median', type: 'quantitative', title: 'median round trip, µs (tick: p99)' },
+          x: { field: 'median', type: 'quantitative', title: 'median round trip, µs (label: median, p99)' },
         },
-      },
-      {
-        mark: { type: 'tick', color: '#e45756', thickness: 2 },
-        encoding: { x: { field: 'p99', type: 'quantitative' } },
       },
       {
         mark: { type: 'text', align: 'left', dx: 4, fontSize: 11 },

@@ -362,8 +362,8 @@ export function registerBench(program: Command): Command {
       if (flags.json !== undefined) writeFileSync(flags.json, `${JSON.stringify({ ipc: rows }, null, 2)}\n`);
       if (flags.chart !== undefined) {
         const { writeIpcChart } = await import('../../bench/ipc-chart.js');
-        const { cpus } = await import('node:os');
-        const subtitle = `rawbright bench ipc${flags.rounds !== undefined ? ` --rounds ${flags.rounds}` : ''}, ${new Date().toISOString().slice(0, 10)} · ${cpus().length} cores · Node ${process.versions.node}`;
+        const { cpus, loadavg } = await import('node:os');
+        const subtitle = `rawbright bench ipc${flags.rounds !== undefined ? ` --rounds ${flags.rounds}` : ''}, ${new Date().toISOString().slice(0, 10)} · ${cpus().length} cores, 1-min load ${loadavg()[0].toFixed(1)} · Node ${process.versions.node}`;
         await writeIpcChart(flags.chart, rows, subtitle);
         console.log(`chart: ${flags.chart}`);
       }
