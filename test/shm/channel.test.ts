@@ -311,6 +311,35 @@ describe('Channel between threads', () => {
     expect(answers).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
     expect(await new Promise((resolve) => worker.once('exit', resolve))).toBe(0);
   });
+
+  it('a worker thread reads leases in place and writes replies straight into their slots', async () => {
+    const name = uniqueName();
+    using requests = Channel.create(`${name}.req`, { capacity: 1 << 16 });
+    using replies = Channel.create(`${name}.rep`, { capacity: 1 << 16 });
+    const module = new URL('../../dist/shm/channel.js', import.meta.url).href;
+    const worker = new Worker(
+      `import(${JSON.stringify(module)}).then(async ({ Channel }) => {
+        const requests = Channel.open(${JSON.stringify(`${name}.req`)});
+        const replies = Channel.open(${JSON.stringify(`${name}.rep`)});
+        for (let i = 0; i < 10; i++) {
+          const lease = await requests.receiveView();
+          const data = lease.data;
+          await replies.sendWith(data.length, (slot) => { for (let j = 0; j < data.length; j++) slot[j] = data[j] ^ 255; });
+          lease.release();
+        }
+        requests.close();
+        replies.close();
+      });`,
+      { eval: true },
+    );
+    for (let i = 0; i < 10; i++) {
+      await requests.send(new Uint8Array(1000 + i).fill(i));
+      using lease = await replies.receiveView({ timeout: 20_000 });
+      expect(lease.data.length).toBe(1000 + i);
+      expect(lease.data.every((byte) => byte === (i ^ 255))).toBe(true);
+    }
+    expect(await new Promise((resolve) => worker.once('exit', resolve))).toBe(0);
+  });
 });
 
 describe('Channel between processes', () => {
