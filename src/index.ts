@@ -111,12 +111,14 @@ export {
   Channel,
   type ChannelOptions,
   MAX_CHANNEL_CAPACITY,
+  type MessageLease,
   MIN_CHANNEL_CAPACITY,
   type SendOptions,
 } from './shm/channel.js';
 export { Event, type EventOptions } from './shm/event.js';
 export { NamedMutex, type NamedMutexOptions } from './shm/mutex.js';
 export type { PrimitiveOptions } from './shm/primitive.js';
+export { Requester, type RequesterOptions, type Server, serve } from './shm/rpc.js';
 export { Semaphore, type SemaphoreOptions } from './shm/semaphore.js';
 export { OBJECT_HEADER_BYTES, readObject, writeObject } from './shm/serialize.js';
 export {

@@ -1,6 +1,7 @@
 /**
  * `rawbright bench ipc`: round-trip latency (median, p99) between two processes (or a worker thread)
- * for 64 B, 4 KiB and 1 MiB messages, over a Channel (sleeping, and with spin), process.send, a
+ * for 64 B, 4 KiB and 1 MiB messages, over a Channel (sleeping, with spin, and zero-copy: receiveView
+ * leases read in place, the echo writing them straight into its reply slot), process.send, a
  * Unix domain socket and a worker_threads MessagePort. Throughput is the bytes a round trip carries
  * both ways over its median time.
  */
@@ -18,6 +19,7 @@ export const IPC_SIZES = [64, 4096, 1 << 20] as const;
 export const IPC_TRANSPORTS = [
   'channel',
   'channel-spin',
+  'channel-view',
   'process.send',
   'unix-socket',
   'message-port',
@@ -46,16 +48,17 @@ function readyOf(child: ChildProcess): Promise<void> {
   });
 }
 
-async function channelPeer(spin: number): Promise<Peer> {
-  const name = `rbbench-${process.pid}-${spin}`;
+async function channelPeer(spin: number, view = false): Promise<Peer> {
+  const name = `rbbench-${process.pid}-${spin}${view ? 'v' : ''}`;
   const requests = Channel.create<Uint8Array>(`${name}.req`, { capacity: 4 << 20 });
   const replies = Channel.create<Uint8Array>(`${name}.rep`, { capacity: 4 << 20 });
-  const child = fork(ECHO, ['channel', name, String(spin)], { stdio: 'inherit' });
+  const child = fork(ECHO, [view ? 'channel-view' : 'channel', name, String(spin)], { stdio: 'inherit' });
   await readyOf(child);
   return {
     async roundTrip(message) {
       await requests.send(message, { spin });
-      await replies.receive({ spin });
+      if (view) (await replies.receiveView({ spin })).release();
+      else await replies.receive({ spin });
     },
     async close() {
       await requests.send(new Uint8Array([255]));
@@ -157,11 +160,13 @@ export async function runIpcBench(
         ? await channelPeer(0)
         : transport === 'channel-spin'
           ? await channelPeer(200)
-          : transport === 'process.send'
-            ? await processPeer()
-            : transport === 'unix-socket'
-              ? await socketPeer()
-              : await portPeer();
+          : transport === 'channel-view'
+            ? await channelPeer(0, true)
+            : transport === 'process.send'
+              ? await processPeer()
+              : transport === 'unix-socket'
+                ? await socketPeer()
+                : await portPeer();
     try {
       for (const bytes of IPC_SIZES) {
         options.onProgress?.(`${transport} ${bytes} B`);

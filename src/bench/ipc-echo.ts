@@ -1,6 +1,7 @@
 /**
  * The echo peer of `rawbright bench ipc` (src/bench/ipc-bench.ts), run as a child process:
  *   channel <name>   answers every message of channel <name>.req on <name>.rep (spin: argv[4] µs)
+ *   channel-view <name>  the same, reading each request in place and writing it straight into the reply slot
  *   process          answers every process.send message
  *   socket <path>    answers every length-prefixed frame on the Unix domain socket at <path>
  */
@@ -18,6 +19,27 @@ if (mode === 'channel' && target !== undefined) {
     const message = await requests.receive({ spin });
     if (message.length === 1 && message[0] === 255) break;
     await replies.send(message);
+  }
+  requests.close();
+  replies.close();
+  process.disconnect?.();
+} else if (mode === 'channel-view' && target !== undefined) {
+  const spin = Number(spinText ?? 0);
+  const requests = Channel.open<Uint8Array>(`${target}.req`);
+  const replies = Channel.open<Uint8Array>(`${target}.rep`);
+  process.send?.('ready');
+  for (;;) {
+    const lease = await requests.receiveView({ spin });
+    const { data } = lease;
+    if (data.length === 1 && data[0] === 255) {
+      lease.release();
+      break;
+    }
+    try {
+      await replies.sendWith(data.length, (slot) => slot.set(data));
+    } finally {
+      lease.release();
+    }
   }
   requests.close();
   replies.close();

@@ -86,6 +86,33 @@ function closedError(name: string, path: string): RawbrightError {
 
 const constructionToken = Symbol('Channel');
 
+interface Encoded {
+  /** The payload, or its length when `fill` writes it into the slot. */
+  bytes: Uint8Array | number;
+  clone: boolean;
+  fill?: (slot: Uint8Array) => void;
+}
+
+/**
+ * A message read in place by `receiveView()`: `data` is a view of the ring itself (a copy only when
+ * the record wraps around the ring's end). The channel stays locked until `release()` (or `using`),
+ * which frees the slot; a holder that dies (or closes the channel) first leaves the message queued.
+ */
+export interface MessageLease extends Disposable {
+  /** The payload bytes (V8 serialization when `structured`); valid only until release(). */
+  readonly data: Uint8Array;
+  /** Whether the payload is a serialized structured-clone value (read it with `value()`). */
+  readonly structured: boolean;
+  /** Whether data is a view of the ring (false: a copy, the record wrapped around the ring's end). */
+  readonly inPlace: boolean;
+  /** Whether release() has run. */
+  readonly released: boolean;
+  /** The message as `receive()` would return it (a copy of the bytes, or the deserialized value). */
+  value(): unknown;
+  /** Frees the slot and unlocks the channel. Releasing twice does nothing. */
+  release(): void;
+}
+
 /** A message queue between processes (and threads); see the module comment for its layout. */
 export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
   /** The channel's name (that of its shared memory region). */
@@ -106,6 +133,7 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
   readonly #mask: number;
   readonly #waiter: WordWaiter;
   #closed = false;
+  #lease: { guard: MutexGuard; released: boolean } | undefined;
 
   /** @internal */
   constructor(token: symbol, region: SharedMemory) {
@@ -216,6 +244,7 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
    */
   trySend(value: T): boolean {
     this.#checkOpen();
+    this.#checkLease();
     const encoded = this.#encode(value);
     const guard = this.#region.mutex.tryLock();
     if (guard === null) return false;
@@ -234,8 +263,20 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
     const wait = checkWaitOptions(options);
     const ack = options?.ack ?? false;
     if (typeof ack !== 'boolean') throw invalidParameterError('ack', 'a boolean', ack);
-    const encoded = this.#encode(value);
+    await this.#sendEncoded(this.#encode(value), options, wait, ack);
+  }
+
+  async #sendEncoded(
+    encoded: Encoded,
+    options: SendOptions | undefined,
+    checked?: ReturnType<typeof checkWaitOptions>,
+    ackGiven?: boolean,
+  ): Promise<void> {
+    const wait = checked ?? checkWaitOptions(options);
+    const ack = ackGiven ?? options?.ack ?? false;
+    if (typeof ack !== 'boolean') throw invalidParameterError('ack', 'a boolean', ack);
     for (;;) {
+      this.#checkLease();
       if (wait.signal?.aborted) throw abortReason(wait.signal);
       const seq = Atomics.load(this.#words, W_SPACE_SEQ);
       // The lock is taken without a turn of the event loop when it is free (never held across an await).
@@ -277,6 +318,7 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
    */
   tryReceive(): T | undefined {
     this.#checkOpen();
+    this.#checkLease();
     const guard = this.#region.mutex.tryLock();
     if (guard === null) return undefined;
     return this.#take(guard);
@@ -291,6 +333,7 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
     const wait = checkWaitOptions(options);
     for (;;) {
       if (wait.signal?.aborted) throw abortReason(wait.signal);
+      this.#checkLease();
       const seq = Atomics.load(this.#words, W_DATA_SEQ);
       const value = this.#take(this.#region.mutex.tryLock() ?? (await this.#lock(wait)));
       if (value !== undefined) return value;
@@ -303,6 +346,54 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
       }
       this.#settle(outcome, wait, 'a message in channel');
     }
+  }
+
+  /**
+   * Takes the oldest message without copying it out: the lease's `data` is the message in the ring,
+   * read in place; `release()` (or `using`) frees it. The channel is locked for senders and other
+   * receivers until then, so release promptly. A holder that dies or closes first leaves it queued.
+   * @throws like receive(); `ERR_CHANNEL_LEASED` if this Channel object holds an unreleased lease.
+   */
+  async receiveView(options?: WaitOptions): Promise<MessageLease> {
+    this.#checkOpen();
+    const wait = checkWaitOptions(options);
+    for (;;) {
+      if (wait.signal?.aborted) throw abortReason(wait.signal);
+      this.#checkLease();
+      const seq = Atomics.load(this.#words, W_DATA_SEQ);
+      const lease = this.#takeView(this.#region.mutex.tryLock() ?? (await this.#lock(wait)));
+      if (lease !== undefined) return lease;
+      Atomics.add(this.#words, W_RECEIVERS, 1);
+      let outcome: Awaited<ReturnType<WordWaiter['wait']>>;
+      try {
+        outcome = await this.#waiter.wait(W_DATA_SEQ, seq, wait);
+      } finally {
+        if (!this.#closed) Atomics.sub(this.#words, W_RECEIVERS, 1);
+      }
+      this.#settle(outcome, wait, 'a message in channel');
+    }
+  }
+
+  /**
+   * Queues a message of `length` raw bytes that `fill` writes straight into its slot in the ring
+   * (no intermediate buffer, unless the slot wraps around the ring's end). `fill` runs synchronously
+   * under the channel's lock and must not keep the view. Options as for send().
+   * @throws like send(); whatever `fill` throws (nothing is queued then).
+   */
+  async sendWith(length: number, fill: (slot: Uint8Array) => void, options?: SendOptions): Promise<void> {
+    this.#checkOpen();
+    if (!isInteger(length) || length < 0 || length > this.maxMessageSize) {
+      if (isInteger(length) && length > this.maxMessageSize) {
+        throw new RawbrightError(
+          'ERR_CHANNEL_MESSAGE_TOO_LARGE',
+          `the message needs ${length + RECORD_HEADER} bytes but channel "${this.name}" holds ${this.capacity}`,
+          { path: this.path },
+        );
+      }
+      throw invalidParameterError('length', `bytes from 0 to ${this.maxMessageSize}`, length);
+    }
+    if (typeof fill !== 'function') throw invalidParameterError('fill', 'a function', fill);
+    await this.#sendEncoded({ bytes: length, clone: false, fill }, options);
   }
 
   /** Receives messages until the channel is closed in this process. */
@@ -324,6 +415,11 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#lease !== undefined && !this.#lease.released) {
+      // The slot stays queued: the message was not released.
+      this.#lease.released = true;
+      this.#lease.guard.unlock();
+    }
     this.#waiter.close();
     this.#region.close();
   }
@@ -356,7 +452,17 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
     return held;
   }
 
-  #encode(value: T): { bytes: Uint8Array; clone: boolean } {
+  #checkLease(): void {
+    if (this.#lease !== undefined && !this.#lease.released) {
+      throw new RawbrightError(
+        'ERR_CHANNEL_LEASED',
+        `channel "${this.name}" is locked by an unreleased receiveView() lease of this object`,
+        { path: this.path },
+      );
+    }
+  }
+
+  #encode(value: T): Encoded {
     if (value === undefined) throw invalidParameterError('value', 'a message other than undefined', value);
     const clone = !(value instanceof Uint8Array);
     const bytes = clone ? serializeValue(value) : (value as unknown as Uint8Array);
@@ -379,19 +485,33 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
 
   // Under the lock: copy the record into free space, then commit it by moving the tail.
   // Returns where the record ends (its tail position), or -1 if there is no room.
-  #put(encoded: { bytes: Uint8Array; clone: boolean }, guard: MutexGuard): number {
+  #put(encoded: Encoded, guard: MutexGuard): number {
     const head = Atomics.load(this.#words, W_HEAD) >>> 0;
     const tail = Atomics.load(this.#words, W_TAIL) >>> 0;
     const used = (tail - head) >>> 0;
     if (used > this.capacity || tail % 4 !== 0) this.#corrupt(guard);
-    const { bytes, clone } = encoded;
-    const record = RECORD_HEADER + ((bytes.length + 3) & ~3);
+    const { bytes, clone, fill } = encoded;
+    const length = typeof bytes === 'number' ? bytes : bytes.length;
+    const record = RECORD_HEADER + ((length + 3) & ~3);
     if (this.capacity - used < record) {
       guard.unlock();
       return -1;
     }
-    this.#copyIn((tail + RECORD_HEADER) >>> 0, bytes);
-    this.#view.setUint32(tail & this.#mask, (bytes.length | (clone ? CLONE_BIT : 0)) >>> 0, true);
+    if (typeof bytes === 'number') {
+      const at = (tail + RECORD_HEADER) & this.#mask;
+      const inPlace = at + length <= this.capacity;
+      const slot = inPlace ? this.#ring.subarray(at, at + length) : new Uint8Array(length);
+      try {
+        fill?.(slot);
+      } catch (error) {
+        guard.unlock();
+        throw error;
+      }
+      if (!inPlace) this.#copyIn((tail + RECORD_HEADER) >>> 0, slot);
+    } else {
+      this.#copyIn((tail + RECORD_HEADER) >>> 0, bytes);
+    }
+    this.#view.setUint32(tail & this.#mask, (length | (clone ? CLONE_BIT : 0)) >>> 0, true);
     Atomics.store(this.#words, W_TAIL, (tail + record) | 0);
     guard.unlock();
     Atomics.add(this.#words, W_DATA_SEQ, 1);
@@ -419,6 +539,54 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
     Atomics.add(this.#words, W_SPACE_SEQ, 1);
     if (Atomics.load(this.#words, W_SENDERS) !== 0) this.#waiter.wake(W_SPACE_SEQ);
     return ((word & CLONE_BIT) !== 0 ? deserializeValue(bytes) : bytes) as T;
+  }
+
+  // Under the lock: lease the oldest record in place; release() frees it and unlocks.
+  #takeView(guard: MutexGuard): MessageLease | undefined {
+    const head = Atomics.load(this.#words, W_HEAD) >>> 0;
+    const tail = Atomics.load(this.#words, W_TAIL) >>> 0;
+    const used = (tail - head) >>> 0;
+    if (used > this.capacity || head % 4 !== 0) this.#corrupt(guard);
+    if (used === 0) {
+      guard.unlock();
+      return undefined;
+    }
+    const word = this.#view.getUint32(head & this.#mask, true);
+    const length = word & ~CLONE_BIT;
+    const record = RECORD_HEADER + ((length + 3) & ~3);
+    if (record > used) this.#corrupt(guard);
+    const at = (head + RECORD_HEADER) & this.#mask;
+    const inPlace = at + length <= this.capacity;
+    const data = inPlace
+      ? this.#ring.subarray(at, at + length)
+      : this.#copyOut((head + RECORD_HEADER) >>> 0, length);
+    const structured = (word & CLONE_BIT) !== 0;
+    const state = { guard, released: false };
+    this.#lease = state;
+    const release = (): void => {
+      if (state.released) return;
+      state.released = true;
+      Atomics.store(this.#words, W_HEAD, (head + record) | 0);
+      guard.unlock();
+      Atomics.add(this.#words, W_SPACE_SEQ, 1);
+      if (Atomics.load(this.#words, W_SENDERS) !== 0) this.#waiter.wake(W_SPACE_SEQ);
+    };
+    return {
+      data,
+      structured,
+      inPlace,
+      get released() {
+        return state.released;
+      },
+      value: () => {
+        if (state.released) {
+          throw new RawbrightError('ERR_LEASE_RELEASED', 'the message lease was already released');
+        }
+        return structured ? deserializeValue(data) : data.slice();
+      },
+      release,
+      [Symbol.dispose]: release,
+    };
   }
 
   #copyIn(position: number, bytes: Uint8Array): void {

@@ -1,6 +1,10 @@
 // `rawbright bench ipc`: a tiny run measures every transport and size, and the table shows them all.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatIpcBench, IPC_SIZES, IPC_TRANSPORTS, runIpcBench } from '../../dist/bench/ipc-bench.js';
+import { ipcChartSpec, writeIpcChart } from '../../dist/bench/ipc-chart.js';
 
 describe('bench ipc', () => {
   it('measures round trips over every transport for every size', async () => {
@@ -16,5 +20,41 @@ describe('bench ipc', () => {
     const table = formatIpcBench(rows);
     expect(table.split('\n').length).toBe(rows.length + 1);
     expect(table).toContain('process.send');
+  });
+
+  it('charts every transport in one panel per size, as SVG or PNG, and refuses other files', async () => {
+    const rows = IPC_TRANSPORTS.flatMap((transport, t) =>
+      IPC_SIZES.map((bytes) => ({
+        transport,
+        bytes,
+        rounds: 10,
+        medianUs: 10 + t,
+        p99Us: 20 + t,
+        throughputMBps: (2 * bytes) / (10 + t),
+      })),
+    );
+    const spec = ipcChartSpec(rows, 'test') as unknown as { vconcat: { title: string }[] };
+    expect(spec.vconcat.map((panel) => panel.title)).toEqual([
+      '64 B messages',
+      '4 KiB messages',
+      '1 MiB messages',
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'rb-ipc-chart-'));
+    try {
+      await writeIpcChart(join(dir, 'ipc.svg'), rows, 'test');
+      const svg = readFileSync(join(dir, 'ipc.svg'), 'utf8');
+      expect(svg).toContain('IPC round trips');
+      for (const transport of IPC_TRANSPORTS) expect(svg).toContain(transport);
+      await writeIpcChart(join(dir, 'ipc.png'), rows, 'test');
+      expect(readFileSync(join(dir, 'ipc.png')).subarray(1, 4).toString()).toBe('PNG');
+      await expect(writeIpcChart(join(dir, 'ipc.txt'), rows, 'test')).rejects.toMatchObject({
+        code: 'ERR_USAGE',
+      });
+      expect(() => ipcChartSpec([], 'test')).toThrow(
+        expect.objectContaining({ code: 'ERR_NOTHING_TO_CHART' }),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,6 @@
 // A channel peer for test/shm/channel.test.ts, run against the built library.
 //   send <name> <id> <count>  sends {from, n, body, sum} messages, printing "sent <n>" after each commit
+//   lease <name>              leases one message with receiveView(), prints "leased <length>", then hangs
 //   recv <name>               receives until a "stop" message, printing each message as a JSON line
 import { Channel } from '../../dist/shm/channel.js';
 
@@ -13,6 +14,10 @@ if (mode === 'send') {
     await channel.send({ from: id, n, body, sum: sum(body) });
     process.stdout.write(`sent ${n}\n`);
   }
+} else if (mode === 'lease') {
+  const lease = await channel.receiveView();
+  process.stdout.write(`leased ${lease.data.length}\n`);
+  setInterval(() => {}, 1000);
 } else {
   for (;;) {
     const message = await channel.receive();

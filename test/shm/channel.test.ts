@@ -181,6 +181,112 @@ describe('Channel in one process', () => {
   });
 });
 
+describe('Channel zero-copy views', () => {
+  it('receiveView reads a message in place; release frees the slot; sendWith writes into the slot', async () => {
+    using channel = Channel.create(uniqueName(), { capacity: 1 << 16 });
+    const big = new Uint8Array(40_000).map((_, i) => (i * 7) & 255);
+    await channel.send(big);
+    await channel.send({ tag: 'structured' });
+    const lease = await channel.receiveView();
+    expect(lease.inPlace).toBe(true);
+    expect(lease.structured).toBe(false);
+    expect(lease.data.length).toBe(40_000);
+    expect(lease.data.every((byte, i) => byte === ((i * 7) & 255))).toBe(true);
+    // A view of the ring, not a copy: its buffer is the region's.
+    expect(lease.data.buffer.byteLength).toBeGreaterThan(40_000 + 64);
+    // The same object cannot send or receive while it holds a lease.
+    expect(await codeOf(channel.receive())).toBe('ERR_CHANNEL_LEASED');
+    expect(() => channel.trySend(new Uint8Array(1))).toThrow(
+      expect.objectContaining({ code: 'ERR_CHANNEL_LEASED' }),
+    );
+    expect(channel.size).toBe(2);
+    lease.release();
+    lease.release();
+    expect(lease.released).toBe(true);
+    expect(() => lease.value()).toThrow(expect.objectContaining({ code: 'ERR_LEASE_RELEASED' }));
+    expect(channel.size).toBe(1);
+    {
+      using second = await channel.receiveView();
+      expect(second.structured).toBe(true);
+      expect(second.value()).toEqual({ tag: 'structured' });
+    }
+    expect(channel.size).toBe(0);
+    await channel.sendWith(5, (slot) => slot.set([1, 2, 3, 4, 5]));
+    expect(Array.from((await channel.receive()) as Uint8Array)).toEqual([1, 2, 3, 4, 5]);
+    // A fill that throws queues nothing and leaves the channel usable.
+    expect(
+      await codeOf(
+        channel.sendWith(3, () => {
+          throw Object.assign(new Error('no'), { code: 'E_FILL' });
+        }),
+      ),
+    ).toBe('E_FILL');
+    expect(channel.size).toBe(0);
+    expect(await codeOf(channel.sendWith(1 << 16, () => {}))).toBe('ERR_CHANNEL_MESSAGE_TOO_LARGE');
+    expect(await codeOf(channel.sendWith(-1, () => {}))).toBe('ERR_INVALID_ARG_VALUE');
+  });
+
+  it('views and slots that wrap around the ring end are copies, and the bytes stay right', async () => {
+    using channel = Channel.create(uniqueName(), { capacity: 256 });
+    for (let round = 0; round < 40; round++) {
+      const length = 50 + ((round * 29) % 150);
+      await channel.sendWith(length, (slot) => {
+        for (let i = 0; i < length; i++) slot[i] = (i + round) & 255;
+      });
+      using lease = await channel.receiveView();
+      expect(lease.data.length).toBe(length);
+      expect(lease.data.every((byte, i) => byte === ((i + round) & 255))).toBe(true);
+    }
+  });
+
+  it('a lease blocks other receivers until released, and a waiting receiveView wakes on send', async () => {
+    const name = uniqueName();
+    using a = Channel.create(name, { capacity: 1024 });
+    using b = Channel.open(name);
+    const waiting = b.receiveView({ timeout: 5000 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await a.send(new Uint8Array([9]));
+    await a.send(new Uint8Array([10]));
+    const lease = await waiting;
+    expect(Array.from(lease.data)).toEqual([9]);
+    expect(await codeOf(a.receive({ timeout: 50 }))).toBe('ETIMEDOUT');
+    const next = a.receive({ timeout: 5000 });
+    lease.release();
+    expect(Array.from((await next) as Uint8Array)).toEqual([10]);
+  });
+
+  it('closing with an unreleased lease leaves the message queued', async () => {
+    const name = uniqueName();
+    using a = Channel.create(name, { capacity: 1024 });
+    const b = Channel.open(name);
+    await a.send({ keep: true });
+    const lease = await b.receiveView();
+    expect(lease.value()).toEqual({ keep: true });
+    b.close();
+    expect(await a.receive({ timeout: 2000 })).toEqual({ keep: true });
+  });
+
+  it('a process SIGKILLed while holding a lease leaves the message queued and the channel usable', async () => {
+    const name = uniqueName();
+    using channel = Channel.create(name, { capacity: 1 << 16 });
+    const payload = new Uint8Array(30_000).fill(77);
+    await channel.send(payload);
+    const peer = child('lease', name);
+    const deadline = Date.now() + 10_000;
+    while (!peer.lines.includes('leased 30000') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(peer.lines).toContain('leased 30000');
+    peer.process.kill('SIGKILL');
+    await peer.done;
+    const again = (await channel.receive({ timeout: 5000 })) as Uint8Array;
+    expect(again.length).toBe(30_000);
+    expect(again.every((byte) => byte === 77)).toBe(true);
+    await channel.send(new Uint8Array([1]), { timeout: 2000 });
+    expect(Array.from((await channel.receive({ timeout: 2000 })) as Uint8Array)).toEqual([1]);
+  });
+});
+
 describe('Channel between threads', () => {
   it('a worker thread receives and answers on the same channels without blocking either loop', async () => {
     const name = uniqueName();
@@ -203,6 +309,35 @@ describe('Channel between threads', () => {
       answers.push(await replies.receive({ timeout: 20_000 }));
     }
     expect(answers).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
+    expect(await new Promise((resolve) => worker.once('exit', resolve))).toBe(0);
+  });
+
+  it('a worker thread reads leases in place and writes replies straight into their slots', async () => {
+    const name = uniqueName();
+    using requests = Channel.create(`${name}.req`, { capacity: 1 << 16 });
+    using replies = Channel.create(`${name}.rep`, { capacity: 1 << 16 });
+    const module = new URL('../../dist/shm/channel.js', import.meta.url).href;
+    const worker = new Worker(
+      `import(${JSON.stringify(module)}).then(async ({ Channel }) => {
+        const requests = Channel.open(${JSON.stringify(`${name}.req`)});
+        const replies = Channel.open(${JSON.stringify(`${name}.rep`)});
+        for (let i = 0; i < 10; i++) {
+          const lease = await requests.receiveView();
+          const data = lease.data;
+          await replies.sendWith(data.length, (slot) => { for (let j = 0; j < data.length; j++) slot[j] = data[j] ^ 255; });
+          lease.release();
+        }
+        requests.close();
+        replies.close();
+      });`,
+      { eval: true },
+    );
+    for (let i = 0; i < 10; i++) {
+      await requests.send(new Uint8Array(1000 + i).fill(i));
+      using lease = await replies.receiveView({ timeout: 20_000 });
+      expect(lease.data.length).toBe(1000 + i);
+      expect(lease.data.every((byte) => byte === (i ^ 255))).toBe(true);
+    }
     expect(await new Promise((resolve) => worker.once('exit', resolve))).toBe(0);
   });
 });

@@ -354,11 +354,19 @@ export function registerBench(program: Command): Command {
       parseInteger('--rounds'),
     )
     .option('--json <file>', 'also write the rows as JSON')
-    .action(async (flags: { rounds?: number; json?: string }) => {
+    .option('--chart <file>', 'also write a chart (.svg or .png)')
+    .action(async (flags: { rounds?: number; json?: string; chart?: string }) => {
       const { formatIpcBench, runIpcBench } = await import('../../bench/ipc-bench.js');
       const rows = await runIpcBench({ rounds: flags.rounds });
       console.log(formatIpcBench(rows));
       if (flags.json !== undefined) writeFileSync(flags.json, `${JSON.stringify({ ipc: rows }, null, 2)}\n`);
+      if (flags.chart !== undefined) {
+        const { writeIpcChart } = await import('../../bench/ipc-chart.js');
+        const { cpus, loadavg } = await import('node:os');
+        const subtitle = `rawbright bench ipc${flags.rounds !== undefined ? ` --rounds ${flags.rounds}` : ''}, ${new Date().toISOString().slice(0, 10)} · ${cpus().length} cores, 1-min load ${loadavg()[0].toFixed(1)} · Node ${process.versions.node}`;
+        await writeIpcChart(flags.chart, rows, subtitle);
+        console.log(`chart: ${flags.chart}`);
+      }
     });
   return bench;
 }
