@@ -66,6 +66,10 @@ export interface JournalParams {
   slots: number;
   /** The run flushed every step to disk; its resume does too unless told otherwise. */
   durable?: boolean;
+  /** The run's id (16 hex digits), also in the file's `run` marker until the run is finished. */
+  run?: string;
+  /** The file system keeps markers: the file carried the run marker before any pixel changed. */
+  marked?: boolean;
   /**
    * A run over a file with a header (TIFF, FITS, PNM, raw with a header): the byte extents of its pixel
    * data as `[offset, length, layout]`, sorted and disjoint, each cut into windows of `window` bytes;
@@ -230,9 +234,38 @@ export function markPendingRun(file: MappedFile, journalPath: string): void {
   writeMarker(file, JOURNAL_MARKER, journalPath);
 }
 
-/** Removes the mark once the run is complete (after its journal is deleted). */
+/** Removes the mark once the run is complete (before its journal is deleted). */
 export function unmarkPendingRun(file: MappedFile): void {
   removeMarker(file, JOURNAL_MARKER);
+}
+
+/** The file marker that holds the id of the run last started on the file, until it is finished. */
+const RUN_MARKER = 'run';
+
+/** Marks `file` with a new run's id, before its journal is made; false where the file system keeps no markers. */
+export function markRun(file: MappedFile, run: string): boolean {
+  return writeMarker(file, RUN_MARKER, run);
+}
+
+/** Removes the run id once the run's journal is gone. */
+export function unmarkRun(file: MappedFile): void {
+  removeMarker(file, RUN_MARKER);
+}
+
+/**
+ * Refuses a journal that is not of the run last started on the file: a leftover or restored copy of a
+ * run that was finished or discarded (its id no longer on the file), whose bytes would change the file
+ * a second time.
+ * @throws {RawbrightError} `ERR_JOURNAL_STALE`.
+ */
+export function checkJournalCurrent(journal: Journal, file: MappedFile): void {
+  const { run, marked } = journal.params;
+  if (run === undefined || marked !== true || readMarker(file, RUN_MARKER) === run) return;
+  throw new RawbrightError(
+    'ERR_JOURNAL_STALE',
+    `the journal ${journal.path} is of an earlier run on ${file.path} that was finished or discarded (a leftover or restored copy), so it is not applied; nothing was changed: remove it`,
+    { path: journal.path },
+  );
 }
 
 const roundUp = (n: number): number => Math.ceil(n / PAGE) * PAGE;
@@ -294,6 +327,8 @@ export function parseJournalParams(text: string, journalPath: string): JournalPa
       : validSegments(p, file.size) && p.chunk % 24 === 0) &&
     isWholeNumber(p.slots, MAX_SLOTS) &&
     (p.durable === undefined || typeof p.durable === 'boolean') &&
+    (p.run === undefined || (typeof p.run === 'string' && /^[0-9a-f]{16}$/.test(p.run))) &&
+    (p.marked === undefined || typeof p.marked === 'boolean') &&
     p.windows * Math.ceil(p.window / p.chunk) <= MAX_CHUNKS &&
     p.slots >= 1;
   if (!valid) throw corrupt(journalPath, 'its parameters are missing or out of range');

@@ -370,7 +370,7 @@ function forgeHeader(journal: Buffer, json: Buffer): Buffer {
 
 /** Slot records: any 64-bit word, or a well-checked record of any state (0xffffffff: unused). */
 const slotState = fc.oneof(
-  fc.bigUint({ max: 2n ** 64n - 1n }),
+  fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
   fc
     .oneof(fc.constantFrom(0xffffffff, 0, 1, 2, 3, 29, 30, 31, 0xfffffffe), fc.integer({ min: 0, max: 200 }))
     .map((state) => slotRecord(state, 0)),
