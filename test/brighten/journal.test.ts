@@ -8,6 +8,7 @@ import {
   parseJournalParams,
   slotRecord,
 } from '../../dist/brighten/journal.js';
+import { reserveInPlace } from '../../dist/brighten/plan.js';
 import { MappedFile } from '../../dist/file/mapped-file.js';
 import { resumeFile } from '../../dist/index.js';
 import { createKernel } from '../../dist/kernels/index.js';
@@ -184,6 +185,24 @@ describe('corrupt journals are refused and the file is left as it is', () => {
       expect(() => parseJournalParams(bad, 'j'), bad).toThrow(
         expect.objectContaining({ code: 'ERR_JOURNAL_CORRUPT' }),
       );
+    }
+  });
+});
+
+describe('reserving the range before a run', () => {
+  it('refuses a file cut shorter than the range instead of extending it', () => {
+    const path = join(tmp.dir, 'short.raw');
+    writeRaw(path, input.subarray(0, 4096));
+    const file = MappedFile.open(path, { access: 'readwrite' });
+    try {
+      expect(() => reserveInPlace(file, 0, 8192)).toThrow(
+        expect.objectContaining({ code: 'ERR_FILE_TRUNCATED' }),
+      );
+      expect(statSync(path).size).toBe(4096);
+      reserveInPlace(file, 0, 4096);
+      expect(readFileSync(path).equals(input.subarray(0, 4096))).toBe(true);
+    } finally {
+      file.close();
     }
   });
 });
