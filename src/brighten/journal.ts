@@ -184,6 +184,14 @@ export function journalLostError(path: string, journal: string): RawbrightError 
   );
 }
 
+/**
+ * True when `file` carries a run's id but not the mark naming its journal: the run was stopped while
+ * its journal was being made, before any pixel changed.
+ */
+export function isRunUnmarked(file: MappedFile): boolean {
+  return readMarker(file, RUN_MARKER) !== undefined && readMarker(file, JOURNAL_MARKER) === undefined;
+}
+
 /** True when `file` carries the mark of a pending run (whether or not its journal is still there). */
 export function isMarkedPending(file: MappedFile): boolean {
   return readMarker(file, JOURNAL_MARKER) !== undefined;
@@ -505,16 +513,18 @@ export class Journal {
           `the run over ${params.file.path} has too many extents for the journal`,
         );
       }
+      // The slots first, the header last: killed in between, the journal has no header, which
+      // Journal.open reports as unused when the file was never marked with it.
+      const slotHeader = Buffer.alloc(20);
+      slotHeader.write(SLOT_MAGIC, 0, 'latin1');
+      slotHeader.writeBigUInt64LE(slotRecord(UNUSED, 0), 8);
+      for (let slot = 0; slot < params.slots; slot++) file.write(layout.slotOffset(slot), slotHeader);
       const header = Buffer.alloc(layout.doneMapOffset);
       header.write(HEADER_MAGIC, 0, 'latin1');
       header.writeUInt32LE(json.length, 8);
       header.writeUInt32LE(crc32(json), 12);
       json.copy(header, 16);
       file.write(0, header);
-      const slotHeader = Buffer.alloc(20);
-      slotHeader.write(SLOT_MAGIC, 0, 'latin1');
-      slotHeader.writeBigUInt64LE(slotRecord(UNUSED, 0), 8);
-      for (let slot = 0; slot < params.slots; slot++) file.write(layout.slotOffset(slot), slotHeader);
     } catch (error) {
       file.close();
       unlinkSync(path);
@@ -526,9 +536,10 @@ export class Journal {
   /**
    * Opens an existing journal and checks it thoroughly.
    * @throws {RawbrightError} `ERR_JOURNAL_CORRUPT`; `ERR_JOURNAL_UNUSED` for a journal that is all zeros
-   * (created, then killed before its header was written: nothing to restore).
+   * (created, then killed before its header was written: nothing to restore), and with `unmarked` (the
+   * file carries its run's id but was never marked with the journal) for one whose header page is blank.
    */
-  static open(path: string): Journal {
+  static open(path: string, { unmarked = false }: { unmarked?: boolean } = {}): Journal {
     const file = MappedFile.open(path, { access: 'readwrite' });
     try {
       const size = file.size;
@@ -539,7 +550,7 @@ export class Journal {
         if (header.toString('latin1', 0, 8) === 'RBJRNL02') {
           throw corrupt(path, 'it was written by an older rawbright, whose resume must finish it');
         }
-        if (neverWritten(file, size)) {
+        if (neverWritten(file, size) || (unmarked && neverWritten(file, PAGE))) {
           throw new RawbrightError(
             'ERR_JOURNAL_UNUSED',
             `the journal ${path} was created but never written: its run was stopped before it changed anything`,

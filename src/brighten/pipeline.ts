@@ -27,6 +27,7 @@ import {
   checkJournalTrusted,
   DEFAULT_CHUNK,
   fileIdentity,
+  isRunUnmarked,
   Journal,
   journalPathFor,
   markPendingRun,
@@ -403,7 +404,7 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
     checkJournalTrusted(journalPath, file);
     let journal: Journal;
     try {
-      journal = Journal.open(journalPath);
+      journal = Journal.open(journalPath, { unmarked: isRunUnmarked(file) });
     } catch (error) {
       // Killed before its journal was written, the run changed nothing: there is nothing to resume.
       if (errorCode(error) !== 'ERR_JOURNAL_UNUSED') throw error;

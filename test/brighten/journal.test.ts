@@ -5,6 +5,8 @@ import {
   Journal,
   type JournalParams,
   journalPathFor,
+  markPendingRun,
+  markRun,
   parseJournalParams,
   slotRecord,
 } from '../../dist/brighten/journal.js';
@@ -204,5 +206,39 @@ describe('reserving the range before a run', () => {
     } finally {
       file.close();
     }
+  });
+});
+
+describe('a run killed while its journal was being made', () => {
+  function headerless(name: string, markJournal: boolean): string {
+    const path = join(tmp.dir, name);
+    writeRaw(path, input);
+    const file = MappedFile.open(path, { access: 'readwrite' });
+    try {
+      expect(markRun(file, '0123456789abcdef')).toBe(true);
+      const params = { ...paramsFor(path), run: '0123456789abcdef', marked: true };
+      Journal.create(journalPathFor(path), params).close();
+      if (markJournal) markPendingRun(file, journalPathFor(path));
+    } finally {
+      file.close();
+    }
+    // Killed after the slots were written and before the header: its page is still blank.
+    const bytes = readFileSync(journalPathFor(path));
+    bytes.fill(0, 0, 4096);
+    writeFileSync(journalPathFor(path), bytes);
+    return path;
+  }
+
+  it('before the file named its journal: nothing changed, resume clears it', async () => {
+    const path = headerless('headerless-unmarked.raw', false);
+    await expect(resumeFile(path)).resolves.toMatchObject({ resumed: false });
+    expect(existsSync(journalPathFor(path))).toBe(false);
+    expect(readFileSync(path).equals(input)).toBe(true);
+  });
+
+  it('once the file named its journal, a blank header is damage and is refused', async () => {
+    const path = headerless('headerless-marked.raw', true);
+    await expect(resumeFile(path)).rejects.toMatchObject({ code: 'ERR_JOURNAL_CORRUPT' });
+    expect(readFileSync(path).equals(input)).toBe(true);
   });
 });
