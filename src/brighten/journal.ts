@@ -3,10 +3,18 @@
  *
  * Layout of `FILE.rawbright-journal` (little-endian), every section page aligned:
  * - header page: magic `RBJRNL02`, u32 length of the parameters JSON, u32 CRC-32 of it, the JSON;
- * - done map: one byte per window, 1 once the window is brightened;
- * - one slot per worker: a slot header page whose first 8 bytes hold the magic `RBSLOT02`, the next
- *   8 bytes the slot's state as a float64 (−1 unused, else `2·chunk + 1` while `chunk` is saved and
- *   being changed, `2·chunk` once it is done), then room for one chunk's bytes (the ring).
+ * - done map: one u32 per window, 0 until the window is brightened, then the window's tag (a value
+ *   derived from its index with no zero byte, so no single damaged byte turns 0 into a tag or a tag
+ *   into 0 or another tag);
+ * - one slot per worker: a slot header page whose first 8 bytes hold the magic `RBSLOT03`, the next
+ *   8 bytes the slot's record — a u32 state (0xFFFFFFFF unused, else `2·chunk + 1` while `chunk` is
+ *   saved and being changed, `2·chunk` once it is done) and above it a u32 CRC-32 of the state (and,
+ *   while saved, of the ring's CRC), stored as one 64-bit word so a kill never tears it — then at byte
+ *   16 the u32 CRC-32 of the saved chunk, written before the state that relies on it, then room for one
+ *   chunk's bytes (the ring).
+ *
+ * Every byte a resume relies on is checked: damage anywhere is refused (`ERR_JOURNAL_CORRUPT`) before
+ * the file is touched.
  *
  * A worker brightens a window chunk by chunk (1 MiB by default). Before a chunk changes, its
  * original bytes are copied into the worker's ring and the state is set to "saved"; once the chunk
@@ -26,8 +34,12 @@ import { MappedFile, type Window } from '../file/mapped-file.js';
 import { readMarker, removeMarker, writeMarker } from '../file/marker.js';
 import type { BrightenParams, Channels, SampleType } from '../kernels/types.js';
 
-const HEADER_MAGIC = 'RBJRNL02';
-const SLOT_MAGIC = 'RBSLOT02';
+const HEADER_MAGIC = 'RBJRNL03';
+const SLOT_MAGIC = 'RBSLOT03';
+/** The state of a slot not yet used. */
+const UNUSED = 0xffffffff;
+/** The most chunks one run can have, so every state fits a u32 below {@link UNUSED}. */
+const MAX_CHUNKS = 2 ** 31 - 1;
 const PAGE = 4096;
 /** The largest header: the parameters of a run over very many extents. */
 const MAX_HEADER = 16 * 1024 * 1024;
@@ -54,6 +66,10 @@ export interface JournalParams {
   slots: number;
   /** The run flushed every step to disk; its resume does too unless told otherwise. */
   durable?: boolean;
+  /** The run's id (16 hex digits), also in the file's `run` marker until the run is finished. */
+  run?: string;
+  /** The file system keeps markers: the file carried the run marker before any pixel changed. */
+  marked?: boolean;
   /**
    * A run over a file with a header (TIFF, FITS, PNM, raw with a header): the byte extents of its pixel
    * data as `[offset, length, layout]`, sorted and disjoint, each cut into windows of `window` bytes;
@@ -168,6 +184,14 @@ export function journalLostError(path: string, journal: string): RawbrightError 
   );
 }
 
+/**
+ * True when `file` carries a run's id but not the mark naming its journal: the run was stopped while
+ * its journal was being made, before any pixel changed.
+ */
+export function isRunUnmarked(file: MappedFile): boolean {
+  return readMarker(file, RUN_MARKER) !== undefined && readMarker(file, JOURNAL_MARKER) === undefined;
+}
+
 /** True when `file` carries the mark of a pending run (whether or not its journal is still there). */
 export function isMarkedPending(file: MappedFile): boolean {
   return readMarker(file, JOURNAL_MARKER) !== undefined;
@@ -218,9 +242,38 @@ export function markPendingRun(file: MappedFile, journalPath: string): void {
   writeMarker(file, JOURNAL_MARKER, journalPath);
 }
 
-/** Removes the mark once the run is complete (after its journal is deleted). */
+/** Removes the mark once the run is complete (before its journal is deleted). */
 export function unmarkPendingRun(file: MappedFile): void {
   removeMarker(file, JOURNAL_MARKER);
+}
+
+/** The file marker that holds the id of the run last started on the file, until it is finished. */
+const RUN_MARKER = 'run';
+
+/** Marks `file` with a new run's id, before its journal is made; false where the file system keeps no markers. */
+export function markRun(file: MappedFile, run: string): boolean {
+  return writeMarker(file, RUN_MARKER, run);
+}
+
+/** Removes the run id once the run's journal is gone. */
+export function unmarkRun(file: MappedFile): void {
+  removeMarker(file, RUN_MARKER);
+}
+
+/**
+ * Refuses a journal that is not of the run last started on the file: a leftover or restored copy of a
+ * run that was finished or discarded (its id no longer on the file), whose bytes would change the file
+ * a second time.
+ * @throws {RawbrightError} `ERR_JOURNAL_STALE`.
+ */
+export function checkJournalCurrent(journal: Journal, file: MappedFile): void {
+  const { run, marked } = journal.params;
+  if (run === undefined || marked !== true || readMarker(file, RUN_MARKER) === run) return;
+  throw new RawbrightError(
+    'ERR_JOURNAL_STALE',
+    `the journal ${journal.path} is of an earlier run on ${file.path} that was finished or discarded (a leftover or restored copy), so it is not applied; nothing was changed: remove it`,
+    { path: journal.path },
+  );
 }
 
 const roundUp = (n: number): number => Math.ceil(n / PAGE) * PAGE;
@@ -228,7 +281,7 @@ const roundUp = (n: number): number => Math.ceil(n / PAGE) * PAGE;
 function corrupt(path: string, what: string): RawbrightError {
   return new RawbrightError(
     'ERR_JOURNAL_CORRUPT',
-    `the journal ${path} is corrupt (${what}); the file was left as it is`,
+    `the journal ${path} is corrupt (${what}); the file was left as it is: restore it from a copy, or accept it as it is with 'rawbright resume ${path.replace(/\.rawbright-journal$/, '')} --discard'`,
     {
       path,
     },
@@ -282,6 +335,9 @@ export function parseJournalParams(text: string, journalPath: string): JournalPa
       : validSegments(p, file.size) && p.chunk % 24 === 0) &&
     isWholeNumber(p.slots, MAX_SLOTS) &&
     (p.durable === undefined || typeof p.durable === 'boolean') &&
+    (p.run === undefined || (typeof p.run === 'string' && /^[0-9a-f]{16}$/.test(p.run))) &&
+    (p.marked === undefined || typeof p.marked === 'boolean') &&
+    p.windows * Math.ceil(p.window / p.chunk) <= MAX_CHUNKS &&
     p.slots >= 1;
   if (!valid) throw corrupt(journalPath, 'its parameters are missing or out of range');
   return p as JournalParams;
@@ -301,7 +357,7 @@ export class JournalLayout {
 
   constructor(readonly params: JournalParams) {
     this.doneMapOffset = roundUp(16 + Buffer.byteLength(JSON.stringify(params)));
-    this.slotsOffset = this.doneMapOffset + roundUp(params.windows);
+    this.slotsOffset = this.doneMapOffset + roundUp(4 * params.windows);
     this.slotSize = PAGE + roundUp(params.chunk);
     this.totalSize = this.slotsOffset + params.slots * this.slotSize;
     this.chunksPerWindow = Math.ceil(params.window / params.chunk);
@@ -336,19 +392,49 @@ export class JournalLayout {
   }
 }
 
+/** The check of a slot record: a CRC-32 of the state, and while saved of the ring's CRC too. */
+function recordCheck(state: number, ringCrc: number): number {
+  const bytes = Buffer.alloc(8);
+  bytes.writeUInt32LE(state, 0);
+  bytes.writeUInt32LE(ringCrc, 4);
+  return crc32(state !== UNUSED && state % 2 === 1 ? bytes : bytes.subarray(0, 4));
+}
+
+/** The slot record word for `state`: the state in the low half, its check in the high half. */
+export function slotRecord(state: number, ringCrc: number): bigint {
+  return (BigInt(recordCheck(state, ringCrc)) << 32n) | BigInt(state);
+}
+
 /**
- * One worker's slot, mapped shared: its state word and its ring. The worker records each chunk here
+ * Reads a slot record: the state (−1 unused), or undefined when the record's check fails (damage:
+ * a kill cannot tear the one 64-bit store that writes it).
+ */
+export function readSlotRecord(word: bigint, ringCrc: number): number | undefined {
+  const state = Number(word & 0xffffffffn);
+  if (Number(word >> 32n) !== recordCheck(state, ringCrc)) return undefined;
+  return state === UNUSED ? -1 : state;
+}
+
+/** The done map's tag for window `index`: never zero in any byte. */
+export function doneTag(index: number): number {
+  return (crc32(Buffer.from(`rawbright window ${index}`)) | 0x01010101) >>> 0;
+}
+
+/**
+ * One worker's slot, mapped shared: its record and its ring. The worker records each chunk here
  * before and after changing it.
  */
 export class JournalSlot {
   readonly #window: Window;
-  readonly #state: Float64Array;
+  readonly #record: BigUint64Array;
+  readonly #ringCrc: Uint32Array;
   readonly #durable: boolean;
 
   constructor(file: MappedFile, layout: JournalLayout, slot: number, durable: boolean) {
     this.#window = file.map({ offset: layout.slotOffset(slot), length: PAGE + layout.params.chunk });
     this.#window.populate();
-    this.#state = new Float64Array(this.#window.buffer, 8, 1);
+    this.#record = new BigUint64Array(this.#window.buffer, 8, 1);
+    this.#ringCrc = new Uint32Array(this.#window.buffer, 16, 1);
     this.#durable = durable;
   }
 
@@ -359,16 +445,21 @@ export class JournalSlot {
 
   readonly ringOffset = PAGE;
 
-  /** Marks chunk `number` as saved in the ring and about to change. Call after copying it in. */
-  saved(number: number): void {
+  /**
+   * Marks chunk `number` as saved in the ring and about to change. Call after copying its `length`
+   * bytes in: their checksum goes in first, then the record that relies on it, in one store.
+   */
+  saved(number: number, length: number): void {
+    const ringCrc = crc32(new Uint8Array(this.#window.buffer, PAGE, length));
+    this.#ringCrc[0] = ringCrc;
     if (this.#durable) this.#window.flush({ offset: PAGE });
-    this.#state[0] = 2 * number + 1;
+    Atomics.store(this.#record, 0, slotRecord(2 * number + 1, ringCrc));
     if (this.#durable) this.#window.flush({ length: PAGE });
   }
 
   /** Marks chunk `number` as brightened. */
   done(number: number): void {
-    this.#state[0] = 2 * number;
+    Atomics.store(this.#record, 0, slotRecord(2 * number, 0));
     if (this.#durable) this.#window.flush({ length: PAGE });
   }
 
@@ -410,22 +501,30 @@ export class Journal {
     }
     try {
       const json = Buffer.from(JSON.stringify(params));
+      if (params.windows * layout.chunksPerWindow > MAX_CHUNKS) {
+        throw new RawbrightError(
+          'ERR_OUT_OF_RANGE',
+          `the run over ${params.file.path} has more than ${MAX_CHUNKS} undo chunks: use a larger journal chunk`,
+        );
+      }
       if (16 + json.length > MAX_HEADER) {
         throw new RawbrightError(
           'ERR_PATH_TOO_LONG',
           `the run over ${params.file.path} has too many extents for the journal`,
         );
       }
+      // The slots first, the header last: killed in between, the journal has no header, which
+      // Journal.open reports as unused when the file was never marked with it.
+      const slotHeader = Buffer.alloc(20);
+      slotHeader.write(SLOT_MAGIC, 0, 'latin1');
+      slotHeader.writeBigUInt64LE(slotRecord(UNUSED, 0), 8);
+      for (let slot = 0; slot < params.slots; slot++) file.write(layout.slotOffset(slot), slotHeader);
       const header = Buffer.alloc(layout.doneMapOffset);
       header.write(HEADER_MAGIC, 0, 'latin1');
       header.writeUInt32LE(json.length, 8);
       header.writeUInt32LE(crc32(json), 12);
       json.copy(header, 16);
       file.write(0, header);
-      const slotHeader = Buffer.alloc(16);
-      slotHeader.write(SLOT_MAGIC, 0, 'latin1');
-      slotHeader.writeDoubleLE(-1, 8);
-      for (let slot = 0; slot < params.slots; slot++) file.write(layout.slotOffset(slot), slotHeader);
     } catch (error) {
       file.close();
       unlinkSync(path);
@@ -437,9 +536,10 @@ export class Journal {
   /**
    * Opens an existing journal and checks it thoroughly.
    * @throws {RawbrightError} `ERR_JOURNAL_CORRUPT`; `ERR_JOURNAL_UNUSED` for a journal that is all zeros
-   * (created, then killed before its header was written: nothing to restore).
+   * (created, then killed before its header was written: nothing to restore), and with `unmarked` (the
+   * file carries its run's id but was never marked with the journal) for one whose header page is blank.
    */
-  static open(path: string): Journal {
+  static open(path: string, { unmarked = false }: { unmarked?: boolean } = {}): Journal {
     const file = MappedFile.open(path, { access: 'readwrite' });
     try {
       const size = file.size;
@@ -447,7 +547,10 @@ export class Journal {
       const header = Buffer.alloc(PAGE);
       file.read(0, header);
       if (header.toString('latin1', 0, 8) !== HEADER_MAGIC) {
-        if (neverWritten(file, size)) {
+        if (header.toString('latin1', 0, 8) === 'RBJRNL02') {
+          throw corrupt(path, 'it was written by an older rawbright, whose resume must finish it');
+        }
+        if (neverWritten(file, size) || (unmarked && neverWritten(file, PAGE))) {
           throw new RawbrightError(
             'ERR_JOURNAL_UNUSED',
             `the journal ${path} was created but never written: its run was stopped before it changed anything`,
@@ -485,10 +588,8 @@ export class Journal {
     }
     try {
       if (journal.doneWindows().some((byte) => byte !== 0)) return false;
-      const header = Buffer.alloc(16);
       for (let slot = 0; slot < journal.params.slots; slot++) {
-        journal.file.read(journal.layout.slotOffset(slot), header);
-        if (header.readDoubleLE(8) !== -1) return false;
+        if (journal.#slotState(slot) !== -1) return false;
       }
       return true;
     } finally {
@@ -506,19 +607,43 @@ export class Journal {
     return new JournalSlot(this.file, this.layout, slot, durable);
   }
 
-  /** Marks window `index` as brightened. */
+  /** Marks window `index` as brightened (one aligned 4-byte write). */
   markDone(index: number, durable: boolean): void {
-    this.file.write(this.layout.doneMapOffset + index, Uint8Array.of(1));
+    const tag = Buffer.alloc(4);
+    tag.writeUInt32LE(doneTag(index));
+    this.file.write(this.layout.doneMapOffset + 4 * index, tag);
     if (durable) this.file.syncSync();
   }
 
-  /** Which windows are done. */
+  /** Which windows are done: 1 for a done window, 0 for one not done. */
   doneWindows(): Uint8Array {
+    const map = Buffer.alloc(4 * this.params.windows);
+    this.file.read(this.layout.doneMapOffset, map);
     const done = new Uint8Array(this.params.windows);
-    this.file.read(this.layout.doneMapOffset, done);
-    for (const byte of done)
-      if (byte > 1) throw corrupt(this.path, 'its done map holds a value other than 0 or 1');
+    for (let index = 0; index < done.length; index++) {
+      const value = map.readUInt32LE(4 * index);
+      if (value === doneTag(index)) done[index] = 1;
+      else if (value !== 0) throw corrupt(this.path, `its done map entry for window ${index} is damaged`);
+    }
     return done;
+  }
+
+  /** A slot's state (−1 unused), its header and record checked. */
+  #slotState(slot: number): number {
+    const header = Buffer.alloc(20);
+    this.file.read(this.layout.slotOffset(slot), header);
+    if (header.toString('latin1', 0, 8) !== SLOT_MAGIC)
+      throw corrupt(this.path, `slot ${slot} has no valid header`);
+    const state = readSlotRecord(header.readBigUInt64LE(8), header.readUInt32LE(16));
+    if (state === undefined) throw corrupt(this.path, `slot ${slot}'s record fails its checksum`);
+    return state;
+  }
+
+  /** The CRC-32 a slot recorded for its saved chunk. */
+  #ringCrc(slot: number): number {
+    const bytes = Buffer.alloc(4);
+    this.file.read(this.layout.slotOffset(slot) + 16, bytes);
+    return bytes.readUInt32LE(0);
   }
 
   /**
@@ -542,11 +667,7 @@ export class Journal {
     const restores: { slot: number; offset: number; length: number }[] = [];
     const rewrites: { slot: number; state: number }[] = [];
     for (let slot = 0; slot < this.params.slots; slot++) {
-      const header = Buffer.alloc(16);
-      this.file.read(layout.slotOffset(slot), header);
-      if (header.toString('latin1', 0, 8) !== SLOT_MAGIC)
-        throw corrupt(this.path, `slot ${slot} has no valid header`);
-      const state = header.readDoubleLE(8);
+      const state = this.#slotState(slot);
       if (state === -1) continue;
       const number = Math.floor(state / 2);
       const index = Math.floor(number / layout.chunksPerWindow);
@@ -569,18 +690,22 @@ export class Journal {
       const at = saved ? start : end;
       if (at > (resumeAt.get(index)?.at ?? -1)) resumeAt.set(index, { at, slot });
     }
-    for (const { slot, offset, length } of restores) {
+    // Every saved chunk is read and checked before any is written back.
+    const originals = restores.map(({ slot, offset, length }) => {
       const bytes = Buffer.allocUnsafe(length);
       if (this.file.read(layout.slotOffset(slot) + PAGE, bytes) !== length)
         throw corrupt(this.path, `slot ${slot} is cut short`);
-      target.write(offset, bytes);
-    }
+      if (crc32(bytes) !== this.#ringCrc(slot))
+        throw corrupt(this.path, `slot ${slot}'s saved chunk fails its checksum`);
+      return { offset, bytes };
+    });
+    for (const { offset, bytes } of originals) target.write(offset, bytes);
     // The restored bytes reach the disk before any slot stops asking for them.
     if (durable && restores.length > 0) target.syncSync();
-    const state = Buffer.alloc(8);
+    const record = Buffer.alloc(8);
     for (const rewrite of rewrites) {
-      state.writeDoubleLE(rewrite.state);
-      this.file.write(layout.slotOffset(rewrite.slot) + 8, state);
+      record.writeBigUInt64LE(slotRecord(rewrite.state === -1 ? UNUSED : rewrite.state, 0));
+      this.file.write(layout.slotOffset(rewrite.slot) + 8, record);
     }
     const pending: PendingRange[] = [];
     for (let index = 0; index < windows; index++) {
@@ -591,7 +716,9 @@ export class Journal {
       const from = progress?.at ?? start;
       if (from >= end) {
         // Its last chunk was done before its done byte was written: nothing left but the byte.
-        this.file.write(layout.doneMapOffset + index, Uint8Array.of(1));
+        const tag = Buffer.alloc(4);
+        tag.writeUInt32LE(doneTag(index));
+        this.file.write(layout.doneMapOffset + 4 * index, tag);
       } else {
         pending.push({
           index,

@@ -3,6 +3,7 @@
  * undo journal, resumable after a kill) or into a new file, by worker threads so the event loop
  * stays free. Every run goes check → plan → run → finish; resume enters at plan, from the journal.
  */
+import { randomBytes } from 'node:crypto';
 import { constants, rmSync, statSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -22,16 +23,20 @@ import type { BrightenParams } from '../kernels/types.js';
 import { CHANNEL_MODES, type Channels, SAMPLE_TYPES, type SampleType } from '../pixels.js';
 import { boolean, options as checkOptions, nonEmptyString, oneOf } from '../validate.js';
 import {
+  checkJournalCurrent,
   checkJournalTrusted,
   DEFAULT_CHUNK,
   fileIdentity,
+  isRunUnmarked,
   Journal,
   journalPathFor,
   markPendingRun,
+  markRun,
   type PendingRange,
   pendingJournal,
   refusePendingRun,
   unmarkPendingRun,
+  unmarkRun,
 } from './journal.js';
 import {
   type BrightenOptions,
@@ -108,6 +113,8 @@ async function run(plan: RunPlan): Promise<RunResult> {
 function finishRun(file: MappedFile, journalPath: string): void {
   unmarkPendingRun(file);
   rmSync(journalPath, { force: true });
+  // Last, the run's id: a copy of the journal brought back later no longer matches the file.
+  unmarkRun(file);
 }
 
 /**
@@ -153,6 +160,10 @@ async function startJournal(
   segments?: SegmentPlan,
 ): Promise<Journal> {
   const { common } = checked;
+  // The file carries the run's id before its journal exists (no other run is pending: the file is
+  // locked and was checked), so a journal of this run is always matched by the file.
+  const run = randomBytes(8).toString('hex');
+  const marked = markRun(file, run);
   const journal = Journal.create(journalPathFor(checked.path), {
     version: 2,
     file: { path: checked.path, ...fileIdentity(checked.path) },
@@ -169,6 +180,8 @@ async function startJournal(
       : journalChunk(common.journalChunk ?? DEFAULT_CHUNK, arenaBytes, segments),
     slots: Math.max(1, Math.min(common.workers, windowCount)),
     durable: common.durable,
+    run,
+    marked,
     ...(segments !== undefined && { segments: segments.segments, layouts: segments.layouts }),
   });
   journal.close();
@@ -402,7 +415,7 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
     checkJournalTrusted(journalPath, file);
     let journal: Journal;
     try {
-      journal = Journal.open(journalPath);
+      journal = Journal.open(journalPath, { unmarked: isRunUnmarked(file) });
     } catch (error) {
       // Killed before its journal was written, the run changed nothing: there is nothing to resume.
       if (errorCode(error) !== 'ERR_JOURNAL_UNUSED') throw error;
@@ -414,6 +427,7 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
     let pending: PendingRange[];
     try {
       checkJournalBelongs(journal, checkedPath, journalPath);
+      checkJournalCurrent(journal, file);
       lockChangedRange(file, journal.params.offset, journal.params.length);
       reserveInPlace(file, journal.params.offset, journal.params.length);
       pending = journal.restoreAndPlan(file, durable);

@@ -110,6 +110,8 @@ export function splitWholeFile(size: number, window: number, offset: number, len
  */
 export function reserveInPlace(file: MappedFile, offset: number, length: number): void {
   if (length === 0) return;
+  // Allocating past the end would extend the file: one cut since it was checked is refused instead.
+  if (file.size < offset + length) throw shorterThanRange(file, offset + length);
   try {
     file.allocate(offset, length);
   } catch (error) {
@@ -118,9 +120,19 @@ export function reserveInPlace(file: MappedFile, offset: number, length: number)
     if (code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EINVAL')
       throw asRawbrightError(error, file.path);
   }
+  // The last byte is written back as it was read, to claim its block; a file found shorter than the
+  // range (cut since it was checked) is refused rather than extended with a byte it never had.
   const last = Buffer.alloc(1);
-  file.read(offset + length - 1, last);
+  if (file.read(offset + length - 1, last) !== 1) throw shorterThanRange(file, offset + length);
   file.write(offset + length - 1, last);
+}
+
+function shorterThanRange(file: MappedFile, end: number): RawbrightError {
+  return new RawbrightError(
+    'ERR_FILE_TRUNCATED',
+    `${file.path} became shorter than ${end} bytes before the run started; nothing was changed`,
+    { path: file.path },
+  );
 }
 
 /** What a run is about, apart from its windows. */

@@ -88,7 +88,7 @@ class WindowProcessor {
       const piece: ArenaRegion = { ...region, pointer: region.pointer + at, length };
       // A ring filled from truncated pages (or a truncated journal) must never be marked saved.
       host.copyTo(piece, slot.buffer, slot.ringOffset, this.#journal!.path);
-      slot.saved(number);
+      slot.saved(number, length);
       host.brighten(piece, window.params ?? config.params);
       if (piece.placement === 'copy') {
         host.copyOut(piece, this.#output, window.offset + at);

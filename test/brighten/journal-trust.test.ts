@@ -3,7 +3,17 @@
  * have changed it; a file whose journal was lost is refused until the user accepts it as it is.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { journalPathFor } from '../../dist/brighten/journal.js';
@@ -15,6 +25,8 @@ const MiB = 1024 * 1024;
 const CLI = new URL('../../dist/cli/index.js', import.meta.url).pathname;
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
+
+const sha256Of = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
 
 let counter = 0;
 /** An in-place run aborted after two windows: a file part brightened, with its journal. */
@@ -39,6 +51,20 @@ describe('journals that cannot be trusted are refused, the file untouched', () =
     chmodSync(journalPathFor(path), 0o600);
     await expect(resumeFile(path)).resolves.toMatchObject({ resumed: true });
     expect(readFileSync(path).equals(expectedBrighten(input, 900))).toBe(true);
+  });
+
+  it("a leftover copy of a finished run's journal, put back beside the file, is refused", async () => {
+    const path = await interrupted(input, 905);
+    const copy = readFileSync(journalPathFor(path));
+    await expect(resumeFile(path)).resolves.toMatchObject({ resumed: true });
+    const finished = sha256(path);
+    expect(finished).toBe(sha256Of(expectedBrighten(input, 905)));
+    writeFileSync(journalPathFor(path), copy, { mode: 0o600 });
+    await expect(resumeFile(path)).rejects.toMatchObject({
+      code: 'ERR_JOURNAL_STALE',
+      message: expect.stringContaining('remove it'),
+    });
+    expect(sha256(path)).toBe(finished);
   });
 
   it('a journal that is a symbolic link', async () => {

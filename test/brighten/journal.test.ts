@@ -5,8 +5,12 @@ import {
   Journal,
   type JournalParams,
   journalPathFor,
+  markPendingRun,
+  markRun,
   parseJournalParams,
+  slotRecord,
 } from '../../dist/brighten/journal.js';
+import { reserveInPlace } from '../../dist/brighten/plan.js';
 import { MappedFile } from '../../dist/file/mapped-file.js';
 import { resumeFile } from '../../dist/index.js';
 import { createKernel } from '../../dist/kernels/index.js';
@@ -65,7 +69,7 @@ function runStoppingAfter(path: string, steps: number): boolean {
         if (!step()) return true;
         new Uint8Array(slot.buffer, slot.ringOffset, length).set(new Uint8Array(view.buffer, at, length));
         if (!step()) return true;
-        slot.saved(number);
+        slot.saved(number, length);
         if (!step()) return true;
         kernel.brighten(view.buffer, at, half, brighten);
         if (!step()) return true;
@@ -120,9 +124,29 @@ describe('corrupt journals are refused and the file is left as it is', () => {
     ['a parameters length out of range', (j) => j.writeUInt32LE(100_000, 8)],
     ['a done map value other than 0 or 1', (j) => j.writeUInt8(7, 4096)],
     ['a slot with a broken magic', (j) => j.write('XXXXXXXX', 8192, 'latin1')],
-    ['a slot naming a chunk past the run', (j) => j.writeDoubleLE(2 * 1000 + 1, 8192 + 8)],
-    ['a slot with a fractional state', (j) => j.writeDoubleLE(3.5, 8192 + 8)],
+    ['a slot naming a chunk past the run', (j) => j.writeBigUInt64LE(slotRecord(2 * 1000 + 1, 0), 8192 + 8)],
+    ['a slot record with a damaged byte', (j) => j.writeUInt8(j.readUInt8(8192 + 9) ^ 0x10, 8192 + 9)],
+    ['a slot record with a damaged check', (j) => j.writeUInt8(j.readUInt8(8192 + 14) ^ 1, 8192 + 14)],
+    ['a done window turned back to not done', (j) => j.writeUInt8(0, 4096)],
+    ['a window not done turned done', (j) => j.writeUInt32LE(1, 4096 + 4 * 3)],
   ];
+
+  it('a saved chunk whose bytes were damaged is refused', async () => {
+    const path = join(tmp.dir, `ring-${Math.random().toString(36).slice(2)}.raw`);
+    writeRaw(path, input);
+    // Stopped right after a chunk was saved (step 2 of a chunk's 5): the ring is relied on.
+    runStoppingAfter(path, 21 + 5 + 2);
+    const journalPath = journalPathFor(path);
+    const bytes = readFileSync(journalPath);
+    bytes[8192 + 4096 + 100] ^= 0xff;
+    writeFileSync(journalPath, bytes);
+    const before = sha256(path);
+    await expect(resumeFile(path)).rejects.toMatchObject({
+      code: 'ERR_JOURNAL_CORRUPT',
+      message: expect.stringContaining('saved chunk fails its checksum'),
+    });
+    expect(sha256(path)).toBe(before);
+  });
 
   it.each(cases)('%s', async (_name, damage) => {
     const path = interrupted();
@@ -164,5 +188,57 @@ describe('corrupt journals are refused and the file is left as it is', () => {
         expect.objectContaining({ code: 'ERR_JOURNAL_CORRUPT' }),
       );
     }
+  });
+});
+
+describe('reserving the range before a run', () => {
+  it('refuses a file cut shorter than the range instead of extending it', () => {
+    const path = join(tmp.dir, 'short.raw');
+    writeRaw(path, input.subarray(0, 4096));
+    const file = MappedFile.open(path, { access: 'readwrite' });
+    try {
+      expect(() => reserveInPlace(file, 0, 8192)).toThrow(
+        expect.objectContaining({ code: 'ERR_FILE_TRUNCATED' }),
+      );
+      expect(statSync(path).size).toBe(4096);
+      reserveInPlace(file, 0, 4096);
+      expect(readFileSync(path).equals(input.subarray(0, 4096))).toBe(true);
+    } finally {
+      file.close();
+    }
+  });
+});
+
+describe('a run killed while its journal was being made', () => {
+  function headerless(name: string, markJournal: boolean): string {
+    const path = join(tmp.dir, name);
+    writeRaw(path, input);
+    const file = MappedFile.open(path, { access: 'readwrite' });
+    try {
+      expect(markRun(file, '0123456789abcdef')).toBe(true);
+      const params = { ...paramsFor(path), run: '0123456789abcdef', marked: true };
+      Journal.create(journalPathFor(path), params).close();
+      if (markJournal) markPendingRun(file, journalPathFor(path));
+    } finally {
+      file.close();
+    }
+    // Killed after the slots were written and before the header: its page is still blank.
+    const bytes = readFileSync(journalPathFor(path));
+    bytes.fill(0, 0, 4096);
+    writeFileSync(journalPathFor(path), bytes);
+    return path;
+  }
+
+  it('before the file named its journal: nothing changed, resume clears it', async () => {
+    const path = headerless('headerless-unmarked.raw', false);
+    await expect(resumeFile(path)).resolves.toMatchObject({ resumed: false });
+    expect(existsSync(journalPathFor(path))).toBe(false);
+    expect(readFileSync(path).equals(input)).toBe(true);
+  });
+
+  it('once the file named its journal, a blank header is damage and is refused', async () => {
+    const path = headerless('headerless-marked.raw', true);
+    await expect(resumeFile(path)).rejects.toMatchObject({ code: 'ERR_JOURNAL_CORRUPT' });
+    expect(readFileSync(path).equals(input)).toBe(true);
   });
 });

@@ -15,6 +15,7 @@ import {
   JournalLayout,
   type JournalParams,
   parseJournalParams,
+  slotRecord,
 } from '../../dist/brighten/journal.js';
 import { parseSize } from '../../dist/cli/size.js';
 import { checkMetadata, MAX_DIMENSION, parseSidecar, readSidecar } from '../../dist/convert/sidecar.js';
@@ -367,10 +368,12 @@ function forgeHeader(journal: Buffer, json: Buffer): Buffer {
   return out;
 }
 
+/** Slot records: any 64-bit word, or a well-checked record of any state (0xffffffff: unused). */
 const slotState = fc.oneof(
-  fc.double(),
-  fc.constantFrom(-1, -0, 0, 1, 2, 3, 29, 30, 31, 1e15, -2, Number.NaN, Number.POSITIVE_INFINITY),
-  fc.integer({ min: -4, max: 200 }),
+  fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+  fc
+    .oneof(fc.constantFrom(0xffffffff, 0, 1, 2, 3, 29, 30, 31, 0xfffffffe), fc.integer({ min: 0, max: 200 }))
+    .map((state) => slotRecord(state, 0)),
 );
 
 /**
@@ -428,8 +431,8 @@ export function fuzzJournalFiles(
       )
       .map(([slot, state, doneBytes]) => {
         const out = Buffer.from(original);
-        out.writeDoubleLE(state, slotsOffset + slot * slotSize + 8);
-        for (const [index, value] of doneBytes) out[4096 + index] = value;
+        out.writeBigUInt64LE(state, slotsOffset + slot * slotSize + 8);
+        for (const [index, value] of doneBytes) out[4096 + 4 * index] = value;
         return out;
       }),
     fc.nat(original.length).map((length) => original.subarray(0, length)),

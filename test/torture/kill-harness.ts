@@ -73,20 +73,24 @@ export function journalState(
   }
   try {
     const header = Buffer.alloc(4096);
-    if (readSync(fd, header, 0, 4096, 0) < 4096 || header.toString('latin1', 0, 8) !== 'RBJRNL02')
+    if (readSync(fd, header, 0, 4096, 0) < 4096 || header.toString('latin1', 0, 8) !== 'RBJRNL03')
       return undefined;
-    const params = JSON.parse(header.toString('utf8', 16, 16 + header.readUInt32LE(8)));
-    const map = Buffer.alloc(params.windows);
-    readSync(fd, map, 0, params.windows, 4096);
-    const slotsOffset = 4096 + Math.ceil(params.windows / 4096) * 4096;
+    const length = header.readUInt32LE(8);
+    const params = JSON.parse(header.toString('utf8', 16, 16 + length));
+    const doneMapOffset = Math.ceil((16 + length) / 4096) * 4096;
+    const map = Buffer.alloc(4 * params.windows);
+    readSync(fd, map, 0, map.length, doneMapOffset);
+    const slotsOffset = doneMapOffset + Math.ceil((4 * params.windows) / 4096) * 4096;
     const slotSize = 4096 + Math.ceil(params.chunk / 4096) * 4096;
     const states: number[] = [];
-    const state = Buffer.alloc(8);
+    const state = Buffer.alloc(4);
     for (let slot = 0; slot < params.slots; slot++) {
-      readSync(fd, state, 0, 8, slotsOffset + slot * slotSize + 8);
-      states.push(state.readDoubleLE(0));
+      readSync(fd, state, 0, 4, slotsOffset + slot * slotSize + 8);
+      const value = state.readUInt32LE(0);
+      states.push(value === 0xffffffff ? -1 : value);
     }
-    const done = map.reduce((sum, byte) => sum + byte, 0);
+    let done = 0;
+    for (let index = 0; index < params.windows; index++) if (map.readUInt32LE(4 * index) !== 0) done++;
     return { done, windows: params.windows, states, signature: `${map.toString('hex')}/${states.join(',')}` };
   } catch {
     return undefined;

@@ -93,7 +93,7 @@ function replay(
         yield;
         new Uint8Array(ring.buffer, ring.ringOffset, length).set(new Uint8Array(view.buffer, at, length));
         yield;
-        ring.saved(number);
+        ring.saved(number, length);
         yield;
         kernel.brighten(view.buffer, at, half, brighten);
         yield;
