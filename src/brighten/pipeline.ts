@@ -97,7 +97,11 @@ export function uniqueFiles(paths: readonly string[]): string[] {
 /** Runs a plan's windows on the worker pool (none to run is a run that took no time). */
 async function run(plan: RunPlan): Promise<RunResult> {
   if (plan.windows.length > 0) return runWindows(plan);
-  return { seconds: 0, placement: plan.config.strategy === 'mmap' ? 'overlay' : 'copy' };
+  return {
+    seconds: 0,
+    placement: plan.config.strategy === 'mmap' ? 'overlay' : 'copy',
+    thread: plan.inThread === true ? 'main' : 'worker',
+  };
 }
 
 /**

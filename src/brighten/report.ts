@@ -22,6 +22,8 @@ export interface Report {
   windows: number;
   window: number;
   workers: number;
+  /** Where the windows ran: on the calling thread (`inThread`, one worker) or on worker threads. */
+  thread: 'main' | 'worker';
   journal: boolean;
   /** Peak resident memory of this process so far, in bytes. */
   peakRssBytes: number;
@@ -32,6 +34,7 @@ export interface RunResult {
   seconds: number;
   placement: string;
   fallbackReason?: string;
+  thread: 'main' | 'worker';
 }
 
 function peakRss(): number {
@@ -56,6 +59,7 @@ export function buildReport(plan: RunPlan, strategyRequested: Strategy, result: 
     windows: plan.windows.length,
     window: plan.config.arenaBytes,
     workers: Math.max(1, Math.min(plan.workers, plan.windows.length)),
+    thread: result.thread,
     journal: plan.journal !== undefined,
     peakRssBytes: peakRss(),
   };

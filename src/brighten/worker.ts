@@ -1,20 +1,22 @@
 /**
  * A worker thread of the brighten pipeline: its own kernel host (wasm memory, arena, kernel), its
  * own file descriptors and its own journal slot. It takes windows one at a time from the main
- * thread, brightens each, and reports back.
+ * thread, brightens each, and reports back. Imported on the main thread instead (a one-worker run
+ * with `inThread`), it exports the same window processor for pool.ts to drive directly.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { errorCode, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
 import { type ArenaRegion, KernelHost } from '../kernels/host.js';
 import { Journal, type JournalSlot } from './journal.js';
 import type { FromWorker, ToWorker, WorkerConfig, WorkerWindow } from './protocol.js';
 
-const config = workerData as WorkerConfig;
-const port = parentPort!;
-const send = (message: FromWorker): void => port.postMessage(message);
+// On a worker thread: this thread's run. On the main thread: the run of the one in-thread processor
+// alive at a time (see openInThread), set before it is built.
+let config = workerData as WorkerConfig;
+let send: (message: FromWorker) => void = (message) => parentPort!.postMessage(message);
 
-class WindowProcessor {
+export class WindowProcessor {
   readonly #host: KernelHost;
   readonly #input: MappedFile;
   readonly #output: MappedFile;
@@ -145,7 +147,31 @@ class WindowProcessor {
   }
 }
 
-function describeError(error: unknown): FromWorker {
+let inThreadBusy = false;
+
+/**
+ * A processor on the calling thread, or undefined when one is already open there (the caller then
+ * starts a worker thread). `onMessage` hears what a worker would have posted ('fallback').
+ */
+export function openInThread(
+  runConfig: WorkerConfig,
+  onMessage: (message: FromWorker) => void,
+): { processor: WindowProcessor; close(): void } | undefined {
+  if (!isMainThread || inThreadBusy) return undefined;
+  config = runConfig;
+  send = onMessage;
+  const processor = new WindowProcessor();
+  inThreadBusy = true;
+  return {
+    processor,
+    close: () => {
+      inThreadBusy = false;
+      processor.close();
+    },
+  };
+}
+
+export function describeError(error: unknown): FromWorker {
   const e = error as { message?: string; code?: string; path?: string; stack?: string };
   return {
     type: 'failed',
@@ -156,24 +182,27 @@ function describeError(error: unknown): FromWorker {
   };
 }
 
-let processor: WindowProcessor | undefined;
-try {
-  processor = new WindowProcessor();
-  send({ type: 'ready', placement: processor.placement, fallbackReason: processor.fallbackReason });
-} catch (error) {
-  send(describeError(error));
-}
-
-port.on('message', (message: ToWorker) => {
-  if (message.type === 'finish' || processor === undefined) {
-    processor?.close();
-    port.close();
-    return;
-  }
+if (!isMainThread && parentPort !== null) {
+  const port = parentPort;
+  let processor: WindowProcessor | undefined;
   try {
-    processor.process(message.window);
-    send({ type: 'done', index: message.window.index, bytes: message.window.length });
+    processor = new WindowProcessor();
+    send({ type: 'ready', placement: processor.placement, fallbackReason: processor.fallbackReason });
   } catch (error) {
     send(describeError(error));
   }
-});
+
+  port.on('message', (message: ToWorker) => {
+    if (message.type === 'finish' || processor === undefined) {
+      processor?.close();
+      port.close();
+      return;
+    }
+    try {
+      processor.process(message.window);
+      send({ type: 'done', index: message.window.index, bytes: message.window.length });
+    } catch (error) {
+      send(describeError(error));
+    }
+  });
+}
