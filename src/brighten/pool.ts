@@ -60,6 +60,7 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
   let failure: Error | undefined;
   let aborted = false;
   let ranHere = false;
+  let kernelReused = false;
 
   const onAbort = () => {
     aborted = true;
@@ -102,6 +103,7 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
       }
     });
     if (here === undefined) return false;
+    kernelReused = here.reused;
     try {
       if (here.processor.placement === 'copy') placement = 'copy';
       fallbackReason ??= here.processor.fallbackReason;
@@ -192,5 +194,6 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
     placement,
     fallbackReason,
     thread: ranHere ? 'main' : 'worker',
+    kernelReused,
   };
 }

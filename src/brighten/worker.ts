@@ -16,6 +16,31 @@ import type { FromWorker, ToWorker, WorkerConfig, WorkerWindow } from './protoco
 let config = workerData as WorkerConfig;
 let send: (message: FromWorker) => void = (message) => parentPort!.postMessage(message);
 
+// The last run's kernel host (wasm memory, instance, arena), kept for the next run on this thread:
+// a batch of files on one thread instantiates its kernel once. Between runs it holds no mapping.
+let kept: { key: string; host: KernelHost } | undefined;
+
+function hostOptions(c: WorkerConfig) {
+  return {
+    arenaBytes: c.arenaBytes,
+    kernel: c.kernel,
+    alignOverlays: c.alignOverlays,
+    overlayMisalignment: c.overlayMisalignment,
+    hugepage: c.hugepage,
+  };
+}
+
+function kernelHost(c: WorkerConfig): KernelHost {
+  const options = hostOptions(c);
+  const key = JSON.stringify(options);
+  if (kept?.key !== key) {
+    kept?.host.close();
+    kept = undefined;
+    kept = { key, host: new KernelHost(options) };
+  }
+  return kept.host;
+}
+
 export class WindowProcessor {
   readonly #host: KernelHost;
   readonly #input: MappedFile;
@@ -26,13 +51,7 @@ export class WindowProcessor {
   fallbackReason: string | undefined;
 
   constructor() {
-    this.#host = new KernelHost({
-      arenaBytes: config.arenaBytes,
-      kernel: config.kernel,
-      alignOverlays: config.alignOverlays,
-      overlayMisalignment: config.overlayMisalignment,
-      hugepage: config.hugepage,
-    });
+    this.#host = kernelHost(config);
     if (config.out === undefined) {
       this.#input = MappedFile.open(config.path, { access: 'readwrite' });
       this.#output = this.#input;
@@ -156,14 +175,16 @@ let inThreadBusy = false;
 export function openInThread(
   runConfig: WorkerConfig,
   onMessage: (message: FromWorker) => void,
-): { processor: WindowProcessor; close(): void } | undefined {
+): { processor: WindowProcessor; reused: boolean; close(): void } | undefined {
   if (!isMainThread || inThreadBusy) return undefined;
   config = runConfig;
   send = onMessage;
+  const reused = kept?.key === JSON.stringify(hostOptions(runConfig));
   const processor = new WindowProcessor();
   inThreadBusy = true;
   return {
     processor,
+    reused,
     close: () => {
       inThreadBusy = false;
       processor.close();

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { brightenFile, resumeFile } from '../../dist/index.js';
+import { brightenFile, brightenFiles, resumeFile } from '../../dist/index.js';
 import { expectedBrighten, randomBytes, tempDir, writeRaw } from '../helpers/raw.js';
 
 const MiB = 1024 * 1024;
@@ -108,5 +108,67 @@ describe('a one-worker run on the calling thread (inThread)', () => {
     await expect(brightenFile(fixture(input), { by: 1, inThread: 'yes' as never })).rejects.toMatchObject({
       code: 'ERR_INVALID_ARG_VALUE',
     });
+  });
+});
+
+describe('a batch on the calling thread reuses its kernel', () => {
+  const input = randomBytes(2 * MiB, 33);
+
+  it('brightenFiles: one report per file, the same bytes as worker threads, the kernel instantiated once', async () => {
+    const paths = [fixture(input), fixture(input), fixture(input)];
+    const reference = [fixture(input), fixture(input), fixture(input)];
+    const options = { by: 1500, window: 512 * 1024, kernel: 'wasm' as const };
+    const reports = await brightenFiles(paths, { ...options, inThread: true });
+    const onWorkers = await brightenFiles(reference, options);
+    expect(reports.map((r) => r.path)).toEqual(paths);
+    expect(reports.map((r) => r.thread)).toEqual(['main', 'main', 'main']);
+    expect(reports.slice(1).map((r) => r.kernelReused)).toEqual([true, true]);
+    expect(onWorkers.map((r) => [r.thread, r.kernelReused])).toEqual([
+      ['worker', false],
+      ['worker', false],
+      ['worker', false],
+    ]);
+    for (const [i, path] of paths.entries()) {
+      expect(reports[i]).toMatchObject({ bytes: input.length, windows: 4 });
+      expect(readFileSync(path).equals(expectedBrighten(input, 1500))).toBe(true);
+      expect(readFileSync(reference[i]!).equals(readFileSync(path))).toBe(true);
+    }
+  });
+
+  it('a new window size or kernel gets a new kernel host, and the results stay right', async () => {
+    const a = fixture(input);
+    const b = fixture(input);
+    await brightenFile(a, { by: 10, window: 256 * 1024, kernel: 'js', inThread: true });
+    const report = await brightenFile(b, { by: 10, window: MiB, kernel: 'wasm-simd', inThread: true });
+    expect(report.kernelReused).toBe(false);
+    expect(readFileSync(a).equals(expectedBrighten(input, 10))).toBe(true);
+    expect(readFileSync(b).equals(expectedBrighten(input, 10))).toBe(true);
+  });
+
+  it('a file that fails part way does not poison the next file on the reused kernel', async () => {
+    const good = fixture(input);
+    const bad = fixture(input);
+    const options = { by: 2000, window: 512 * 1024, journal: false, inThread: true };
+    await brightenFile(fixture(input), options);
+    await expect(
+      brightenFile(bad, {
+        ...options,
+        onProgress: (p) => {
+          if (p.windowsDone === 2) throw new Error('stop here');
+        },
+      }),
+    ).rejects.toThrow('stop here');
+    await expect(
+      brightenFiles([fixture(input), join(tmp.dir, 'missing.raw')], options),
+    ).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
+    const report = await brightenFile(good, options);
+    expect(report).toMatchObject({ thread: 'main', kernelReused: true });
+    expect(readFileSync(good).equals(expectedBrighten(input, 2000))).toBe(true);
+    // The failed file's first two windows were changed; the rest were not.
+    const expected = expectedBrighten(input, 2000);
+    expect(readFileSync(bad).subarray(0, MiB).equals(expected.subarray(0, MiB))).toBe(true);
+    expect(readFileSync(bad).subarray(MiB).equals(input.subarray(MiB))).toBe(true);
   });
 });
