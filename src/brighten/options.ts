@@ -73,6 +73,11 @@ export interface BrightenOptions {
   overwrite?: boolean;
   /** Worker threads, each with its own wasm instance, on disjoint windows [1]. */
   workers?: number;
+  /**
+   * Run a one-worker job on the calling thread, with no worker thread to start (saves its start-up;
+   * the event loop runs only between windows, so for callers like a CLI that wait anyway) [false].
+   */
+  inThread?: boolean;
   /** Keep an undo journal so a killed in-place run can be resumed [true for in-place runs]. */
   journal?: boolean;
   /** fsync every window, so even a power cut loses nothing (slow: disk speed) [false]. */
@@ -94,7 +99,10 @@ export interface BrightenOptions {
 }
 
 export interface ResumeOptions
-  extends Pick<BrightenOptions, 'kernel' | 'strategy' | 'workers' | 'durable' | 'signal' | 'onProgress'> {
+  extends Pick<
+    BrightenOptions,
+    'kernel' | 'strategy' | 'workers' | 'inThread' | 'durable' | 'signal' | 'onProgress'
+  > {
   /** Accept the file as it is: drop the pending run (its mark and journal) without changing a pixel [false]. */
   discard?: boolean;
 }
@@ -160,6 +168,7 @@ export function checkCommonOptions(o: Record<string, unknown>) {
     kernel,
     strategy,
     workers,
+    inThread: boolean('inThread', o.inThread, false),
     durable: boolean('durable', o.durable, false),
     signal: o.signal as AbortSignal | undefined,
     onProgress: o.onProgress as ((progress: Progress) => void) | undefined,

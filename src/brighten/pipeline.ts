@@ -102,7 +102,12 @@ export function uniqueFiles(paths: readonly string[]): string[] {
 /** Runs a plan's windows on the worker pool (none to run is a run that took no time). */
 async function run(plan: RunPlan): Promise<RunResult> {
   if (plan.windows.length > 0) return runWindows(plan);
-  return { seconds: 0, placement: plan.config.strategy === 'mmap' ? 'overlay' : 'copy' };
+  return {
+    seconds: 0,
+    placement: plan.config.strategy === 'mmap' ? 'overlay' : 'copy',
+    thread: plan.inThread === true ? 'main' : 'worker',
+    kernelReused: false,
+  };
 }
 
 /**
@@ -466,7 +471,9 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
 }
 
 /**
- * Brightens several files one after another with the same options.
+ * Brightens several files one after another with the same options. With `inThread` (one worker) they
+ * all run on the calling thread and share one kernel (wasm memory and instance): no worker thread and
+ * no instantiation per file (each report's `kernelReused` says so).
  * @returns One report per file, in order; a file named twice (by any path) is brightened once. The first
  * failure stops the batch and is thrown.
  */

@@ -178,6 +178,7 @@ export function buildRunPlan(
     },
     ...(subject.journal !== undefined && { journal: subject.journal }),
     workers,
+    inThread: common.inThread,
     signal: common.signal,
     onProgress: common.onProgress,
   };

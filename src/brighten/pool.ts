@@ -2,10 +2,12 @@
  * The worker pool of the brighten pipeline: starts one worker thread per slot, hands each the next
  * window as it finishes the last, reports progress, and stops on failure or abort.
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { errorCode, RawbrightError } from '../errors.js';
 import type { JournalParams } from './journal.js';
 import type { FromWorker, WorkerConfig, WorkerWindow } from './protocol.js';
+import type { RunResult } from './report.js';
 
 /** What `onProgress` is told after every window. */
 export interface Progress {
@@ -27,6 +29,8 @@ export interface RunPlan {
   config: Omit<WorkerConfig, 'journal'>;
   journal?: { path: string; params: JournalParams };
   workers: number;
+  /** A one-worker run goes on the calling thread (no worker thread to start), where one is free. */
+  inThread?: boolean;
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
 }
@@ -45,9 +49,7 @@ export function abortedError(path: string, done: number, total: number, journale
 }
 
 /** Runs the windows of a plan on a pool of workers; resolves with what the workers reported. */
-export async function runWindows(
-  plan: RunPlan,
-): Promise<{ seconds: number; placement: string; fallbackReason?: string }> {
+export async function runWindows(plan: RunPlan): Promise<RunResult> {
   const started = performance.now();
   const queue = [...plan.windows];
   const workerCount = Math.max(1, Math.min(plan.workers, queue.length));
@@ -57,12 +59,66 @@ export async function runWindows(
   let fallbackReason: string | undefined;
   let failure: Error | undefined;
   let aborted = false;
+  let ranHere = false;
+  let kernelReused = false;
 
   const onAbort = () => {
     aborted = true;
   };
   plan.signal?.addEventListener('abort', onAbort, { once: true });
   if (plan.signal?.aborted) aborted = true;
+
+  const takeWindow = (slot: number) => {
+    // A window resumed part way belongs to the slot that records its progress (unless that slot
+    // has no worker now): its worker takes it before anything else, so the record is not overwritten.
+    let at = queue.findIndex((w) => w.slot === slot);
+    if (at < 0) at = queue.findIndex((w) => w.slot === undefined || w.slot >= workerCount);
+    return failure || aborted || at < 0 ? undefined : queue.splice(at, 1)[0];
+  };
+  const windowDone = (bytes: number) => {
+    bytesDone += bytes;
+    windowsDone++;
+    try {
+      plan.onProgress?.({
+        bytesDone,
+        bytesTotal: plan.bytes,
+        windowsDone,
+        windowsTotal: plan.totalWindows,
+        seconds: (performance.now() - started) / 1000,
+      });
+    } catch (error) {
+      // The caller's callback failed: stop handing out windows and reject with its error.
+      failure ??= error instanceof Error ? error : new Error(String(error));
+    }
+  };
+
+  /** The one slot on this thread; false when no in-thread processor was free (then a worker runs it). */
+  const runHere = async (): Promise<boolean> => {
+    const { openInThread } = await import('./worker.js');
+    const config: WorkerConfig = { ...plan.config, journal: plan.journal && { ...plan.journal, slot: 0 } };
+    const here = openInThread(config, (message) => {
+      if (message.type === 'fallback') {
+        placement = 'copy';
+        fallbackReason ??= message.reason;
+      }
+    });
+    if (here === undefined) return false;
+    kernelReused = here.reused;
+    try {
+      if (here.processor.placement === 'copy') placement = 'copy';
+      fallbackReason ??= here.processor.fallbackReason;
+      for (let window = takeWindow(0); window !== undefined; window = takeWindow(0)) {
+        here.processor.process(window);
+        windowDone(window.length);
+        // Between windows, let signals, timers and the progress display run: an interrupt finishes
+        // the window in hand and stops, as on a worker.
+        await yieldToEventLoop();
+      }
+    } finally {
+      here.close();
+    }
+    return true;
+  };
 
   const runOne = (slot: number) =>
     new Promise<void>((resolveWorker) => {
@@ -79,11 +135,7 @@ export async function runWindows(
         resolveWorker();
       };
       const next = () => {
-        // A window resumed part way belongs to the slot that records its progress (unless that slot
-        // has no worker now): its worker takes it before anything else, so the record is not overwritten.
-        let at = queue.findIndex((w) => w.slot === slot);
-        if (at < 0) at = queue.findIndex((w) => w.slot === undefined || w.slot >= workerCount);
-        const window = failure || aborted || at < 0 ? undefined : queue.splice(at, 1)[0];
+        const window = takeWindow(slot);
         if (window === undefined) finish();
         else worker.postMessage({ type: 'window', window });
       };
@@ -99,20 +151,7 @@ export async function runWindows(
             fallbackReason ??= message.reason;
             break;
           case 'done':
-            bytesDone += message.bytes;
-            windowsDone++;
-            try {
-              plan.onProgress?.({
-                bytesDone,
-                bytesTotal: plan.bytes,
-                windowsDone,
-                windowsTotal: plan.totalWindows,
-                seconds: (performance.now() - started) / 1000,
-              });
-            } catch (error) {
-              // The caller's callback failed: stop handing out windows and reject with its error.
-              failure ??= error instanceof Error ? error : new Error(String(error));
-            }
+            windowDone(message.bytes);
             next();
             break;
           case 'failed': {
@@ -141,7 +180,8 @@ export async function runWindows(
     });
 
   try {
-    await Promise.all(Array.from({ length: workerCount }, (_, slot) => runOne(slot)));
+    ranHere = workerCount === 1 && plan.inThread === true && (await runHere());
+    if (!ranHere) await Promise.all(Array.from({ length: workerCount }, (_, slot) => runOne(slot)));
   } finally {
     plan.signal?.removeEventListener('abort', onAbort);
   }
@@ -149,5 +189,11 @@ export async function runWindows(
   if (aborted && windowsDone < plan.totalWindows) {
     throw abortedError(plan.path, windowsDone, plan.totalWindows, plan.journal !== undefined);
   }
-  return { seconds: (performance.now() - started) / 1000, placement, fallbackReason };
+  return {
+    seconds: (performance.now() - started) / 1000,
+    placement,
+    fallbackReason,
+    thread: ranHere ? 'main' : 'worker',
+    kernelReused,
+  };
 }

@@ -22,6 +22,10 @@ export interface Report {
   windows: number;
   window: number;
   workers: number;
+  /** Where the windows ran: on the calling thread (`inThread`, one worker) or on worker threads. */
+  thread: 'main' | 'worker';
+  /** The run used the kernel (wasm memory and instance) an earlier run on this thread left [false on workers]. */
+  kernelReused: boolean;
   journal: boolean;
   /** Peak resident memory of this process so far, in bytes. */
   peakRssBytes: number;
@@ -32,6 +36,8 @@ export interface RunResult {
   seconds: number;
   placement: string;
   fallbackReason?: string;
+  thread: 'main' | 'worker';
+  kernelReused: boolean;
 }
 
 function peakRss(): number {
@@ -56,6 +62,8 @@ export function buildReport(plan: RunPlan, strategyRequested: Strategy, result: 
     windows: plan.windows.length,
     window: plan.config.arenaBytes,
     workers: Math.max(1, Math.min(plan.workers, plan.windows.length)),
+    thread: result.thread,
+    kernelReused: result.kernelReused,
     journal: plan.journal !== undefined,
     peakRssBytes: peakRss(),
   };

@@ -1,20 +1,47 @@
 /**
  * A worker thread of the brighten pipeline: its own kernel host (wasm memory, arena, kernel), its
  * own file descriptors and its own journal slot. It takes windows one at a time from the main
- * thread, brightens each, and reports back.
+ * thread, brightens each, and reports back. Imported on the main thread instead (a one-worker run
+ * with `inThread`), it exports the same window processor for pool.ts to drive directly.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { errorCode, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
 import { type ArenaRegion, KernelHost } from '../kernels/host.js';
 import { Journal, type JournalSlot } from './journal.js';
 import type { FromWorker, ToWorker, WorkerConfig, WorkerWindow } from './protocol.js';
 
-const config = workerData as WorkerConfig;
-const port = parentPort!;
-const send = (message: FromWorker): void => port.postMessage(message);
+// On a worker thread: this thread's run. On the main thread: the run of the one in-thread processor
+// alive at a time (see openInThread), set before it is built.
+let config = workerData as WorkerConfig;
+let send: (message: FromWorker) => void = (message) => parentPort!.postMessage(message);
 
-class WindowProcessor {
+// The last run's kernel host (wasm memory, instance, arena), kept for the next run on this thread:
+// a batch of files on one thread instantiates its kernel once. Between runs it holds no mapping.
+let kept: { key: string; host: KernelHost } | undefined;
+
+function hostOptions(c: WorkerConfig) {
+  return {
+    arenaBytes: c.arenaBytes,
+    kernel: c.kernel,
+    alignOverlays: c.alignOverlays,
+    overlayMisalignment: c.overlayMisalignment,
+    hugepage: c.hugepage,
+  };
+}
+
+function kernelHost(c: WorkerConfig): KernelHost {
+  const options = hostOptions(c);
+  const key = JSON.stringify(options);
+  if (kept?.key !== key) {
+    kept?.host.close();
+    kept = undefined;
+    kept = { key, host: new KernelHost(options) };
+  }
+  return kept.host;
+}
+
+export class WindowProcessor {
   readonly #host: KernelHost;
   readonly #input: MappedFile;
   readonly #output: MappedFile;
@@ -24,13 +51,7 @@ class WindowProcessor {
   fallbackReason: string | undefined;
 
   constructor() {
-    this.#host = new KernelHost({
-      arenaBytes: config.arenaBytes,
-      kernel: config.kernel,
-      alignOverlays: config.alignOverlays,
-      overlayMisalignment: config.overlayMisalignment,
-      hugepage: config.hugepage,
-    });
+    this.#host = kernelHost(config);
     if (config.out === undefined) {
       this.#input = MappedFile.open(config.path, { access: 'readwrite' });
       this.#output = this.#input;
@@ -145,7 +166,33 @@ class WindowProcessor {
   }
 }
 
-function describeError(error: unknown): FromWorker {
+let inThreadBusy = false;
+
+/**
+ * A processor on the calling thread, or undefined when one is already open there (the caller then
+ * starts a worker thread). `onMessage` hears what a worker would have posted ('fallback').
+ */
+export function openInThread(
+  runConfig: WorkerConfig,
+  onMessage: (message: FromWorker) => void,
+): { processor: WindowProcessor; reused: boolean; close(): void } | undefined {
+  if (!isMainThread || inThreadBusy) return undefined;
+  config = runConfig;
+  send = onMessage;
+  const reused = kept?.key === JSON.stringify(hostOptions(runConfig));
+  const processor = new WindowProcessor();
+  inThreadBusy = true;
+  return {
+    processor,
+    reused,
+    close: () => {
+      inThreadBusy = false;
+      processor.close();
+    },
+  };
+}
+
+export function describeError(error: unknown): FromWorker {
   const e = error as { message?: string; code?: string; path?: string; stack?: string };
   return {
     type: 'failed',
@@ -156,24 +203,27 @@ function describeError(error: unknown): FromWorker {
   };
 }
 
-let processor: WindowProcessor | undefined;
-try {
-  processor = new WindowProcessor();
-  send({ type: 'ready', placement: processor.placement, fallbackReason: processor.fallbackReason });
-} catch (error) {
-  send(describeError(error));
-}
-
-port.on('message', (message: ToWorker) => {
-  if (message.type === 'finish' || processor === undefined) {
-    processor?.close();
-    port.close();
-    return;
-  }
+if (!isMainThread && parentPort !== null) {
+  const port = parentPort;
+  let processor: WindowProcessor | undefined;
   try {
-    processor.process(message.window);
-    send({ type: 'done', index: message.window.index, bytes: message.window.length });
+    processor = new WindowProcessor();
+    send({ type: 'ready', placement: processor.placement, fallbackReason: processor.fallbackReason });
   } catch (error) {
     send(describeError(error));
   }
-});
+
+  port.on('message', (message: ToWorker) => {
+    if (message.type === 'finish' || processor === undefined) {
+      processor?.close();
+      port.close();
+      return;
+    }
+    try {
+      processor.process(message.window);
+      send({ type: 'done', index: message.window.index, bytes: message.window.length });
+    } catch (error) {
+      send(describeError(error));
+    }
+  });
+}

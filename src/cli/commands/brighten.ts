@@ -141,6 +141,8 @@ export function registerBrighten(program: Command): void {
                 kernel: flags.kernel,
                 strategy: flags.strategy,
                 workers: flags.workers,
+                // Nothing else needs this thread's event loop: a one-worker run starts no worker thread.
+                inThread: true,
                 out: flags.out,
                 overwrite: flags.overwrite,
                 journal: flags.journal,
@@ -193,6 +195,7 @@ export function registerBrighten(program: Command): void {
           kernel: flags.kernel,
           strategy: flags.strategy,
           workers: flags.workers,
+          inThread: true,
           durable: flags.durable,
           ...(flags.discard && { discard: true }),
           signal: interrupt.signal,
