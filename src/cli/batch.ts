@@ -27,6 +27,8 @@ export interface BatchOptions<R> {
   failFast?: boolean;
   /** Print one JSON object per file on stdout (NDJSON). */
   json?: boolean;
+  /** Print only failures (and, with `json`, the JSON lines): no line per finished file, no summary. */
+  quiet?: boolean;
   /**
    * The options that decide the output bytes, compared with the run log's; undefined for runs that
    * change no input (e.g. into --out), which keep no run log.
@@ -116,7 +118,7 @@ function oneLine(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
 }
 
-function write(outcome: BatchOutcome<unknown>, json: boolean, line?: string): void {
+function write(outcome: BatchOutcome<unknown>, json: boolean, quiet: boolean, line?: string): void {
   if (json) {
     // One flat object a line: a done file's report fields, or a failure's code and message.
     const object =
@@ -124,6 +126,7 @@ function write(outcome: BatchOutcome<unknown>, json: boolean, line?: string): vo
     process.stdout.write(`${JSON.stringify(object)}\n`);
     return;
   }
+  if (quiet && outcome.status !== 'failed') return;
   if (outcome.status === 'done') process.stdout.write(`${line}\n`);
   else if (outcome.status === 'skipped') process.stdout.write(`skipped ${outcome.path}: ${outcome.reason}\n`);
   else process.stderr.write(`rawbright: ${oneLine(outcome.message)}\n`);
@@ -168,14 +171,14 @@ export async function runBatch<R>(
       outcome = { path, status: 'failed', code: errorCode(error) ?? 'ERR_UNKNOWN', message };
     }
     outcomes.push(outcome);
-    write(outcome, options.json ?? false, line);
+    write(outcome, options.json ?? false, options.quiet ?? false, line);
     if (outcome.status === 'failed' && options.failFast) break;
   }
   const failed = outcomes.filter((o) => o.status === 'failed').length;
   const skipped = outcomes.filter((o) => o.status === 'skipped').length;
   const done = outcomes.length - failed - skipped;
   const notRun = files.length - outcomes.length;
-  if (process.stderr.isTTY && files.length > 1) {
+  if (process.stderr.isTTY && files.length > 1 && !options.quiet) {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     process.stderr.write(
       `${options.verb} ${done} of ${files.length} files (${formatBytes(bytes)} in ${seconds.toFixed(2)} s)` +

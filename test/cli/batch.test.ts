@@ -129,3 +129,18 @@ describe('rawbright brighten over a batch', () => {
     expect(piped.stderr).toBe('');
   });
 });
+
+describe('rawbright brighten --quiet', () => {
+  it('prints only errors, even on a terminal', () => {
+    const [a, b] = [fixture(), fixture()];
+    const command = `node ${CLI} brighten ${a} ${join(tmp.dir, 'absent.raw')} ${b} --by 2 --quiet`;
+    const tty = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8' });
+    expect(tty.status).toBe(1);
+    expect(tty.stdout.trim().split(/\r?\n/)).toEqual([
+      expect.stringMatching(/^rawbright: cannot open .*absent\.raw/),
+    ]);
+    expect(readFileSync(b).equals(expectedBrighten(input, 2))).toBe(true);
+    const ok = rawbright(['brighten', fixture(), '--by', '2', '-q']);
+    expect([ok.status, ok.stdout, ok.stderr]).toEqual([0, '', '']);
+  });
+});

@@ -67,6 +67,7 @@ interface BrightenFlags {
   failFast?: boolean;
   skipDone?: boolean;
   again?: boolean;
+  quiet?: boolean;
 }
 
 /** The options `brighten` and `resume` share: how the windows are processed, and the output. */
@@ -121,7 +122,8 @@ export function registerBrighten(program: Command): void {
     .option('--durable', 'fsync every window, so a power cut loses nothing (disk speed)')
     .option('--fail-fast', 'stop at the first file that fails (default: go on with the rest)')
     .option('--skip-done', `skip files the run log (${RUN_LOG}) shows as brightened with the same options`)
-    .option('--again', 'brighten files the run log shows as done once more');
+    .option('--again', 'brighten files the run log shows as done once more')
+    .option('-q, --quiet', 'print only errors: no progress bar, no line per file, no summary');
   addProcessingOptions(brighten, 'worker threads (default: 1)').action(
     async (files: string[], flags: BrightenFlags) => {
       if (flags.out !== undefined && files.length > 1) throw usageError('--out takes a single input file');
@@ -142,7 +144,7 @@ export function registerBrighten(program: Command): void {
         await runBatch(
           uniqueFiles(files),
           async (file) => {
-            const progress = createProgressDisplay(file);
+            const progress = flags.quiet ? { update() {}, stop() {} } : createProgressDisplay(file);
             try {
               return await brightenFile(file, {
                 by: flags.by!,
@@ -174,6 +176,7 @@ export function registerBrighten(program: Command): void {
             params: flags.out === undefined ? params : undefined,
             failFast: flags.failFast,
             json: flags.json,
+            quiet: flags.quiet,
             skipDone: flags.skipDone,
             again: flags.again,
             verb: 'brightened',
