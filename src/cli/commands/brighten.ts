@@ -82,7 +82,7 @@ export function registerBrighten(program: Command): void {
       'brighten 16-bit images in place (or into --out), window by window: TIFF/BigTIFF, FITS, PGM/PPM/PAM, headerless raw',
     )
     .argument('<files...>', "image files; the format is read from each file's own bytes")
-    .requiredOption('--by <n>', 'the delta added to every sample, -65535 to 65535', parseInteger('--by'))
+    .option('--by <n>', 'the delta added to every sample, -65535 to 65535 (required)', parseInteger('--by'))
     .option(
       '--type <type>',
       `sample type: ${SAMPLE_TYPES.join(' | ')} (default: the sidecar's, else uint16)`,
@@ -126,6 +126,9 @@ export function registerBrighten(program: Command): void {
     .option('-q, --quiet', 'print only errors: no progress bar, no line per file, no summary');
   addProcessingOptions(brighten, 'worker threads (default: 1)').action(
     async (files: string[], flags: BrightenFlags) => {
+      // Checked here, not by requiredOption: commander checks required options before unknown ones,
+      // so a mistyped `--bye 10` would be reported as a missing --by.
+      if (flags.by === undefined) throw usageError("required option '--by <n>' not specified");
       if (flags.out !== undefined && files.length > 1) throw usageError('--out takes a single input file');
       if (flags.workers !== undefined && flags.workers < 1) throw usageError('--workers must be at least 1');
       const interrupt = interruptOnSignals();
