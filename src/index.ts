@@ -9,6 +9,7 @@ export {
   brightenFiles,
   CHANNELS,
   DEFAULT_WINDOW,
+  type FileOutcome,
   type Progress,
   type Report,
   type ResumeOptions,

@@ -470,19 +470,45 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
   }
 }
 
+/** One file's outcome in `brightenFiles(paths, { continueOnError: true })`. */
+export type FileOutcome = { path: string; report: Report } | { path: string; error: Error };
+
 /**
  * Brightens several files one after another with the same options. With `inThread` (one worker) they
  * all run on the calling thread and share one kernel (wasm memory and instance): no worker thread and
  * no instantiation per file (each report's `kernelReused` says so).
  * @returns One report per file, in order; a file named twice (by any path) is brightened once. The first
- * failure stops the batch and is thrown.
+ * failure stops the batch and is thrown. With `continueOnError: true`, every file has its turn and the
+ * result is one `{ path, report }` or `{ path, error }` per file instead; an aborted run still stops the
+ * batch and is thrown.
  */
-export async function brightenFiles(paths: readonly string[], options: BrightenOptions): Promise<Report[]> {
+export async function brightenFiles(paths: readonly string[], options: BrightenOptions): Promise<Report[]>;
+export async function brightenFiles(
+  paths: readonly string[],
+  options: BrightenOptions & { continueOnError: true },
+): Promise<FileOutcome[]>;
+export async function brightenFiles(
+  paths: readonly string[],
+  options: BrightenOptions & { continueOnError?: boolean },
+): Promise<Report[] | FileOutcome[]> {
   if (!Array.isArray(paths)) throw invalidParameterError('paths', 'an array of paths', paths);
   if (options?.out !== undefined && paths.length > 1) {
     throw invalidParameterError('out', 'no out option when brightening several files', options.out);
   }
-  const reports: Report[] = [];
-  for (const path of uniqueFiles(paths)) reports.push(await brightenFile(path, options));
-  return reports;
+  const { continueOnError, ...brightenOptions } = options;
+  if (continueOnError !== true) {
+    const reports: Report[] = [];
+    for (const path of uniqueFiles(paths)) reports.push(await brightenFile(path, brightenOptions));
+    return reports;
+  }
+  const outcomes: FileOutcome[] = [];
+  for (const path of uniqueFiles(paths)) {
+    try {
+      outcomes.push({ path, report: await brightenFile(path, brightenOptions) });
+    } catch (error) {
+      if (errorCode(error) === 'ERR_ABORTED') throw error;
+      outcomes.push({ path, error: error instanceof Error ? error : new Error(String(error)) });
+    }
+  }
+  return outcomes;
 }

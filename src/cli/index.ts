@@ -88,6 +88,11 @@ export function reportError(error: unknown, debug: boolean): number {
     // commander already printed its message (and help, where asked).
     return error.exitCode === 0 ? 0 : 2;
   }
+  if (errorCode(error) === 'ERR_BATCH_FAILED') {
+    // runBatch printed each failure as it happened.
+    const codes = (error as { failedCodes?: string[] }).failedCodes ?? [];
+    return codes.length > 0 && codes.every((code) => USAGE_CODES.has(code)) ? 2 : 1;
+  }
   const message = oneLine(error instanceof Error ? error.message : String(error));
   if (errorCode(error) === 'ERR_ABORTED') {
     process.stderr.write(`rawbright: ${message}\n`);

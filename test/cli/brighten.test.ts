@@ -113,7 +113,7 @@ describe('rawbright brighten', () => {
     const tty = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8' });
     expect(tty.status).toBe(0);
     expect(tty.stdout).toMatch(/\d+% \| [\d.]+\/0\.01 GiB \| [\d.-]+ GB\/s \| ETA/);
-    const piped = rawbright(['brighten', path, '--by', '5', '--window', '512KiB']);
+    const piped = rawbright(['brighten', path, '--by', '5', '--window', '512KiB', '--again']);
     expect(piped.status).toBe(0);
     expect(piped.stderr).toBe('');
     expect(piped.stdout).not.toMatch(/ETA/);

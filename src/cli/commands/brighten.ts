@@ -11,18 +11,18 @@ import {
   type Strategy,
   uniqueFiles,
 } from '../../brighten/pipeline.js';
+import { formatBytes } from '../../format.js';
 import type { KernelName } from '../../kernels/types.js';
+import { RUN_LOG, runBatch } from '../batch.js';
 import { addRunOptions, parseChoice, parseInteger, parseSizeOption, usageError } from '../options.js';
 import { createProgressDisplay } from '../progress.js';
-
-const GIB = 1024 ** 3;
 
 function summary(report: Report): string {
   const target = report.out === undefined ? report.path : `${report.path} -> ${report.out}`;
   const fallback = report.fallbackReason === undefined ? '' : ` (fell back: ${report.fallbackReason})`;
   return (
-    `brightened ${target}: ${(report.bytes / GIB).toFixed(2)} GiB in ${report.seconds.toFixed(2)} s, ` +
-    `${report.gbps.toFixed(2)} GB/s (${report.kernel}, ${report.strategy}${fallback}, ${report.workers} worker` +
+    `brightened ${target}: ${formatBytes(report.bytes)} in ${report.seconds.toFixed(2)} s, ` +
+    `${report.gbps >= 1 ? report.gbps.toFixed(2) : report.gbps.toPrecision(3)} GB/s (${report.kernel}, ${report.strategy}${fallback}, ${report.workers} worker` +
     `${report.workers === 1 ? '' : 's'}, peak RSS ${(report.peakRssBytes / 1024 ** 2).toFixed(0)} MiB)`
   );
 }
@@ -64,6 +64,10 @@ interface BrightenFlags {
   journal: boolean;
   durable?: boolean;
   json?: boolean;
+  failFast?: boolean;
+  skipDone?: boolean;
+  again?: boolean;
+  quiet?: boolean;
 }
 
 /** The options `brighten` and `resume` share: how the windows are processed, and the output. */
@@ -78,7 +82,7 @@ export function registerBrighten(program: Command): void {
       'brighten 16-bit images in place (or into --out), window by window: TIFF/BigTIFF, FITS, PGM/PPM/PAM, headerless raw',
     )
     .argument('<files...>', "image files; the format is read from each file's own bytes")
-    .requiredOption('--by <n>', 'the delta added to every sample, -65535 to 65535', parseInteger('--by'))
+    .option('--by <n>', 'the delta added to every sample, -65535 to 65535 (required)', parseInteger('--by'))
     .option(
       '--type <type>',
       `sample type: ${SAMPLE_TYPES.join(' | ')} (default: the sidecar's, else uint16)`,
@@ -115,19 +119,37 @@ export function registerBrighten(program: Command): void {
     .option('--out <file>', 'write the result to a new file and leave the input untouched')
     .option('--overwrite', 'replace an existing --out file')
     .option('--no-journal', 'skip the undo journal (faster; a killed run cannot be resumed)')
-    .option('--durable', 'fsync every window, so a power cut loses nothing (disk speed)');
+    .option('--durable', 'fsync every window, so a power cut loses nothing (disk speed)')
+    .option('--fail-fast', 'stop at the first file that fails (default: go on with the rest)')
+    .option('--skip-done', `skip files the run log (${RUN_LOG}) shows as brightened with the same options`)
+    .option('--again', 'brighten files the run log shows as done once more')
+    .option('-q, --quiet', 'print only errors: no progress bar, no line per file, no summary');
   addProcessingOptions(brighten, 'worker threads (default: 1)').action(
     async (files: string[], flags: BrightenFlags) => {
+      // Checked here, not by requiredOption: commander checks required options before unknown ones,
+      // so a mistyped `--bye 10` would be reported as a missing --by.
+      if (flags.by === undefined) throw usageError("required option '--by <n>' not specified");
       if (flags.out !== undefined && files.length > 1) throw usageError('--out takes a single input file');
       if (flags.workers !== undefined && flags.workers < 1) throw usageError('--workers must be at least 1');
       const interrupt = interruptOnSignals();
-      const reports: Report[] = [];
+      const params = {
+        by: flags.by,
+        type: flags.type,
+        channels: flags.channels,
+        alpha: flags.alpha ?? false,
+        bands: flags.bands,
+        byteOrder: flags.byteOrder,
+        header: flags.header,
+        offset: flags.offset,
+        length: flags.length,
+      };
       try {
-        for (const file of uniqueFiles(files)) {
-          const progress = createProgressDisplay(file);
-          try {
-            reports.push(
-              await brightenFile(file, {
+        await runBatch(
+          uniqueFiles(files),
+          async (file) => {
+            const progress = flags.quiet ? { update() {}, stop() {} } : createProgressDisplay(file);
+            try {
+              return await brightenFile(file, {
                 by: flags.by!,
                 type: flags.type,
                 channels: flags.channels,
@@ -149,18 +171,27 @@ export function registerBrighten(program: Command): void {
                 durable: flags.durable,
                 signal: interrupt.signal,
                 onProgress: progress.update,
-              }),
-            );
-          } finally {
-            progress.stop();
-          }
-          if (!flags.json) process.stdout.write(`${summary(reports.at(-1)!)}\n`);
-        }
+              });
+            } finally {
+              progress.stop();
+            }
+          },
+          {
+            // Into --out the input is left as it is: nothing to record.
+            params: flags.out === undefined ? params : undefined,
+            failFast: flags.failFast,
+            json: flags.json,
+            quiet: flags.quiet,
+            skipDone: flags.skipDone,
+            again: flags.again,
+            verb: 'brightened',
+            describe: summary,
+            bytes: (report) => report.bytes,
+          },
+        );
       } finally {
         interrupt.dispose();
       }
-      if (flags.json)
-        process.stdout.write(`${JSON.stringify(files.length === 1 ? reports[0] : reports, null, 2)}\n`);
     },
   );
 

@@ -1,0 +1,146 @@
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { expectedBrighten, randomBytes, tempDir, writeRaw } from '../helpers/raw.js';
+
+const CLI = new URL('../../dist/cli/index.js', import.meta.url).pathname;
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+function rawbright(args: string[]): SpawnSyncReturns<string> {
+  return spawnSync('node', [CLI, ...args], { encoding: 'utf8' });
+}
+
+function lines(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
+}
+
+let counter = 0;
+const input = randomBytes(64 * 1024, 77);
+function fixture(): string {
+  const path = join(tmp.dir, `batch-${counter++}.raw`);
+  writeRaw(path, input);
+  return path;
+}
+
+describe('rawbright brighten over a batch', () => {
+  it('goes on past a failed file, prints one JSON object per file, and exits 1', () => {
+    const [a, b] = [fixture(), fixture()];
+    const missing = join(tmp.dir, 'missing.raw');
+    const result = rawbright(['brighten', a, missing, b, '--by', '7', '--json']);
+    expect(result.status).toBe(1);
+    const objects = lines(result.stdout);
+    expect(objects.map((o) => o.status)).toEqual(['done', 'failed', 'done']);
+    expect(objects[0]).toMatchObject({ path: a, bytes: input.length });
+    expect(objects[1]).toMatchObject({ path: missing, code: 'ENOENT' });
+    expect(objects[1].message).toMatch(/no such file/);
+    expect(readFileSync(a).equals(expectedBrighten(input, 7))).toBe(true);
+    expect(readFileSync(b).equals(expectedBrighten(input, 7))).toBe(true);
+  });
+
+  it('prints the failure on stderr and the rest on stdout without --json', () => {
+    const [a, b] = [fixture(), fixture()];
+    const result = rawbright(['brighten', a, join(tmp.dir, 'nope.raw'), b, '--by', '7']);
+    expect(result.status).toBe(1);
+    expect(result.stdout.trim().split('\n')).toHaveLength(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^rawbright: cannot open .*nope\.raw/),
+    ]);
+  });
+
+  it('--fail-fast stops at the first failed file', () => {
+    const [a, b] = [fixture(), fixture()];
+    const result = rawbright([
+      'brighten',
+      a,
+      join(tmp.dir, 'missing.raw'),
+      b,
+      '--by',
+      '7',
+      '--json',
+      '--fail-fast',
+    ]);
+    expect(result.status).toBe(1);
+    expect(lines(result.stdout).map((o) => o.status)).toEqual(['done', 'failed']);
+    expect(readFileSync(b).equals(input)).toBe(true);
+  });
+
+  it('gives one file the same shape as many, and exits 2 when every failure is a usage error', () => {
+    const a = fixture();
+    const one = rawbright(['brighten', a, '--by', '3', '--json']);
+    expect(one.status).toBe(0);
+    expect(one.stdout.trim().split('\n')).toHaveLength(1);
+    expect(lines(one.stdout)[0]).toMatchObject({ status: 'done', path: a, bytes: input.length });
+    const bad = rawbright(['brighten', fixture(), '--by', '3', '--offset', '3', '--json']);
+    expect(bad.status).toBe(2);
+    expect(lines(bad.stdout)[0]).toMatchObject({ status: 'failed', code: 'ERR_INVALID_ARG_VALUE' });
+  });
+
+  it('does not brighten a finished file again unless asked: --skip-done skips, --again repeats', () => {
+    const [a, b] = [fixture(), fixture()];
+    expect(rawbright(['brighten', a, '--by', '5']).status).toBe(0);
+    const brightened = expectedBrighten(input, 5);
+
+    const refused = rawbright(['brighten', a, b, '--by', '5', '--json']);
+    expect(refused.status).toBe(1);
+    expect(lines(refused.stdout).map((o) => [o.status, o.code])).toEqual([
+      ['failed', 'ERR_ALREADY_DONE'],
+      ['done', undefined],
+    ]);
+    expect(readFileSync(a).equals(brightened)).toBe(true);
+
+    const skipped = rawbright(['brighten', a, b, '--by', '5', '--skip-done', '--json']);
+    expect(skipped.status).toBe(0);
+    expect(lines(skipped.stdout).map((o) => o.status)).toEqual(['skipped', 'skipped']);
+    expect(readFileSync(b).equals(brightened)).toBe(true);
+
+    // Other parameters are another run.
+    expect(rawbright(['brighten', a, '--by', '6', '--skip-done']).stdout).toMatch(/^brightened /);
+    expect(readFileSync(a).equals(expectedBrighten(brightened, 6))).toBe(true);
+
+    expect(rawbright(['brighten', b, '--by', '5', '--again']).status).toBe(0);
+    expect(readFileSync(b).equals(expectedBrighten(brightened, 5))).toBe(true);
+  });
+
+  it('takes a file changed since its run for a new one', () => {
+    const a = fixture();
+    expect(rawbright(['brighten', a, '--by', '5']).status).toBe(0);
+    writeFileSync(a, input);
+    const again = rawbright(['brighten', a, '--by', '5', '--skip-done']);
+    expect(again.status).toBe(0);
+    expect(again.stdout).toMatch(/^brightened /);
+    expect(readFileSync(a).equals(expectedBrighten(input, 5))).toBe(true);
+    const log = readFileSync(join(tmp.dir, '.rawbright-done'), 'utf8').trim().split('\n');
+    expect(JSON.parse(log.at(-1)!)).toMatchObject({ name: a.split('/').at(-1), size: input.length });
+  });
+
+  it('prints a summary line on a terminal, in units that fit small files', () => {
+    const [a, b] = [fixture(), fixture()];
+    const command = `node ${CLI} brighten ${a} ${join(tmp.dir, 'gone.raw')} ${b} --by 4`;
+    const tty = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8' });
+    expect(tty.status).toBe(1);
+    expect(tty.stdout).toMatch(/brightened .*: 64 KiB in [\d.]+ s, [\d.]+ GB\/s/);
+    expect(tty.stdout).toMatch(/brightened 2 of 3 files \(128 KiB in [\d.]+ s\), 1 failed/);
+    const piped = rawbright(['brighten', fixture(), fixture(), '--by', '4']);
+    expect(piped.stderr).toBe('');
+  });
+});
+
+describe('rawbright brighten --quiet', () => {
+  it('prints only errors, even on a terminal', () => {
+    const [a, b] = [fixture(), fixture()];
+    const command = `node ${CLI} brighten ${a} ${join(tmp.dir, 'absent.raw')} ${b} --by 2 --quiet`;
+    const tty = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8' });
+    expect(tty.status).toBe(1);
+    expect(tty.stdout.trim().split(/\r?\n/)).toEqual([
+      expect.stringMatching(/^rawbright: cannot open .*absent\.raw/),
+    ]);
+    expect(readFileSync(b).equals(expectedBrighten(input, 2))).toBe(true);
+    const ok = rawbright(['brighten', fixture(), '--by', '2', '-q']);
+    expect([ok.status, ok.stdout, ok.stderr]).toEqual([0, '', '']);
+  });
+});
