@@ -8,6 +8,7 @@ import { asRawbrightError, errorCode, RawbrightError } from '../errors.js';
 import type { MappedFile } from '../file/mapped-file.js';
 import type { FileLayout, PixelLayout } from '../formats/layout.js';
 import { MAX_ARENA_BYTES } from '../kernels/host.js';
+import { checkOps } from '../kernels/ops.js';
 import type { BrightenParams } from '../kernels/types.js';
 import { optionalByteCount } from '../validate.js';
 import { type JournalParams, segmentWindows } from './journal.js';
@@ -174,9 +175,10 @@ export function buildRunPlan(
 /** Windows and chunks of a run over extents hold whole pixels of every layout: a multiple of 24 bytes (8, 6, 4, 2). */
 export const SEGMENT_UNIT = 24;
 
-/** The kernel parameters of a file's layout. */
-export function kernelParams(layout: PixelLayout, by: number, alpha: boolean): BrightenParams {
+/** The kernel parameters of a file's layout; with `ops` (an adjust run), its chain checked for the layout's bands. */
+export function kernelParams(layout: PixelLayout, by: number, alpha: boolean, ops?: unknown): BrightenParams {
   return {
+    ...(ops !== undefined && { ops: checkOps(ops, layout.bands) }),
     delta: by,
     type: layout.type,
     bands: layout.bands,
@@ -200,13 +202,14 @@ export function planSegments(
   windowSize: number,
   by: number,
   alpha: boolean,
+  ops?: unknown,
 ): SegmentPlan {
   const largest = Math.max(...layout.extents.map((e) => e.length));
   const limit = Math.min(windowSize, MAX_ARENA_BYTES);
   const window = Math.max(SEGMENT_UNIT, limit - (limit % SEGMENT_UNIT));
   const arenaBytes = Math.min(window, Math.ceil(largest / SEGMENT_UNIT) * SEGMENT_UNIT);
   const segments = layout.extents.map((e): [number, number, number] => [e.offset, e.length, e.layout]);
-  const layouts = layout.layouts.map((l) => kernelParams(l, by, alpha));
+  const layouts = layout.layouts.map((l) => kernelParams(l, by, alpha, ops));
   const windows = segmentWindows(segments, arenaBytes).map((w, index) => ({
     index,
     offset: w.offset,
