@@ -307,7 +307,7 @@ async function runFile(checked: CheckedBrighten): Promise<Report> {
         delta: checked.by,
         type,
         channels: checked.channels,
-        ...(checked.ops !== undefined && { ops: checkOps(checked.ops, 4) }),
+        ...(checked.ops !== undefined && { ops: checkOps(checked.ops, 4, checked.channels === 'rgb') }),
       };
       span = { offset, length, type };
       if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);

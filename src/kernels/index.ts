@@ -99,7 +99,7 @@ function withOps(kernel: Kernel): Kernel {
     }
     const { ops: given, ...rest } = params;
     const layout = checkBrightenArgs(buffer, byteOffset, byteLength, { ...rest, delta: 0 });
-    const ops = checkOps(given, layout.bands);
+    const ops = checkOps(given, layout.bands, !layout.alpha && (layout.bands === 2 || layout.bands === 4));
     const deltas = addOnlyDeltas(ops);
     if (deltas !== undefined) {
       kernel.brighten(buffer, byteOffset, byteLength, { ...rest, delta: deltas });

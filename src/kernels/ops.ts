@@ -50,16 +50,27 @@ const VALUE_RULES: Record<'add' | 'gain' | 'gamma', { check: ValueCheck; expecte
   gamma: { check: (v) => Number.isFinite(v) && v > 0, expected: 'a finite number > 0' },
 };
 
-function perBand(name: string, value: unknown, bands: Bands, check: ValueCheck, expected: string): number[] {
+function perBand(
+  name: string,
+  value: unknown,
+  bands: Bands,
+  check: ValueCheck,
+  expected: string,
+  spared: boolean,
+): number[] {
   if (Array.isArray(value)) {
-    if (value.length !== 1 && value.length !== bands) {
-      throw invalidParameterError(`${name}.length`, `1 or ${bands} (one value per band)`, value.length);
+    if (value.length !== 1 && value.length !== bands && !(spared && value.length === bands - 1)) {
+      const also = spared ? ` (or ${bands - 1}, alpha left alone)` : '';
+      throw invalidParameterError(`${name}.length`, `1 or ${bands}${also}, one value per band`, value.length);
     }
     const values = value.map((v, band) => {
       if (typeof v !== 'number' || !check(v)) throw invalidParameterError(`${name}[${band}]`, expected, v);
       return v + 0;
     });
-    return values.length === 1 ? new Array<number>(bands).fill(values[0] as number) : values;
+    if (values.length === 1) return new Array<number>(bands).fill(values[0] as number);
+    // Alpha left alone: its entry is never used; the last value keeps the array one per band.
+    if (values.length < bands) values.push(values[values.length - 1] as number);
+    return values;
   }
   if (typeof value !== 'number' || !check(value)) throw invalidParameterError(name, expected, value);
   return new Array<number>(bands).fill(value + 0);
@@ -69,11 +80,13 @@ function perBand(name: string, value: unknown, bands: Bands, check: ValueCheck, 
  * Checks a chain of ops for pixels of `bands` samples.
  * @param value the ops, in the order they apply (at least one)
  * @param bands samples per pixel
+ * @param spared whether alpha (the last of 2 or 4 bands) is left alone: then a value may be given for every
+ *   band but alpha
  * @returns the checked ops, one value per band each
  * @throws {RawbrightError} `ERR_INVALID_ARG_VALUE` for an unknown op, a bad value (gain < 0, levels with
  *   B ≥ W, gamma ≤ 0, NaN, ±Infinity) or more values than bands
  */
-export function checkOps(value: unknown, bands: Bands): CheckedOp[] {
+export function checkOps(value: unknown, bands: Bands, spared = false): CheckedOp[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > MAX_OPS) {
     throw invalidParameterError('ops', `an array of 1 to ${MAX_OPS} operations`, value);
   }
@@ -86,11 +99,25 @@ export function checkOps(value: unknown, bands: Bands): CheckedOp[] {
       case 'gain':
       case 'gamma': {
         const rule = VALUE_RULES[op];
-        return { op, value: perBand(`${name}.value`, entry.value, bands, rule.check, rule.expected) };
+        return { op, value: perBand(`${name}.value`, entry.value, bands, rule.check, rule.expected, spared) };
       }
       case 'levels': {
-        const black = perBand(`${name}.black`, entry.black, bands, Number.isFinite, 'a finite number');
-        const white = perBand(`${name}.white`, entry.white, bands, Number.isFinite, 'a finite number');
+        const black = perBand(
+          `${name}.black`,
+          entry.black,
+          bands,
+          Number.isFinite,
+          'a finite number',
+          spared,
+        );
+        const white = perBand(
+          `${name}.white`,
+          entry.white,
+          bands,
+          Number.isFinite,
+          'a finite number',
+          spared,
+        );
         black.forEach((b, band) => {
           if (!((white[band] as number) > b)) {
             throw invalidParameterError(

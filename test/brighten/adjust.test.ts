@@ -92,6 +92,16 @@ describe('adjustFile', () => {
     expect(sha256(a)).toBe(sha256(b));
   });
 
+  it('takes a value per band but alpha when alpha is left alone', async () => {
+    const input = randomBytes(64 * 1024, 15);
+    const path = fixture(input);
+    const ops: AdjustOp[] = [{ op: 'gain', value: [1.1, 1, 0.9] }];
+    await adjustFile(path, { ops });
+    expect(
+      readFileSync(path).equals(expectedAdjust(input, [{ op: 'gain', value: [1.1, 1, 0.9, 7] }], 'uint16')),
+    ).toBe(true);
+  });
+
   it('adjustFiles adjusts each file once', async () => {
     const input = randomBytes(64 * 1024, 9);
     const a = fixture(input);
@@ -102,22 +112,25 @@ describe('adjustFile', () => {
     expect(readFileSync(a).equals(want) && readFileSync(b).equals(want)).toBe(true);
   });
 
-  const bad: [string, unknown][] = [
+  const bad: [string, unknown, boolean?][] = [
     ['gain below 0', [{ op: 'gain', value: -1 }]],
     ['levels B ≥ W', [{ op: 'levels', black: 100, white: 100 }]],
     ['gamma 0', [{ op: 'gamma', value: 0 }]],
     ['NaN', [{ op: 'add', value: Number.NaN }]],
     ['Infinity', [{ op: 'gain', value: Number.POSITIVE_INFINITY }]],
     ['more values than bands', [{ op: 'gain', value: [1, 1, 1, 1, 1] }]],
-    ['3 values for 4 bands', [{ op: 'gain', value: [1, 1, 1] }]],
+    ['2 values for 4 bands', [{ op: 'gain', value: [1, 1] }]],
+    ['3 values for 4 bands with alpha', [{ op: 'gain', value: [1, 1, 1] }], true],
     ['unknown op', [{ op: 'blur' }]],
     ['no ops', []],
   ];
-  for (const [name, ops] of bad) {
+  for (const [name, ops, alpha] of bad) {
     it(`refuses ${name} and changes nothing`, async () => {
       const input = randomBytes(64 * 1024, 11);
       const path = fixture(input);
-      const error = await adjustFile(path, { ops: ops as AdjustOp[] }).catch((e: unknown) => e);
+      const error = await adjustFile(path, { ops: ops as AdjustOp[], alpha: alpha === true }).catch(
+        (e: unknown) => e,
+      );
       expect(error).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
       expect((error as Error).message).not.toContain('\n');
       expect(readFileSync(path).equals(input)).toBe(true);

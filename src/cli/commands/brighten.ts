@@ -17,11 +17,11 @@ import { createProgressDisplay } from '../progress.js';
 
 const GIB = 1024 ** 3;
 
-function summary(report: Report): string {
+function summary(report: Report, verb = 'brightened'): string {
   const target = report.out === undefined ? report.path : `${report.path} -> ${report.out}`;
   const fallback = report.fallbackReason === undefined ? '' : ` (fell back: ${report.fallbackReason})`;
   return (
-    `brightened ${target}: ${(report.bytes / GIB).toFixed(2)} GiB in ${report.seconds.toFixed(2)} s, ` +
+    `${verb} ${target}: ${(report.bytes / GIB).toFixed(2)} GiB in ${report.seconds.toFixed(2)} s, ` +
     `${report.gbps.toFixed(2)} GB/s (${report.kernel}, ${report.strategy}${fallback}, ${report.workers} worker` +
     `${report.workers === 1 ? '' : 's'}, peak RSS ${(report.peakRssBytes / 1024 ** 2).toFixed(0)} MiB)`
   );
@@ -45,7 +45,7 @@ function interruptOnSignals(): { signal: AbortSignal; dispose(): void } {
   };
 }
 
-interface BrightenFlags {
+export interface BrightenFlags {
   by?: number;
   type?: BrightenOptions['type'];
   channels?: BrightenOptions['channels'];
@@ -71,14 +71,12 @@ function addProcessingOptions(command: Command, workersHelp: string): Command {
   return addRunOptions(command, workersHelp).option('--json', 'print the report as JSON on stdout');
 }
 
-export function registerBrighten(program: Command): void {
-  const brighten = program
-    .command('brighten')
-    .description(
-      'brighten 16-bit images in place (or into --out), window by window: TIFF/BigTIFF, FITS, PGM/PPM/PAM, headerless raw',
-    )
-    .argument('<files...>', "image files; the format is read from each file's own bytes")
-    .requiredOption('--by <n>', 'the delta added to every sample, -65535 to 65535', parseInteger('--by'))
+/**
+ * Adds the options of a run over files (every option brighten has but its ops) to `command`; shared with
+ * `adjust`.
+ */
+export function addFileRunOptions(command: Command): Command {
+  command
     .option(
       '--type <type>',
       `sample type: ${SAMPLE_TYPES.join(' | ')} (default: the sidecar's, else uint16)`,
@@ -89,7 +87,7 @@ export function registerBrighten(program: Command): void {
       `${CHANNELS.join(' | ')}: rgb leaves alpha alone (default: rgb; rgba is --alpha)`,
       parseChoice('--channels', CHANNELS),
     )
-    .option('--alpha', 'brighten alpha samples too (left alone by default)')
+    .option('--alpha', 'change alpha samples too (left alone by default)')
     .option(
       '--bands <n>',
       'headerless raw: samples a pixel, 1 | 2 | 3 | 4 (default: 4; alpha is the last of 2 and 4)',
@@ -110,56 +108,80 @@ export function registerBrighten(program: Command): void {
       'window size, e.g. 64MiB (default: 64MiB overlaid, 4MiB copied)',
       parseSizeOption('--window'),
     )
-    .option('--offset <bytes>', 'first byte to brighten, a multiple of 8', parseSizeOption('--offset'))
-    .option('--length <bytes>', 'bytes to brighten, a multiple of 8', parseSizeOption('--length'))
+    .option('--offset <bytes>', 'first byte to change, a multiple of 8', parseSizeOption('--offset'))
+    .option('--length <bytes>', 'bytes to change, a multiple of 8', parseSizeOption('--length'))
     .option('--out <file>', 'write the result to a new file and leave the input untouched')
     .option('--overwrite', 'replace an existing --out file')
     .option('--no-journal', 'skip the undo journal (faster; a killed run cannot be resumed)')
     .option('--durable', 'fsync every window, so a power cut loses nothing (disk speed)');
-  addProcessingOptions(brighten, 'worker threads (default: 1)').action(
-    async (files: string[], flags: BrightenFlags) => {
-      if (flags.out !== undefined && files.length > 1) throw usageError('--out takes a single input file');
-      if (flags.workers !== undefined && flags.workers < 1) throw usageError('--workers must be at least 1');
-      const interrupt = interruptOnSignals();
-      const reports: Report[] = [];
+  return addProcessingOptions(command, 'worker threads (default: 1)');
+}
+
+/** What a file run's command line asks for, as options of the API (all but the ops). */
+export type FileRunOptions = Omit<BrightenOptions, 'by'>;
+
+/**
+ * Runs `runOne` over each named file with the flags of {@link addFileRunOptions}: the one command code path of
+ * `brighten` and `adjust` (progress, Ctrl-C, summaries, JSON).
+ */
+export async function runFileCommand(
+  files: string[],
+  flags: BrightenFlags,
+  runOne: (file: string, options: FileRunOptions) => Promise<Report>,
+  verb = 'brightened',
+): Promise<void> {
+  if (flags.out !== undefined && files.length > 1) throw usageError('--out takes a single input file');
+  if (flags.workers !== undefined && flags.workers < 1) throw usageError('--workers must be at least 1');
+  const interrupt = interruptOnSignals();
+  const reports: Report[] = [];
+  try {
+    for (const file of uniqueFiles(files)) {
+      const progress = createProgressDisplay(file);
       try {
-        for (const file of uniqueFiles(files)) {
-          const progress = createProgressDisplay(file);
-          try {
-            reports.push(
-              await brightenFile(file, {
-                by: flags.by!,
-                type: flags.type,
-                channels: flags.channels,
-                ...(flags.alpha && { alpha: true }),
-                ...(flags.bands !== undefined && { bands: Number(flags.bands) as 1 | 2 | 3 | 4 }),
-                byteOrder: flags.byteOrder,
-                header: flags.header,
-                window: flags.window,
-                offset: flags.offset,
-                length: flags.length,
-                kernel: flags.kernel,
-                strategy: flags.strategy,
-                workers: flags.workers,
-                out: flags.out,
-                overwrite: flags.overwrite,
-                journal: flags.journal,
-                durable: flags.durable,
-                signal: interrupt.signal,
-                onProgress: progress.update,
-              }),
-            );
-          } finally {
-            progress.stop();
-          }
-          if (!flags.json) process.stdout.write(`${summary(reports.at(-1)!)}\n`);
-        }
+        reports.push(
+          await runOne(file, {
+            type: flags.type,
+            channels: flags.channels,
+            ...(flags.alpha && { alpha: true }),
+            ...(flags.bands !== undefined && { bands: Number(flags.bands) as 1 | 2 | 3 | 4 }),
+            byteOrder: flags.byteOrder,
+            header: flags.header,
+            window: flags.window,
+            offset: flags.offset,
+            length: flags.length,
+            kernel: flags.kernel,
+            strategy: flags.strategy,
+            workers: flags.workers,
+            out: flags.out,
+            overwrite: flags.overwrite,
+            journal: flags.journal,
+            durable: flags.durable,
+            signal: interrupt.signal,
+            onProgress: progress.update,
+          }),
+        );
       } finally {
-        interrupt.dispose();
+        progress.stop();
       }
-      if (flags.json)
-        process.stdout.write(`${JSON.stringify(files.length === 1 ? reports[0] : reports, null, 2)}\n`);
-    },
+      if (!flags.json) process.stdout.write(`${summary(reports.at(-1)!, verb)}\n`);
+    }
+  } finally {
+    interrupt.dispose();
+  }
+  if (flags.json)
+    process.stdout.write(`${JSON.stringify(files.length === 1 ? reports[0] : reports, null, 2)}\n`);
+}
+
+export function registerBrighten(program: Command): void {
+  const brighten = program
+    .command('brighten')
+    .description(
+      'brighten 16-bit images in place (or into --out), window by window: TIFF/BigTIFF, FITS, PGM/PPM/PAM, headerless raw',
+    )
+    .argument('<files...>', "image files; the format is read from each file's own bytes")
+    .requiredOption('--by <n>', 'the delta added to every sample, -65535 to 65535', parseInteger('--by'));
+  addFileRunOptions(brighten).action((files: string[], flags: BrightenFlags) =>
+    runFileCommand(files, flags, (file, options) => brightenFile(file, { ...options, by: flags.by! })),
   );
 
   const resume = program
