@@ -232,6 +232,8 @@ export function buildTables(
   return { bands, tables, changes };
 }
 
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /**
  * Applies the tables to whole pixels of a view, each sample read and written in its byte order.
  * @param view the pixels (byteLength a multiple of 2 × bands)
@@ -240,6 +242,17 @@ export function buildTables(
  */
 export function applyTables(view: DataView, tables: OpTables, bigEndian: boolean): void {
   const little = !bigEndian;
+  if (little === HOST_LITTLE_ENDIAN && view.byteOffset % 2 === 0) {
+    // Aligned samples in the host's order: typed-array loads, several times faster than DataView calls.
+    const samples = new Uint16Array(view.buffer, view.byteOffset, view.byteLength / 2);
+    const n = samples.length;
+    for (let band = 0; band < tables.bands; band++) {
+      if (!tables.changes[band]) continue;
+      const table = tables.tables[band] as Uint16Array;
+      for (let i = band; i < n; i += tables.bands) samples[i] = table[samples[i] as number] as number;
+    }
+    return;
+  }
   const stride = 2 * tables.bands;
   const end = view.byteLength;
   for (let band = 0; band < tables.bands; band++) {
