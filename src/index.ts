@@ -4,6 +4,9 @@
  */
 
 export {
+  type AdjustOptions,
+  adjustFile,
+  adjustFiles,
   type BrightenOptions,
   brightenFile,
   brightenFiles,
@@ -108,6 +111,8 @@ export {
   type KernelName,
   type SampleType,
 } from './kernels/index.js';
+export type { AdjustOp, CheckedOp, OpName, PerBand } from './kernels/ops.js';
+export { OP_NAMES } from './kernels/ops.js';
 export {
   Channel,
   type ChannelOptions,

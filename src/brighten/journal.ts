@@ -32,7 +32,8 @@ import { crc32 } from 'node:zlib';
 import { errorCode, RawbrightError } from '../errors.js';
 import { MappedFile, type Window } from '../file/mapped-file.js';
 import { readMarker, removeMarker, writeMarker } from '../file/marker.js';
-import type { BrightenParams, Channels, SampleType } from '../kernels/types.js';
+import { type CheckedOp, checkOps } from '../kernels/ops.js';
+import type { Bands, BrightenParams, Channels, SampleType } from '../kernels/types.js';
 
 const HEADER_MAGIC = 'RBJRNL03';
 const SLOT_MAGIC = 'RBSLOT03';
@@ -78,6 +79,19 @@ export interface JournalParams {
   segments?: [number, number, number][];
   /** The kernel parameters of each layout a segment names. */
   layouts?: BrightenParams[];
+  /** An adjust run over a headerless file: its ops (a segmented run's are in its layouts). */
+  ops?: readonly CheckedOp[];
+}
+
+/** Whether recorded ops are a valid chain for `bands` (the journal may be damaged or forged). */
+function validOps(ops: unknown, bands: number): boolean {
+  if (ops === undefined) return true;
+  try {
+    const checked = checkOps(ops, bands as Bands);
+    return Array.isArray(ops) && ops.every((op, i) => JSON.stringify(op) === JSON.stringify(checked[i]));
+  } catch {
+    return false;
+  }
 }
 
 /** The windows of a segmented run, in order: every extent cut into pieces of at most `window` bytes. */
@@ -104,6 +118,7 @@ function validSegments(p: Partial<JournalParams>, size: number): boolean {
   for (const layout of layouts) {
     const bands = layout?.bands ?? 4;
     if (layout === null || typeof layout !== 'object' || ![1, 2, 3, 4].includes(bands)) return false;
+    if (!validOps(layout.ops, bands)) return false;
   }
   let end = 0;
   for (const segment of segments) {
@@ -338,6 +353,7 @@ export function parseJournalParams(text: string, journalPath: string): JournalPa
     (p.run === undefined || (typeof p.run === 'string' && /^[0-9a-f]{16}$/.test(p.run))) &&
     (p.marked === undefined || typeof p.marked === 'boolean') &&
     p.windows * Math.ceil(p.window / p.chunk) <= MAX_CHUNKS &&
+    validOps(p.ops, 4) &&
     p.slots >= 1;
   if (!valid) throw corrupt(journalPath, 'its parameters are missing or out of range');
   return p as JournalParams;
@@ -368,7 +384,7 @@ export class JournalLayout {
   windowParams(index: number): BrightenParams {
     const p = this.params;
     if (this.#table === undefined || p.layouts === undefined)
-      return { delta: p.by, type: p.type, channels: p.channels };
+      return { delta: p.by, type: p.type, channels: p.channels, ...(p.ops !== undefined && { ops: p.ops }) };
     return p.layouts[this.#table[index]!.layout]!;
   }
 

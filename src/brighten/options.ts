@@ -3,6 +3,7 @@
  * happens before any file is opened, so a bad option never costs a lock or a byte.
  */
 import { invalidParameterError } from '../errors.js';
+import { checkOps, MAX_OPS } from '../kernels/ops.js';
 import { KERNEL_NAMES, type KernelName } from '../kernels/types.js';
 import {
   BAND_COUNTS,
@@ -125,6 +126,11 @@ export interface CheckedBrighten {
   windowSize: number;
   useJournal: boolean;
   common: CommonOptions;
+  /**
+   * An adjust run's ops (see ../kernels/ops.ts), undefined for brighten; checked against each layout's bands
+   * once the file is open, before anything changes.
+   */
+  ops?: unknown;
   /** Still unchecked: they depend on the file and its sidecar. */
   type: unknown;
   offset: unknown;
@@ -199,6 +205,40 @@ function checkBands(value: unknown): Bands {
   if (!(BAND_COUNTS as readonly unknown[]).includes(value))
     throw invalidParameterError('bands', 'one of 1, 2, 3, 4', value);
   return value as Bands;
+}
+
+/**
+ * Checks an adjust call's arguments: those of brighten, without `by`, with `ops` (an array of 1 to MAX_OPS
+ * ops; their values are checked against the bands once the file is open).
+ */
+export function checkAdjustOptions(path: unknown, options: unknown): CheckedBrighten {
+  const o = checkOptions('options', options);
+  if (o.by !== undefined) throw invalidParameterError('by', "no by for adjust (use an 'add' op)", o.by);
+  if (!Array.isArray(o.ops) || o.ops.length === 0 || o.ops.length > MAX_OPS) {
+    throw invalidParameterError('ops', `an array of 1 to ${MAX_OPS} operations`, o.ops);
+  }
+  // The ops' shape, every value included, as far as it does not depend on the bands (up to 4 per op).
+  checkOps(
+    o.ops.map((op: unknown) => widen(op)),
+    4,
+  );
+  return { ...checkBrightenOptions(path, { ...o, ops: undefined, by: 0 }), ops: o.ops };
+}
+
+/** An op whose per-band arrays are padded to 4 entries, so its values can be checked before the bands are known. */
+function widen(op: unknown): unknown {
+  if (op === null || typeof op !== 'object' || Array.isArray(op)) return op;
+  const pad = (v: unknown) =>
+    Array.isArray(v) && v.length >= 1 && v.length < 4
+      ? [...v, ...new Array<unknown>(4 - v.length).fill(v[v.length - 1])]
+      : v;
+  const o = op as Record<string, unknown>;
+  return {
+    ...o,
+    ...('value' in o && { value: pad(o.value) }),
+    ...('black' in o && { black: pad(o.black) }),
+    ...('white' in o && { white: pad(o.white) }),
+  };
 }
 
 /** Checks a brighten call's arguments, all that can be checked without the file. */

@@ -19,6 +19,7 @@ import {
   syncFolder,
 } from '../file/output.js';
 import { detectLayout } from '../formats/detect.js';
+import { type AdjustOp, type CheckedOp, checkOps } from '../kernels/ops.js';
 import type { BrightenParams } from '../kernels/types.js';
 import { CHANNEL_MODES, type Channels, SAMPLE_TYPES, type SampleType } from '../pixels.js';
 import { boolean, options as checkOptions, nonEmptyString, oneOf } from '../validate.js';
@@ -41,6 +42,7 @@ import {
 import {
   type BrightenOptions,
   type CheckedBrighten,
+  checkAdjustOptions,
   checkBrightenOptions,
   checkCommonOptions,
   type ResumeOptions,
@@ -159,7 +161,13 @@ function journalChunk(wanted: number, arenaBytes: number, segments: SegmentPlan 
 async function startJournal(
   file: MappedFile,
   checked: CheckedBrighten,
-  range: { offset: number; length: number; type: SampleType; channels: Channels },
+  range: {
+    offset: number;
+    length: number;
+    type: SampleType;
+    channels: Channels;
+    ops?: readonly CheckedOp[] | undefined;
+  },
   arenaBytes: number,
   windowCount: number,
   segments?: SegmentPlan,
@@ -187,6 +195,7 @@ async function startJournal(
     durable: common.durable,
     run,
     marked,
+    ...(range.ops !== undefined && segments === undefined && { ops: range.ops }),
     ...(segments !== undefined && { segments: segments.segments, layouts: segments.layouts }),
   });
   journal.close();
@@ -226,7 +235,65 @@ async function startJournal(
  * ```
  */
 export async function brightenFile(path: string, options: BrightenOptions): Promise<Report> {
-  const checked = checkBrightenOptions(path, options);
+  return runFile(checkBrightenOptions(path, options));
+}
+
+/** Options of {@link adjustFile}: every option of brighten but `by`, and the ops. */
+export interface AdjustOptions extends Omit<BrightenOptions, 'by'> {
+  /** The ops, applied in this order (at least one); see {@link AdjustOp}. */
+  ops: readonly AdjustOp[];
+  by?: undefined;
+}
+
+/**
+ * Adjusts the 16-bit pixels of a file with a chain of ops — levels, gain, add, gamma, invert — in one pass
+ * through the same windowed, journaled, resumable pipeline as {@link brightenFile}, on every format and layout
+ * it handles, with every one of its options.
+ *
+ * Exact semantics: x is a sample and [lo, hi] its range (0…65535 uint16, 0…maxval PNM, −32768…32767 int16).
+ * Each op maps x in float64 and the result is clamped to [lo, hi] after every op; after the last op the value
+ * is rounded half to even (as `numpy.rint`):
+ * - `{ op: 'add', value: N }`: x + N (a single whole-number add equals `brightenFile` with `by: N` exactly)
+ * - `{ op: 'gain', value: F }`: x × F, F ≥ 0
+ * - `{ op: 'levels', black: B, white: W }`: ((x − B) × (hi − lo)) / (W − B) + lo, B < W
+ * - `{ op: 'gamma', value: G }`: lo + (hi − lo) × ((x − lo) / (hi − lo))^(1 / G), G > 0 (G > 1 brightens)
+ * - `{ op: 'invert' }`: hi + lo − x
+ *
+ * Every value is one number or one per band. Alpha is left alone unless `alpha` is set. Bad ops (gain < 0,
+ * levels B ≥ W, gamma ≤ 0, NaN, ±Infinity, more values than bands, an unknown op) are refused before a byte
+ * changes. The journal records the ops, so `resumeFile` finishes an interrupted adjust exactly.
+ * @param path the file
+ * @param options the ops, and any option of {@link BrightenOptions} but `by`
+ * @returns what the run did (see {@link Report})
+ * @throws {RawbrightError} `ERR_INVALID_ARG_VALUE` for a bad op or option, and every error of brightenFile
+ * @example
+ * ```ts
+ * await adjustFile('scan.tif', {
+ *   ops: [{ op: 'levels', black: 1200, white: 62000 }, { op: 'gamma', value: 1.8 }],
+ * });
+ * ```
+ */
+export async function adjustFile(path: string, options: AdjustOptions): Promise<Report> {
+  return runFile(checkAdjustOptions(path, options));
+}
+
+/**
+ * Adjusts several files one after another with the same ops and options (see {@link adjustFile}).
+ * @returns One report per file, in order; a file named twice (by any path) is adjusted once. The first
+ * failure stops the batch and is thrown.
+ */
+export async function adjustFiles(paths: readonly string[], options: AdjustOptions): Promise<Report[]> {
+  if (!Array.isArray(paths)) throw invalidParameterError('paths', 'an array of paths', paths);
+  if (options?.out !== undefined && paths.length > 1) {
+    throw invalidParameterError('out', 'no out option when adjusting several files', options.out);
+  }
+  const reports: Report[] = [];
+  for (const path of uniqueFiles(paths)) reports.push(await adjustFile(path, options));
+  return reports;
+}
+
+/** One checked brighten or adjust run: check → plan → run → finish. */
+async function runFile(checked: CheckedBrighten): Promise<Report> {
   const { common, out } = checked;
   const file = MappedFile.open(checked.path, { access: out === undefined ? 'readwrite' : 'read' });
   let output: OutputPlan | undefined;
@@ -263,7 +330,12 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
       const type = givenType ?? sidecar?.sampleType ?? 'uint16';
       const { offset, length } = checkRange(checked.path, size, checked.offset, checked.length);
       arenaBytes = arenaSize(checked.windowSize, out === undefined ? length : size);
-      params = { delta: checked.by, type, channels: checked.channels };
+      params = {
+        delta: checked.by,
+        type,
+        channels: checked.channels,
+        ...(checked.ops !== undefined && { ops: checkOps(checked.ops, 4, checked.channels === 'rgb') }),
+      };
       span = { offset, length, type };
       if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);
       if (out !== undefined) {
@@ -282,7 +354,7 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
           ? splitIntoWindows(offset, length, arenaBytes)
           : splitWholeFile(size, arenaBytes, offset, length);
     } else {
-      segments = planSegments(layout, checked.windowSize, checked.by, checked.alpha);
+      segments = planSegments(layout, checked.windowSize, checked.by, checked.alpha, checked.ops);
       ({ windows, arenaBytes } = segments);
       params = segments.layouts[0]!;
       const first = layout.extents[0]!;
@@ -303,7 +375,7 @@ export async function brightenFile(path: string, options: BrightenOptions): Prom
       }
     }
     if (checked.useJournal) {
-      const range = { ...span, channels: checked.channels };
+      const range = { ...span, channels: checked.channels, ops: params.ops };
       journal = await startJournal(file, checked, range, arenaBytes, windows.length, segments);
     }
     const plan = buildRunPlan(

@@ -8,6 +8,7 @@ import { asRawbrightError, errorCode, RawbrightError } from '../errors.js';
 import type { MappedFile } from '../file/mapped-file.js';
 import type { FileLayout, PixelLayout } from '../formats/layout.js';
 import { MAX_ARENA_BYTES } from '../kernels/host.js';
+import { checkOps } from '../kernels/ops.js';
 import type { BrightenParams } from '../kernels/types.js';
 import { optionalByteCount } from '../validate.js';
 import { type JournalParams, segmentWindows } from './journal.js';
@@ -187,14 +188,17 @@ export function buildRunPlan(
 /** Windows and chunks of a run over extents hold whole pixels of every layout: a multiple of 24 bytes (8, 6, 4, 2). */
 export const SEGMENT_UNIT = 24;
 
-/** The kernel parameters of a file's layout. */
-export function kernelParams(layout: PixelLayout, by: number, alpha: boolean): BrightenParams {
+/** The kernel parameters of a file's layout; with `ops` (an adjust run), its chain checked for the layout's bands. */
+export function kernelParams(layout: PixelLayout, by: number, alpha: boolean, ops?: unknown): BrightenParams {
+  // The last of 2 or 4 bands is spared only when the file says it is alpha.
+  const changesAlpha = layout.hasAlpha ? alpha : layout.bands === 2 || layout.bands === 4;
+  const spared = !changesAlpha && (layout.bands === 2 || layout.bands === 4);
   return {
+    ...(ops !== undefined && { ops: checkOps(ops, layout.bands, spared) }),
     delta: by,
     type: layout.type,
     bands: layout.bands,
-    // The last of 2 or 4 bands is spared only when the file says it is alpha.
-    alpha: layout.hasAlpha ? alpha : layout.bands === 2 || layout.bands === 4,
+    alpha: changesAlpha,
     byteOrder: layout.byteOrder,
     ...(layout.max !== undefined && layout.max < 65535 && { max: layout.max }),
   };
@@ -213,13 +217,14 @@ export function planSegments(
   windowSize: number,
   by: number,
   alpha: boolean,
+  ops?: unknown,
 ): SegmentPlan {
   const largest = Math.max(...layout.extents.map((e) => e.length));
   const limit = Math.min(windowSize, MAX_ARENA_BYTES);
   const window = Math.max(SEGMENT_UNIT, limit - (limit % SEGMENT_UNIT));
   const arenaBytes = Math.min(window, Math.ceil(largest / SEGMENT_UNIT) * SEGMENT_UNIT);
   const segments = layout.extents.map((e): [number, number, number] => [e.offset, e.length, e.layout]);
-  const layouts = layout.layouts.map((l) => kernelParams(l, by, alpha));
+  const layouts = layout.layouts.map((l) => kernelParams(l, by, alpha, ops));
   const windows = segmentWindows(segments, arenaBytes).map((w, index) => ({
     index,
     offset: w.offset,

@@ -107,7 +107,7 @@ export function recordDone(path: string, params: string): void {
 function alreadyDone(path: string): RawbrightError {
   return new RawbrightError(
     'ERR_ALREADY_DONE',
-    `${path} was already brightened with these options (see ${RUN_LOG}); use --skip-done to skip it or --again to run it again`,
+    `${path} was already changed by a run with these options (see ${RUN_LOG}); use --skip-done to skip it or --again to run it again`,
     { path },
   );
 }

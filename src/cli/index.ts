@@ -23,6 +23,7 @@ const SUBCOMMANDS: readonly { names: readonly string[]; load: () => Promise<Regi
     names: ['brighten', 'resume'],
     load: async () => (await import('./commands/brighten.js')).registerBrighten,
   },
+  { names: ['adjust'], load: async () => (await import('./commands/adjust.js')).registerAdjust },
   { names: ['bench'], load: async () => (await import('./commands/bench.js')).registerBench },
   { names: ['import'], load: async () => (await import('./commands/import.js')).registerImport },
   { names: ['export'], load: async () => (await import('./commands/export.js')).registerExport },

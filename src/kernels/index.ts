@@ -6,9 +6,28 @@
 import { oneOf } from '../validate.js';
 import { createJsKernel } from './js.js';
 import { createNativeKernel } from './native.js';
-import { KERNEL_NAMES, type Kernel, type KernelName } from './types.js';
+import { addOnlyDeltas, applyTables, buildTables, type CheckedOp, checkOps, type OpTables } from './ops.js';
+import {
+  type Bands,
+  type BrightenParams,
+  checkBrightenArgs,
+  KERNEL_NAMES,
+  type Kernel,
+  type KernelName,
+} from './types.js';
 import { createWasmKernel } from './wasm.js';
 
+export type { AdjustOp, CheckedOp, OpName, OpTables, PerBand } from './ops.js';
+export {
+  addOnlyDeltas,
+  applyChain,
+  applyTables,
+  buildTables,
+  checkOps,
+  MAX_OPS,
+  OP_NAMES,
+  roundHalfEven,
+} from './ops.js';
 export type {
   Bands,
   BrightenParams,
@@ -37,7 +56,58 @@ export { wasmDataEnd } from './wasm.js';
  */
 export function createKernel(name: KernelName, memory: WebAssembly.Memory): Kernel {
   const checked = oneOf('kernel', name, KERNEL_NAMES);
-  if (checked === 'js') return createJsKernel();
-  if (checked === 'native') return createNativeKernel();
-  return createWasmKernel(checked, memory);
+  if (checked === 'js') return withOps(createJsKernel());
+  if (checked === 'native') return withOps(createNativeKernel());
+  return withOps(createWasmKernel(checked, memory));
+}
+
+/** The tables of the chains seen last (a run has one chain per layout; a few entries suffice). */
+const tableCache = new Map<string, OpTables>();
+const TABLE_CACHE_ENTRIES = 8;
+
+function tablesFor(
+  params: BrightenParams,
+  ops: readonly CheckedOp[],
+  bands: Bands,
+  alpha: boolean,
+): OpTables {
+  const key = JSON.stringify([ops, params.type, bands, alpha, params.max]);
+  let tables = tableCache.get(key);
+  if (tables === undefined) {
+    tables = buildTables(ops, params.type, bands, alpha, params.max);
+    if (tableCache.size >= TABLE_CACHE_ENTRIES) tableCache.delete(tableCache.keys().next().value as string);
+    tableCache.set(key, tables);
+  }
+  return tables;
+}
+
+/**
+ * A kernel that also applies `params.ops`: a chain of one whole-number add becomes the kernel's own brighten
+ * (SIMD saturating add where the kernel has it), every other chain goes through the per-band tables, the same
+ * table loop for every kernel, so all four give the same bytes.
+ */
+function withOps(kernel: Kernel): Kernel {
+  const brighten = (
+    buffer: ArrayBuffer,
+    byteOffset: number,
+    byteLength: number,
+    params: BrightenParams,
+  ): void => {
+    if (params === null || typeof params !== 'object' || params.ops === undefined) {
+      kernel.brighten(buffer, byteOffset, byteLength, params);
+      return;
+    }
+    const { ops: given, ...rest } = params;
+    const layout = checkBrightenArgs(buffer, byteOffset, byteLength, { ...rest, delta: 0 });
+    const ops = checkOps(given, layout.bands, !layout.alpha && (layout.bands === 2 || layout.bands === 4));
+    const deltas = addOnlyDeltas(ops);
+    if (deltas !== undefined) {
+      kernel.brighten(buffer, byteOffset, byteLength, { ...rest, delta: deltas });
+      return;
+    }
+    if (byteLength === 0) return;
+    const tables = tablesFor(params, ops, layout.bands, layout.alpha);
+    applyTables(new DataView(buffer, byteOffset, byteLength), tables, layout.bigEndian);
+  };
+  return Object.freeze({ name: kernel.name, brighten });
 }

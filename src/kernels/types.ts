@@ -60,6 +60,12 @@ export interface BrightenParams {
    * with delta 0.
    */
   max?: number;
+  /**
+   * An adjust chain (see ./ops.ts), applied instead of `delta` (give `delta: 0`): checked ops, one value per
+   * band. A chain of one whole-number add runs as brighten; any other chain goes through a 65,536-entry table
+   * per band, built once per chain.
+   */
+  ops?: readonly import('./ops.js').CheckedOp[];
 }
 
 /** The legacy form (one delta, 4-band pixels, channels): what the file benchmark and its reference program take. */
@@ -70,6 +76,7 @@ export interface RgbaBrightenParams extends BrightenParams {
   alpha?: undefined;
   byteOrder?: undefined;
   max?: undefined;
+  ops?: undefined;
 }
 
 /** One brighten implementation. */

@@ -17,11 +17,11 @@ import { RUN_LOG, runBatch } from '../batch.js';
 import { addRunOptions, parseChoice, parseInteger, parseSizeOption, usageError } from '../options.js';
 import { createProgressDisplay } from '../progress.js';
 
-function summary(report: Report): string {
+function summary(report: Report, verb = 'brightened'): string {
   const target = report.out === undefined ? report.path : `${report.path} -> ${report.out}`;
   const fallback = report.fallbackReason === undefined ? '' : ` (fell back: ${report.fallbackReason})`;
   return (
-    `brightened ${target}: ${formatBytes(report.bytes)} in ${report.seconds.toFixed(2)} s, ` +
+    `${verb} ${target}: ${formatBytes(report.bytes)} in ${report.seconds.toFixed(2)} s, ` +
     `${report.gbps >= 1 ? report.gbps.toFixed(2) : report.gbps.toPrecision(3)} GB/s (${report.kernel}, ${report.strategy}${fallback}, ${report.workers} worker` +
     `${report.workers === 1 ? '' : 's'}, peak RSS ${(report.peakRssBytes / 1024 ** 2).toFixed(0)} MiB)`
   );
@@ -45,7 +45,7 @@ function interruptOnSignals(): { signal: AbortSignal; dispose(): void } {
   };
 }
 
-interface BrightenFlags {
+export interface BrightenFlags {
   by?: number;
   type?: BrightenOptions['type'];
   channels?: BrightenOptions['channels'];
@@ -75,14 +75,12 @@ function addProcessingOptions(command: Command, workersHelp: string): Command {
   return addRunOptions(command, workersHelp).option('--json', 'print the report as JSON on stdout');
 }
 
-export function registerBrighten(program: Command): void {
-  const brighten = program
-    .command('brighten')
-    .description(
-      'brighten 16-bit images in place (or into --out), window by window: TIFF/BigTIFF, FITS, PGM/PPM/PAM, headerless raw',
-    )
-    .argument('<files...>', "image files; the format is read from each file's own bytes")
-    .option('--by <n>', 'the delta added to every sample, -65535 to 65535 (required)', parseInteger('--by'))
+/**
+ * Adds the options of a run over files (every option brighten has but its ops) to `command`; shared with
+ * `adjust`.
+ */
+export function addFileRunOptions(command: Command): Command {
+  command
     .option(
       '--type <type>',
       `sample type: ${SAMPLE_TYPES.join(' | ')} (default: the sidecar's, else uint16)`,
@@ -93,7 +91,7 @@ export function registerBrighten(program: Command): void {
       `${CHANNELS.join(' | ')}: rgb leaves alpha alone (default: rgb; rgba is --alpha)`,
       parseChoice('--channels', CHANNELS),
     )
-    .option('--alpha', 'brighten alpha samples too (left alone by default)')
+    .option('--alpha', 'change alpha samples too (left alone by default)')
     .option(
       '--bands <n>',
       'headerless raw: samples a pixel, 1 | 2 | 3 | 4 (default: 4; alpha is the last of 2 and 4)',
@@ -114,86 +112,113 @@ export function registerBrighten(program: Command): void {
       'window size, e.g. 64MiB (default: 64MiB overlaid, 4MiB copied)',
       parseSizeOption('--window'),
     )
-    .option('--offset <bytes>', 'first byte to brighten, a multiple of 8', parseSizeOption('--offset'))
-    .option('--length <bytes>', 'bytes to brighten, a multiple of 8', parseSizeOption('--length'))
+    .option('--offset <bytes>', 'first byte to change, a multiple of 8', parseSizeOption('--offset'))
+    .option('--length <bytes>', 'bytes to change, a multiple of 8', parseSizeOption('--length'))
     .option('--out <file>', 'write the result to a new file and leave the input untouched')
     .option('--overwrite', 'replace an existing --out file')
     .option('--no-journal', 'skip the undo journal (faster; a killed run cannot be resumed)')
     .option('--durable', 'fsync every window, so a power cut loses nothing (disk speed)')
     .option('--fail-fast', 'stop at the first file that fails (default: go on with the rest)')
-    .option('--skip-done', `skip files the run log (${RUN_LOG}) shows as brightened with the same options`)
-    .option('--again', 'brighten files the run log shows as done once more')
+    .option('--skip-done', `skip files the run log (${RUN_LOG}) shows as done with the same options`)
+    .option('--again', 'run files the run log shows as done once more')
     .option('-q, --quiet', 'print only errors: no progress bar, no line per file, no summary');
-  addProcessingOptions(brighten, 'worker threads (default: 1)').action(
-    async (files: string[], flags: BrightenFlags) => {
-      // Checked here, not by requiredOption: commander checks required options before unknown ones,
-      // so a mistyped `--bye 10` would be reported as a missing --by.
-      if (flags.by === undefined) throw usageError("required option '--by <n>' not specified");
-      if (flags.out !== undefined && files.length > 1) throw usageError('--out takes a single input file');
-      if (flags.workers !== undefined && flags.workers < 1) throw usageError('--workers must be at least 1');
-      const interrupt = interruptOnSignals();
-      const params = {
-        by: flags.by,
-        type: flags.type,
-        channels: flags.channels,
-        alpha: flags.alpha ?? false,
-        bands: flags.bands,
-        byteOrder: flags.byteOrder,
-        header: flags.header,
-        offset: flags.offset,
-        length: flags.length,
-      };
-      try {
-        await runBatch(
-          uniqueFiles(files),
-          async (file) => {
-            const progress = flags.quiet ? { update() {}, stop() {} } : createProgressDisplay(file);
-            try {
-              return await brightenFile(file, {
-                by: flags.by!,
-                type: flags.type,
-                channels: flags.channels,
-                ...(flags.alpha && { alpha: true }),
-                ...(flags.bands !== undefined && { bands: Number(flags.bands) as 1 | 2 | 3 | 4 }),
-                byteOrder: flags.byteOrder,
-                header: flags.header,
-                window: flags.window,
-                offset: flags.offset,
-                length: flags.length,
-                kernel: flags.kernel,
-                strategy: flags.strategy,
-                workers: flags.workers,
-                // Nothing else needs this thread's event loop: a one-worker run starts no worker thread.
-                inThread: true,
-                out: flags.out,
-                overwrite: flags.overwrite,
-                journal: flags.journal,
-                durable: flags.durable,
-                signal: interrupt.signal,
-                onProgress: progress.update,
-              });
-            } finally {
-              progress.stop();
-            }
-          },
-          {
-            // Into --out the input is left as it is: nothing to record.
-            params: flags.out === undefined ? params : undefined,
-            failFast: flags.failFast,
-            json: flags.json,
-            quiet: flags.quiet,
-            skipDone: flags.skipDone,
-            again: flags.again,
-            verb: 'brightened',
-            describe: summary,
-            bytes: (report) => report.bytes,
-          },
-        );
-      } finally {
-        interrupt.dispose();
-      }
-    },
-  );
+  return addProcessingOptions(command, 'worker threads (default: 1)');
+}
+
+/** What a file run's command line asks for, as options of the API (all but the ops). */
+export type FileRunOptions = Omit<BrightenOptions, 'by'>;
+
+/**
+ * Runs `runOne` over each named file with the flags of {@link addFileRunOptions}: the one command code path of
+ * `brighten` and `adjust` (progress, Ctrl-C, the batch, its run log and reports). `change` is what the run does
+ * to the bytes besides the flags (`{ by }`, `{ ops }`), recorded in the run log.
+ */
+export async function runFileCommand(
+  files: string[],
+  flags: BrightenFlags,
+  change: Record<string, unknown>,
+  runOne: (file: string, options: FileRunOptions) => Promise<Report>,
+  verb = 'brightened',
+): Promise<void> {
+  if (flags.out !== undefined && files.length > 1) throw usageError('--out takes a single input file');
+  if (flags.workers !== undefined && flags.workers < 1) throw usageError('--workers must be at least 1');
+  const interrupt = interruptOnSignals();
+  const params = {
+    ...change,
+    type: flags.type,
+    channels: flags.channels,
+    alpha: flags.alpha ?? false,
+    bands: flags.bands,
+    byteOrder: flags.byteOrder,
+    header: flags.header,
+    offset: flags.offset,
+    length: flags.length,
+  };
+  try {
+    await runBatch(
+      uniqueFiles(files),
+      async (file) => {
+        const progress = flags.quiet ? { update() {}, stop() {} } : createProgressDisplay(file);
+        try {
+          return await runOne(file, {
+            type: flags.type,
+            channels: flags.channels,
+            ...(flags.alpha && { alpha: true }),
+            ...(flags.bands !== undefined && { bands: Number(flags.bands) as 1 | 2 | 3 | 4 }),
+            byteOrder: flags.byteOrder,
+            header: flags.header,
+            window: flags.window,
+            offset: flags.offset,
+            length: flags.length,
+            kernel: flags.kernel,
+            strategy: flags.strategy,
+            workers: flags.workers,
+            // Nothing else needs this thread's event loop: a one-worker run starts no worker thread.
+            inThread: true,
+            out: flags.out,
+            overwrite: flags.overwrite,
+            journal: flags.journal,
+            durable: flags.durable,
+            signal: interrupt.signal,
+            onProgress: progress.update,
+          });
+        } finally {
+          progress.stop();
+        }
+      },
+      {
+        // Into --out the input is left as it is: nothing to record.
+        params: flags.out === undefined ? params : undefined,
+        failFast: flags.failFast,
+        json: flags.json,
+        quiet: flags.quiet,
+        skipDone: flags.skipDone,
+        again: flags.again,
+        verb,
+        describe: (report) => summary(report, verb),
+        bytes: (report) => report.bytes,
+      },
+    );
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+export function registerBrighten(program: Command): void {
+  const brighten = program
+    .command('brighten')
+    .description(
+      'brighten 16-bit images in place (or into --out), window by window: TIFF/BigTIFF, FITS, PGM/PPM/PAM, headerless raw',
+    )
+    .argument('<files...>', "image files; the format is read from each file's own bytes")
+    .option('--by <n>', 'the delta added to every sample, -65535 to 65535 (required)', parseInteger('--by'));
+  addFileRunOptions(brighten).action((files: string[], flags: BrightenFlags) => {
+    // Checked here, not by requiredOption: commander checks required options before unknown ones,
+    // so a mistyped `--bye 10` would be reported as a missing --by.
+    if (flags.by === undefined) throw usageError("required option '--by <n>' not specified");
+    const by = flags.by;
+    return runFileCommand(files, flags, { by }, (file, options) => brightenFile(file, { ...options, by }));
+  });
 
   const resume = program
     .command('resume')

@@ -1,0 +1,277 @@
+/**
+ * The adjust operations (issue 15): add, gain, levels, gamma and invert, checked once, and the 65,536-entry
+ * lookup table per band they compile to.
+ *
+ * Semantics, exact in float64: x is a sample and [lo, hi] its range (0…65535 uint16, or 0…max for PNM maxval;
+ * −32768…32767 int16). Each op maps x, and the result is clamped to [lo, hi] after every op; after the last op
+ * the value is rounded half to even (as `numpy.rint`). So `add` alone equals brighten exactly.
+ * - `add N`: x + N
+ * - `gain F`: x × F (F ≥ 0)
+ * - `levels B:W`: ((x − B) × (hi − lo)) / (W − B) + lo (B < W), evaluated in that order
+ * - `gamma G`: lo + (hi − lo) × ((x − lo) / (hi − lo))^(1 / G) (G > 0; G > 1 brightens, as ImageMagick's -gamma)
+ * - `invert`: hi + lo − x
+ *
+ * Each op with a value takes one value, or one per band (index = band). Bands that do not change (alpha unless
+ * asked) get the identity table, and kernels leave their bytes alone.
+ */
+import { invalidParameterError } from '../errors.js';
+import { alphaBand, type Bands, type SampleType, sampleRange } from '../pixels.js';
+import { isPlainObject } from '../validate.js';
+
+/** The op names, in the order the README lists them. */
+export const OP_NAMES = Object.freeze(['add', 'gain', 'levels', 'gamma', 'invert'] as const);
+export type OpName = (typeof OP_NAMES)[number];
+
+/** One value, or one per band. */
+export type PerBand<T> = T | readonly T[];
+
+/** One adjust operation as callers give it. */
+export type AdjustOp =
+  | { readonly op: 'add'; readonly value: PerBand<number> }
+  | { readonly op: 'gain'; readonly value: PerBand<number> }
+  | { readonly op: 'gamma'; readonly value: PerBand<number> }
+  | { readonly op: 'levels'; readonly black: PerBand<number>; readonly white: PerBand<number> }
+  | { readonly op: 'invert' };
+
+/** A checked op: one entry per band for every value (JSON-safe, so a journal can store it as is). */
+export type CheckedOp =
+  | { readonly op: 'add' | 'gain' | 'gamma'; readonly value: readonly number[] }
+  | { readonly op: 'levels'; readonly black: readonly number[]; readonly white: readonly number[] }
+  | { readonly op: 'invert' };
+
+/** The largest number of ops in one chain (a table is built once whatever the length; this bounds the work). */
+export const MAX_OPS = 256;
+
+type ValueCheck = (value: number) => boolean;
+
+const VALUE_RULES: Record<'add' | 'gain' | 'gamma', { check: ValueCheck; expected: string }> = {
+  add: { check: Number.isFinite, expected: 'a finite number' },
+  gain: { check: (v) => Number.isFinite(v) && v >= 0, expected: 'a finite number ≥ 0' },
+  gamma: { check: (v) => Number.isFinite(v) && v > 0, expected: 'a finite number > 0' },
+};
+
+function perBand(
+  name: string,
+  value: unknown,
+  bands: Bands,
+  check: ValueCheck,
+  expected: string,
+  spared: boolean,
+): number[] {
+  if (Array.isArray(value)) {
+    if (value.length !== 1 && value.length !== bands && !(spared && value.length === bands - 1)) {
+      const also = spared ? ` (or ${bands - 1}, alpha left alone)` : '';
+      throw invalidParameterError(`${name}.length`, `1 or ${bands}${also}, one value per band`, value.length);
+    }
+    const values = value.map((v, band) => {
+      if (typeof v !== 'number' || !check(v)) throw invalidParameterError(`${name}[${band}]`, expected, v);
+      return v + 0;
+    });
+    if (values.length === 1) return new Array<number>(bands).fill(values[0] as number);
+    // Alpha left alone: its entry is never used; the last value keeps the array one per band.
+    if (values.length < bands) values.push(values[values.length - 1] as number);
+    return values;
+  }
+  if (typeof value !== 'number' || !check(value)) throw invalidParameterError(name, expected, value);
+  return new Array<number>(bands).fill(value + 0);
+}
+
+/**
+ * Checks a chain of ops for pixels of `bands` samples.
+ * @param value the ops, in the order they apply (at least one)
+ * @param bands samples per pixel
+ * @param spared whether alpha (the last of 2 or 4 bands) is left alone: then a value may be given for every
+ *   band but alpha
+ * @returns the checked ops, one value per band each
+ * @throws {RawbrightError} `ERR_INVALID_ARG_VALUE` for an unknown op, a bad value (gain < 0, levels with
+ *   B ≥ W, gamma ≤ 0, NaN, ±Infinity) or more values than bands
+ */
+export function checkOps(value: unknown, bands: Bands, spared = false): CheckedOp[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_OPS) {
+    throw invalidParameterError('ops', `an array of 1 to ${MAX_OPS} operations`, value);
+  }
+  return value.map((entry, index): CheckedOp => {
+    const name = `ops[${index}]`;
+    if (!isPlainObject(entry)) throw invalidParameterError(name, 'an object with an op', entry);
+    const op = entry.op;
+    switch (op) {
+      case 'add':
+      case 'gain':
+      case 'gamma': {
+        const rule = VALUE_RULES[op];
+        return { op, value: perBand(`${name}.value`, entry.value, bands, rule.check, rule.expected, spared) };
+      }
+      case 'levels': {
+        const black = perBand(
+          `${name}.black`,
+          entry.black,
+          bands,
+          Number.isFinite,
+          'a finite number',
+          spared,
+        );
+        const white = perBand(
+          `${name}.white`,
+          entry.white,
+          bands,
+          Number.isFinite,
+          'a finite number',
+          spared,
+        );
+        black.forEach((b, band) => {
+          if (!((white[band] as number) > b)) {
+            throw invalidParameterError(
+              `${name}.white[${band}]`,
+              `a white point above the black point ${b}`,
+              white[band],
+            );
+          }
+        });
+        return { op, black, white };
+      }
+      case 'invert':
+        return { op };
+      default:
+        throw invalidParameterError(`${name}.op`, `one of ${OP_NAMES.map((n) => `'${n}'`).join(', ')}`, op);
+    }
+  });
+}
+
+/** Rounds half to even, as numpy.rint (Math.round rounds halves up). */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r + 0;
+}
+
+/**
+ * The value of one sample after the chain, band `band`, in float64 as the module comment states.
+ * @param x the sample's value (signed for int16)
+ * @returns the rounded result, within [lo, hi]
+ */
+export function applyChain(
+  ops: readonly CheckedOp[],
+  band: number,
+  x: number,
+  lo: number,
+  hi: number,
+): number {
+  let v = x;
+  const span = hi - lo;
+  for (const op of ops) {
+    switch (op.op) {
+      case 'add':
+        v = v + (op.value[band] as number);
+        break;
+      case 'gain':
+        v = v * (op.value[band] as number);
+        break;
+      case 'levels': {
+        const b = op.black[band] as number;
+        v = ((v - b) * span) / ((op.white[band] as number) - b) + lo;
+        break;
+      }
+      case 'gamma':
+        v = lo + span * ((v - lo) / span) ** (1 / (op.value[band] as number));
+        break;
+      case 'invert':
+        v = hi + lo - v;
+        break;
+    }
+    v = Math.min(Math.max(v, lo), hi);
+  }
+  return roundHalfEven(v);
+}
+
+/** The lookup tables of one run: per band, the result's 16 bits for each sample's 16 bits. */
+export interface OpTables {
+  readonly bands: Bands;
+  /** `bands` tables of 65,536 entries, indexed by the sample's bits (two's complement for int16). */
+  readonly tables: readonly Uint16Array[];
+  /** Per band, whether it changes (false for alpha unless asked): kernels leave those samples alone. */
+  readonly changes: readonly boolean[];
+}
+
+/**
+ * Builds the 65,536-entry table of every band, once per run.
+ * @param ops checked ops (see {@link checkOps})
+ * @param type the sample type
+ * @param bands samples per pixel
+ * @param alpha whether alpha (the last band of 2 and 4) changes
+ * @param max uint16 only: the upper clamp (PNM maxval) [65535]
+ * @returns the tables; an unchanged band's table is the identity
+ */
+export function buildTables(
+  ops: readonly CheckedOp[],
+  type: SampleType,
+  bands: Bands,
+  alpha: boolean,
+  max?: number,
+): OpTables {
+  const range = sampleRange(type);
+  const lo = range.min;
+  const hi = type === 'uint16' && max !== undefined ? max : range.max;
+  const signed = type === 'int16';
+  const alphaIndex = alphaBand(bands);
+  const changes: boolean[] = [];
+  const tables: Uint16Array[] = [];
+  for (let band = 0; band < bands; band++) {
+    const changed = band !== alphaIndex || alpha;
+    const table = new Uint16Array(65536);
+    for (let bits = 0; bits < 65536; bits++) {
+      if (!changed) {
+        table[bits] = bits;
+        continue;
+      }
+      const x = signed && bits >= 0x8000 ? bits - 0x10000 : bits;
+      // Uint16Array stores the low 16 bits, so a negative int16 result is stored in two's complement.
+      table[bits] = applyChain(ops, band, x, lo, hi);
+    }
+    changes.push(changed);
+    tables.push(table);
+  }
+  return { bands, tables, changes };
+}
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Applies the tables to whole pixels of a view, each sample read and written in its byte order.
+ * @param view the pixels (byteLength a multiple of 2 × bands)
+ * @param tables from {@link buildTables}
+ * @param bigEndian whether samples are stored big-endian
+ */
+export function applyTables(view: DataView, tables: OpTables, bigEndian: boolean): void {
+  const little = !bigEndian;
+  if (little === HOST_LITTLE_ENDIAN && view.byteOffset % 2 === 0) {
+    // Aligned samples in the host's order: typed-array loads, several times faster than DataView calls.
+    const samples = new Uint16Array(view.buffer, view.byteOffset, view.byteLength / 2);
+    const n = samples.length;
+    for (let band = 0; band < tables.bands; band++) {
+      if (!tables.changes[band]) continue;
+      const table = tables.tables[band] as Uint16Array;
+      for (let i = band; i < n; i += tables.bands) samples[i] = table[samples[i] as number] as number;
+    }
+    return;
+  }
+  const stride = 2 * tables.bands;
+  const end = view.byteLength;
+  for (let band = 0; band < tables.bands; band++) {
+    if (!tables.changes[band]) continue;
+    const table = tables.tables[band] as Uint16Array;
+    for (let at = 2 * band; at < end; at += stride) {
+      view.setUint16(at, table[view.getUint16(at, little)] as number, little);
+    }
+  }
+}
+
+/**
+ * The deltas of a chain that is one whole-number add within brighten's range, which brighten's kernels (SIMD
+ * saturating add) compute exactly; undefined for any other chain, which goes through the tables.
+ */
+export function addOnlyDeltas(ops: readonly CheckedOp[]): number[] | undefined {
+  if (ops.length !== 1) return undefined;
+  const op = ops[0] as CheckedOp;
+  if (op.op !== 'add' || !op.value.every((v) => Number.isInteger(v) && Math.abs(v) <= 65535))
+    return undefined;
+  return [...op.value];
+}

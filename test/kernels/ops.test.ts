@@ -1,0 +1,259 @@
+// The adjust ops (issue 15): their checks, and the lookup tables checked against a float64 reference written
+// here, independently of src/kernels/ops.ts, on random data with every edge value, and against numpy.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, test } from 'vitest';
+import {
+  type AdjustOp,
+  applyTables,
+  buildTables,
+  checkOps,
+  createKernel,
+  KERNEL_NAMES,
+  roundHalfEven,
+  type SampleType,
+  wasmDataEnd,
+} from '../../dist/kernels/index.js';
+
+type Bands = 1 | 2 | 3 | 4;
+
+/** Round half to even, written another way: from the floor and the exact fraction. */
+function rint(x: number): number {
+  const f = Math.floor(x);
+  const frac = x - f;
+  if (frac < 0.5) return f;
+  if (frac > 0.5) return f + 1;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** One op on one value, as the issue states it, one case per op, with its own clamp. */
+function reference(ops: AdjustOp[], band: number, x0: number, lo: number, hi: number): number {
+  const pick = (v: number | readonly number[]) => (typeof v === 'number' ? v : (v[band] as number));
+  let x = x0;
+  for (const op of ops) {
+    if (op.op === 'add') x += pick(op.value);
+    else if (op.op === 'gain') x *= pick(op.value);
+    else if (op.op === 'levels') {
+      const b = pick(op.black);
+      const w = pick(op.white);
+      x = ((x - b) * (hi - lo)) / (w - b) + lo;
+    } else if (op.op === 'gamma') x = lo + (hi - lo) * ((x - lo) / (hi - lo)) ** (1 / pick(op.value));
+    else x = hi + lo - x;
+    if (x < lo) x = lo;
+    if (x > hi) x = hi;
+  }
+  return rint(x);
+}
+
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const EDGE_BITS = [0, 1, 2, 1000, 4094, 4095, 4096, 32766, 32767, 32768, 32769, 64535, 65534, 65535];
+
+/** Random samples with every edge value, for `pixels` pixels of `bands` samples plus an odd tail of pixels. */
+function samples(pixels: number, bands: Bands, seed: number): Uint16Array {
+  const next = random(seed);
+  const out = new Uint16Array(pixels * bands);
+  for (let i = 0; i < out.length; i++) out[i] = Math.floor(next() * 65536);
+  EDGE_BITS.forEach((bits, i) => {
+    for (let b = 0; b < bands; b++) out[(i * bands + b) % out.length] = bits;
+  });
+  return out;
+}
+
+const CHAINS: Record<string, (bands: Bands) => AdjustOp[]> = {
+  add: () => [{ op: 'add', value: 1234 }],
+  'add negative fraction': () => [{ op: 'add', value: -0.5 }],
+  gain: () => [{ op: 'gain', value: 1.37 }],
+  'gain 0': () => [{ op: 'gain', value: 0 }],
+  levels: () => [{ op: 'levels', black: 1000, white: 60001 }],
+  gamma: () => [{ op: 'gamma', value: 2.2 }],
+  'gamma dark': () => [{ op: 'gamma', value: 0.45 }],
+  invert: () => [{ op: 'invert' }],
+  'per-band gain': (bands) => [{ op: 'gain', value: [1.1, 1.0, 0.9, 0.5].slice(0, bands) }],
+  chain: (bands) => [
+    { op: 'levels', black: [100, 200, 300, 400].slice(0, bands), white: 60000 },
+    { op: 'gain', value: 1.05 },
+    { op: 'add', value: -300.5 },
+    { op: 'gamma', value: [2.2, 1.8, 1.0, 0.7].slice(0, bands) },
+    { op: 'invert' },
+  ],
+};
+
+const CASES: { type: SampleType; max?: number }[] = [
+  { type: 'uint16' },
+  { type: 'int16' },
+  { type: 'uint16', max: 4095 },
+];
+
+describe('adjust tables against the float64 reference', () => {
+  for (const { type, max } of CASES) {
+    for (const bands of [1, 2, 3, 4] as Bands[]) {
+      for (const alpha of bands === 2 || bands === 4 ? [false, true] : [false]) {
+        for (const [name, chain] of Object.entries(CHAINS)) {
+          test(`${name}, ${type}${max ? ` max ${max}` : ''}, ${bands} bands${alpha ? ' + alpha' : ''}`, () => {
+            const ops = chain(bands);
+            const lo = type === 'int16' ? -32768 : 0;
+            const hi = type === 'int16' ? 32767 : (max ?? 65535);
+            const tables = buildTables(checkOps(ops, bands), type, bands, alpha, max);
+            const input = samples(301, bands, bands * 31 + name.length);
+            for (const bigEndian of [false, true]) {
+              const bytes = new Uint8Array(input.buffer.slice(0));
+              const view = new DataView(bytes.buffer);
+              if (bigEndian)
+                for (let i = 0; i < input.length; i++) view.setUint16(2 * i, input[i] as number, false);
+              applyTables(view, tables, bigEndian);
+              for (let i = 0; i < input.length; i++) {
+                const band = i % bands;
+                const bits = input[i] as number;
+                const changed = alpha || !((bands === 2 || bands === 4) && band === bands - 1);
+                const x = type === 'int16' && bits >= 32768 ? bits - 65536 : bits;
+                const want = changed ? reference(ops, band, x, lo, hi) & 0xffff : bits;
+                const got = view.getUint16(2 * i, !bigEndian);
+                if (got !== want) expect({ i, band, bits, got }).toEqual({ i, band, bits, got: want });
+              }
+            }
+          });
+        }
+      }
+    }
+  }
+
+  test('add alone equals brighten: x + N clamped, whole numbers unchanged by rounding', () => {
+    const tables = buildTables(checkOps([{ op: 'add', value: -40000 }], 1), 'int16', 1, false);
+    expect(tables.tables[0]?.[100]).toBe(-32768 & 0xffff);
+    const up = buildTables(checkOps([{ op: 'add', value: 512 }], 1), 'uint16', 1, false, 4095);
+    expect(up.tables[0]?.[100]).toBe(612);
+    expect(up.tables[0]?.[4000]).toBe(4095);
+    expect(up.tables[0]?.[65535]).toBe(4095);
+  });
+
+  test('round half to even, as numpy.rint', () => {
+    expect([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 2.4999, 2.5001].map(roundHalfEven)).toEqual([
+      0, 2, 2, 0, -2, -2, 2, 3,
+    ]);
+  });
+});
+
+describe('every kernel applies a chain to the same bytes as the reference', () => {
+  const memory = new WebAssembly.Memory({ initial: 32 });
+  const base = Math.ceil(wasmDataEnd() / 65536) * 65536 + 65536;
+  for (const name of KERNEL_NAMES) {
+    for (const [chainName, chain] of Object.entries(CHAINS)) {
+      test(`${name}: ${chainName}`, () => {
+        const kernel = createKernel(name, memory);
+        for (const { type, max } of CASES) {
+          for (const bands of [1, 2, 3, 4] as Bands[]) {
+            const alpha = true;
+            const lo = type === 'int16' ? -32768 : 0;
+            const hi = type === 'int16' ? 32767 : (max ?? 65535);
+            const ops = chain(bands);
+            // Odd pixel counts (tails of every SIMD width) at odd byte offsets, big- and little-endian.
+            for (const [pixels, misalign, bigEndian] of [
+              [37, 1, false],
+              [301, 0, true],
+              [16, 3, false],
+            ] as [number, number, boolean][]) {
+              const input = samples(pixels, bands, pixels + bands);
+              const at = base + misalign;
+              const bytes = new Uint8Array(memory.buffer);
+              const view = new DataView(memory.buffer);
+              bytes.fill(0xa5, at - 16, at + input.length * 2 + 16);
+              for (let i = 0; i < input.length; i++)
+                view.setUint16(at + 2 * i, input[i] as number, !bigEndian);
+              kernel.brighten(memory.buffer, at, input.length * 2, {
+                delta: 0,
+                type,
+                bands,
+                alpha,
+                byteOrder: bigEndian ? 'big' : 'little',
+                ...(max !== undefined && { max }),
+                ops: checkOps(ops, bands),
+              });
+              for (let i = 0; i < input.length; i++) {
+                const bits = input[i] as number;
+                const x = type === 'int16' && bits >= 32768 ? bits - 65536 : bits;
+                const want = reference(ops, i % bands, x, lo, hi) & 0xffff;
+                const got = view.getUint16(at + 2 * i, !bigEndian);
+                if (got !== want) expect({ i, bits, got }).toEqual({ i, bits, got: want });
+              }
+              expect(bytes[at - 1]).toBe(0xa5);
+              expect(bytes[at + input.length * 2]).toBe(0xa5);
+            }
+          }
+        }
+      });
+    }
+  }
+});
+
+describe('bad ops are refused with one line and a code', () => {
+  const bad: [string, unknown, number][] = [
+    ['gain below 0', [{ op: 'gain', value: -0.1 }], 3],
+    ['levels B = W', [{ op: 'levels', black: 5, white: 5 }], 3],
+    ['levels B > W', [{ op: 'levels', black: [0, 9, 0], white: 8 }], 3],
+    ['gamma 0', [{ op: 'gamma', value: 0 }], 3],
+    ['gamma below 0', [{ op: 'gamma', value: -1 }], 3],
+    ['NaN', [{ op: 'add', value: Number.NaN }], 3],
+    ['Infinity', [{ op: 'gain', value: Number.POSITIVE_INFINITY }], 3],
+    ['-Infinity in levels', [{ op: 'levels', black: Number.NEGATIVE_INFINITY, white: 9 }], 3],
+    ['more values than bands', [{ op: 'gain', value: [1, 1, 1, 1] }], 3],
+    ['two values for three bands', [{ op: 'add', value: [1, 1] }], 3],
+    ['unknown op', [{ op: 'sharpen', value: 1 }], 3],
+    ['no ops', [], 3],
+    ['not an array', { op: 'add', value: 1 }, 3],
+    ['a string value', [{ op: 'add', value: '1' }], 3],
+  ];
+  for (const [name, ops, bands] of bad) {
+    test(name, () => {
+      let error: unknown;
+      try {
+        checkOps(ops, bands as Bands);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(Error);
+      expect((error as { code: string }).code).toBe('ERR_INVALID_ARG_VALUE');
+      expect((error as Error).message).not.toContain('\n');
+    });
+  }
+});
+
+describe('numpy agrees on one chain', () => {
+  const python = '/usr/bin/python3';
+  const hasNumpy = spawnSync(python, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+  test.runIf(hasNumpy)('levels, gain, gamma, add, invert on every uint16 value', () => {
+    const ops: AdjustOp[] = [
+      { op: 'levels', black: 1024, white: 61000 },
+      { op: 'gain', value: 1.1 },
+      { op: 'gamma', value: 2.2 },
+      { op: 'add', value: -17.5 },
+      { op: 'invert' },
+    ];
+    const script = `
+import numpy as np, sys
+x = np.arange(65536, dtype=np.float64)
+lo, hi = 0.0, 65535.0
+x = np.clip((x - 1024) * (hi - lo) / (61000 - 1024) + lo, lo, hi)
+x = np.clip(x * 1.1, lo, hi)
+x = np.clip(lo + (hi - lo) * np.power((x - lo) / (hi - lo), 1 / 2.2), lo, hi)
+x = np.clip(x + -17.5, lo, hi)
+x = np.clip(hi + lo - x, lo, hi)
+sys.stdout.buffer.write(np.rint(x).astype('<u2').tobytes())
+`;
+    const run = spawnSync(python, ['-c', script], { maxBuffer: 1 << 20 });
+    expect(run.status).toBe(0);
+    const want = new Uint16Array(new Uint8Array(run.stdout).buffer);
+    const table = buildTables(checkOps(ops, 1), 'uint16', 1, false).tables[0] as Uint16Array;
+    let differ = 0;
+    for (let i = 0; i < 65536; i++) if (table[i] !== want[i]) differ++;
+    expect(differ).toBe(0);
+  });
+});
