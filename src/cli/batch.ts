@@ -1,20 +1,23 @@
 /**
  * Runs one command over many files: goes on past a failed file (unless `failFast`), prints one line
  * (or one NDJSON object, with `--json`) per file as it finishes, a summary line on a terminal, and
- * keeps a run log beside the files so that a re-run does not repeat finished work.
+ * records on each finished file what was done to it, so that a re-run does not repeat finished work.
  *
- * The run log is `.rawbright-done` in each file's folder, one JSON line per finished file:
- * `{"name", "dev", "ino", "size", "mtimeMs", "params", "at"}`. A file counts as done by a run when
- * its name, device and inode, size and modification time are those recorded after the finished run
- * and `params` (the options that decide the output bytes) are the same: a file changed since, a
- * file replaced under the same name, or a run with other parameters does not match.
+ * The record is a marker on the file itself (the extended attribute `user.rawbright.done`, so it
+ * follows the file through renames and hard links and leaves no file beside it): the file's size and
+ * modification time after the finished run and `params` (the options that decide the output bytes).
+ * A file counts as done when all three are still the same: a file changed since, or a copy (which
+ * does not carry the attribute), does not match. Where the file system keeps no user attributes,
+ * nothing is recorded and nothing counts as done.
  */
-import { appendFileSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { statSync } from 'node:fs';
 import { errorCode, RawbrightError } from '../errors.js';
+import { MappedFile } from '../file/mapped-file.js';
+import { readMarker, writeMarker } from '../file/marker.js';
 import { formatBytes } from '../format.js';
 
-export const RUN_LOG = '.rawbright-done';
+/** The marker that records a finished run on the file (`user.rawbright.done`). */
+export const DONE_MARKER = 'done';
 
 /** What one file's run gave: its report, a failure, or a skip (already done). */
 export type BatchOutcome<R> =
@@ -30,13 +33,13 @@ export interface BatchOptions<R> {
   /** Print only failures (and, with `json`, the JSON lines): no line per finished file, no summary. */
   quiet?: boolean;
   /**
-   * The options that decide the output bytes, compared with the run log's; undefined for runs that
-   * change no input (e.g. into --out), which keep no run log.
+   * The options that decide the output bytes, compared with the file's record; undefined for runs
+   * that change no input (e.g. into --out), which record nothing.
    */
   params: Record<string, unknown> | undefined;
-  /** Skip files the run log shows as done with the same params (else such a file is refused). */
+  /** Skip files recorded as done with the same params (else such a file is refused). */
   skipDone?: boolean;
-  /** Run files the run log shows as done again. */
+  /** Run files recorded as done again. */
   again?: boolean;
   /** The verb of the summary line, e.g. "brightened". */
   verb: string;
@@ -46,68 +49,40 @@ export interface BatchOptions<R> {
   bytes(report: R): number;
 }
 
-interface LogEntry {
-  name: string;
-  dev: number;
-  ino: number;
+interface DoneRecord {
   size: number;
   mtimeMs: number;
   params: string;
 }
 
-function identity(path: string): Omit<LogEntry, 'params'> {
-  const stat = statSync(path);
-  return { name: basename(path), dev: stat.dev, ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
-}
-
-function readLog(dir: string): LogEntry[] {
-  let text: string;
-  try {
-    text = readFileSync(join(dir, RUN_LOG), 'utf8');
-  } catch {
-    return [];
-  }
-  const entries: LogEntry[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      entries.push(JSON.parse(line) as LogEntry);
-    } catch {
-      // A line cut short by a crash records nothing.
-    }
-  }
-  return entries;
-}
-
-/** Whether the run log shows `path`, as it is now, finished by a run with `params`. */
+/** Whether `path`, as it is now, carries the record of a finished run with `params`. */
 export function isDone(path: string, params: string): boolean {
-  let now: Omit<LogEntry, 'params'>;
   try {
-    now = identity(path);
+    const stat = statSync(path);
+    if (!stat.isFile()) return false;
+    using file = MappedFile.open(path);
+    const text = readMarker(file, DONE_MARKER);
+    if (text === undefined) return false;
+    const record = JSON.parse(text) as DoneRecord;
+    return record.size === stat.size && record.mtimeMs === stat.mtimeMs && record.params === params;
   } catch {
+    // No file, no access, or a record that does not parse: nothing counts as done.
     return false;
   }
-  return readLog(dirname(path)).some(
-    (entry) =>
-      entry.name === now.name &&
-      entry.dev === now.dev &&
-      entry.ino === now.ino &&
-      entry.size === now.size &&
-      entry.mtimeMs === now.mtimeMs &&
-      entry.params === params,
-  );
 }
 
-/** Records `path`, as it is now, as finished by a run with `params`. */
-export function recordDone(path: string, params: string): void {
-  const entry = { ...identity(path), params, at: new Date().toISOString() };
-  appendFileSync(join(dirname(path), RUN_LOG), `${JSON.stringify(entry)}\n`);
+/** Records on `path`, as it is now, that a run with `params` finished; false where nothing can be kept. */
+export function recordDone(path: string, params: string): boolean {
+  using file = MappedFile.open(path);
+  const stat = statSync(path);
+  const record: DoneRecord = { size: stat.size, mtimeMs: stat.mtimeMs, params };
+  return writeMarker(file, DONE_MARKER, JSON.stringify(record));
 }
 
 function alreadyDone(path: string): RawbrightError {
   return new RawbrightError(
     'ERR_ALREADY_DONE',
-    `${path} was already changed by a run with these options (see ${RUN_LOG}); use --skip-done to skip it or --again to run it again`,
+    `${path} was already changed by a run with these options (it says so itself, and has not changed since); use --skip-done to skip it or --again to run it again`,
     { path },
   );
 }
@@ -151,14 +126,14 @@ export async function runBatch<R>(
     try {
       if (params !== undefined && !options.again && isDone(path, params)) {
         if (!options.skipDone) throw alreadyDone(path);
-        outcome = { path, status: 'skipped', reason: `already done (${RUN_LOG})` };
+        outcome = { path, status: 'skipped', reason: 'already done with these options' };
       } else {
         const report = await run(path);
         try {
           if (params !== undefined) recordDone(path, params);
         } catch (error) {
           process.stderr.write(
-            `rawbright: could not record ${path} in ${RUN_LOG}: ${error instanceof Error ? error.message : error}\n`,
+            `rawbright: could not record the finished run on ${path}: ${error instanceof Error ? error.message : error}\n`,
           );
         }
         bytes += options.bytes(report);

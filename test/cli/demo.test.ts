@@ -27,4 +27,5 @@ it('npm start (the demo) imports, brightens in place, exports and draws a before
   const comparison = await sharp(join(tmp.dir, 'before-after.png')).metadata();
   expect(comparison).toMatchObject({ width: 512 * 2 + 16, height: 512 });
   expect(existsSync(join(tmp.dir, 'astronaut.raw.rawbright-journal'))).toBe(false);
-});
+  // The whole demo (import, eight windows, four kernels timed, export, picture): ~40 s on a loaded machine.
+}, 180_000);

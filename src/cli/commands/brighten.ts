@@ -13,7 +13,7 @@ import {
 } from '../../brighten/pipeline.js';
 import { formatBytes } from '../../format.js';
 import type { KernelName } from '../../kernels/types.js';
-import { RUN_LOG, runBatch } from '../batch.js';
+import { runBatch } from '../batch.js';
 import { addRunOptions, parseChoice, parseInteger, parseSizeOption, usageError } from '../options.js';
 import { createProgressDisplay } from '../progress.js';
 
@@ -119,8 +119,8 @@ export function addFileRunOptions(command: Command): Command {
     .option('--no-journal', 'skip the undo journal (faster; a killed run cannot be resumed)')
     .option('--durable', 'fsync every window, so a power cut loses nothing (disk speed)')
     .option('--fail-fast', 'stop at the first file that fails (default: go on with the rest)')
-    .option('--skip-done', `skip files the run log (${RUN_LOG}) shows as done with the same options`)
-    .option('--again', 'run files the run log shows as done once more')
+    .option('--skip-done', 'skip files that record a finished run with the same options, unchanged since')
+    .option('--again', 'run files that record a finished run with the same options once more')
     .option('-q, --quiet', 'print only errors: no progress bar, no line per file, no summary');
   return addProcessingOptions(command, 'worker threads (default: 1)');
 }
@@ -130,8 +130,8 @@ export type FileRunOptions = Omit<BrightenOptions, 'by'>;
 
 /**
  * Runs `runOne` over each named file with the flags of {@link addFileRunOptions}: the one command code path of
- * `brighten` and `adjust` (progress, Ctrl-C, the batch, its run log and reports). `change` is what the run does
- * to the bytes besides the flags (`{ by }`, `{ ops }`), recorded in the run log.
+ * `brighten` and `adjust` (progress, Ctrl-C, the batch, its done records and reports). `change` is what the run does
+ * to the bytes besides the flags (`{ by }`, `{ ops }`), recorded on each finished file.
  */
 export async function runFileCommand(
   files: string[],
