@@ -6,7 +6,7 @@
 import { oneOf } from '../validate.js';
 import { createJsKernel } from './js.js';
 import { createNativeKernel } from './native.js';
-import { addOnlyDeltas, applyTables, buildTables, type CheckedOp, checkOps, type OpTables } from './ops.js';
+import { addOnlyDeltas, buildTables, type CheckedOp, checkOps, type OpTables } from './ops.js';
 import {
   type Bands,
   type BrightenParams,
@@ -14,6 +14,7 @@ import {
   KERNEL_NAMES,
   type Kernel,
   type KernelName,
+  type TableKernel,
 } from './types.js';
 import { createWasmKernel } from './wasm.js';
 
@@ -83,10 +84,11 @@ function tablesFor(
 
 /**
  * A kernel that also applies `params.ops`: a chain of one whole-number add becomes the kernel's own brighten
- * (SIMD saturating add where the kernel has it), every other chain goes through the per-band tables, the same
- * table loop for every kernel, so all four give the same bytes.
+ * (SIMD saturating add where the kernel has it), every other chain goes through the per-band tables, built
+ * once here and applied by the kernel's own table loop (TypeScript, wasm or C++), so all four give the same
+ * bytes.
  */
-function withOps(kernel: Kernel): Kernel {
+function withOps(kernel: TableKernel): Kernel {
   const brighten = (
     buffer: ArrayBuffer,
     byteOffset: number,
@@ -107,7 +109,7 @@ function withOps(kernel: Kernel): Kernel {
     }
     if (byteLength === 0) return;
     const tables = tablesFor(params, ops, layout.bands, layout.alpha);
-    applyTables(new DataView(buffer, byteOffset, byteLength), tables, layout.bigEndian);
+    kernel.applyTables(buffer, byteOffset, byteLength, tables, layout.bigEndian);
   };
   return Object.freeze({ name: kernel.name, brighten });
 }

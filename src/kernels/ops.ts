@@ -264,6 +264,53 @@ export function applyTables(view: DataView, tables: OpTables, bigEndian: boolean
   }
 }
 
+/** How many bands change: all, or all but alpha (the changed bands are always a prefix of the pixel). */
+export function changedBands(tables: OpTables): number {
+  return tables.changes.filter(Boolean).length;
+}
+
+const packed = new WeakMap<OpTables, Uint16Array[]>();
+
+/**
+ * The tables of the changed bands back to back, as the wasm and native loops read them: entry `bits` of a
+ * band's table at index band × 65,536 + bits, where bits are the sample's two bytes read in the host's order.
+ * With `swap` (samples stored in the other order) index and entry are byte-swapped, so one loop serves both
+ * orders. Built once per tables and order.
+ * @param tables from {@link buildTables}
+ * @param swap whether samples are stored in the order opposite to the reader's
+ * @returns `changedBands(tables)` × 65,536 entries in an ArrayBuffer of its own
+ */
+export function packTables(tables: OpTables, swap: boolean): Uint16Array {
+  let both = packed.get(tables);
+  if (both === undefined) {
+    both = [];
+    packed.set(tables, both);
+  }
+  const at = swap ? 1 : 0;
+  let out = both[at];
+  if (out === undefined) {
+    const changed = changedBands(tables);
+    out = new Uint16Array(changed * 65536);
+    for (let band = 0; band < changed; band++) {
+      const table = tables.tables[band] as Uint16Array;
+      const base = band * 65536;
+      if (!swap) {
+        out.set(table, base);
+        continue;
+      }
+      for (let bits = 0; bits < 65536; bits++) {
+        const y = table[((bits & 0xff) << 8) | (bits >> 8)] as number;
+        out[base + bits] = ((y & 0xff) << 8) | (y >> 8);
+      }
+    }
+    both[at] = out;
+  }
+  return out;
+}
+
+/** Whether this host stores 16-bit numbers low byte first. */
+export const HOST_IS_LITTLE_ENDIAN = HOST_LITTLE_ENDIAN;
+
 /**
  * The deltas of a chain that is one whole-number add within brighten's range, which brighten's kernels (SIMD
  * saturating add) compute exactly; undefined for any other chain, which goes through the tables.

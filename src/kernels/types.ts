@@ -96,6 +96,26 @@ export interface Kernel {
   brighten(buffer: ArrayBuffer, byteOffset: number, byteLength: number, params: BrightenParams): void;
 }
 
+/**
+ * A kernel with its own loop for the adjust tables (./ops.ts): js (TypeScript), wasm and wasm-simd (one
+ * scalar wasm loop, tables in the wasm memory), native (C++). Used by createKernel's ops wrapper, which has
+ * checked the arguments already.
+ */
+export interface TableKernel extends Kernel {
+  /**
+   * Applies the per-band tables to [byteOffset, byteOffset + byteLength) in place.
+   * @param tables from buildTables, for the call's layout
+   * @param bigEndian whether samples are stored big-endian
+   */
+  applyTables(
+    buffer: ArrayBuffer,
+    byteOffset: number,
+    byteLength: number,
+    tables: import('./ops.js').OpTables,
+    bigEndian: boolean,
+  ): void;
+}
+
 /** The checked form of a brighten call's parameters. */
 export interface CheckedParams {
   bands: Bands;
