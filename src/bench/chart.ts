@@ -313,7 +313,7 @@ function operationsPanel(result: BenchResult, layout: Layout = {}): Panel | unde
   const rows = operations.flatMap((o) =>
     KERNEL_NAMES.map((name) => ({
       label: `${o.label} · ${name}`,
-      group: name,
+      group: name === 'native' ? 'native C++ reference' : 'kernel',
       ...spreadOf(o.kernels[name].gbps),
       text: `${o.kernels[name].gbps.median.toFixed(2)}${name === 'js' ? '' : times(o.ratios.vsJs[name], 'js')}`,
     })),
