@@ -312,6 +312,45 @@ export function packTables(tables: OpTables, swap: boolean): Uint16Array {
 export const HOST_IS_LITTLE_ENDIAN = HOST_LITTLE_ENDIAN;
 
 /**
+ * The per-band deltas when the tables are, entry for entry, brighten's saturating add: every changed band's
+ * table equals min(max(x + d, lo), hi) for all 65,536 inputs, for one whole d within ±65535 (checked
+ * exhaustively, so brighten's SIMD kernels give exactly the tables' bytes). Such chains are e.g. `gain 1`,
+ * `levels 0:65535`, or an add followed by ops that change nothing.
+ * @param tables from {@link buildTables}
+ * @param type the sample type they were built for
+ * @param max uint16 only: the upper clamp they were built with [65535]
+ * @returns one delta per band (0 for unchanged bands), or undefined when some table is anything else
+ */
+export function tablesAsAdd(tables: OpTables, type: SampleType, max?: number): number[] | undefined {
+  const range = sampleRange(type);
+  const lo = range.min;
+  const hi = type === 'uint16' && max !== undefined ? max : range.max;
+  const signed = type === 'int16';
+  const deltas: number[] = [];
+  for (let band = 0; band < tables.bands; band++) {
+    if (!tables.changes[band]) {
+      deltas.push(0);
+      continue;
+    }
+    const table = tables.tables[band] as Uint16Array;
+    // A candidate d from an input whose result is inside (lo, hi), if any; else try the inputs' ends.
+    let d: number | undefined;
+    for (let bits = 0; bits < 65536 && d === undefined; bits++) {
+      const y = table[bits] as number;
+      const value = signed && y >= 0x8000 ? y - 0x10000 : y;
+      if (value > lo && value < hi) d = value - (signed && bits >= 0x8000 ? bits - 0x10000 : bits);
+    }
+    if (d === undefined || Math.abs(d) > 65535) return undefined;
+    for (let bits = 0; bits < 65536; bits++) {
+      const x = signed && bits >= 0x8000 ? bits - 0x10000 : bits;
+      if ((table[bits] as number) !== (Math.min(Math.max(x + d, lo), hi) & 0xffff)) return undefined;
+    }
+    deltas.push(d);
+  }
+  return deltas;
+}
+
+/**
  * The deltas of a chain that is one whole-number add within brighten's range, which brighten's kernels (SIMD
  * saturating add) compute exactly; undefined for any other chain, which goes through the tables.
  */

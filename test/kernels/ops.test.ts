@@ -12,6 +12,7 @@ import {
   KERNEL_NAMES,
   roundHalfEven,
   type SampleType,
+  tablesAsAdd,
   wasmDataEnd,
 } from '../../dist/kernels/index.js';
 
@@ -72,6 +73,10 @@ function samples(pixels: number, bands: Bands, seed: number): Uint16Array {
 const CHAINS: Record<string, (bands: Bands) => AdjustOp[]> = {
   add: () => [{ op: 'add', value: 1234 }],
   'add negative fraction': () => [{ op: 'add', value: -0.5 }],
+  'add, then gain 1 (a saturating add, run as brighten)': () => [
+    { op: 'add', value: -1234 },
+    { op: 'gain', value: 1 },
+  ],
   gain: () => [{ op: 'gain', value: 1.37 }],
   'gain 0': () => [{ op: 'gain', value: 0 }],
   levels: () => [{ op: 'levels', black: 1000, white: 60001 }],
@@ -303,6 +308,99 @@ describe('each kernel runs its own table loop', () => {
     const buffer = new ArrayBuffer(4 * 65536 * 2);
     expect(() => native.applyTables(buffer, 0, 8, new ArrayBuffer(100), 1, 1)).toThrow(/tables must hold/);
     expect(() => native.applyTables(buffer, 0, 8, buffer, 4, 4)).toThrow(/overlap/);
+  });
+});
+
+describe('tables that are a saturating add run as brighten', () => {
+  const cases: [string, AdjustOp[], SampleType, number | undefined, number[] | undefined][] = [
+    ['gain 1', [{ op: 'gain', value: 1 }], 'uint16', undefined, [0, 0, 0]],
+    [
+      'levels over the whole range',
+      [{ op: 'levels', black: 0, white: 65535 }],
+      'uint16',
+      undefined,
+      [0, 0, 0],
+    ],
+    [
+      'add, then gain 1',
+      [
+        { op: 'add', value: 700 },
+        { op: 'gain', value: 1 },
+      ],
+      'int16',
+      undefined,
+      [700, 700, 700],
+    ],
+    [
+      'per-band add then gain 1, max 4095',
+      [
+        { op: 'add', value: [-5, 0, 9] },
+        { op: 'gain', value: 1 },
+      ],
+      'uint16',
+      4095,
+      [-5, 0, 9],
+    ],
+    [
+      'two adds that clamp in between',
+      [
+        { op: 'add', value: 100 },
+        { op: 'add', value: -50 },
+      ],
+      'uint16',
+      undefined,
+      undefined,
+    ],
+    ['gain 1.1', [{ op: 'gain', value: 1.1 }], 'uint16', undefined, undefined],
+    ['invert', [{ op: 'invert' }], 'int16', undefined, undefined],
+    ['add a fraction', [{ op: 'add', value: 0.5 }], 'uint16', undefined, undefined],
+  ];
+  for (const [name, ops, type, max, want] of cases) {
+    test(`${name}: ${want === undefined ? 'stays on the tables' : `deltas ${want.join(', ')}`}`, () => {
+      expect(tablesAsAdd(buildTables(checkOps(ops, 3), type, 3, false, max), type, max)).toEqual(want);
+    });
+  }
+
+  test('native: such a chain goes through native.brighten (the SIMD add), not the table loop', () => {
+    const tables = vi.spyOn(native, 'applyTables');
+    const brighten = vi.spyOn(native, 'brighten');
+    try {
+      const kernel = createKernel('native', new WebAssembly.Memory({ initial: 1 }));
+      const buffer = new ArrayBuffer(6 * 4);
+      const view = new DataView(buffer);
+      for (let i = 0; i < 12; i++) view.setUint16(2 * i, i * 5900, true);
+      const ops = checkOps(
+        [
+          { op: 'add', value: 700 },
+          { op: 'gain', value: 1 },
+        ],
+        3,
+      );
+      kernel.brighten(buffer, 0, 24, { delta: 0, type: 'uint16', bands: 3, ops });
+      expect(tables).not.toHaveBeenCalled();
+      expect(brighten).toHaveBeenCalledTimes(1);
+      for (let i = 0; i < 12; i++) expect(view.getUint16(2 * i, true)).toBe(Math.min(i * 5900 + 700, 65535));
+    } finally {
+      tables.mockRestore();
+      brighten.mockRestore();
+    }
+  });
+
+  test('alpha left alone gets delta 0', () => {
+    const tables = buildTables(
+      checkOps(
+        [
+          { op: 'add', value: 3 },
+          { op: 'gain', value: 1 },
+        ],
+        4,
+        true,
+      ),
+      'uint16',
+      4,
+      false,
+    );
+    expect(tablesAsAdd(tables, 'uint16')).toEqual([3, 3, 3, 0]);
   });
 });
 
