@@ -412,3 +412,71 @@ export function lookupTables(ptr: usize, byteLength: usize, bands: i32, changed:
   else if (changed == 3) lookup3(ptr, end, stride, t0, t1, t2, t3);
   else lookup4(ptr, end, stride, t0, t1, t2, t3);
 }
+
+// ---- invert as SIMD arithmetic (wasm-simd) ----------------------------------------------------------------
+
+// hi + lo - x, clamped, exactly: int16 (lo -32768, hi 32767) gives -1 - x = NOT x, always in range; uint16
+// (lo 0, hi max) gives max - x clamped at 0 = sub_sat_u(max, x). Lanes of unchanged bands keep x (bitselect).
+@inline
+function invertVector(x: v128, top: v128, mask: v128, signed: bool, big: bool): v128 {
+  const v = big ? swapBytes(x) : x;
+  const r = signed ? v128.not(v) : i16x8.sub_sat_u(top, v);
+  const out = v128.bitselect(r, v, mask);
+  return big ? swapBytes(out) : out;
+}
+
+/**
+ * SIMD invert: every changed sample x of [ptr, ptr + byteLength) becomes hi + lo - x (see above), in place.
+ * Same arguments as {@link brightenSimd}, without deltas.
+ */
+export function invertSimd(
+  ptr: usize, byteLength: usize, bands: i32, signed: bool, alpha: bool, bigEndian: bool, maxValue: i32,
+): void {
+  if (byteLength == 0) return;
+  const end = ptr + byteLength;
+  const m0 = changes(0, bands, alpha) ? -1 : 0, m1 = changes(1, bands, alpha) ? -1 : 0;
+  const m2 = changes(2, bands, alpha) ? -1 : 0, m3 = changes(3, bands, alpha) ? -1 : 0;
+  let k0 = laneVector(0, bands, m0, m1, m2, m3), k1 = laneVector(1, bands, m0, m1, m2, m3);
+  let k2 = laneVector(2, bands, m0, m1, m2, m3);
+  const top = i16x8.splat(<i16>maxValue);
+  let p = ptr;
+  if (signed) {
+    if (bigEndian) {
+      while (end - p >= 16) {
+        v128.store(p, invertVector(v128.load(p, 0, 1), top, k0, true, true), 0, 1);
+        const t = k0; k0 = k1; k1 = k2; k2 = t;
+        p += 16;
+      }
+    } else {
+      while (end - p >= 16) {
+        v128.store(p, invertVector(v128.load(p, 0, 1), top, k0, true, false), 0, 1);
+        const t = k0; k0 = k1; k1 = k2; k2 = t;
+        p += 16;
+      }
+    }
+  } else if (bigEndian) {
+    while (end - p >= 16) {
+      v128.store(p, invertVector(v128.load(p, 0, 1), top, k0, false, true), 0, 1);
+      const t = k0; k0 = k1; k1 = k2; k2 = t;
+      p += 16;
+    }
+  } else {
+    while (end - p >= 16) {
+      v128.store(p, invertVector(v128.load(p, 0, 1), top, k0, false, false), 0, 1);
+      const t = k0; k0 = k1; k1 = k2; k2 = t;
+      p += 16;
+    }
+  }
+  // The last < 16 bytes, sample by sample from the band the vectors stopped at.
+  let band = <i32>(((p - ptr) >> 1) % <usize>bands);
+  while (p != end) {
+    if (changes(band, bands, alpha)) {
+      let raw = <i32>load<u16>(p, 0, 1);
+      if (bigEndian) raw = <i32>bswap<u16>(<u16>raw);
+      const y = signed ? ~raw : max(maxValue - raw, 0);
+      store<u16>(p, bigEndian ? bswap<u16>(<u16>y) : <u16>y, 0, 1);
+    }
+    p += 2;
+    band = band + 1 == bands ? 0 : band + 1;
+  }
+}

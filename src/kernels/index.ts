@@ -6,7 +6,15 @@
 import { oneOf } from '../validate.js';
 import { createJsKernel } from './js.js';
 import { createNativeKernel } from './native.js';
-import { addOnlyDeltas, buildTables, type CheckedOp, checkOps, type OpTables, tablesAsAdd } from './ops.js';
+import {
+  addOnlyDeltas,
+  buildTables,
+  type CheckedOp,
+  checkOps,
+  type OpTables,
+  tablesAreInvert,
+  tablesAsAdd,
+} from './ops.js';
 import {
   type Bands,
   type BrightenParams,
@@ -28,6 +36,7 @@ export {
   MAX_OPS,
   OP_NAMES,
   roundHalfEven,
+  tablesAreInvert,
   tablesAsAdd,
 } from './ops.js';
 export type {
@@ -65,6 +74,9 @@ export function createKernel(name: KernelName, memory: WebAssembly.Memory): Kern
 
 /** Per tables, the deltas when they are exactly a saturating add (see tablesAsAdd), else null. */
 const asAdd = new WeakMap<OpTables, number[] | null>();
+
+/** Per tables, whether they are exactly invert (see tablesAreInvert). */
+const isInvert = new WeakMap<OpTables, boolean>();
 
 /** The tables of the chains seen last (a run has one chain per layout; a few entries suffice). */
 const tableCache = new Map<string, OpTables>();
@@ -122,6 +134,18 @@ function withOps(kernel: TableKernel): Kernel {
       // Proven equal on all 65,536 inputs of every band: brighten's SIMD saturating add gives the same bytes.
       kernel.brighten(buffer, byteOffset, byteLength, { ...rest, delta: add });
       return;
+    }
+    if (kernel.invert !== undefined) {
+      let invert = isInvert.get(tables);
+      if (invert === undefined) {
+        invert = tablesAreInvert(tables, params.type, params.max);
+        isInvert.set(tables, invert);
+      }
+      if (invert) {
+        // Proven equal on all 65,536 inputs of every band: the kernel's SIMD invert gives the same bytes.
+        kernel.invert(buffer, byteOffset, byteLength, layout);
+        return;
+      }
     }
     kernel.applyTables(buffer, byteOffset, byteLength, tables, layout.bigEndian);
   };

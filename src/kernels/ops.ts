@@ -351,6 +351,29 @@ export function tablesAsAdd(tables: OpTables, type: SampleType, max?: number): n
 }
 
 /**
+ * Whether the tables are, entry for entry, `invert` (hi + lo − x, clamped) on every changed band: checked on
+ * all 65,536 inputs, so a kernel's SIMD invert gives exactly the tables' bytes.
+ * @param tables from {@link buildTables}
+ * @param type the sample type they were built for
+ * @param max uint16 only: the upper clamp they were built with [65535]
+ */
+export function tablesAreInvert(tables: OpTables, type: SampleType, max?: number): boolean {
+  const range = sampleRange(type);
+  const lo = range.min;
+  const hi = type === 'uint16' && max !== undefined ? max : range.max;
+  const signed = type === 'int16';
+  for (let band = 0; band < tables.bands; band++) {
+    if (!tables.changes[band]) continue;
+    const table = tables.tables[band] as Uint16Array;
+    for (let bits = 0; bits < 65536; bits++) {
+      const x = signed && bits >= 0x8000 ? bits - 0x10000 : bits;
+      if ((table[bits] as number) !== (Math.min(Math.max(hi + lo - x, lo), hi) & 0xffff)) return false;
+    }
+  }
+  return true;
+}
+
+/**
  * The deltas of a chain that is one whole-number add within brighten's range, which brighten's kernels (SIMD
  * saturating add) compute exactly; undefined for any other chain, which goes through the tables.
  */

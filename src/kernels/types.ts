@@ -114,6 +114,11 @@ export interface TableKernel extends Kernel {
     tables: import('./ops.js').OpTables,
     bigEndian: boolean,
   ): void;
+  /**
+   * SIMD invert (hi + lo − x on every changed sample), where the kernel has one (wasm-simd): used for tables
+   * proven equal to invert on all inputs. Arguments as brighten's, already checked.
+   */
+  invert?(buffer: ArrayBuffer, byteOffset: number, byteLength: number, checked: CheckedParams): void;
 }
 
 /** The checked form of a brighten call's parameters. */

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { errorCode, invalidParameterError, RawbrightError } from '../errors.js';
 import { changedBands, type OpTables, packTables } from './ops.js';
-import { type BrightenParams, checkBrightenArgs, type TableKernel } from './types.js';
+import { type BrightenParams, type CheckedParams, checkBrightenArgs, type TableKernel } from './types.js';
 
 /** src/kernels/ (dist/kernels/ once built) is two levels below the package root. */
 const WASM_URL = new URL('../../build/wasm/kernels.release.wasm', import.meta.url);
@@ -25,6 +25,16 @@ interface KernelExports {
   brightenScalar: BrightenExport;
   /** lookupTables(ptr, byteLength, bands, changed, tables): the adjust tables in place (both wasm kernels). */
   lookupTables(ptr: number, byteLength: number, bands: number, changed: number, tables: number): void;
+  /** invertSimd(ptr, byteLength, bands, signed, alpha, bigEndian, max): hi + lo - x in place (SIMD). */
+  invertSimd(
+    ptr: number,
+    byteLength: number,
+    bands: number,
+    signed: number,
+    alpha: number,
+    bigEndian: number,
+    max: number,
+  ): void;
 }
 
 /** Bytes of the tables region: four bands of 65,536 u16. */
@@ -198,5 +208,28 @@ export function createWasmKernel(name: 'wasm' | 'wasm-simd', memory: WebAssembly
       exports.lookupTables(byteOffset + done, Math.min(piece, byteLength - done), bands, changed, at);
     }
   }
-  return Object.freeze({ name, brighten, applyTables });
+  function invert(buffer: ArrayBuffer, byteOffset: number, byteLength: number, checked: CheckedParams): void {
+    if (buffer !== memory.buffer) {
+      throw new RawbrightError(
+        'ERR_FOREIGN_BUFFER',
+        `the ${name} kernel works only on its WebAssembly memory's current buffer (memory.buffer)`,
+      );
+    }
+    const { bands } = checked;
+    const piece = MAX_CALL_BYTES - (MAX_CALL_BYTES % (2 * bands));
+    for (let done = 0; done < byteLength; done += piece) {
+      exports.invertSimd(
+        byteOffset + done,
+        Math.min(piece, byteLength - done),
+        bands,
+        checked.signed ? 1 : 0,
+        checked.alpha ? 1 : 0,
+        checked.bigEndian ? 1 : 0,
+        checked.max,
+      );
+    }
+  }
+  return Object.freeze(
+    name === 'wasm-simd' ? { name, brighten, applyTables, invert } : { name, brighten, applyTables },
+  );
 }

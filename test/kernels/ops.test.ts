@@ -12,6 +12,7 @@ import {
   KERNEL_NAMES,
   roundHalfEven,
   type SampleType,
+  tablesAreInvert,
   tablesAsAdd,
   wasmDataEnd,
 } from '../../dist/kernels/index.js';
@@ -273,7 +274,7 @@ describe('each kernel runs its own table loop', () => {
           delta: 0,
           type: 'uint16',
           bands: 1,
-          ops: checkOps([{ op: 'invert' }], 1),
+          ops: checkOps([{ op: 'gamma', value: 2.2 }], 1),
         }),
       ).toThrow(
         expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.not.stringContaining('\n') }),
@@ -402,6 +403,60 @@ describe('tables that are a saturating add run as brighten', () => {
     );
     expect(tablesAsAdd(tables, 'uint16')).toEqual([3, 3, 3, 0]);
   });
+});
+
+describe('invert runs as SIMD arithmetic in wasm-simd', () => {
+  test('tablesAreInvert holds for invert alone (any type and max) and for ops equal to it, not otherwise', () => {
+    const is = (ops: AdjustOp[], type: SampleType, max?: number) =>
+      tablesAreInvert(buildTables(checkOps(ops, 2), type, 2, false, max), type, max);
+    expect(is([{ op: 'invert' }], 'uint16')).toBe(true);
+    expect(is([{ op: 'invert' }], 'int16')).toBe(true);
+    expect(is([{ op: 'invert' }], 'uint16', 4095)).toBe(true);
+    expect(is([{ op: 'gain', value: 1 }, { op: 'invert' }], 'uint16')).toBe(true);
+    expect(is([{ op: 'invert' }, { op: 'invert' }], 'uint16')).toBe(false);
+    expect(is([{ op: 'invert' }, { op: 'add', value: 1 }], 'int16')).toBe(false);
+  });
+
+  for (const { type, max } of CASES) {
+    test(`wasm-simd: every 16-bit value of ${type}${max ? ` max ${max}` : ''}, 4 bands alpha kept, both orders, odd offsets and tails, without the tables`, () => {
+      const memory = new WebAssembly.Memory({ initial: 32, maximum: 32 });
+      const kernel = createKernel('wasm-simd', memory);
+      const lo = type === 'int16' ? -32768 : 0;
+      const hi = type === 'int16' ? 32767 : (max ?? 65535);
+      const ops: AdjustOp[] = [{ op: 'invert' }];
+      const bytes = new Uint8Array(memory.buffer);
+      const tablesAt = wasmDataEnd() - 4 * 65536 * 2;
+      bytes.fill(0x5a, tablesAt, wasmDataEnd());
+      const view = new DataView(memory.buffer);
+      for (const [bigEndian, misalign, pixels] of [
+        [false, 1, 65536 + 3],
+        [true, 0, 65536 + 1],
+        [false, 0, 7],
+      ] as [boolean, number, number][]) {
+        const at = wasmDataEnd() + 65536 + misalign;
+        const count = pixels * 4;
+        for (let i = 0; i < count; i++) view.setUint16(at + 2 * i, (i * 40503) & 0xffff, !bigEndian);
+        kernel.brighten(memory.buffer, at, count * 2, {
+          delta: 0,
+          type,
+          bands: 4,
+          byteOrder: bigEndian ? 'big' : 'little',
+          ...(max !== undefined && { max }),
+          ops: checkOps(ops, 4, true),
+        });
+        let differ = 0;
+        for (let i = 0; i < count; i++) {
+          const bits = (i * 40503) & 0xffff;
+          const x = type === 'int16' && bits >= 32768 ? bits - 65536 : bits;
+          const want = i % 4 === 3 ? bits : reference(ops, 0, x, lo, hi) & 0xffff;
+          if (view.getUint16(at + 2 * i, !bigEndian) !== want) differ++;
+        }
+        expect(differ).toBe(0);
+      }
+      // The table loop would have written the tables region: it still holds its pattern.
+      expect(bytes.subarray(tablesAt, wasmDataEnd()).every((b) => b === 0x5a)).toBe(true);
+    });
+  }
 });
 
 describe('bad ops are refused with one line and a code', () => {
