@@ -343,3 +343,140 @@ export function brightenScalar(
     else pixels4(ptr, end, stride, d0, d1, d2, d3, lo, high, sb);
   }
 }
+
+// ---- The adjust tables (issue 15) -------------------------------------------------------------------------
+
+// One sample at p replaced by its table entry: the table at t is 65,536 u16 indexed by the sample's two bytes
+// as they lie in memory (the caller byte-swaps the table of big-endian samples, index and entry alike, so one
+// loop serves both byte orders).
+@inline
+function lookAt(p: usize, t: usize): void {
+  store<u16>(p, load<u16>(t + (<usize>load<u16>(p, 0, 1) << 1), 0, 2), 0, 1);
+}
+
+// Whole pixels `stride` bytes apart, the first `n` samples of each through tables t0..t3 (the changed bands
+// are a prefix: alpha, when it stays, is last). `end - p >= k` rather than `p + k <= end`, as above.
+@inline
+function lookupLoop(p: usize, end: usize, stride: usize, n: i32, t0: usize, t1: usize, t2: usize, t3: usize): void {
+  // Four pixels per turn: independent loads the CPU can overlap (wasm SIMD has no gather).
+  const four = stride << 2;
+  while (end - p >= four) {
+    for (let k: usize = 0; k < 4; k++) {
+      const q = p + k * stride;
+      lookAt(q, t0);
+      if (n > 1) lookAt(q + 2, t1);
+      if (n > 2) lookAt(q + 4, t2);
+      if (n > 3) lookAt(q + 6, t3);
+    }
+    p += four;
+  }
+  while (p != end) {
+    lookAt(p, t0);
+    if (n > 1) lookAt(p + 2, t1);
+    if (n > 2) lookAt(p + 4, t2);
+    if (n > 3) lookAt(p + 6, t3);
+    p += stride;
+  }
+}
+
+function lookup1(p: usize, e: usize, s: usize, t0: usize, t1: usize, t2: usize, t3: usize): void {
+  lookupLoop(p, e, s, 1, t0, t1, t2, t3);
+}
+function lookup2(p: usize, e: usize, s: usize, t0: usize, t1: usize, t2: usize, t3: usize): void {
+  lookupLoop(p, e, s, 2, t0, t1, t2, t3);
+}
+function lookup3(p: usize, e: usize, s: usize, t0: usize, t1: usize, t2: usize, t3: usize): void {
+  lookupLoop(p, e, s, 3, t0, t1, t2, t3);
+}
+function lookup4(p: usize, e: usize, s: usize, t0: usize, t1: usize, t2: usize, t3: usize): void {
+  lookupLoop(p, e, s, 4, t0, t1, t2, t3);
+}
+
+/**
+ * Table kernel (both wasm kernels): every changed sample of [ptr, ptr + byteLength) becomes its band's table
+ * entry, in place. Scalar loads: a 65,536-entry table is a gather, which wasm SIMD lacks.
+ * @param ptr first byte (any address), the start of a pixel
+ * @param byteLength a multiple of 2 * bands
+ * @param bands samples per pixel, 1..4
+ * @param changed how many bands change, 1..bands (all, or all but alpha)
+ * @param tables where `changed` tables of 65,536 u16 lie back to back (2-byte aligned), in the samples'
+ *   byte order; they must not overlap the range
+ */
+export function lookupTables(ptr: usize, byteLength: usize, bands: i32, changed: i32, tables: usize): void {
+  if (byteLength == 0) return;
+  const end = ptr + byteLength;
+  const stride = <usize>(2 * bands);
+  const t0 = tables, t1 = tables + 131072, t2 = tables + 262144, t3 = tables + 393216;
+  if (changed == 1) lookup1(ptr, end, stride, t0, t1, t2, t3);
+  else if (changed == 2) lookup2(ptr, end, stride, t0, t1, t2, t3);
+  else if (changed == 3) lookup3(ptr, end, stride, t0, t1, t2, t3);
+  else lookup4(ptr, end, stride, t0, t1, t2, t3);
+}
+
+// ---- invert as SIMD arithmetic (wasm-simd) ----------------------------------------------------------------
+
+// hi + lo - x, clamped, exactly: int16 (lo -32768, hi 32767) gives -1 - x = NOT x, always in range; uint16
+// (lo 0, hi max) gives max - x clamped at 0 = sub_sat_u(max, x). Lanes of unchanged bands keep x (bitselect).
+@inline
+function invertVector(x: v128, top: v128, mask: v128, signed: bool, big: bool): v128 {
+  const v = big ? swapBytes(x) : x;
+  const r = signed ? v128.not(v) : i16x8.sub_sat_u(top, v);
+  const out = v128.bitselect(r, v, mask);
+  return big ? swapBytes(out) : out;
+}
+
+/**
+ * SIMD invert: every changed sample x of [ptr, ptr + byteLength) becomes hi + lo - x (see above), in place.
+ * Same arguments as {@link brightenSimd}, without deltas.
+ */
+export function invertSimd(
+  ptr: usize, byteLength: usize, bands: i32, signed: bool, alpha: bool, bigEndian: bool, maxValue: i32,
+): void {
+  if (byteLength == 0) return;
+  const end = ptr + byteLength;
+  const m0 = changes(0, bands, alpha) ? -1 : 0, m1 = changes(1, bands, alpha) ? -1 : 0;
+  const m2 = changes(2, bands, alpha) ? -1 : 0, m3 = changes(3, bands, alpha) ? -1 : 0;
+  let k0 = laneVector(0, bands, m0, m1, m2, m3), k1 = laneVector(1, bands, m0, m1, m2, m3);
+  let k2 = laneVector(2, bands, m0, m1, m2, m3);
+  const top = i16x8.splat(<i16>maxValue);
+  let p = ptr;
+  if (signed) {
+    if (bigEndian) {
+      while (end - p >= 16) {
+        v128.store(p, invertVector(v128.load(p, 0, 1), top, k0, true, true), 0, 1);
+        const t = k0; k0 = k1; k1 = k2; k2 = t;
+        p += 16;
+      }
+    } else {
+      while (end - p >= 16) {
+        v128.store(p, invertVector(v128.load(p, 0, 1), top, k0, true, false), 0, 1);
+        const t = k0; k0 = k1; k1 = k2; k2 = t;
+        p += 16;
+      }
+    }
+  } else if (bigEndian) {
+    while (end - p >= 16) {
+      v128.store(p, invertVector(v128.load(p, 0, 1), top, k0, false, true), 0, 1);
+      const t = k0; k0 = k1; k1 = k2; k2 = t;
+      p += 16;
+    }
+  } else {
+    while (end - p >= 16) {
+      v128.store(p, invertVector(v128.load(p, 0, 1), top, k0, false, false), 0, 1);
+      const t = k0; k0 = k1; k1 = k2; k2 = t;
+      p += 16;
+    }
+  }
+  // The last < 16 bytes, sample by sample from the band the vectors stopped at.
+  let band = <i32>(((p - ptr) >> 1) % <usize>bands);
+  while (p != end) {
+    if (changes(band, bands, alpha)) {
+      let raw = <i32>load<u16>(p, 0, 1);
+      if (bigEndian) raw = <i32>bswap<u16>(<u16>raw);
+      const y = signed ? ~raw : max(maxValue - raw, 0);
+      store<u16>(p, bigEndian ? bswap<u16>(<u16>y) : <u16>y, 0, 1);
+    }
+    p += 2;
+    band = band + 1 == bands ? 0 : band + 1;
+  }
+}

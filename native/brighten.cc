@@ -72,6 +72,30 @@ Napi::Value Brighten(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// applyTables(buffer, offset, length, tables, bands, changed): the adjust tables (brighten_kernel.h, LookupRange)
+// in place. tables is an ArrayBuffer of `changed` tables of 65,536 uint16 in the host's order, changed 1..bands.
+Napi::Value ApplyTables(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BufferRange range = ArgBufferRange(info, 0, "buffer");
+  Napi::ArrayBuffer tables = ArgArrayBuffer(info, 3, "tables");
+  const int32_t bands = ArgSmallInt(info, 4, "bands", 1, 4, 4);
+  const int32_t changed = ArgSmallInt(info, 5, "changed", 1, 4, bands);
+  if (changed > bands) ThrowRangeError(env, "changed must be at most bands");
+  if (range.length % (2 * bands) != 0) ThrowRangeError(env, "length must be a multiple of 2 * bands (whole pixels)");
+  if (tables.ByteLength() != static_cast<size_t>(changed) * 65536 * 2) {
+    ThrowRangeError(env, "tables must hold changed * 65536 uint16 entries");
+  }
+  const uint8_t* t = static_cast<const uint8_t*>(tables.Data());
+  if (reinterpret_cast<uintptr_t>(t) % 2 != 0) ThrowRangeError(env, "tables must be 2-byte aligned");
+  if (t < range.data + range.length && range.data < t + tables.ByteLength()) {
+    ThrowRangeError(env, "tables must not overlap the range");
+  }
+  if (range.length != 0) {
+    kernel::LookupRange(range.data, range.length, bands, changed, reinterpret_cast<const uint16_t*>(t));
+  }
+  return env.Undefined();
+}
+
 // copyBytes(dst, dstOffset, src, srcOffset, length): memcpy (memmove if the ranges overlap).
 Napi::Value CopyBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -100,6 +124,7 @@ Napi::Value CopyBytes(const Napi::CallbackInfo& info) {
 void InitBrighten(Napi::Env env, Napi::Object exports) {
   exports.Set("brighten", Napi::Function::New(env, Brighten, "brighten"));
   exports.Set("copyBytes", Napi::Function::New(env, CopyBytes, "copyBytes"));
+  exports.Set("applyTables", Napi::Function::New(env, ApplyTables, "applyTables"));
   exports.Set("brightenPath", Napi::String::New(env, KernelPath()));
 }
 

@@ -342,5 +342,44 @@ inline void BrightenRange(uint8_t* p, size_t length, const Plan& plan) {
 #endif
 }
 
+// The adjust tables (issue 15): every changed sample of [p, p + length) becomes its band's entry in a table of
+// 65,536 uint16, indexed by the sample's two bytes as they lie in memory read in the host's order (the caller
+// byte-swaps the tables of samples in the other order, index and entry alike). tables holds `changed` tables
+// back to back, changed = bands, or bands - 1 when alpha stays (the changed bands are a prefix). A 65,536-entry
+// table is a gather, so this is scalar: four pixels per turn, independent loads the CPU overlaps.
+template <int N>
+inline void LookupPixels(uint8_t* p, size_t length, size_t stride, const uint16_t* tables) {
+  const uint16_t* t[4] = {tables, tables + 65536, tables + 2 * 65536, tables + 3 * 65536};
+  uint8_t* const end = p + length;
+  auto look = [](uint8_t* q, const uint16_t* table) {
+    uint16_t x;
+    std::memcpy(&x, q, 2);
+    const uint16_t y = table[x];
+    std::memcpy(q, &y, 2);
+  };
+  while (static_cast<size_t>(end - p) >= 4 * stride) {
+    for (int k = 0; k < 4; ++k) {
+      uint8_t* q = p + k * stride;
+      for (int band = 0; band < N; ++band) look(q + 2 * band, t[band]);
+    }
+    p += 4 * stride;
+  }
+  while (p != end) {
+    for (int band = 0; band < N; ++band) look(p + 2 * band, t[band]);
+    p += stride;
+  }
+}
+
+// length: a multiple of 2 * bands; bands 1..4; changed 1..bands.
+inline void LookupRange(uint8_t* p, size_t length, int bands, int changed, const uint16_t* tables) {
+  const size_t stride = static_cast<size_t>(2 * bands);
+  switch (changed) {
+    case 1: LookupPixels<1>(p, length, stride, tables); break;
+    case 2: LookupPixels<2>(p, length, stride, tables); break;
+    case 3: LookupPixels<3>(p, length, stride, tables); break;
+    default: LookupPixels<4>(p, length, stride, tables); break;
+  }
+}
+
 }  // namespace kernel
 }  // namespace rawbright

@@ -107,6 +107,19 @@ export interface NativeAddon {
     bigEndian?: boolean,
     max?: number,
   ): void;
+  /**
+   * The adjust tables in place (native/brighten.cc): each of the first `changed` samples of every pixel of
+   * [offset, offset + length) becomes its band's entry in `tables`, `changed` tables of 65,536 uint16 back to back,
+   * indexed by the sample's bytes read in the host's order.
+   */
+  applyTables(
+    buffer: ArrayBuffer,
+    offset: number,
+    length: number,
+    tables: ArrayBuffer,
+    bands: number,
+    changed: number,
+  ): void;
   /** memcpy (memmove if the ranges overlap): the memory-bandwidth reference for benchmarks. */
   copyBytes(dst: ArrayBuffer, dstOffset: number, src: ArrayBuffer, srcOffset: number, length: number): void;
   /** The vector path brighten runs on this CPU: 'avx2', 'sse2' or 'scalar'. */

@@ -16,6 +16,7 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { RawbrightError } from '../errors.js';
 import { formatBytes } from '../format.js';
+import { KERNEL_NAMES } from '../kernels/types.js';
 import type { FileCase } from './file-bench.js';
 import { KERNEL_BENCH_ENTRIES } from './kernel-bench.js';
 import { machineLine } from './machine.js';
@@ -305,6 +306,25 @@ function kernelPanel(result: BenchResult, layout: Layout = {}): Panel | undefine
   );
 }
 
+/** The adjust operations: every kernel per operation, with its ratio to js (where WebAssembly wins, by how much). */
+function operationsPanel(result: BenchResult, layout: Layout = {}): Panel | undefined {
+  const operations = result.kernels?.operations;
+  if (operations === undefined || operations.length === 0) return undefined;
+  const rows = operations.flatMap((o) =>
+    KERNEL_NAMES.map((name) => ({
+      label: `${o.label} · ${name}`,
+      group: name === 'native' ? 'native C++ reference' : 'kernel',
+      ...spreadOf(o.kernels[name].gbps),
+      text: `${o.kernels[name].gbps.median.toFixed(2)}${name === 'js' ? '' : times(o.ratios.vsJs[name], 'js')}`,
+    })),
+  );
+  return barPanel(
+    'Adjust operations per kernel (uint16, 4 bands, alpha kept): add as brighten, the others by table lookup',
+    rows,
+    layout,
+  );
+}
+
 /** The strategies' cases, the references and the in-memory limit, each with its bar group. */
 function strategyBars(result: BenchResult): { c: FileCase; group: string }[] | undefined {
   const file = result.file;
@@ -540,7 +560,7 @@ interface ChartDef {
 
 /** The charts, in the order they are written; the first one present goes to the file named. */
 export const CHARTS: readonly ChartDef[] = [
-  { name: 'kernels', title: 'Kernels', panels: [kernelPanel] },
+  { name: 'kernels', title: 'Kernels', panels: [kernelPanel, operationsPanel] },
   { name: 'strategies', title: 'Strategies', panels: [strategiesPanel] },
   { name: 'runs', title: 'Every run', panels: [runsPanel] },
   {

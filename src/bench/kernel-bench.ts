@@ -8,14 +8,18 @@
  * input: a saturating add on already-saturated data would otherwise be a different workload. Runs go
  * round-robin over the kernels, in a rotating order, so a noisy moment on a shared machine hits all of them.
  *
- * After the main table, the same is done for a list of pixel layouts (1, 3 and 4 bands, both byte orders, a
+ * Then the adjust operations (issue 15): add, gain, levels, gamma, invert and one chain of them, each kernel on
+ * the same bytes, as GB/s and as ratios to js and native, so it shows where WebAssembly wins over JavaScript once
+ * the work is a table lookup rather than memory-bound arithmetic.
+ *
+ * After that, the same is done for a list of pixel layouts (1, 3 and 4 bands, both byte orders, a
  * 12-bit max, int16, per-band deltas), each kernel on the same bytes, so the cost of a layout shows against
  * its little-endian twin.
  */
 import { randomFillSync } from 'node:crypto';
 import { native } from '../addon.js';
 import { invalidParameterError, RawbrightError } from '../errors.js';
-import { createKernel, KERNEL_NAMES, wasmDataEnd } from '../kernels/index.js';
+import { type AdjustOp, checkOps, createKernel, KERNEL_NAMES, wasmDataEnd } from '../kernels/index.js';
 import type { BrightenParams, Kernel, KernelName } from '../kernels/types.js';
 import { checkBrightenArgs } from '../kernels/types.js';
 import { bytesPerPixel } from '../pixels.js';
@@ -74,6 +78,35 @@ export const DEFAULT_KERNEL_BENCH_LAYOUTS: readonly KernelBenchLayout[] = Object
   },
 ] satisfies KernelBenchLayout[]);
 
+/** One adjust operation row: a label and the chain, applied to 4-band uint16 pixels with alpha kept. */
+export interface KernelBenchOperation {
+  label: string;
+  ops: readonly AdjustOp[];
+}
+
+/** The operations measured: each op alone, and one chain (table ops: gain, levels, gamma, invert, the chain). */
+export const DEFAULT_KERNEL_BENCH_OPERATIONS: readonly KernelBenchOperation[] = Object.freeze([
+  { label: 'add +1000', ops: [{ op: 'add', value: 1000 }] },
+  { label: 'gain 1.1', ops: [{ op: 'gain', value: 1.1 }] },
+  { label: 'levels 1000:60000', ops: [{ op: 'levels', black: 1000, white: 60000 }] },
+  { label: 'gamma 2.2', ops: [{ op: 'gamma', value: 2.2 }] },
+  { label: 'invert', ops: [{ op: 'invert' }] },
+  {
+    label: 'levels, gain, gamma, invert',
+    ops: [
+      { op: 'levels', black: 1000, white: 60000 },
+      { op: 'gain', value: 1.1 },
+      { op: 'gamma', value: 2.2 },
+      { op: 'invert' },
+    ],
+  },
+] satisfies KernelBenchOperation[]);
+
+/** The layout of the operation rows: 4-band uint16, alpha kept, little-endian. */
+const OPERATION_LAYOUT = { type: 'uint16', bands: 4 } as const;
+/** The project's goal for table chains in wasm: at least this many GB/s on one core. */
+const WASM_TABLE_TARGET_GBPS = 1;
+
 /** Big-endian rows compared with their little-endian twins: [big, little] labels. */
 const BYTE_ORDER_PAIRS: readonly [string, string][] = [
   ['4 bands (RGBA, alpha kept), big-endian', '4 bands (RGBA, alpha kept), little-endian'],
@@ -92,6 +125,8 @@ export interface KernelBenchOptions {
   params?: BrightenParams;
   /** The layout table's rows [DEFAULT_KERNEL_BENCH_LAYOUTS]; an empty list skips it. */
   layouts?: readonly KernelBenchLayout[];
+  /** The adjust operation rows [DEFAULT_KERNEL_BENCH_OPERATIONS]; an empty list skips them. */
+  operations?: readonly KernelBenchOperation[];
   /** Called after each timed run (for progress output); `layout` is the layout row's label, if any. */
   onRun?: (entry: KernelBenchEntry, run: number, runs: number, gbps: number, layout?: string) => void;
 }
@@ -120,6 +155,11 @@ export interface KernelLayoutFigures {
   kernels: Record<KernelName, KernelFigures>;
 }
 
+/** One measured adjust operation: every kernel on the same bytes, and median ratios to js and native. */
+export interface KernelOperationFigures extends KernelLayoutFigures {
+  ratios: { vsJs: Record<KernelName, number>; vsNative: Record<KernelName, number> };
+}
+
 export interface KernelBenchResult {
   sizeBytes: number;
   runs: number;
@@ -131,6 +171,10 @@ export interface KernelBenchResult {
   /** Median throughput of each entry divided by the reference's median. */
   ratios: { vsNative: Record<KernelBenchEntry, number>; vsJs: Record<KernelBenchEntry, number> };
   targets: KernelBenchTarget[];
+  /** The adjust operations (4-band uint16, alpha kept), in the order asked for. */
+  operations: KernelOperationFigures[];
+  /** wasm and wasm-simd on the table operations (all but add) against {@link WASM_TABLE_TARGET_GBPS}. */
+  operationTargets: KernelBenchTarget[];
   /** The layout table, in the order asked for. */
   layouts: KernelLayoutFigures[];
   /** Big-endian rows against their little-endian twins (median vs median), where both were measured. */
@@ -187,6 +231,18 @@ export function runKernelBench(options: KernelBenchOptions = {}): KernelBenchRes
   }
   const params = { ...(options.params ?? DEFAULT_KERNEL_BENCH_PARAMS) };
   const layouts = options.layouts ?? DEFAULT_KERNEL_BENCH_LAYOUTS;
+  const operations = (options.operations ?? DEFAULT_KERNEL_BENCH_OPERATIONS).map(({ label, ops }) => ({
+    label,
+    params: {
+      delta: 0,
+      ...OPERATION_LAYOUT,
+      ops: checkOps(ops, OPERATION_LAYOUT.bands, true),
+    } as BrightenParams,
+  }));
+  const operationBytes = size - (size % bytesPerPixel(OPERATION_LAYOUT.bands));
+  if (operations.length > 0 && operationBytes === 0) {
+    throw invalidParameterError('size', 'at least one 8-byte pixel for the operations', size);
+  }
 
   const pages = Math.ceil((DATA_OFFSET + size) / WASM_PAGE);
   if (wasmDataEnd() > DATA_OFFSET) {
@@ -258,6 +314,38 @@ export function runKernelBench(options: KernelBenchOptions = {}): KernelBenchRes
     measured,
     met: measured >= wanted,
   });
+  const figuresOf = (times: Record<KernelName, number[]>, bytes: number) => {
+    const out = {} as Record<KernelName, KernelFigures>;
+    for (const name of KERNEL_NAMES) {
+      out[name] = { gbps: summarize(times[name].map((t) => gbps(bytes, t))), seconds: times[name] };
+    }
+    return out;
+  };
+  const operationFigures: KernelOperationFigures[] = operations.map(({ label, params: p }) => {
+    const of = figuresOf(measure(KERNEL_NAMES, p, operationBytes, label), operationBytes);
+    const ratiosTo = (reference: KernelName) =>
+      Object.fromEntries(
+        KERNEL_NAMES.map((name) => [name, medianRatio(of[name].gbps, of[reference].gbps)]),
+      ) as Record<KernelName, number>;
+    return {
+      label,
+      params: p,
+      bytes: operationBytes,
+      kernels: of,
+      ratios: { vsJs: ratiosTo('js'), vsNative: ratiosTo('native') },
+    };
+  });
+  const operationTargets: KernelBenchTarget[] = operationFigures
+    .filter((o) => !(o.params.ops?.length === 1 && o.params.ops[0]?.op === 'add'))
+    .flatMap((o) =>
+      (['wasm', 'wasm-simd'] as const).map((name) =>
+        target(
+          `${name} ${o.label} at least ${WASM_TABLE_TARGET_GBPS} GB/s`,
+          WASM_TABLE_TARGET_GBPS,
+          o.kernels[name].gbps.median,
+        ),
+      ),
+    );
   const layoutFigures: KernelLayoutFigures[] = layouts.map(({ label, params: p }, i) => {
     const bytes = layoutBytes[i];
     const times = measure(KERNEL_NAMES, p, bytes, label);
@@ -294,6 +382,8 @@ export function runKernelBench(options: KernelBenchOptions = {}): KernelBenchRes
       target('wasm-simd at least 0.9x native', 0.9, vsNative['wasm-simd']),
       target('wasm-simd at least 15x js', 15, vsJs['wasm-simd']),
     ],
+    operations: operationFigures,
+    operationTargets,
     layouts: layoutFigures,
     layoutTargets,
   };

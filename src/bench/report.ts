@@ -62,6 +62,30 @@ export function formatKernelBench(result: KernelBenchResult): string {
     formatRatio(result.ratios.vsNative[entry]),
     formatRatio(result.ratios.vsJs[entry]),
   ]);
+  const operations = result.operations ?? [];
+  const operationText =
+    operations.length === 0
+      ? ''
+      : '\nAdjust operations (uint16, 4 bands, alpha kept; median GB/s, the same bytes for every kernel; ' +
+        'add runs as brighten, the others through a 65,536-entry table per band):\n\n' +
+        formatTable(
+          [
+            'operation',
+            ...KERNEL_NAMES,
+            'wasm vs js',
+            'wasm-simd vs js',
+            'wasm vs native',
+            'wasm-simd vs native',
+          ],
+          operations.map((o) => [
+            o.label,
+            ...KERNEL_NAMES.map((name) => o.kernels[name].gbps.median.toFixed(2)),
+            formatRatio(o.ratios.vsJs.wasm),
+            formatRatio(o.ratios.vsJs['wasm-simd']),
+            formatRatio(o.ratios.vsNative.wasm),
+            formatRatio(o.ratios.vsNative['wasm-simd']),
+          ]),
+        );
   const layouts = result.layouts ?? [];
   const layoutText =
     layouts.length === 0
@@ -80,6 +104,7 @@ export function formatKernelBench(result: KernelBenchResult): string {
     `native path ${result.nativePath}; Node ${result.node}\n\n` +
     formatTable(['kernel', ...GBPS_COLUMNS, 'vs native', 'vs js'], rows) +
     '\nRatios are of medians. GB/s = 10^9 bytes per second, brightened in place (memcpy: copied).\n' +
+    operationText +
     layoutText
   );
 }

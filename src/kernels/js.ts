@@ -3,7 +3,8 @@
  * byte order, the sum computed exactly in double precision, clamped, and written back in the same order. Every
  * other kernel must produce the same bytes.
  */
-import { type CheckedParams, checkBrightenArgs, type Kernel } from './types.js';
+import { applyTables } from './ops.js';
+import { type CheckedParams, checkBrightenArgs, type Kernel, type TableKernel } from './types.js';
 
 /**
  * One sample at `at`: read unsigned in its byte order, made signed by subtracting 65536 when signBit (0x8000 for
@@ -89,6 +90,11 @@ function brighten(
  * Creates the JavaScript reference kernel.
  * @returns a kernel named `'js'`; it works on any ArrayBuffer
  */
-export function createJsKernel(): Kernel {
-  return Object.freeze({ name: 'js' as const, brighten });
+export function createJsKernel(): TableKernel {
+  return Object.freeze({
+    name: 'js' as const,
+    brighten,
+    applyTables: (buffer, byteOffset, byteLength, tables, bigEndian) =>
+      applyTables(new DataView(buffer, byteOffset, byteLength), tables, bigEndian),
+  } satisfies TableKernel);
 }

@@ -3,7 +3,8 @@
  * reference the wasm kernels are measured against.
  */
 import { native } from '../addon.js';
-import { type BrightenParams, checkBrightenArgs, type Kernel } from './types.js';
+import { changedBands, HOST_IS_LITTLE_ENDIAN, type OpTables, packTables } from './ops.js';
+import { type BrightenParams, checkBrightenArgs, type TableKernel } from './types.js';
 
 function brighten(buffer: ArrayBuffer, byteOffset: number, byteLength: number, params: BrightenParams): void {
   // Checked here too (the addon checks again) so every kernel refuses bad input with the same message.
@@ -23,12 +24,32 @@ function brighten(buffer: ArrayBuffer, byteOffset: number, byteLength: number, p
   );
 }
 
+/** The adjust tables through the C++ loop (native/brighten_kernel.h, LookupRange); arguments checked by the caller. */
+function applyTables(
+  buffer: ArrayBuffer,
+  byteOffset: number,
+  byteLength: number,
+  tables: OpTables,
+  bigEndian: boolean,
+): void {
+  if (byteLength === 0) return;
+  const packed = packTables(tables, bigEndian === HOST_IS_LITTLE_ENDIAN);
+  native.applyTables(
+    buffer,
+    byteOffset,
+    byteLength,
+    packed.buffer as ArrayBuffer,
+    tables.bands,
+    changedBands(tables),
+  );
+}
+
 /**
  * Creates the native kernel. It works on any ArrayBuffer (wasm memory buffers and mapped windows included).
  * @returns a kernel named `'native'`
  */
-export function createNativeKernel(): Kernel {
-  return Object.freeze({ name: 'native' as const, brighten });
+export function createNativeKernel(): TableKernel {
+  return Object.freeze({ name: 'native' as const, brighten, applyTables });
 }
 
 /** The vector path the native kernel takes on this CPU: `'avx2'`, `'sse2'` or `'scalar'`. */

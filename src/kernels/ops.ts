@@ -264,6 +264,115 @@ export function applyTables(view: DataView, tables: OpTables, bigEndian: boolean
   }
 }
 
+/** How many bands change: all, or all but alpha (the changed bands are always a prefix of the pixel). */
+export function changedBands(tables: OpTables): number {
+  return tables.changes.filter(Boolean).length;
+}
+
+const packed = new WeakMap<OpTables, Uint16Array[]>();
+
+/**
+ * The tables of the changed bands back to back, as the wasm and native loops read them: entry `bits` of a
+ * band's table at index band × 65,536 + bits, where bits are the sample's two bytes read in the host's order.
+ * With `swap` (samples stored in the other order) index and entry are byte-swapped, so one loop serves both
+ * orders. Built once per tables and order.
+ * @param tables from {@link buildTables}
+ * @param swap whether samples are stored in the order opposite to the reader's
+ * @returns `changedBands(tables)` × 65,536 entries in an ArrayBuffer of its own
+ */
+export function packTables(tables: OpTables, swap: boolean): Uint16Array {
+  let both = packed.get(tables);
+  if (both === undefined) {
+    both = [];
+    packed.set(tables, both);
+  }
+  const at = swap ? 1 : 0;
+  let out = both[at];
+  if (out === undefined) {
+    const changed = changedBands(tables);
+    out = new Uint16Array(changed * 65536);
+    for (let band = 0; band < changed; band++) {
+      const table = tables.tables[band] as Uint16Array;
+      const base = band * 65536;
+      if (!swap) {
+        out.set(table, base);
+        continue;
+      }
+      for (let bits = 0; bits < 65536; bits++) {
+        const y = table[((bits & 0xff) << 8) | (bits >> 8)] as number;
+        out[base + bits] = ((y & 0xff) << 8) | (y >> 8);
+      }
+    }
+    both[at] = out;
+  }
+  return out;
+}
+
+/** Whether this host stores 16-bit numbers low byte first. */
+export const HOST_IS_LITTLE_ENDIAN = HOST_LITTLE_ENDIAN;
+
+/**
+ * The per-band deltas when the tables are, entry for entry, brighten's saturating add: every changed band's
+ * table equals min(max(x + d, lo), hi) for all 65,536 inputs, for one whole d within ±65535 (checked
+ * exhaustively, so brighten's SIMD kernels give exactly the tables' bytes). Such chains are e.g. `gain 1`,
+ * `levels 0:65535`, or an add followed by ops that change nothing.
+ * @param tables from {@link buildTables}
+ * @param type the sample type they were built for
+ * @param max uint16 only: the upper clamp they were built with [65535]
+ * @returns one delta per band (0 for unchanged bands), or undefined when some table is anything else
+ */
+export function tablesAsAdd(tables: OpTables, type: SampleType, max?: number): number[] | undefined {
+  const range = sampleRange(type);
+  const lo = range.min;
+  const hi = type === 'uint16' && max !== undefined ? max : range.max;
+  const signed = type === 'int16';
+  const deltas: number[] = [];
+  for (let band = 0; band < tables.bands; band++) {
+    if (!tables.changes[band]) {
+      deltas.push(0);
+      continue;
+    }
+    const table = tables.tables[band] as Uint16Array;
+    // A candidate d from an input whose result is inside (lo, hi), if any; else try the inputs' ends.
+    let d: number | undefined;
+    for (let bits = 0; bits < 65536 && d === undefined; bits++) {
+      const y = table[bits] as number;
+      const value = signed && y >= 0x8000 ? y - 0x10000 : y;
+      if (value > lo && value < hi) d = value - (signed && bits >= 0x8000 ? bits - 0x10000 : bits);
+    }
+    if (d === undefined || Math.abs(d) > 65535) return undefined;
+    for (let bits = 0; bits < 65536; bits++) {
+      const x = signed && bits >= 0x8000 ? bits - 0x10000 : bits;
+      if ((table[bits] as number) !== (Math.min(Math.max(x + d, lo), hi) & 0xffff)) return undefined;
+    }
+    deltas.push(d);
+  }
+  return deltas;
+}
+
+/**
+ * Whether the tables are, entry for entry, `invert` (hi + lo − x, clamped) on every changed band: checked on
+ * all 65,536 inputs, so a kernel's SIMD invert gives exactly the tables' bytes.
+ * @param tables from {@link buildTables}
+ * @param type the sample type they were built for
+ * @param max uint16 only: the upper clamp they were built with [65535]
+ */
+export function tablesAreInvert(tables: OpTables, type: SampleType, max?: number): boolean {
+  const range = sampleRange(type);
+  const lo = range.min;
+  const hi = type === 'uint16' && max !== undefined ? max : range.max;
+  const signed = type === 'int16';
+  for (let band = 0; band < tables.bands; band++) {
+    if (!tables.changes[band]) continue;
+    const table = tables.tables[band] as Uint16Array;
+    for (let bits = 0; bits < 65536; bits++) {
+      const x = signed && bits >= 0x8000 ? bits - 0x10000 : bits;
+      if ((table[bits] as number) !== (Math.min(Math.max(hi + lo - x, lo), hi) & 0xffff)) return false;
+    }
+  }
+  return true;
+}
+
 /**
  * The deltas of a chain that is one whole-number add within brighten's range, which brighten's kernels (SIMD
  * saturating add) compute exactly; undefined for any other chain, which goes through the tables.

@@ -96,6 +96,31 @@ export interface Kernel {
   brighten(buffer: ArrayBuffer, byteOffset: number, byteLength: number, params: BrightenParams): void;
 }
 
+/**
+ * A kernel with its own loop for the adjust tables (./ops.ts): js (TypeScript), wasm and wasm-simd (one
+ * scalar wasm loop, tables in the wasm memory), native (C++). Used by createKernel's ops wrapper, which has
+ * checked the arguments already.
+ */
+export interface TableKernel extends Kernel {
+  /**
+   * Applies the per-band tables to [byteOffset, byteOffset + byteLength) in place.
+   * @param tables from buildTables, for the call's layout
+   * @param bigEndian whether samples are stored big-endian
+   */
+  applyTables(
+    buffer: ArrayBuffer,
+    byteOffset: number,
+    byteLength: number,
+    tables: import('./ops.js').OpTables,
+    bigEndian: boolean,
+  ): void;
+  /**
+   * SIMD invert (hi + lo − x on every changed sample), where the kernel has one (wasm-simd): used for tables
+   * proven equal to invert on all inputs. Arguments as brighten's, already checked.
+   */
+  invert?(buffer: ArrayBuffer, byteOffset: number, byteLength: number, checked: CheckedParams): void;
+}
+
 /** The checked form of a brighten call's parameters. */
 export interface CheckedParams {
   bands: Bands;

@@ -4,13 +4,16 @@
  * once per WebAssembly.Memory (the instance imports the caller's memory; it never grows or allocates it).
  *
  * Memory use: the module has no static data and never allocates, so instantiating it writes nothing into
- * the memory, and its code touches only the bytes a brighten call names. Still, bytes below
- * {@link wasmDataEnd} belong to the module by convention; hosts keep their arena above it.
+ * the memory, and brighten touches only the bytes a call names. Bytes below {@link wasmDataEnd} belong to the
+ * module: an adjust chain's tables (one 65,536-entry u16 table per changed band, up to 512 KiB) are written
+ * there on the first table call with those tables in that memory, and reused until other tables come. Hosts
+ * keep their arena above it and never write below it.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { errorCode, invalidParameterError, RawbrightError } from '../errors.js';
-import { type BrightenParams, checkBrightenArgs, type Kernel } from './types.js';
+import { changedBands, type OpTables, packTables } from './ops.js';
+import { type BrightenParams, type CheckedParams, checkBrightenArgs, type TableKernel } from './types.js';
 
 /** src/kernels/ (dist/kernels/ once built) is two levels below the package root. */
 const WASM_URL = new URL('../../build/wasm/kernels.release.wasm', import.meta.url);
@@ -20,7 +23,22 @@ interface KernelExports {
   heapBase(): number;
   brightenSimd: BrightenExport;
   brightenScalar: BrightenExport;
+  /** lookupTables(ptr, byteLength, bands, changed, tables): the adjust tables in place (both wasm kernels). */
+  lookupTables(ptr: number, byteLength: number, bands: number, changed: number, tables: number): void;
+  /** invertSimd(ptr, byteLength, bands, signed, alpha, bigEndian, max): hi + lo - x in place (SIMD). */
+  invertSimd(
+    ptr: number,
+    byteLength: number,
+    bands: number,
+    signed: number,
+    alpha: number,
+    bigEndian: number,
+    max: number,
+  ): void;
 }
+
+/** Bytes of the tables region: four bands of 65,536 u16. */
+const TABLES_BYTES = 4 * 65536 * 2;
 
 /** brightenSimd / brightenScalar (assembly/index.ts): flags are 0 or 1, deltas one per band (0 past bands). */
 type BrightenExport = (
@@ -45,7 +63,9 @@ const MAX_CALL_BYTES = 2 ** 30;
 
 let compiled: WebAssembly.Module | undefined;
 const instances = new WeakMap<WebAssembly.Memory, KernelExports>();
-let dataEnd: number | undefined;
+let tablesStart: number | undefined;
+/** Per memory, the tables now in its tables region. */
+const loaded = new WeakMap<WebAssembly.Memory, Uint16Array>();
 
 function wasmModule(): WebAssembly.Module {
   if (compiled === undefined) {
@@ -87,17 +107,23 @@ function instantiate(memory: WebAssembly.Memory): KernelExports {
   return exports;
 }
 
+/** Where the tables region starts: the module's heap base (a link-time constant), 16-byte aligned. */
+function wasmTablesStart(): number {
+  if (tablesStart === undefined) {
+    // A scratch one-page memory: heapBase() is a link-time constant, whatever memory is imported.
+    const base = instantiate(new WebAssembly.Memory({ initial: 1, maximum: 1 })).heapBase() >>> 0;
+    tablesStart = Math.ceil(base / 16) * 16;
+  }
+  return tablesStart;
+}
+
 /**
- * Where the wasm module's own part of a memory ends: bytes [0, wasmDataEnd()) are the module's (it has no
- * static data today, so nothing is actually written there), everything above is free for the caller.
- * @returns a byte offset (1024 with the current build); hosts place their arena at or above it
+ * Where the wasm module's own part of a memory ends: bytes [0, wasmDataEnd()) are the module's (instantiating
+ * writes nothing; adjust chains put their tables there), everything above is free for the caller.
+ * @returns a byte offset (1024 + 512 KiB with the current build); hosts place their arena at or above it
  */
 export function wasmDataEnd(): number {
-  if (dataEnd === undefined) {
-    // A scratch one-page memory: heapBase() is a link-time constant, whatever memory is imported.
-    dataEnd = instantiate(new WebAssembly.Memory({ initial: 1, maximum: 1 })).heapBase() >>> 0;
-  }
-  return dataEnd;
+  return wasmTablesStart() + TABLES_BYTES;
 }
 
 /**
@@ -113,7 +139,7 @@ export function wasmDataEnd(): number {
  * kernel.brighten(memory.buffer, 65536, 8 * 1024, { delta: 1000, type: 'uint16', channels: 'rgb' });
  * kernel.brighten(memory.buffer, 65536, 6 * 1024, { delta: [500, 0, -500], type: 'uint16', bands: 3, byteOrder: 'big' });
  */
-export function createWasmKernel(name: 'wasm' | 'wasm-simd', memory: WebAssembly.Memory): Kernel {
+export function createWasmKernel(name: 'wasm' | 'wasm-simd', memory: WebAssembly.Memory): TableKernel {
   if (!(memory instanceof WebAssembly.Memory)) {
     throw invalidParameterError('memory', 'a WebAssembly.Memory', memory);
   }
@@ -147,5 +173,63 @@ export function createWasmKernel(name: 'wasm' | 'wasm-simd', memory: WebAssembly
       run(byteOffset + done, length, bands, d0, d1, d2, d3, signed, alpha, big, checked.max);
     }
   }
-  return Object.freeze({ name, brighten });
+  function applyTables(
+    buffer: ArrayBuffer,
+    byteOffset: number,
+    byteLength: number,
+    tables: OpTables,
+    bigEndian: boolean,
+  ): void {
+    if (buffer !== memory.buffer) {
+      throw new RawbrightError(
+        'ERR_FOREIGN_BUFFER',
+        `the ${name} kernel works only on its WebAssembly memory's current buffer (memory.buffer)`,
+      );
+    }
+    if (byteLength === 0) return;
+    const at = wasmTablesStart();
+    const end = wasmDataEnd();
+    if (buffer.byteLength < end || byteOffset < end) {
+      throw new RawbrightError(
+        'ERR_OUT_OF_RANGE',
+        `the ${name} kernel keeps adjust tables below byte ${end} of its memory: the range at ${byteOffset} (memory of ${buffer.byteLength} bytes) must lie above it`,
+      );
+    }
+    // WebAssembly memory is little-endian: big-endian samples take the byte-swapped tables.
+    const packed = packTables(tables, bigEndian);
+    if (loaded.get(memory) !== packed) {
+      new Uint16Array(buffer, at, packed.length).set(packed);
+      loaded.set(memory, packed);
+    }
+    const bands = tables.bands;
+    const changed = changedBands(tables);
+    const piece = MAX_CALL_BYTES - (MAX_CALL_BYTES % (2 * bands));
+    for (let done = 0; done < byteLength; done += piece) {
+      exports.lookupTables(byteOffset + done, Math.min(piece, byteLength - done), bands, changed, at);
+    }
+  }
+  function invert(buffer: ArrayBuffer, byteOffset: number, byteLength: number, checked: CheckedParams): void {
+    if (buffer !== memory.buffer) {
+      throw new RawbrightError(
+        'ERR_FOREIGN_BUFFER',
+        `the ${name} kernel works only on its WebAssembly memory's current buffer (memory.buffer)`,
+      );
+    }
+    const { bands } = checked;
+    const piece = MAX_CALL_BYTES - (MAX_CALL_BYTES % (2 * bands));
+    for (let done = 0; done < byteLength; done += piece) {
+      exports.invertSimd(
+        byteOffset + done,
+        Math.min(piece, byteLength - done),
+        bands,
+        checked.signed ? 1 : 0,
+        checked.alpha ? 1 : 0,
+        checked.bigEndian ? 1 : 0,
+        checked.max,
+      );
+    }
+  }
+  return Object.freeze(
+    name === 'wasm-simd' ? { name, brighten, applyTables, invert } : { name, brighten, applyTables },
+  );
 }

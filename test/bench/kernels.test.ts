@@ -4,11 +4,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { buildCharts } from '../../dist/bench/chart.js';
 import {
   DEFAULT_KERNEL_BENCH_LAYOUTS,
+  DEFAULT_KERNEL_BENCH_OPERATIONS,
   KERNEL_BENCH_ENTRIES,
   runKernelBench,
 } from '../../dist/bench/kernel-bench.js';
+import { describeMachine, describeVersions } from '../../dist/bench/machine.js';
 import { summarize } from '../../dist/bench/stats.js';
 
 const CLI = new URL('../../dist/cli/index.js', import.meta.url).pathname;
@@ -73,6 +76,52 @@ describe('runKernelBench', () => {
     ).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
   });
 
+  test('measures every adjust operation on every kernel, with ratios to js and native and the wasm table target', () => {
+    const result = runKernelBench({ runs: 2, sizeBytes: 64 * 1024, layouts: [] });
+    expect(result.operations.map((o) => o.label)).toEqual(
+      DEFAULT_KERNEL_BENCH_OPERATIONS.map((o) => o.label),
+    );
+    expect(result.operations.map((o) => o.label)).toEqual([
+      'add +1000',
+      'gain 1.1',
+      'levels 1000:60000',
+      'gamma 2.2',
+      'invert',
+      'levels, gain, gamma, invert',
+    ]);
+    for (const o of result.operations) {
+      expect(o.bytes).toBe(64 * 1024);
+      expect(o.params.ops?.length).toBeGreaterThan(0);
+      for (const name of ['js', 'wasm', 'wasm-simd', 'native'] as const) {
+        expect(o.kernels[name].seconds).toHaveLength(2);
+        expect(o.kernels[name].gbps.min).toBeGreaterThan(0);
+        expect(o.ratios.vsJs[name]).toBeCloseTo(o.kernels[name].gbps.median / o.kernels.js.gbps.median, 10);
+        expect(o.ratios.vsNative[name]).toBeCloseTo(
+          o.kernels[name].gbps.median / o.kernels.native.gbps.median,
+          10,
+        );
+      }
+    }
+    // Every table operation (all but add), for wasm and wasm-simd, against 1 GB/s.
+    expect(result.operationTargets).toHaveLength(10);
+    expect(result.operationTargets.every((t) => t.wanted === 1)).toBe(true);
+    expect(result.operationTargets[0]?.description).toBe('wasm gain 1.1 at least 1 GB/s');
+    expect(result.operationTargets[0]?.measured).toBe(result.operations[1]?.kernels.wasm.gbps.median);
+    expect(runKernelBench({ runs: 1, sizeBytes: 64, layouts: [], operations: [] }).operations).toEqual([]);
+    const charts = buildCharts({
+      machine: describeMachine(),
+      versions: describeVersions(),
+      date: '2026-12-02T00:00:00.000Z',
+      command: 'test',
+      quick: false,
+      durationSeconds: 1,
+      kernels: result,
+    });
+    const kernels = JSON.stringify(charts.find((c) => c.name === 'kernels')?.spec);
+    expect(kernels).toContain('Adjust operations per kernel');
+    expect(kernels).toContain('gamma 2.2 · wasm-simd');
+  });
+
   test('refuses sizes that are not whole pixels and zero runs', () => {
     expect(() => runKernelBench({ sizeBytes: 12 })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
@@ -99,6 +148,13 @@ describe('rawbright bench kernels', () => {
       for (const row of ['js', 'wasm', 'wasm-simd', 'native', 'memcpy \\(bytes copied\\)']) {
         expect(out).toMatch(new RegExp(`^${row} +[\\d.]+ +[\\d.]+ +[\\d.]+ +[\\d.]+x +[\\d.]+x$`, 'm'));
       }
+      expect(out).toMatch(
+        /^operation +js +wasm +wasm-simd +native +wasm vs js +wasm-simd vs js +wasm vs native +wasm-simd vs native$/m,
+      );
+      for (const { label } of DEFAULT_KERNEL_BENCH_OPERATIONS) {
+        const escaped = label.replace(/[()+/.]/g, (c) => `\\${c}`);
+        expect(out).toMatch(new RegExp(`^${escaped} +([\\d.]+ +){4}([\\d.]+x +){3}[\\d.]+x$`, 'm'));
+      }
       expect(out).toMatch(/^layout +js +wasm +wasm-simd +native$/m);
       for (const { label } of DEFAULT_KERNEL_BENCH_LAYOUTS) {
         const escaped = label.replace(/[()+/]/g, (c) => `\\${c}`);
@@ -109,6 +165,8 @@ describe('rawbright bench kernels', () => {
       const result = JSON.parse(readFileSync(json, 'utf8'));
       expect(result.runs).toBe(2);
       expect(Object.keys(result.kernels)).toEqual(['js', 'wasm', 'wasm-simd', 'native', 'memcpy']);
+      expect(result.operations).toHaveLength(DEFAULT_KERNEL_BENCH_OPERATIONS.length);
+      expect(result.operationTargets).toHaveLength(10);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,8 @@
 // The adjust ops (issue 15): their checks, and the lookup tables checked against a float64 reference written
 // here, independently of src/kernels/ops.ts, on random data with every edge value, and against numpy.
 import { spawnSync } from 'node:child_process';
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
+import { native } from '../../dist/addon.js';
 import {
   type AdjustOp,
   applyTables,
@@ -11,6 +12,8 @@ import {
   KERNEL_NAMES,
   roundHalfEven,
   type SampleType,
+  tablesAreInvert,
+  tablesAsAdd,
   wasmDataEnd,
 } from '../../dist/kernels/index.js';
 
@@ -71,6 +74,10 @@ function samples(pixels: number, bands: Bands, seed: number): Uint16Array {
 const CHAINS: Record<string, (bands: Bands) => AdjustOp[]> = {
   add: () => [{ op: 'add', value: 1234 }],
   'add negative fraction': () => [{ op: 'add', value: -0.5 }],
+  'add, then gain 1 (a saturating add, run as brighten)': () => [
+    { op: 'add', value: -1234 },
+    { op: 'gain', value: 1 },
+  ],
   gain: () => [{ op: 'gain', value: 1.37 }],
   'gain 0': () => [{ op: 'gain', value: 0 }],
   levels: () => [{ op: 'levels', black: 1000, white: 60001 }],
@@ -151,7 +158,8 @@ describe('every kernel applies a chain to the same bytes as the reference', () =
         const kernel = createKernel(name, memory);
         for (const { type, max } of CASES) {
           for (const bands of [1, 2, 3, 4] as Bands[]) {
-            const alpha = true;
+            // Alpha changes with 2 bands and stays with 4 (the tables of a prefix of the bands).
+            const alpha = bands !== 4;
             const lo = type === 'int16' ? -32768 : 0;
             const hi = type === 'int16' ? 32767 : (max ?? 65535);
             const ops = chain(bands);
@@ -180,7 +188,8 @@ describe('every kernel applies a chain to the same bytes as the reference', () =
               for (let i = 0; i < input.length; i++) {
                 const bits = input[i] as number;
                 const x = type === 'int16' && bits >= 32768 ? bits - 65536 : bits;
-                const want = reference(ops, i % bands, x, lo, hi) & 0xffff;
+                const changed = alpha || i % bands !== 3;
+                const want = changed ? reference(ops, i % bands, x, lo, hi) & 0xffff : bits;
                 const got = view.getUint16(at + 2 * i, !bigEndian);
                 if (got !== want) expect({ i, bits, got }).toEqual({ i, bits, got: want });
               }
@@ -191,6 +200,262 @@ describe('every kernel applies a chain to the same bytes as the reference', () =
         }
       });
     }
+  }
+});
+
+describe('each kernel runs its own table loop', () => {
+  const ops: AdjustOp[] = [{ op: 'gamma', value: [2.2, 0.8, 1.5] }, { op: 'invert' }];
+  const every = new Uint16Array(65536 * 3);
+  for (let i = 0; i < every.length; i++) every[i] = (i * 7919) & 0xffff;
+
+  for (const name of KERNEL_NAMES) {
+    for (const type of ['uint16', 'int16'] as SampleType[]) {
+      test(`${name}: every 16-bit value of ${type}, both byte orders, at an odd offset`, () => {
+        const memory = new WebAssembly.Memory({ initial: 32, maximum: 32 });
+        const kernel = createKernel(name, memory);
+        const lo = type === 'int16' ? -32768 : 0;
+        const hi = type === 'int16' ? 32767 : 65535;
+        const at = wasmDataEnd() + 65537;
+        for (const bigEndian of [false, true]) {
+          const view = new DataView(memory.buffer);
+          for (let i = 0; i < every.length; i++) view.setUint16(at + 2 * i, every[i] as number, !bigEndian);
+          kernel.brighten(memory.buffer, at, every.length * 2, {
+            delta: 0,
+            type,
+            bands: 3,
+            byteOrder: bigEndian ? 'big' : 'little',
+            ops: checkOps(ops, 3),
+          });
+          let differ = 0;
+          for (let i = 0; i < every.length; i++) {
+            const bits = every[i] as number;
+            const x = type === 'int16' && bits >= 32768 ? bits - 65536 : bits;
+            if (view.getUint16(at + 2 * i, !bigEndian) !== (reference(ops, i % 3, x, lo, hi) & 0xffff))
+              differ++;
+          }
+          expect(differ).toBe(0);
+        }
+      });
+    }
+  }
+
+  for (const name of ['wasm', 'wasm-simd'] as const) {
+    test(`${name}: the tables lie in wasm memory below wasmDataEnd() and the wasm loop reads them there`, () => {
+      const memory = new WebAssembly.Memory({ initial: 16, maximum: 16 });
+      const kernel = createKernel(name, memory);
+      const at = wasmDataEnd() + 1;
+      const params = {
+        delta: 0,
+        type: 'uint16' as const,
+        bands: 1 as const,
+        ops: checkOps([{ op: 'gamma', value: 2.2 }], 1),
+      };
+      const view = new DataView(memory.buffer);
+      view.setUint16(at, 1000, true);
+      kernel.brighten(memory.buffer, at, 2, params);
+      expect(view.getUint16(at, true)).toBe(reference([{ op: 'gamma', value: 2.2 }], 0, 1000, 0, 65535));
+      // The table of band 0 starts 512 KiB below wasmDataEnd(): entry 1000 holds that same value.
+      const tables = wasmDataEnd() - 4 * 65536 * 2;
+      expect(view.getUint16(tables + 2000, true)).toBe(view.getUint16(at, true));
+      // Change that entry in wasm memory: the next call with the same chain reads it (a TypeScript loop would not).
+      view.setUint16(tables + 2000, 4242, true);
+      view.setUint16(at, 1000, true);
+      kernel.brighten(memory.buffer, at, 2, params);
+      expect(view.getUint16(at, true)).toBe(4242);
+    });
+
+    test(`${name}: a range inside the tables region is refused with ERR_OUT_OF_RANGE and left alone`, () => {
+      const memory = new WebAssembly.Memory({ initial: 16, maximum: 16 });
+      const kernel = createKernel(name, memory);
+      const bytes = new Uint8Array(memory.buffer);
+      bytes.fill(7, 2048, 2048 + 64);
+      expect(() =>
+        kernel.brighten(memory.buffer, 2048, 64, {
+          delta: 0,
+          type: 'uint16',
+          bands: 1,
+          ops: checkOps([{ op: 'gamma', value: 2.2 }], 1),
+        }),
+      ).toThrow(
+        expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.not.stringContaining('\n') }),
+      );
+      expect(bytes.subarray(2048, 2048 + 64).every((b) => b === 7)).toBe(true);
+    });
+  }
+
+  test('native: the chain goes through the C++ loop (native.applyTables), not the TypeScript one', () => {
+    const spy = vi.spyOn(native, 'applyTables');
+    try {
+      const kernel = createKernel('native', new WebAssembly.Memory({ initial: 1 }));
+      const buffer = new ArrayBuffer(4 * 2 * 5 + 1);
+      const view = new DataView(buffer);
+      for (let i = 0; i < 20; i++) view.setUint16(1 + 2 * i, i * 3001, true);
+      kernel.brighten(buffer, 1, 40, {
+        delta: 0,
+        type: 'uint16',
+        bands: 4,
+        ops: checkOps([{ op: 'invert' }], 4),
+      });
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(spy.mock.calls[0]?.slice(4)).toEqual([4, 3]);
+      for (let i = 0; i < 20; i++)
+        expect(view.getUint16(1 + 2 * i, true)).toBe(i % 4 === 3 ? i * 3001 : 65535 - i * 3001);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test('native.applyTables refuses tables of the wrong size and tables overlapping the range', () => {
+    const buffer = new ArrayBuffer(4 * 65536 * 2);
+    expect(() => native.applyTables(buffer, 0, 8, new ArrayBuffer(100), 1, 1)).toThrow(/tables must hold/);
+    expect(() => native.applyTables(buffer, 0, 8, buffer, 4, 4)).toThrow(/overlap/);
+  });
+});
+
+describe('tables that are a saturating add run as brighten', () => {
+  const cases: [string, AdjustOp[], SampleType, number | undefined, number[] | undefined][] = [
+    ['gain 1', [{ op: 'gain', value: 1 }], 'uint16', undefined, [0, 0, 0]],
+    [
+      'levels over the whole range',
+      [{ op: 'levels', black: 0, white: 65535 }],
+      'uint16',
+      undefined,
+      [0, 0, 0],
+    ],
+    [
+      'add, then gain 1',
+      [
+        { op: 'add', value: 700 },
+        { op: 'gain', value: 1 },
+      ],
+      'int16',
+      undefined,
+      [700, 700, 700],
+    ],
+    [
+      'per-band add then gain 1, max 4095',
+      [
+        { op: 'add', value: [-5, 0, 9] },
+        { op: 'gain', value: 1 },
+      ],
+      'uint16',
+      4095,
+      [-5, 0, 9],
+    ],
+    [
+      'two adds that clamp in between',
+      [
+        { op: 'add', value: 100 },
+        { op: 'add', value: -50 },
+      ],
+      'uint16',
+      undefined,
+      undefined,
+    ],
+    ['gain 1.1', [{ op: 'gain', value: 1.1 }], 'uint16', undefined, undefined],
+    ['invert', [{ op: 'invert' }], 'int16', undefined, undefined],
+    ['add a fraction', [{ op: 'add', value: 0.5 }], 'uint16', undefined, undefined],
+  ];
+  for (const [name, ops, type, max, want] of cases) {
+    test(`${name}: ${want === undefined ? 'stays on the tables' : `deltas ${want.join(', ')}`}`, () => {
+      expect(tablesAsAdd(buildTables(checkOps(ops, 3), type, 3, false, max), type, max)).toEqual(want);
+    });
+  }
+
+  test('native: such a chain goes through native.brighten (the SIMD add), not the table loop', () => {
+    const tables = vi.spyOn(native, 'applyTables');
+    const brighten = vi.spyOn(native, 'brighten');
+    try {
+      const kernel = createKernel('native', new WebAssembly.Memory({ initial: 1 }));
+      const buffer = new ArrayBuffer(6 * 4);
+      const view = new DataView(buffer);
+      for (let i = 0; i < 12; i++) view.setUint16(2 * i, i * 5900, true);
+      const ops = checkOps(
+        [
+          { op: 'add', value: 700 },
+          { op: 'gain', value: 1 },
+        ],
+        3,
+      );
+      kernel.brighten(buffer, 0, 24, { delta: 0, type: 'uint16', bands: 3, ops });
+      expect(tables).not.toHaveBeenCalled();
+      expect(brighten).toHaveBeenCalledTimes(1);
+      for (let i = 0; i < 12; i++) expect(view.getUint16(2 * i, true)).toBe(Math.min(i * 5900 + 700, 65535));
+    } finally {
+      tables.mockRestore();
+      brighten.mockRestore();
+    }
+  });
+
+  test('alpha left alone gets delta 0', () => {
+    const tables = buildTables(
+      checkOps(
+        [
+          { op: 'add', value: 3 },
+          { op: 'gain', value: 1 },
+        ],
+        4,
+        true,
+      ),
+      'uint16',
+      4,
+      false,
+    );
+    expect(tablesAsAdd(tables, 'uint16')).toEqual([3, 3, 3, 0]);
+  });
+});
+
+describe('invert runs as SIMD arithmetic in wasm-simd', () => {
+  test('tablesAreInvert holds for invert alone (any type and max) and for ops equal to it, not otherwise', () => {
+    const is = (ops: AdjustOp[], type: SampleType, max?: number) =>
+      tablesAreInvert(buildTables(checkOps(ops, 2), type, 2, false, max), type, max);
+    expect(is([{ op: 'invert' }], 'uint16')).toBe(true);
+    expect(is([{ op: 'invert' }], 'int16')).toBe(true);
+    expect(is([{ op: 'invert' }], 'uint16', 4095)).toBe(true);
+    expect(is([{ op: 'gain', value: 1 }, { op: 'invert' }], 'uint16')).toBe(true);
+    expect(is([{ op: 'invert' }, { op: 'invert' }], 'uint16')).toBe(false);
+    expect(is([{ op: 'invert' }, { op: 'add', value: 1 }], 'int16')).toBe(false);
+  });
+
+  for (const { type, max } of CASES) {
+    test(`wasm-simd: every 16-bit value of ${type}${max ? ` max ${max}` : ''}, 4 bands alpha kept, both orders, odd offsets and tails, without the tables`, () => {
+      const memory = new WebAssembly.Memory({ initial: 32, maximum: 32 });
+      const kernel = createKernel('wasm-simd', memory);
+      const lo = type === 'int16' ? -32768 : 0;
+      const hi = type === 'int16' ? 32767 : (max ?? 65535);
+      const ops: AdjustOp[] = [{ op: 'invert' }];
+      const bytes = new Uint8Array(memory.buffer);
+      const tablesAt = wasmDataEnd() - 4 * 65536 * 2;
+      bytes.fill(0x5a, tablesAt, wasmDataEnd());
+      const view = new DataView(memory.buffer);
+      for (const [bigEndian, misalign, pixels] of [
+        [false, 1, 65536 + 3],
+        [true, 0, 65536 + 1],
+        [false, 0, 7],
+      ] as [boolean, number, number][]) {
+        const at = wasmDataEnd() + 65536 + misalign;
+        const count = pixels * 4;
+        for (let i = 0; i < count; i++) view.setUint16(at + 2 * i, (i * 40503) & 0xffff, !bigEndian);
+        kernel.brighten(memory.buffer, at, count * 2, {
+          delta: 0,
+          type,
+          bands: 4,
+          byteOrder: bigEndian ? 'big' : 'little',
+          ...(max !== undefined && { max }),
+          ops: checkOps(ops, 4, true),
+        });
+        let differ = 0;
+        for (let i = 0; i < count; i++) {
+          const bits = (i * 40503) & 0xffff;
+          const x = type === 'int16' && bits >= 32768 ? bits - 65536 : bits;
+          const want = i % 4 === 3 ? bits : reference(ops, 0, x, lo, hi) & 0xffff;
+          if (view.getUint16(at + 2 * i, !bigEndian) !== want) differ++;
+        }
+        expect(differ).toBe(0);
+      }
+      // The table loop would have written the tables region: it still holds its pattern.
+      expect(bytes.subarray(tablesAt, wasmDataEnd()).every((b) => b === 0x5a)).toBe(true);
+    });
   }
 });
 
