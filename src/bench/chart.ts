@@ -20,6 +20,7 @@ import { KERNEL_NAMES } from '../kernels/types.js';
 import type { FileCase } from './file-bench.js';
 import { KERNEL_BENCH_ENTRIES } from './kernel-bench.js';
 import { machineLine } from './machine.js';
+import type { ProcessCase } from './process-bench.js';
 import { gbps, type Summary } from './stats.js';
 import type { BenchResult } from './suite.js';
 
@@ -41,6 +42,7 @@ const GROUP_COLOURS: Record<string, string> = {
   'native C++ reference': '#f58518',
   'in memory (limit)': '#54a24b',
   'disk (limit)': '#b279a2',
+  'bare node': '#54a24b',
   kernel: '#4c78a8',
   'memcpy (bytes copied)': '#9d755d',
 };
@@ -558,6 +560,46 @@ interface ChartDef {
   panels: ((result: BenchResult, layout?: Layout) => Panel | undefined)[];
 }
 
+/** A whole-process case as a bar of seconds. */
+function processBar(c: ProcessCase, group: string, text?: string): BarRow {
+  return { label: c.label, group, ...c.summary, text: text ?? `${c.summary.median.toFixed(3)} s` };
+}
+
+function batchPanel(result: BenchResult, layout: Layout = {}): Panel | undefined {
+  const batch = result.batch;
+  if (batch === undefined) return undefined;
+  const rows = [
+    processBar(
+      batch.rawbright,
+      'rawbright',
+      batch.vsReference === undefined
+        ? undefined
+        : `${batch.rawbright.summary.median.toFixed(3)} s (${batch.vsReference.toFixed(2)}x native speed)`,
+    ),
+    ...(batch.reference === undefined ? [] : [processBar(batch.reference, 'native C++ reference')]),
+  ];
+  return barPanel(
+    `Batch: ${batch.files} files of ${formatBytes(batch.fileBytes)}, whole processes`,
+    rows,
+    layout,
+    'seconds',
+  );
+}
+
+function startupPanel(result: BenchResult, layout: Layout = {}): Panel | undefined {
+  const startup = result.startup;
+  if (startup === undefined) return undefined;
+  const rows = [
+    processBar(
+      startup.rawbright,
+      'rawbright',
+      `${startup.rawbright.summary.median.toFixed(3)} s (${startup.vsNode.toFixed(2)}x node)`,
+    ),
+    processBar(startup.node, 'bare node'),
+  ];
+  return barPanel(`Start-up: one ${formatBytes(startup.fileBytes)} file`, rows, layout, 'seconds');
+}
+
 /** The charts, in the order they are written; the first one present goes to the file named. */
 export const CHARTS: readonly ChartDef[] = [
   { name: 'kernels', title: 'Kernels', panels: [kernelPanel, operationsPanel] },
@@ -579,6 +621,7 @@ export const CHARTS: readonly ChartDef[] = [
     title: 'The other parts of the file benchmark',
     panels: [leversPanel, workersPanel, durablePanel, breakdownPanel],
   },
+  { name: 'process', title: 'Whole processes: a batch and start-up', panels: [batchPanel, startupPanel] },
 ];
 
 /** The y-label column a bar panel was laid out with (see {@link yLabelLayout}), if it has one. */

@@ -9,6 +9,7 @@ import { KERNEL_NAMES } from '../kernels/types.js';
 import type { FileBenchResult, FileCase, PhaseBreakdown, Ratios } from './file-bench.js';
 import { describeBenchParams, KERNEL_BENCH_ENTRIES, type KernelBenchResult } from './kernel-bench.js';
 import { machineLine } from './machine.js';
+import type { BatchBenchResult, ProcessCase, StartupBenchResult } from './process-bench.js';
 import { type Summary, summarize } from './stats.js';
 import type { BenchResult } from './suite.js';
 
@@ -287,6 +288,57 @@ export function formatBenchResult(result: BenchResult): string {
   ];
   if (result.kernels !== undefined) parts.push(formatKernelBench(result.kernels));
   if (result.file !== undefined) parts.push(formatFileBench(result.file));
+  if (result.batch !== undefined) parts.push(formatBatchBench(result.batch));
+  if (result.startup !== undefined) parts.push(formatStartupBench(result.startup));
   parts.push(`Took ${result.durationSeconds.toFixed(0)} s.\n`);
   return parts.join('\n');
+}
+
+const SECONDS_COLUMNS = ['s min', 'median', 'max'];
+
+function processRows(cases: ProcessCase[], ratios: (string | undefined)[]): string[][] {
+  return cases.map((c, i) => [
+    c.label,
+    ...[c.summary.min, c.summary.median, c.summary.max].map((v) => formatFixed(v, 3)),
+    ratios[i] ?? '',
+  ]);
+}
+
+/**
+ * Formats the batch part: one rawbright command over every file against the native reference per file.
+ * @param result what `runBatchBench` returned
+ */
+export function formatBatchBench(result: BatchBenchResult): string {
+  const cases = result.reference === undefined ? [result.rawbright] : [result.rawbright, result.reference];
+  const table = formatTable(
+    ['case', ...SECONDS_COLUMNS, 'speed vs native'],
+    processRows(cases, [
+      formatRatio(result.vsReference),
+      result.reference === undefined ? undefined : '1.00x',
+    ]),
+  );
+  const notes = result.notes
+    .map(
+      (n) => `  ${n}
+`,
+    )
+    .join('');
+  return (
+    `Batch: ${result.files} files of ${formatBytes(result.fileBytes)}, warm, whole processes, ` +
+    `${result.runs} run${result.runs === 1 ? '' : 's'} alternated (rawbright ${formatFixed(result.gbps)} GB/s)
+${table}${notes}`
+  );
+}
+
+/**
+ * Formats the start-up part: rawbright on one small file against bare node.
+ * @param result what `runStartupBench` returned
+ */
+export function formatStartupBench(result: StartupBenchResult): string {
+  const table = formatTable(
+    ['case', ...SECONDS_COLUMNS, 'time vs node'],
+    processRows([result.rawbright, result.node], [formatRatio(result.vsNode), '1.00x']),
+  );
+  return `Start-up: one ${formatBytes(result.fileBytes)} file, whole processes, ${result.runs} run${result.runs === 1 ? '' : 's'} alternated
+${table}`;
 }

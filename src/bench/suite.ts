@@ -24,6 +24,16 @@ import {
   runKernelBench,
 } from './kernel-bench.js';
 import { describeMachine, describeVersions, type MachineInfo, type Versions } from './machine.js';
+import {
+  type BatchBenchResult,
+  DEFAULT_BATCH_FILE_BYTES,
+  DEFAULT_BATCH_FILES,
+  DEFAULT_PROCESS_RUNS,
+  DEFAULT_STARTUP_FILE_BYTES,
+  runBatchBench,
+  runStartupBench,
+  type StartupBenchResult,
+} from './process-bench.js';
 
 const MIB = 1024 * 1024;
 
@@ -39,12 +49,23 @@ export interface BenchResult {
   durationSeconds: number;
   kernels?: KernelBenchResult;
   file?: FileBenchResult;
+  /** Many files in one command, whole process, against the native reference per file. */
+  batch?: BatchBenchResult;
+  /** One small file, whole process, against bare `node -e 0`. */
+  startup?: StartupBenchResult;
 }
+
+/** The parts of `rawbright bench`, in the order they run. */
+export const BENCH_PARTS = ['kernels', 'file', 'batch', 'startup'] as const;
+export type BenchPart = (typeof BENCH_PARTS)[number];
 
 /** The settings of `rawbright bench` (full) and `rawbright bench --quick`. */
 export interface BenchPreset {
   kernelBytes: number;
   kernelRuns: number;
+  batch: { files: number; fileBytes: number };
+  startupBytes: number;
+  processRuns: number;
   file: Required<
     Pick<
       FileBenchOptions,
@@ -57,6 +78,9 @@ export interface BenchPreset {
 export const FULL_PRESET: BenchPreset = Object.freeze({
   kernelBytes: 256 * MIB,
   kernelRuns: DEFAULT_KERNEL_BENCH_RUNS,
+  batch: { files: DEFAULT_BATCH_FILES, fileBytes: DEFAULT_BATCH_FILE_BYTES },
+  startupBytes: DEFAULT_STARTUP_FILE_BYTES,
+  processRuns: DEFAULT_PROCESS_RUNS,
   file: {
     sizeBytes: DEFAULT_FILE_BENCH_BYTES,
     runs: DEFAULT_FILE_BENCH_RUNS,
@@ -72,6 +96,9 @@ export const FULL_PRESET: BenchPreset = Object.freeze({
 export const QUICK_PRESET: BenchPreset = Object.freeze({
   kernelBytes: 64 * MIB,
   kernelRuns: DEFAULT_KERNEL_BENCH_RUNS,
+  batch: { files: DEFAULT_BATCH_FILES, fileBytes: 4 * MIB },
+  startupBytes: 4 * 1024,
+  processRuns: 5,
   file: {
     sizeBytes: 256 * MIB,
     runs: DEFAULT_FILE_BENCH_RUNS,
@@ -84,14 +111,18 @@ export const QUICK_PRESET: BenchPreset = Object.freeze({
 });
 
 export interface BenchOptions {
-  /** Which benchmarks run [both]. */
-  what?: readonly ('kernels' | 'file')[];
+  /** Which benchmarks run [all of {@link BENCH_PARTS}]. */
+  what?: readonly BenchPart[];
   /** Use {@link QUICK_PRESET} instead of {@link FULL_PRESET} [false]. */
   quick?: boolean;
   /** Overrides of the file benchmark's settings (size, runs, dir, parts, …). */
   file?: FileBenchOptions;
   /** Overrides of the kernel benchmark's buffer size and runs. */
   kernels?: { sizeBytes?: number; runs?: number };
+  /** Overrides of the batch part's files and the whole-process parts' runs. */
+  batch?: { files?: number; fileBytes?: number };
+  startup?: { fileBytes?: number };
+  processRuns?: number;
   /** The command line, recorded in the result. */
   command?: string;
   onProgress?: (text: string) => void;
@@ -113,7 +144,7 @@ function definedOnly<T extends object>(object: T): Partial<T> {
  */
 export async function runBench(options: BenchOptions = {}): Promise<BenchResult> {
   const preset = options.quick ? QUICK_PRESET : FULL_PRESET;
-  const what = options.what ?? ['kernels', 'file'];
+  const what = options.what ?? BENCH_PARTS;
   const started = performance.now();
   const result: BenchResult = {
     machine: describeMachine(options.file?.dir ?? tmpdir()),
@@ -141,6 +172,24 @@ export async function runBench(options: BenchOptions = {}): Promise<BenchResult>
       // Fewer runs than the preset's slow runs means fewer slow runs too.
       slowRuns: Math.min(preset.file.slowRuns, options.file?.runs ?? preset.file.runs),
       ...definedOnly(options.file ?? {}),
+      onProgress: options.onProgress,
+    });
+  }
+  const processRuns = options.processRuns ?? preset.processRuns;
+  if (what.includes('batch')) {
+    result.batch = runBatchBench({
+      ...preset.batch,
+      ...definedOnly(options.batch ?? {}),
+      runs: processRuns,
+      dir: options.file?.dir,
+      onProgress: options.onProgress,
+    });
+  }
+  if (what.includes('startup')) {
+    result.startup = runStartupBench({
+      fileBytes: options.startup?.fileBytes ?? preset.startupBytes,
+      runs: processRuns,
+      dir: options.file?.dir,
       onProgress: options.onProgress,
     });
   }

@@ -72,8 +72,11 @@ export interface BrightenOptions {
   out?: string;
   /** Replace an existing `out` [false]. */
   overwrite?: boolean;
-  /** Worker threads, each with its own wasm instance, on disjoint windows [1]. */
-  workers?: number;
+  /**
+   * Worker threads, each with its own wasm instance, on disjoint windows; `'auto'`: a second one only for a
+   * file of 1 GiB or more on a machine with a core free (see ./workers.ts) [`'auto'`].
+   */
+  workers?: number | 'auto';
   /**
    * Run a one-worker job on the calling thread, with no worker thread to start (saves its start-up;
    * the event loop runs only between windows, so for callers like a CLI that wait anyway) [false].
@@ -162,7 +165,12 @@ export function pixelAligned(name: string, value: number): number {
 export function checkCommonOptions(o: Record<string, unknown>) {
   const kernel = optionalOneOf('kernel', o.kernel, KERNEL_NAMES, 'wasm-simd');
   const strategy = optionalOneOf('strategy', o.strategy, STRATEGIES, 'auto');
-  const workers = o.workers === undefined ? 1 : integerInRange('workers', o.workers, 1, MAX_SLOTS);
+  const workers: number | 'auto' =
+    o.workers === undefined || o.workers === 'auto'
+      ? 'auto'
+      : typeof o.workers === 'number'
+        ? integerInRange('workers', o.workers, 1, MAX_SLOTS)
+        : invalid('workers', `'auto' or an integer from 1 to ${MAX_SLOTS}`, o.workers);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
     throw invalidParameterError('signal', 'an AbortSignal', o.signal);
   }
@@ -199,6 +207,10 @@ export function checkCommonOptions(o: Record<string, unknown>) {
             integerInRange('tuning.journalChunk', tuning.journalChunk, 8, 2 ** 32),
           ),
   };
+}
+
+function invalid(name: string, expected: string, value: unknown): never {
+  throw invalidParameterError(name, expected, value);
 }
 
 function checkBands(value: unknown): Bands {

@@ -64,6 +64,7 @@ import {
 import { abortedError, type RunPlan, runWindows } from './pool.js';
 import type { WorkerWindow } from './protocol.js';
 import { buildReport, type Report, type RunResult } from './report.js';
+import { chooseWorkers, machineFacts } from './workers.js';
 
 export {
   type BrightenOptions,
@@ -170,6 +171,7 @@ async function startJournal(
   },
   arenaBytes: number,
   windowCount: number,
+  workers: number,
   segments?: SegmentPlan,
 ): Promise<Journal> {
   const { common } = checked;
@@ -191,7 +193,7 @@ async function startJournal(
     chunk: common.durable
       ? arenaBytes
       : journalChunk(common.journalChunk ?? DEFAULT_CHUNK, arenaBytes, segments),
-    slots: Math.max(1, Math.min(common.workers, windowCount)),
+    slots: Math.max(1, Math.min(workers, windowCount)),
     durable: common.durable,
     run,
     marked,
@@ -374,9 +376,22 @@ async function runFile(checked: CheckedBrighten): Promise<Report> {
         reserveInPlace(file, span.offset, span.length);
       }
     }
+    const choice = chooseWorkers(
+      common.workers,
+      { bytes: windows.reduce((sum, w) => sum + w.brightenLength, 0), windows: windows.length },
+      machineFacts(),
+    );
     if (checked.useJournal) {
       const range = { ...span, channels: checked.channels, ops: params.ops };
-      journal = await startJournal(file, checked, range, arenaBytes, windows.length, segments);
+      journal = await startJournal(
+        file,
+        checked,
+        range,
+        arenaBytes,
+        windows.length,
+        choice.workers,
+        segments,
+      );
     }
     const plan = buildRunPlan(
       {
@@ -395,7 +410,7 @@ async function runFile(checked: CheckedBrighten): Promise<Report> {
       },
       windows,
       windows.length,
-      common.workers,
+      choice.workers,
       common,
     );
 
@@ -409,7 +424,7 @@ async function runFile(checked: CheckedBrighten): Promise<Report> {
     }
     if (journal !== undefined) finishRun(file, journal.path);
     return {
-      ...buildReport(plan, common.strategy, result),
+      ...buildReport(plan, common.strategy, result, choice),
       path: checked.path,
       format: layout?.format ?? 'raw',
     };
@@ -518,6 +533,15 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
       brightenLength: range.length,
       ...(p.segments !== undefined && { params: journal.layout.windowParams(range.index) }),
     }));
+    const wanted = chooseWorkers(
+      common.workers,
+      { bytes: windows.reduce((sum, w) => sum + w.length, 0), windows: windows.length },
+      machineFacts(),
+    );
+    const choice =
+      wanted.workers <= p.slots
+        ? wanted
+        : { workers: p.slots, reason: `${wanted.reason}; the interrupted run had ${p.slots}` };
     const plan = buildRunPlan(
       {
         path: checkedPath,
@@ -531,12 +555,12 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
       windows,
       p.windows,
       // The journal has one slot per worker of the original run.
-      Math.min(common.workers, p.slots),
+      choice.workers,
       common,
     );
     const result = await run(plan);
     finishRun(file, journalPath);
-    return { resumed: true, ...buildReport(plan, common.strategy, result) };
+    return { resumed: true, ...buildReport(plan, common.strategy, result, choice) };
   } finally {
     file.close();
   }

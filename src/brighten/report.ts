@@ -3,6 +3,7 @@ import type { KernelName } from '../kernels/types.js';
 import type { Strategy } from './options.js';
 import type { RunPlan } from './pool.js';
 import type { ResolvedStrategy } from './protocol.js';
+import type { WorkersChoice } from './workers.js';
 
 export interface Report {
   path: string;
@@ -22,6 +23,9 @@ export interface Report {
   windows: number;
   window: number;
   workers: number;
+  /** The workers chosen (the same as `workers`), and why: `'auto: 2 GiB file, 2 cores, load 0.3'`, `'asked for 2'`. */
+  workersChosen: number;
+  workersReason: string;
   /** Where the windows ran: on the calling thread (`inThread`, one worker) or on worker threads. */
   thread: 'main' | 'worker';
   /** The run used the kernel (wasm memory and instance) an earlier run on this thread left [false on workers]. */
@@ -44,7 +48,13 @@ function peakRss(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
-export function buildReport(plan: RunPlan, strategyRequested: Strategy, result: RunResult): Report {
+export function buildReport(
+  plan: RunPlan,
+  strategyRequested: Strategy,
+  result: RunResult,
+  choice: WorkersChoice,
+): Report {
+  const workers = Math.max(1, Math.min(plan.workers, plan.windows.length));
   const bytes = plan.windows.reduce((sum, w) => sum + w.brightenLength, 0);
   const pixels = plan.windows.reduce((sum, w) => sum + w.brightenLength / (2 * (w.params?.bands ?? 4)), 0);
   const strategy: ResolvedStrategy = result.placement === 'overlay' ? 'mmap' : 'pread';
@@ -61,7 +71,9 @@ export function buildReport(plan: RunPlan, strategyRequested: Strategy, result: 
     ...(result.fallbackReason !== undefined && { fallbackReason: result.fallbackReason }),
     windows: plan.windows.length,
     window: plan.config.arenaBytes,
-    workers: Math.max(1, Math.min(plan.workers, plan.windows.length)),
+    workers,
+    workersChosen: workers,
+    workersReason: choice.reason,
     thread: result.thread,
     kernelReused: result.kernelReused,
     journal: plan.journal !== undefined,

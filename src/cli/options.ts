@@ -17,6 +17,15 @@ export function parseInteger(flag: string): (text: string) => number {
   };
 }
 
+/** `--workers auto` or a count of at least 1. */
+export function parseWorkers(text: string): number | 'auto' {
+  if (text.trim() === 'auto') return 'auto';
+  const value = parseInteger('--workers')(text);
+  if (value < 1)
+    throw new InvalidArgumentError(`--workers must be at least 1 (or auto), not ${JSON.stringify(text)}`);
+  return value;
+}
+
 /** A size option such as `--window 64MiB`. */
 export function parseSizeOption(flag: string): (text: string) => number {
   return (text) => {
@@ -55,7 +64,7 @@ export function addRunOptions(command: Command, workersHelp: string): Command {
       `${STRATEGIES.join(' | ')} (default: auto)`,
       parseChoice('--strategy', STRATEGIES),
     )
-    .option('--workers <n>', workersHelp, parseInteger('--workers'));
+    .option('--workers <n>', workersHelp, parseWorkers);
 }
 
 export function usageError(message: string): RawbrightError {

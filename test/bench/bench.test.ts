@@ -70,6 +70,9 @@ describe('rawbright bench (the whole suite, tiny sizes)', () => {
 
   test('prints the machine, the kernel table and the strategy and scaling tables', () => {
     expect(stdout).toMatch(/^rawbright bench --quick, \d{4}-\d\d-\d\dT/m);
+    // The whole-process parts run in every `rawbright bench`, --quick with smaller files.
+    expect(stdout).toMatch(/^Batch: 32 files of 4 MiB, warm, whole processes, 5 runs alternated/m);
+    expect(stdout).toMatch(/^Start-up: one 4 KiB file, whole processes, 5 runs alternated/m);
     expect(stdout).toMatch(/^Machine: .+, \d+ cores, \d+ GiB, /m);
     expect(stdout).toMatch(/^kernel +GB\/s min +median +max +vs native +vs js$/m);
     expect(stdout).toMatch(
@@ -93,7 +96,7 @@ describe('rawbright bench (the whole suite, tiny sizes)', () => {
 
   test('the text is the JSON result formatted, then where the charts went', () => {
     const result = JSON.parse(readFileSync(json, 'utf8'));
-    const charts = ['', '-strategies', '-runs', '-scaling'].map((suffix) =>
+    const charts = ['', '-strategies', '-runs', '-scaling', '-process'].map((suffix) =>
       join(tmp.dir, `bench${suffix}.png`),
     );
     expect(stdout).toBe(`${formatBenchResult(result)}Charts: ${charts.join(', ')}\n`);
@@ -154,7 +157,7 @@ describe('rawbright bench (the whole suite, tiny sizes)', () => {
   });
 
   test('draws PNG charts that sharp can read, one column wide, and leaves no files behind', async () => {
-    for (const name of ['bench', 'bench-strategies', 'bench-runs', 'bench-scaling']) {
+    for (const name of ['bench', 'bench-strategies', 'bench-runs', 'bench-scaling', 'bench-process']) {
       const meta = await sharp(join(tmp.dir, `${name}.png`)).metadata();
       expect(meta.format).toBe('png');
       // Drawn at twice the SVG's size: 760 px of chart plus padding, shown about 1:1 at a README's width.
@@ -171,7 +174,7 @@ describe('rawbright bench (the whole suite, tiny sizes)', () => {
     const svgPath = join(tmp.dir, 'bench.svg');
     const written = await writeCharts(svgPath, result);
     expect(written).toEqual(
-      ['', '-strategies', '-runs', '-scaling'].map((s) => join(tmp.dir, `bench${s}.svg`)),
+      ['', '-strategies', '-runs', '-scaling', '-process'].map((s) => join(tmp.dir, `bench${s}.svg`)),
     );
     const [kernels, strategies] = written.map((path) => readFileSync(path, 'utf8'));
     expect(kernels).toMatch(/^<svg /);
@@ -185,9 +188,9 @@ describe('rawbright bench (the whole suite, tiny sizes)', () => {
     await expect(writeCharts(join(tmp.dir, 'bench.jpg'), result)).rejects.toMatchObject({
       code: 'ERR_USAGE',
     });
-    expect(() => buildCharts({ ...result, kernels: undefined, file: undefined })).toThrow(
-      expect.objectContaining({ code: 'ERR_NOTHING_TO_CHART' }),
-    );
+    expect(() =>
+      buildCharts({ ...result, kernels: undefined, file: undefined, batch: undefined, startup: undefined }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_NOTHING_TO_CHART' }));
     await expect(renderChartSvg(buildCharts(result)[0].spec)).resolves.toMatch(/^<svg /);
   });
 });

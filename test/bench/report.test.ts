@@ -260,9 +260,9 @@ describe('a tiny run of every main-file part, and its report', () => {
       file: result,
     };
     const charts = buildCharts(whole);
-    // No kernels and no scaling in this result: their charts are left out.
+    // No kernels, no scaling and no whole-process parts in this result: their charts are left out.
     expect(charts.map((c) => c.name)).toEqual(
-      CHARTS.map((c) => c.name).filter((n) => n !== 'kernels' && n !== 'scaling'),
+      CHARTS.map((c) => c.name).filter((n) => n !== 'kernels' && n !== 'scaling' && n !== 'process'),
     );
     expect(
       chartPaths(

@@ -315,6 +315,54 @@ function registerFileBench(bench: Command): void {
   });
 }
 
+interface ProcessFlags extends OutputFlags {
+  quick?: boolean;
+  dir?: string;
+  runs?: number;
+}
+
+/** `rawbright bench batch` and `rawbright bench startup`: whole processes against their references. */
+function registerProcessBench(bench: Command): void {
+  const parts = [
+    [
+      'batch',
+      'one rawbright command over 32 warm files of 32 MiB (--quick: 4 MiB) against the native C++ reference run on each',
+    ],
+    ['startup', 'rawbright on one 64 KiB file (--quick: 4 KiB) against a bare `node -e 0`, whole processes'],
+  ] as const;
+  for (const [part, description] of parts) {
+    bench
+      .command(part)
+      .description(description)
+      .option('--quick', 'smaller files and 5 runs')
+      .option('--dir <dir>', 'folder for the temporary files (default: the system temp folder)')
+      .option(
+        '--runs <n>',
+        'timed runs of each side, alternated, after a warm-up (default: 9)',
+        parseInteger('--runs'),
+      )
+      .option('--json <file>', 'also write the full result as JSON')
+      .option('--chart <file>', 'also draw the result as a chart (.png or .svg)')
+      .action(async (flags: ProcessFlags) => {
+        checkChartPath(flags);
+        if (flags.runs !== undefined && flags.runs < 1) throw usageError('--runs must be at least 1');
+        const show = progress();
+        const result = await withCleanupOnSignals(() =>
+          runBench({
+            what: [part],
+            quick: flags.quick,
+            processRuns: flags.runs,
+            file: { dir: flags.dir },
+            command: commandLine(),
+            onProgress: show,
+          }),
+        );
+        show?.('');
+        await emit(result, flags);
+      });
+  }
+}
+
 /**
  * Registers `rawbright bench` and its subcommands: `all` (the default: `rawbright bench --quick` is
  * `rawbright bench all --quick`), `kernels` and `file`. `bench` itself takes no options, so each
@@ -345,6 +393,7 @@ export function registerBench(program: Command): Command {
   });
   registerKernelsBench(bench);
   registerFileBench(bench);
+  registerProcessBench(bench);
   bench
     .command('ipc')
     .description('round trips between processes: Channel, process.send, a Unix socket, a MessagePort')

@@ -58,7 +58,7 @@ export interface BrightenFlags {
   length?: number;
   kernel?: KernelName;
   strategy?: Strategy;
-  workers?: number;
+  workers?: number | 'auto';
   out?: string;
   overwrite?: boolean;
   journal: boolean;
@@ -122,7 +122,7 @@ export function addFileRunOptions(command: Command): Command {
     .option('--skip-done', 'skip files that record a finished run with the same options, unchanged since')
     .option('--again', 'run files that record a finished run with the same options once more')
     .option('-q, --quiet', 'print only errors: no progress bar, no line per file, no summary');
-  return addProcessingOptions(command, 'worker threads (default: 1)');
+  return addProcessingOptions(command, 'worker threads, or auto: a second one where it pays (default: auto)');
 }
 
 /** What a file run's command line asks for, as options of the API (all but the ops). */
@@ -141,7 +141,6 @@ export async function runFileCommand(
   verb = 'brightened',
 ): Promise<void> {
   if (flags.out !== undefined && files.length > 1) throw usageError('--out takes a single input file');
-  if (flags.workers !== undefined && flags.workers < 1) throw usageError('--workers must be at least 1');
   const interrupt = interruptOnSignals();
   const params = {
     ...change,
@@ -236,13 +235,12 @@ export function registerBrighten(program: Command): void {
       flags: {
         kernel?: KernelName;
         strategy?: Strategy;
-        workers?: number;
+        workers?: number | 'auto';
         durable?: boolean;
         discard?: boolean;
         json?: boolean;
       },
     ) => {
-      if (flags.workers !== undefined && flags.workers < 1) throw usageError('--workers must be at least 1');
       const interrupt = interruptOnSignals();
       const progress = createProgressDisplay(file);
       let report: ResumeReport;
