@@ -16,7 +16,7 @@ import { formatBytes } from '../../format.js';
 import type { KernelName } from '../../kernels/types.js';
 import { RUN_LOG, runBatch } from '../batch.js';
 import { addRunOptions, parseChoice, parseInteger, parseSizeOption, usageError } from '../options.js';
-import { createProgressDisplay } from '../progress.js';
+import { createProgressDisplay, stopProgressDisplays } from '../progress.js';
 
 function summary(report: Report, verb = 'brightened'): string {
   const target = report.out === undefined ? report.path : `${report.path} -> ${report.out}`;
@@ -32,7 +32,9 @@ function summary(report: Report, verb = 'brightened'): string {
 function interruptOnSignals(): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const onSignal = () => {
-    process.stderr.write('\nrawbright: stopping after the current window...\n');
+    // The bar first: cli-progress would otherwise redraw over the message when it stops.
+    stopProgressDisplays();
+    process.stderr.write('rawbright: stopping after the current window...\n');
     controller.abort();
   };
   process.on('SIGINT', onSignal);
