@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, rmSync, statSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { readSidecar } from '../convert/sidecar.js';
+import { type RawImageMetadata, readSidecar, writeSidecar } from '../convert/sidecar.js';
 import { errorCode, invalidParameterError, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
 import {
@@ -325,10 +325,13 @@ async function runFile(checked: CheckedBrighten): Promise<Report> {
     let segments: SegmentPlan | undefined;
     /** The file the workers change: the input in place, or (a file with a header, out of place) its copy. */
     let runPath = checked.path;
+    /** The input's sidecar, which --out's file gets too (same shape, same bytes but the changed samples). */
+    let outSidecar: Readonly<RawImageMetadata> | undefined;
     if (layout === undefined) {
       const size = checkFileShape(file);
       // The sidecar is optional; when present it must describe this file (readSidecar checks the size).
       const sidecar = await readSidecar(checked.path);
+      if (out !== undefined) outSidecar = sidecar;
       const type = givenType ?? sidecar?.sampleType ?? 'uint16';
       const { offset, length } = checkRange(checked.path, size, checked.offset, checked.length);
       arenaBytes = arenaSize(checked.windowSize, out === undefined ? length : size);
@@ -421,6 +424,7 @@ async function runFile(checked: CheckedBrighten): Promise<Report> {
       if (common.durable) await syncFile(output.temporary);
       await commitOutput(output);
       output = undefined;
+      if (outSidecar !== undefined && out !== undefined) await writeSidecar(out, outSidecar);
     }
     if (journal !== undefined) finishRun(file, journal.path);
     return {

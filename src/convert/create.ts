@@ -44,6 +44,8 @@ export interface CreateImageOptions {
   seed?: number;
   /** Replace an existing raw file and sidecar [false]. */
   overwrite?: boolean;
+  /** Called after each window with the bytes written so far and the file's size (for a progress bar). */
+  onProgress?: (bytesDone: number, bytesTotal: number) => void;
 }
 
 /** What {@link createImage} did. */
@@ -154,6 +156,7 @@ export async function createImage(raw: string, opts: CreateImageOptions): Promis
   const pattern = o.pattern === undefined ? 'gradient' : oneOf('pattern', o.pattern, PATTERNS);
   const seed = o.seed === undefined ? 1 : integerInRange('seed', o.seed, 0, TWO_POW_32 - 1);
   const overwrite = boolean('overwrite', o.overwrite, false);
+  const onProgress = (opts as CreateImageOptions).onProgress;
   const pixels = width * height;
   if (pixels * RAW_BYTES_PER_PIXEL > Number.MAX_SAFE_INTEGER) {
     throw new RawbrightError(
@@ -179,6 +182,9 @@ export async function createImage(raw: string, opts: CreateImageOptions): Promis
         } finally {
           window.close();
         }
+        onProgress?.((start + count) * RAW_BYTES_PER_PIXEL, pixels * RAW_BYTES_PER_PIXEL);
+        // A turn of the event loop between windows, so a progress bar draws and Ctrl-C is heard.
+        await new Promise((resolve) => setImmediate(resolve));
       }
       await file.sync();
     } finally {

@@ -29,6 +29,8 @@ export interface ExportOptions extends RawShapeOptions {
    * 1 is the fastest compression; 9 the smallest file.
    */
   compressionLevel?: number;
+  /** Called as the work goes on with the raw bytes read so far and the raw file's size (for a progress bar). */
+  onProgress?: (bytesDone: number, bytesTotal: number) => void;
 }
 
 /** What {@link exportImage} did. */
@@ -107,7 +109,16 @@ export async function exportImage(raw: string, out: string, opts: ExportOptions 
     const { width, height, sampleType } = source.meta;
     checkRowWidth(width, rawPath);
     const plan = await planOutput(outPath, overwrite);
-    const encode = { width, height, signed: sampleType === 'int16', level };
+    const onProgress = o.onProgress;
+    const total = source.file.size;
+    const rowBytes = width * 8;
+    const encode = {
+      width,
+      height,
+      signed: sampleType === 'int16',
+      level,
+      ...(onProgress !== undefined && { onRows: (rows: number) => onProgress(rows * rowBytes, total) }),
+    };
     let bytes: number;
     let bigtiff = false;
     try {

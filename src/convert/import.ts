@@ -38,6 +38,11 @@ import { readVipsHeader, VIPS_HEADER_BYTES, type VipsHeader } from './vips-file.
 export interface ImportOptions {
   /** Replace an existing raw file and sidecar [false]. */
   overwrite?: boolean;
+  /**
+   * Called as the raw file is written, with its bytes written so far and its size (for a progress bar; the
+   * decoding before it reports nothing).
+   */
+  onProgress?: (bytesDone: number, bytesTotal: number) => void;
 }
 
 /** What {@link importImage} did. */
@@ -171,7 +176,12 @@ async function checkInput(input: string): Promise<void> {
 }
 
 /** Widens the decoded `.v` file into a new raw file, window pair by window pair. */
-async function widenIntoRaw(decodedPath: string, header: VipsHeader, rawPath: string): Promise<void> {
+async function widenIntoRaw(
+  decodedPath: string,
+  header: VipsHeader,
+  rawPath: string,
+  onProgress?: (bytesDone: number, bytesTotal: number) => void,
+): Promise<void> {
   const decoded = await MappedFile.openAsync(decodedPath, { access: 'read' });
   try {
     const pixels = header.width * header.height;
@@ -192,6 +202,7 @@ async function widenIntoRaw(decodedPath: string, header: VipsHeader, rawPath: st
           source.close();
           target.close();
         }
+        onProgress?.((start + count) * RAW_BYTES_PER_PIXEL, pixels * RAW_BYTES_PER_PIXEL);
       }
       await raw.sync();
     } finally {
@@ -226,7 +237,8 @@ export async function importImage(
   const started = performance.now();
   const inputPath = nonEmptyString('input', input);
   const outputPath = nonEmptyString('outRaw', outRaw);
-  const overwrite = boolean('overwrite', options('options', opts).overwrite, false);
+  const o = options('options', opts) as ImportOptions;
+  const overwrite = boolean('overwrite', o.overwrite, false);
   await checkInput(inputPath);
   const rawPlan: OutputPlan = await planOutput(outputPath, overwrite);
   const sidecarPlan: OutputPlan = await planOutput(sidecarPath(outputPath), overwrite);
@@ -259,7 +271,7 @@ export async function importImage(
     } finally {
       decoded.close();
     }
-    await widenIntoRaw(decodedPath, header, rawPlan.temporary);
+    await widenIntoRaw(decodedPath, header, rawPlan.temporary, o.onProgress);
     await removeQuietly(decodedPath);
 
     const meta: RawImageMetadata = {

@@ -30,6 +30,8 @@ export interface EncodeOptions {
   signed: boolean;
   /** zlib level 0 (stored, no filter) to 9. */
   level: number;
+  /** Called with the rows read so far, after each strip (progress). */
+  onRows?: (rowsDone: number) => void;
 }
 
 const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
@@ -122,7 +124,13 @@ export async function writePng(source: MappedFile, opts: EncodeOptions, target: 
   await append(pngChunk('IHDR', header));
 
   function* scanlines(): Generator<Buffer> {
-    for (const strip of mapRowStrips(source, width, height, rowsPerStrip(width, PNG_STRIP_BYTES))) {
+    for (const strip of mapRowStrips(
+      source,
+      width,
+      height,
+      rowsPerStrip(width, PNG_STRIP_BYTES),
+      opts.onRows,
+    )) {
       yield pngScanlines(strip.bytes, width, strip.rows, xor, sub);
     }
   }

@@ -23,6 +23,8 @@ export interface PreviewOptions {
   rawHeight?: number;
   /** The raw image's sample type [the sidecar's, else 'uint16']; int16 is shown as value + 32768. */
   type?: SampleType;
+  /** Called after each strip with the raw bytes read so far and the raw file's size (for a progress bar). */
+  onProgress?: (bytesDone: number, bytesTotal: number) => void;
 }
 
 /** What {@link previewImage} did. */
@@ -141,6 +143,7 @@ export async function previewImage(
       } finally {
         window.close();
       }
+      o.onProgress?.(y1 * width * 8, height * width * 8);
     }
 
     let bytes: number;

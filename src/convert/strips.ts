@@ -59,12 +59,14 @@ export function* ranges(total: number, each: number): Generator<{ start: number;
  * @param width Pixels per row.
  * @param height Rows.
  * @param rowsEach Rows per strip.
+ * @param onRows Called with the rows done so far after each strip is unmapped (progress).
  */
 export function* mapRowStrips(
   file: MappedFile,
   width: number,
   height: number,
   rowsEach: number,
+  onRows?: (rowsDone: number) => void,
 ): Generator<RowStrip> {
   const rowBytes = width * RAW_BYTES_PER_PIXEL;
   for (const { y, rows } of rowRanges(height, rowsEach)) {
@@ -75,5 +77,6 @@ export function* mapRowStrips(
     } finally {
       window.close();
     }
+    onRows?.(y + rows);
   }
 }

@@ -186,7 +186,7 @@ export async function writeTiff(
 
   const pending: Promise<Buffer>[] = [];
   try {
-    for (const window of mapRowStrips(source, width, height, windowRows)) {
+    for (const window of mapRowStrips(source, width, height, windowRows, opts.onRows)) {
       for (let row = 0; row < window.rows; row += stripRows) {
         const rows = Math.min(stripRows, window.rows - row);
         const bytes = window.bytes.subarray(row * rowBytes, (row + rows) * rowBytes);

@@ -4,7 +4,7 @@
  * once it is complete and on disk. An interrupted run leaves at most a hidden
  * `.NAME.rawbright-PID-RANDOM.tmp` file, never a truncated `NAME`.
  */
-import { constants } from 'node:fs';
+import { constants, unlinkSync } from 'node:fs';
 import { link, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { errorCode, RawbrightError } from '../errors.js';
@@ -127,13 +127,37 @@ export async function planOutput(path: string, overwrite: boolean, suffix = '.tm
  */
 export function temporaryName(path: string, suffix = '.tmp'): string {
   const random = Math.random().toString(36).slice(2, 10).padEnd(8, '0');
-  return join(dirname(path), `.${basename(path)}.rawbright-${process.pid}-${random}${suffix}`);
+  const name = join(dirname(path), `.${basename(path)}.rawbright-${process.pid}-${random}${suffix}`);
+  pending.add(name);
+  return name;
+}
+
+/** Every temporary name handed out and not yet removed or committed, for {@link removeTemporaryFilesSync}. */
+const pending = new Set<string>();
+
+/**
+ * Removes, synchronously, every temporary file this process named and has not yet removed or given its final
+ * name: for a signal handler that is about to exit (Ctrl-C during a conversion). Names that were renamed away
+ * meanwhile are simply gone.
+ * @returns How many files were removed.
+ */
+export function removeTemporaryFilesSync(): number {
+  let removed = 0;
+  for (const name of pending) {
+    try {
+      unlinkSync(name);
+      removed++;
+    } catch {}
+  }
+  pending.clear();
+  return removed;
 }
 
 /** Removes a file, ignoring a missing one: for temporary files on the way out of a failed run. */
 export async function removeQuietly(path: string | undefined): Promise<void> {
   if (path === undefined) return;
   await unlink(path).catch(() => undefined);
+  pending.delete(path);
 }
 
 /** Flushes a written file to disk, so that the rename which follows never publishes an empty file after a crash. */
@@ -202,5 +226,6 @@ export async function commitOutput(plan: OutputPlan): Promise<void> {
     throw fsError(error, `cannot write ${plan.path}: ${(error as Error).message}`, plan.path);
   }
   guard?.close();
+  pending.delete(plan.temporary);
   await syncFolder(dirname(plan.path));
 }

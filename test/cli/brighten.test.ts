@@ -112,7 +112,7 @@ describe('rawbright brighten', () => {
     const command = `node ${CLI} brighten ${path} --by 5 --window 512KiB --kernel js`;
     const tty = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8' });
     expect(tty.status).toBe(0);
-    expect(tty.stdout).toMatch(/\d+% \| [\d.]+\/0\.01 GiB \| [\d.-]+ GB\/s \| ETA/);
+    expect(tty.stdout).toMatch(/\d+% \| [\d.]+\/8192\.00 KiB \| [\d.-]+ GB\/s \| ETA/);
     const piped = rawbright(['brighten', path, '--by', '5', '--window', '512KiB', '--again']);
     expect(piped.status).toBe(0);
     expect(piped.stderr).toBe('');

@@ -1,5 +1,6 @@
 /** `rawbright brighten FILE... --by N` and `rawbright resume FILE`. */
 import type { Command } from 'commander';
+import { type DryRunReport, dryRunFile } from '../../brighten/dry-run.js';
 import {
   type BrightenOptions,
   brightenFile,
@@ -15,7 +16,7 @@ import { formatBytes } from '../../format.js';
 import type { KernelName } from '../../kernels/types.js';
 import { runBatch } from '../batch.js';
 import { addRunOptions, parseChoice, parseInteger, parseSizeOption, usageError } from '../options.js';
-import { createProgressDisplay } from '../progress.js';
+import { createProgressDisplay, stopProgressDisplays } from '../progress.js';
 
 function summary(report: Report, verb = 'brightened'): string {
   const target = report.out === undefined ? report.path : `${report.path} -> ${report.out}`;
@@ -31,7 +32,9 @@ function summary(report: Report, verb = 'brightened'): string {
 function interruptOnSignals(): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const onSignal = () => {
-    process.stderr.write('\nrawbright: stopping after the current window...\n');
+    // The bar first: cli-progress would otherwise redraw over the message when it stops.
+    stopProgressDisplays();
+    process.stderr.write('rawbright: stopping after the current window...\n');
     controller.abort();
   };
   process.on('SIGINT', onSignal);
@@ -68,6 +71,20 @@ export interface BrightenFlags {
   skipDone?: boolean;
   again?: boolean;
   quiet?: boolean;
+  dryRun?: boolean;
+}
+
+function dryRunLine(report: DryRunReport): string {
+  const target = report.out === undefined ? report.path : `${report.path} -> ${report.out}`;
+  const journal = report.journal.used ? `journal ${formatBytes(report.journal.bytes)}` : 'no journal';
+  const free =
+    report.freeSpaceAvailable === undefined ? '' : ` (${formatBytes(report.freeSpaceAvailable)} free)`;
+  return (
+    `would change ${target}: ${report.format} (${report.layout}), ${formatBytes(report.bytes)} of ` +
+    `${formatBytes(report.fileBytes)}, ${report.windows} window${report.windows === 1 ? '' : 's'} of ` +
+    `${formatBytes(report.windowBytes)}, ${report.workers} worker${report.workers === 1 ? '' : 's'}, ` +
+    `${report.strategy}, ${journal}, needs ${formatBytes(report.freeSpaceNeeded)} free space${free}`
+  );
 }
 
 /** The options `brighten` and `resume` share: how the windows are processed, and the output. */
@@ -121,7 +138,11 @@ export function addFileRunOptions(command: Command): Command {
     .option('--fail-fast', 'stop at the first file that fails (default: go on with the rest)')
     .option('--skip-done', 'skip files that record a finished run with the same options, unchanged since')
     .option('--again', 'run files that record a finished run with the same options once more')
-    .option('-q, --quiet', 'print only errors: no progress bar, no line per file, no summary');
+    .option('-q, --quiet', 'print only errors: no progress bar, no line per file, no summary')
+    .option(
+      '--dry-run',
+      'print what each file would get (format, layout, windows, workers, journal, free space) and change nothing',
+    );
   return addProcessingOptions(command, 'worker threads, or auto: a second one where it pays (default: auto)');
 }
 
@@ -141,6 +162,42 @@ export async function runFileCommand(
   verb = 'brightened',
 ): Promise<void> {
   if (flags.out !== undefined && files.length > 1) throw usageError('--out takes a single input file');
+  if (flags.dryRun) {
+    await runBatch(
+      uniqueFiles(files),
+      (file) =>
+        dryRunFile(file, {
+          ...change,
+          type: flags.type,
+          channels: flags.channels,
+          ...(flags.alpha && { alpha: true }),
+          ...(flags.bands !== undefined && { bands: Number(flags.bands) as 1 | 2 | 3 | 4 }),
+          byteOrder: flags.byteOrder,
+          header: flags.header,
+          window: flags.window,
+          offset: flags.offset,
+          length: flags.length,
+          kernel: flags.kernel,
+          strategy: flags.strategy,
+          workers: flags.workers,
+          out: flags.out,
+          overwrite: flags.overwrite,
+          journal: flags.journal,
+          durable: flags.durable,
+        } as Parameters<typeof dryRunFile>[1]),
+      {
+        // Nothing is run: nothing to record or to check against the run log.
+        params: undefined,
+        failFast: flags.failFast,
+        json: flags.json,
+        quiet: flags.quiet,
+        verb: 'planned',
+        describe: dryRunLine,
+        bytes: (report) => report.bytes,
+      },
+    );
+    return;
+  }
   const interrupt = interruptOnSignals();
   const params = {
     ...change,

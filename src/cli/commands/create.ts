@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { createImage, PATTERNS, type Pattern } from '../../convert/create.js';
 import { formatBytes, formatRate } from '../../format.js';
 import { SAMPLE_TYPES, type SampleType } from '../../kernels/types.js';
+import { runConversion } from '../conversion.js';
 import { parseChoice, parseInteger } from '../options.js';
 
 interface CreateFlags {
@@ -42,14 +43,17 @@ export function registerCreate(program: Command): void {
     .option('--overwrite', 'replace an existing raw file and sidecar')
     .option('--json', 'print the report as JSON on stdout')
     .action(async (raw: string, flags: CreateFlags) => {
-      const report = await createImage(raw, {
-        width: flags.width,
-        height: flags.height,
-        type: flags.type,
-        pattern: flags.pattern,
-        seed: flags.seed,
-        overwrite: flags.overwrite === true,
-      });
+      const report = await runConversion(raw, (onProgress) =>
+        createImage(raw, {
+          width: flags.width,
+          height: flags.height,
+          type: flags.type,
+          pattern: flags.pattern,
+          seed: flags.seed,
+          overwrite: flags.overwrite === true,
+          onProgress,
+        }),
+      );
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         return;

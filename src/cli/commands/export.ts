@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { DEFAULT_COMPRESSION_LEVEL, exportImage } from '../../convert/export.js';
 import { formatBytes, formatRate } from '../../format.js';
 import type { SampleType } from '../../kernels/types.js';
+import { runConversion } from '../conversion.js';
 import { addRawShapeOptions, parseInteger } from '../options.js';
 
 interface ExportFlags {
@@ -36,13 +37,16 @@ export function registerExport(program: Command): void {
     )
     .option('--json', 'print the report as JSON on stdout')
     .action(async (raw: string, out: string, flags: ExportFlags) => {
-      const report = await exportImage(raw, out, {
-        overwrite: flags.overwrite === true,
-        width: flags.width,
-        height: flags.height,
-        type: flags.type,
-        compressionLevel: flags.compression,
-      });
+      const report = await runConversion(out, (onProgress) =>
+        exportImage(raw, out, {
+          overwrite: flags.overwrite === true,
+          width: flags.width,
+          height: flags.height,
+          type: flags.type,
+          compressionLevel: flags.compression,
+          onProgress,
+        }),
+      );
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         return;

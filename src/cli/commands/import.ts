@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { importImage } from '../../convert/import.js';
 import { formatBytes, formatRate } from '../../format.js';
+import { runConversion } from '../conversion.js';
 
 /**
  * Registers `rawbright import IMAGE RAW [--overwrite] [--json]` on the program.
@@ -16,7 +17,9 @@ export function registerImport(program: Command): void {
     .option('--overwrite', 'replace an existing raw file and sidecar')
     .option('--json', 'print the report as JSON on stdout')
     .action(async (image: string, raw: string, flags: { overwrite?: boolean; json?: boolean }) => {
-      const report = await importImage(image, raw, { overwrite: flags.overwrite === true });
+      const report = await runConversion(raw, (onProgress) =>
+        importImage(image, raw, { overwrite: flags.overwrite === true, onProgress }),
+      );
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         return;

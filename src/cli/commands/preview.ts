@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_PREVIEW_WIDTH, previewImage } from '../../convert/preview.js';
 import type { SampleType } from '../../kernels/types.js';
+import { runConversion } from '../conversion.js';
 import { addRawShapeOptions, parseInteger } from '../options.js';
 
 interface PreviewFlags {
@@ -37,13 +38,16 @@ export function registerPreview(program: Command): void {
   )
     .option('--json', 'print the report as JSON on stdout')
     .action(async (raw: string, out: string, flags: PreviewFlags) => {
-      const report = await previewImage(raw, out, {
-        width: flags.width,
-        overwrite: flags.overwrite === true,
-        rawWidth: flags.rawWidth,
-        rawHeight: flags.rawHeight,
-        type: flags.type,
-      });
+      const report = await runConversion(out, (onProgress) =>
+        previewImage(raw, out, {
+          width: flags.width,
+          overwrite: flags.overwrite === true,
+          rawWidth: flags.rawWidth,
+          rawHeight: flags.rawHeight,
+          type: flags.type,
+          onProgress,
+        }),
+      );
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         return;

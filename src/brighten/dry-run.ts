@@ -1,0 +1,170 @@
+/**
+ * `dryRunFile`: what a brighten or adjust run of a file would do — its format and layout, the windows, the
+ * workers, the journal and the free space it needs — found by the same checks and plan as the run itself,
+ * with the file opened read-only and nothing written: no journal, no mark, no output.
+ */
+
+import { statfs } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { readSidecar } from '../convert/sidecar.js';
+import { invalidParameterError } from '../errors.js';
+import { MappedFile } from '../file/mapped-file.js';
+import { detectLayout } from '../formats/detect.js';
+import { checkOps } from '../kernels/ops.js';
+import { SAMPLE_TYPES } from '../pixels.js';
+import { oneOf } from '../validate.js';
+import { DEFAULT_CHUNK, JournalLayout } from './journal.js';
+import { type BrightenOptions, checkAdjustOptions, checkBrightenOptions } from './options.js';
+import type { AdjustOptions } from './pipeline.js';
+import {
+  arenaSize,
+  checkFileShape,
+  checkRange,
+  planSegments,
+  SEGMENT_UNIT,
+  splitIntoWindows,
+  splitWholeFile,
+} from './plan.js';
+import { chooseWorkers, machineFacts } from './workers.js';
+
+/** What {@link dryRunFile} found. */
+export interface DryRunReport {
+  path: string;
+  /** 'raw' for a headerless file, else the format rawbright read from its bytes. */
+  format: string;
+  /** One line: the layout of the pixels (type, byte order, bands, pages). */
+  layout: string;
+  /** The file's size. */
+  fileBytes: number;
+  /** The bytes that would change. */
+  bytes: number;
+  out?: string;
+  windows: number;
+  windowBytes: number;
+  workers: number;
+  strategy: string;
+  /** The undo journal: whether one would be kept, and its size. */
+  journal: { used: boolean; bytes: number };
+  /** New bytes on the disk of the file (or of --out): the journal in place, the whole copy with --out. */
+  freeSpaceNeeded: number;
+  /** Free bytes there now, for an unprivileged user (undefined when the file system does not say). */
+  freeSpaceAvailable?: number;
+}
+
+async function freeBytes(folder: string): Promise<number | undefined> {
+  try {
+    const info = await statfs(folder);
+    return Number(info.bavail) * Number(info.bsize);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Plans a brighten (`by`) or adjust (`ops`) run of `path` without running it.
+ * @throws {RawbrightError} every error the run would raise before a byte changes (bad options, `ENOENT`,
+ * `ERR_UNSUPPORTED_FORMAT`, …).
+ */
+export async function dryRunFile(
+  path: string,
+  options: BrightenOptions | AdjustOptions,
+): Promise<DryRunReport> {
+  const checked =
+    'ops' in options && options.ops !== undefined
+      ? checkAdjustOptions(path, options as AdjustOptions)
+      : checkBrightenOptions(path, options as BrightenOptions);
+  const { common, out } = checked;
+  const file = MappedFile.open(checked.path, { access: 'read' });
+  try {
+    const givenType = checked.type === undefined ? undefined : oneOf('type', checked.type, SAMPLE_TYPES);
+    const layout = detectLayout(file, {
+      type: givenType,
+      bands: checked.bands,
+      byteOrder: checked.byteOrder,
+      header: checked.header,
+      alpha: checked.alpha,
+    });
+    if (layout !== undefined && (checked.offset !== undefined || checked.length !== undefined)) {
+      throw invalidParameterError(
+        'offset',
+        `no offset or length for a ${layout.format} file (they apply to headerless RGBA files)`,
+        checked.offset ?? checked.length,
+      );
+    }
+    let windows: number;
+    let arenaBytes: number;
+    let bytes: number;
+    let description: string;
+    let segmented = false;
+    let extra = 0;
+    if (layout === undefined) {
+      const size = checkFileShape(file);
+      const sidecar = await readSidecar(checked.path);
+      const type = givenType ?? sidecar?.sampleType ?? 'uint16';
+      if (checked.ops !== undefined) checkOps(checked.ops, 4, checked.channels === 'rgb');
+      const { offset, length } = checkRange(checked.path, size, checked.offset, checked.length);
+      arenaBytes = arenaSize(checked.windowSize, out === undefined ? length : size);
+      windows = (
+        out === undefined
+          ? splitIntoWindows(offset, length, arenaBytes)
+          : splitWholeFile(size, arenaBytes, offset, length)
+      ).length;
+      bytes = length;
+      description = `${type}, little-endian, 4 bands (RGBA)${sidecar === undefined ? '' : ', from its sidecar'}`;
+    } else {
+      const segments = planSegments(layout, checked.windowSize, checked.by, checked.alpha, checked.ops);
+      windows = segments.windows.length;
+      arenaBytes = segments.arenaBytes;
+      bytes = layout.extents.reduce((sum, extent) => sum + extent.length, 0);
+      description = layout.description;
+      segmented = true;
+    }
+    const workers = chooseWorkers(common.workers, { bytes, windows }, machineFacts()).workers;
+    let journalBytes = 0;
+    if (checked.useJournal) {
+      const wanted = Math.min(common.journalChunk ?? DEFAULT_CHUNK, arenaBytes);
+      const chunk = common.durable
+        ? arenaBytes
+        : segmented
+          ? Math.max(SEGMENT_UNIT, wanted - (wanted % SEGMENT_UNIT))
+          : wanted;
+      // The header's parameters are a few hundred bytes of JSON; a page holds them.
+      journalBytes = new JournalLayout({
+        version: 2,
+        file: { path: checked.path, size: file.size, dev: 0, ino: 0 },
+        by: checked.by,
+        type: 'uint16',
+        channels: checked.channels,
+        offset: 0,
+        length: bytes,
+        window: arenaBytes,
+        windows,
+        chunk,
+        slots: workers,
+        durable: common.durable,
+        run: '0000000000000000',
+        marked: true,
+      } as ConstructorParameters<typeof JournalLayout>[0]).totalSize;
+    }
+    if (out !== undefined) extra = file.size;
+    const where = out === undefined ? dirname(resolve(checked.path)) : dirname(resolve(out));
+    const available = await freeBytes(where);
+    return {
+      path: checked.path,
+      format: layout?.format ?? 'raw',
+      layout: description,
+      fileBytes: file.size,
+      bytes,
+      ...(out !== undefined && { out }),
+      windows,
+      windowBytes: arenaBytes,
+      workers,
+      strategy: checked.strategy,
+      journal: { used: checked.useJournal, bytes: journalBytes },
+      freeSpaceNeeded: journalBytes + extra,
+      ...(available !== undefined && { freeSpaceAvailable: available }),
+    };
+  } finally {
+    file.close();
+  }
+}
