@@ -149,6 +149,28 @@ export function addFileRunOptions(command: Command): Command {
 /** What a file run's command line asks for, as options of the API (all but the ops). */
 export type FileRunOptions = Omit<BrightenOptions, 'by'>;
 
+/** The API options the flags of {@link addFileRunOptions} ask for (a dry run and a real run alike). */
+function fileRunOptions(flags: BrightenFlags): FileRunOptions {
+  return {
+    type: flags.type,
+    channels: flags.channels,
+    ...(flags.alpha && { alpha: true }),
+    ...(flags.bands !== undefined && { bands: Number(flags.bands) as 1 | 2 | 3 | 4 }),
+    byteOrder: flags.byteOrder,
+    header: flags.header,
+    window: flags.window,
+    offset: flags.offset,
+    length: flags.length,
+    kernel: flags.kernel,
+    strategy: flags.strategy,
+    workers: flags.workers,
+    out: flags.out,
+    overwrite: flags.overwrite,
+    journal: flags.journal,
+    durable: flags.durable,
+  };
+}
+
 /**
  * Runs `runOne` over each named file with the flags of {@link addFileRunOptions}: the one command code path of
  * `brighten` and `adjust` (progress, Ctrl-C, the batch, its done records and reports). `change` is what the run does
@@ -165,26 +187,7 @@ export async function runFileCommand(
   if (flags.dryRun) {
     await runBatch(
       uniqueFiles(files),
-      (file) =>
-        dryRunFile(file, {
-          ...change,
-          type: flags.type,
-          channels: flags.channels,
-          ...(flags.alpha && { alpha: true }),
-          ...(flags.bands !== undefined && { bands: Number(flags.bands) as 1 | 2 | 3 | 4 }),
-          byteOrder: flags.byteOrder,
-          header: flags.header,
-          window: flags.window,
-          offset: flags.offset,
-          length: flags.length,
-          kernel: flags.kernel,
-          strategy: flags.strategy,
-          workers: flags.workers,
-          out: flags.out,
-          overwrite: flags.overwrite,
-          journal: flags.journal,
-          durable: flags.durable,
-        } as Parameters<typeof dryRunFile>[1]),
+      (file) => dryRunFile(file, { ...change, ...fileRunOptions(flags) } as Parameters<typeof dryRunFile>[1]),
       {
         // Nothing is run: nothing to record or to check against the run log.
         params: undefined,
@@ -217,24 +220,9 @@ export async function runFileCommand(
         const progress = flags.quiet ? { update() {}, stop() {} } : createProgressDisplay(file);
         try {
           return await runOne(file, {
-            type: flags.type,
-            channels: flags.channels,
-            ...(flags.alpha && { alpha: true }),
-            ...(flags.bands !== undefined && { bands: Number(flags.bands) as 1 | 2 | 3 | 4 }),
-            byteOrder: flags.byteOrder,
-            header: flags.header,
-            window: flags.window,
-            offset: flags.offset,
-            length: flags.length,
-            kernel: flags.kernel,
-            strategy: flags.strategy,
-            workers: flags.workers,
+            ...fileRunOptions(flags),
             // Nothing else needs this thread's event loop: a one-worker run starts no worker thread.
             inThread: true,
-            out: flags.out,
-            overwrite: flags.overwrite,
-            journal: flags.journal,
-            durable: flags.durable,
             signal: interrupt.signal,
             onProgress: progress.update,
           });
