@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSharedMemory(env, exports);
   InitSigbus(env, exports);
   InitIpc(env, exports);
+  InitChecksum(env, exports);
   return exports;
 }
 

@@ -122,6 +122,16 @@ export interface NativeAddon {
   ): void;
   /** memcpy (memmove if the ranges overlap): the memory-bandwidth reference for benchmarks. */
   copyBytes(dst: ArrayBuffer, dstOffset: number, src: ArrayBuffer, srcOffset: number, length: number): void;
+  /** CRC-32 of the bytes as zlib.crc32(bytes, value) gives it, at memory speed (checksum.cc). */
+  crc32(buffer: ArrayBuffer, offset: number, length: number, value?: number): number;
+  /** Copies the bytes (ranges must not overlap) and returns the CRC-32 of the copy: the journal's save. */
+  copyWithCrc32(
+    dst: ArrayBuffer,
+    dstOffset: number,
+    src: ArrayBuffer,
+    srcOffset: number,
+    length: number,
+  ): number;
   /** The vector path brighten runs on this CPU: 'avx2', 'sse2' or 'scalar'. */
   readonly brightenPath: string;
 

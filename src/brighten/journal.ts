@@ -30,6 +30,7 @@ import { existsSync, lstatSync, realpathSync, statSync, unlinkSync } from 'node:
 import { resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { errorCode, RawbrightError } from '../errors.js';
+import { crc32OfWords, crc32 as fastCrc32 } from '../file/checksum.js';
 import { MappedFile, type Window } from '../file/mapped-file.js';
 import { readMarker, removeMarker, writeMarker } from '../file/marker.js';
 import { type CheckedOp, checkOps } from '../kernels/ops.js';
@@ -410,10 +411,7 @@ export class JournalLayout {
 
 /** The check of a slot record: a CRC-32 of the state, and while saved of the ring's CRC too. */
 function recordCheck(state: number, ringCrc: number): number {
-  const bytes = Buffer.alloc(8);
-  bytes.writeUInt32LE(state, 0);
-  bytes.writeUInt32LE(ringCrc, 4);
-  return crc32(state !== UNUSED && state % 2 === 1 ? bytes : bytes.subarray(0, 4));
+  return state !== UNUSED && state % 2 === 1 ? crc32OfWords(state, ringCrc) : crc32OfWords(state);
 }
 
 /** The slot record word for `state`: the state in the low half, its check in the high half. */
@@ -464,9 +462,14 @@ export class JournalSlot {
   /**
    * Marks chunk `number` as saved in the ring and about to change. Call after copying its `length`
    * bytes in: their checksum goes in first, then the record that relies on it, in one store.
+   * @param ringCrc the CRC-32 of those bytes when the copy computed it (KernelHost.copyTo); else it is
+   *   computed here
    */
-  saved(number: number, length: number): void {
-    const ringCrc = crc32(new Uint8Array(this.#window.buffer, PAGE, length));
+  saved(
+    number: number,
+    length: number,
+    ringCrc = fastCrc32(new Uint8Array(this.#window.buffer, PAGE, length)),
+  ): void {
     this.#ringCrc[0] = ringCrc;
     if (this.#durable) this.#window.flush({ offset: PAGE });
     Atomics.store(this.#record, 0, slotRecord(2 * number + 1, ringCrc));
@@ -711,7 +714,7 @@ export class Journal {
       const bytes = Buffer.allocUnsafe(length);
       if (this.file.read(layout.slotOffset(slot) + PAGE, bytes) !== length)
         throw corrupt(this.path, `slot ${slot} is cut short`);
-      if (crc32(bytes) !== this.#ringCrc(slot))
+      if (fastCrc32(bytes) !== this.#ringCrc(slot))
         throw corrupt(this.path, `slot ${slot}'s saved chunk fails its checksum`);
       return { offset, bytes };
     });

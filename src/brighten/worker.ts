@@ -108,8 +108,8 @@ export class WindowProcessor {
       const number = layout.chunkNumber(window.index, window.offset + at);
       const piece: ArenaRegion = { ...region, pointer: region.pointer + at, length };
       // A ring filled from truncated pages (or a truncated journal) must never be marked saved.
-      host.copyTo(piece, slot.buffer, slot.ringOffset, this.#journal!.path);
-      slot.saved(number, length);
+      const ringCrc = host.copyTo(piece, slot.buffer, slot.ringOffset, this.#journal!.path);
+      slot.saved(number, length, ringCrc);
       host.brighten(piece, window.params ?? config.params);
       if (piece.placement === 'copy') {
         host.copyOut(piece, this.#output, window.offset + at);

@@ -265,13 +265,15 @@ export class KernelHost {
   /**
    * Copies a region's bytes into `target` at `targetOffset`, where target is a mapped window of
    * another file (a journal's ring): a copy from or into truncated pages is an error, not a crash.
+   * @returns the CRC-32 of the copy (as zlib.crc32 computes it), taken while it is still in the cache
    * @throws {RawbrightError} `ERR_FILE_TRUNCATED` naming `targetPath` or the region's file.
    */
-  copyTo(region: ArenaRegion, target: ArrayBuffer, targetOffset: number, targetPath: string): void {
+  copyTo(region: ArenaRegion, target: ArrayBuffer, targetOffset: number, targetPath: string): number {
     this.#checkLive(region);
-    native.copyBytes(target, targetOffset, this.memory.buffer, region.pointer, region.length);
+    const crc = native.copyWithCrc32(target, targetOffset, this.memory.buffer, region.pointer, region.length);
     this.checkTruncation();
     if (native.sigbusGuard && native.mappingFaulted(target, 0)) throw truncatedError(targetPath);
+    return crc;
   }
 
   /** Flushes an overlaid region to the file and waits for the disk (msync MS_SYNC): durable runs. */
