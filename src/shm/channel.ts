@@ -20,7 +20,15 @@ import { invalidParameterError, RawbrightError } from '../errors.js';
 import { isInteger } from '../validate.js';
 import { deserializeValue, serializeValue } from './serialize.js';
 import { type MutexGuard, type OpenSharedMemoryOptions, SharedMemory } from './shared-memory.js';
-import { abortReason, checkWaitOptions, timeoutError, type WaitOptions, WordWaiter } from './wait.js';
+import {
+  abortReason,
+  type CheckedWait,
+  checkWaitOptions,
+  timeoutError,
+  type WaitOptions,
+  type WaitOutcome,
+  WordWaiter,
+} from './wait.js';
 
 const MAGIC = 0x48434252; // "RBCH"
 const LAYOUT_VERSION = 1;
@@ -269,46 +277,65 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
   async #sendEncoded(
     encoded: Encoded,
     options: SendOptions | undefined,
-    checked?: ReturnType<typeof checkWaitOptions>,
+    checked?: CheckedWait,
     ackGiven?: boolean,
   ): Promise<void> {
     const wait = checked ?? checkWaitOptions(options);
     const ack = ackGiven ?? options?.ack ?? false;
     if (typeof ack !== 'boolean') throw invalidParameterError('ack', 'a boolean', ack);
-    for (;;) {
-      this.#checkLease();
-      if (wait.signal?.aborted) throw abortReason(wait.signal);
-      const seq = Atomics.load(this.#words, W_SPACE_SEQ);
-      // The lock is taken without a turn of the event loop when it is free (never held across an await).
-      const end = this.#put(encoded, this.#region.mutex.tryLock() ?? (await this.#lock(wait)));
-      if (end >= 0) {
-        if (ack) await this.#taken(end, wait);
-        return;
-      }
-      Atomics.add(this.#words, W_SENDERS, 1);
-      let outcome: Awaited<ReturnType<WordWaiter['wait']>>;
-      try {
-        outcome = await this.#waiter.wait(W_SPACE_SEQ, seq, wait);
-      } finally {
-        if (!this.#closed) Atomics.sub(this.#words, W_SENDERS, 1);
-      }
-      this.#settle(outcome, wait, 'room in channel');
+    const end = await this.#until(
+      W_SPACE_SEQ,
+      W_SENDERS,
+      () =>
+        this.#locked(wait, (guard) => {
+          const at = this.#put(encoded, guard);
+          return at >= 0 ? at : undefined;
+        }),
+      wait,
+      'room in channel',
+    );
+    // Then until the head has passed `end` (the message ending there was taken).
+    if (ack) {
+      await this.#until(
+        W_SPACE_SEQ,
+        W_SENDERS,
+        () => ((((Atomics.load(this.#words, W_HEAD) >>> 0) - end) | 0) >= 0 ? true : undefined),
+        wait,
+        'a receiver to take the message from channel',
+      );
     }
   }
 
-  // Waits until the head has passed `end` (the message ending there was taken).
-  async #taken(end: number, wait: ReturnType<typeof checkWaitOptions>): Promise<void> {
+  /**
+   * The one wait loop of send, ack, receive and receiveView: reads sequence word `seqWord`, tries
+   * `attempt` (which takes the lock itself, never across an await once it holds it), and while it
+   * gives undefined, sleeps in the kernel until the word moves, counted in word `waitersWord` so the
+   * other side knows to wake it.
+   */
+  async #until<R>(
+    seqWord: number,
+    waitersWord: number,
+    attempt: () => R | undefined | Promise<R | undefined>,
+    wait: CheckedWait,
+    what: string,
+  ): Promise<R> {
     for (;;) {
-      const seq = Atomics.load(this.#words, W_SPACE_SEQ);
-      if ((((Atomics.load(this.#words, W_HEAD) >>> 0) - end) | 0) >= 0) return;
-      Atomics.add(this.#words, W_SENDERS, 1);
-      let outcome: Awaited<ReturnType<WordWaiter['wait']>>;
+      this.#checkOpen();
+      this.#checkLease();
+      if (wait.signal?.aborted) throw abortReason(wait.signal);
+      const seq = Atomics.load(this.#words, seqWord);
+      const tried = attempt();
+      // No turn of the event loop when the attempt did not have to wait for the lock.
+      const result = tried instanceof Promise ? await tried : tried;
+      if (result !== undefined) return result;
+      Atomics.add(this.#words, waitersWord, 1);
+      let outcome: WaitOutcome;
       try {
-        outcome = await this.#waiter.wait(W_SPACE_SEQ, seq, wait);
+        outcome = await this.#waiter.wait(seqWord, seq, wait);
       } finally {
-        if (!this.#closed) Atomics.sub(this.#words, W_SENDERS, 1);
+        if (!this.#closed) Atomics.sub(this.#words, waitersWord, 1);
       }
-      this.#settle(outcome, wait, 'a receiver to take the message from channel');
+      this.#settle(outcome, wait, what);
     }
   }
 
@@ -331,21 +358,13 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
   async receive(options?: WaitOptions): Promise<T> {
     this.#checkOpen();
     const wait = checkWaitOptions(options);
-    for (;;) {
-      if (wait.signal?.aborted) throw abortReason(wait.signal);
-      this.#checkLease();
-      const seq = Atomics.load(this.#words, W_DATA_SEQ);
-      const value = this.#take(this.#region.mutex.tryLock() ?? (await this.#lock(wait)));
-      if (value !== undefined) return value;
-      Atomics.add(this.#words, W_RECEIVERS, 1);
-      let outcome: Awaited<ReturnType<WordWaiter['wait']>>;
-      try {
-        outcome = await this.#waiter.wait(W_DATA_SEQ, seq, wait);
-      } finally {
-        if (!this.#closed) Atomics.sub(this.#words, W_RECEIVERS, 1);
-      }
-      this.#settle(outcome, wait, 'a message in channel');
-    }
+    return this.#until(
+      W_DATA_SEQ,
+      W_RECEIVERS,
+      () => this.#locked(wait, (guard) => this.#take(guard)),
+      wait,
+      'a message in channel',
+    );
   }
 
   /**
@@ -357,21 +376,13 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
   async receiveView(options?: WaitOptions): Promise<MessageLease> {
     this.#checkOpen();
     const wait = checkWaitOptions(options);
-    for (;;) {
-      if (wait.signal?.aborted) throw abortReason(wait.signal);
-      this.#checkLease();
-      const seq = Atomics.load(this.#words, W_DATA_SEQ);
-      const lease = this.#takeView(this.#region.mutex.tryLock() ?? (await this.#lock(wait)));
-      if (lease !== undefined) return lease;
-      Atomics.add(this.#words, W_RECEIVERS, 1);
-      let outcome: Awaited<ReturnType<WordWaiter['wait']>>;
-      try {
-        outcome = await this.#waiter.wait(W_DATA_SEQ, seq, wait);
-      } finally {
-        if (!this.#closed) Atomics.sub(this.#words, W_RECEIVERS, 1);
-      }
-      this.#settle(outcome, wait, 'a message in channel');
-    }
+    return this.#until(
+      W_DATA_SEQ,
+      W_RECEIVERS,
+      () => this.#locked(wait, (guard) => this.#takeView(guard)),
+      wait,
+      'a message in channel',
+    );
   }
 
   /**
@@ -432,13 +443,19 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
     if (this.#closed) throw closedError(this.name, this.path);
   }
 
-  #settle(outcome: string, wait: ReturnType<typeof checkWaitOptions>, what: string): void {
+  #settle(outcome: string, wait: CheckedWait, what: string): void {
     if (outcome === 'closed' || this.#closed) throw closedError(this.name, this.path);
     if (outcome === 'aborted' && wait.signal !== undefined) throw abortReason(wait.signal);
     if (outcome === 'timeout') throw timeoutError(wait.timeout, `${what} "${this.name}"`, this.path);
   }
 
-  async #lock(wait: ReturnType<typeof checkWaitOptions>): Promise<MutexGuard> {
+  // Runs `body` under the channel's lock: at once when it is free, else once a wait for it ends.
+  #locked<R>(wait: CheckedWait, body: (guard: MutexGuard) => R): R | Promise<R> {
+    const guard = this.#region.mutex.tryLock();
+    return guard !== null ? body(guard) : this.#lock(wait).then(body);
+  }
+
+  async #lock(wait: CheckedWait): Promise<MutexGuard> {
     const remaining =
       wait.deadline === Number.POSITIVE_INFINITY ? undefined : Math.max(0, wait.deadline - performance.now());
     let held: MutexGuard;
