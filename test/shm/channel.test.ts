@@ -219,17 +219,43 @@ describe('Channel zero-copy views', () => {
     expect(await codeOf(channel.sendWith(-1, () => {}))).toBe('ERR_INVALID_ARG_VALUE');
   });
 
-  it('views and slots that wrap around the ring end are copies, and the bytes stay right', async () => {
+  it('messages up to half the ring always get one slot in place (a skip marker at the end); larger ones that wrap are copies', async () => {
     using channel = Channel.create(uniqueName(), { capacity: 256 });
-    for (let round = 0; round < 40; round++) {
+    let copies = 0;
+    for (let round = 0; round < 60; round++) {
       const length = 50 + ((round * 29) % 150);
+      let filledInPlace = false;
       await channel.sendWith(length, (slot) => {
+        // The ring's view lies in the whole region's buffer; a copy has a buffer of its own.
+        filledInPlace = slot.buffer.byteLength > length;
         for (let i = 0; i < length; i++) slot[i] = (i + round) & 255;
       });
+      expect(channel.size).toBe(1);
       using lease = await channel.receiveView();
       expect(lease.data.length).toBe(length);
       expect(lease.data.every((byte, i) => byte === ((i + round) & 255))).toBe(true);
+      // A record of 4 + length bytes no larger than half the ring never wraps.
+      if (4 + ((length + 3) & ~3) <= 128) expect(lease.inPlace).toBe(true);
+      expect(filledInPlace).toBe(lease.inPlace);
+      if (!lease.inPlace) copies++;
     }
+    expect(copies).toBeGreaterThan(0);
+    // Records of a quarter of the ring plus their header drift across the end: each is still in
+    // place, several queued at once around a skip marker, in order.
+    using quarter = Channel.create(uniqueName(), { capacity: 4096 });
+    for (let round = 0; round < 12; round++) {
+      for (let k = 0; k < 3; k++) await quarter.sendWith(1024, (slot) => slot.fill(round * 3 + k));
+      expect(quarter.size).toBe(3);
+      for (let k = 0; k < 3; k++) {
+        using lease = await quarter.receiveView();
+        expect(lease.inPlace).toBe(true);
+        expect(lease.data.length).toBe(1024);
+        expect(lease.data.every((byte) => byte === round * 3 + k)).toBe(true);
+      }
+    }
+    // A full ring of 1024-byte records cannot hold a fourth (each takes 1028 bytes): trySend says so.
+    for (let k = 0; k < 3; k++) expect(quarter.trySend(new Uint8Array(1024))).toBe(true);
+    expect(quarter.trySend(new Uint8Array(1024))).toBe(false);
   });
 
   it('a lease blocks other receivers until released, and a waiting receiveView wakes on send', async () => {

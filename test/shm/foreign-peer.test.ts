@@ -1,5 +1,6 @@
 // Foreign peers on a Channel: a C program built from native/include/rawbright_ipc.h and a Python
-// program (standard library only) echo messages back to Node, each byte plus one.
+// program (standard library only) echo messages back to Node, each byte plus one. The sizes put
+// both kinds of record in Node's requests: 4 after a skip marker (layout version 2) and 2 that wrap.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
