@@ -14,6 +14,7 @@ export type OwnErrorCode =
   | 'ERR_ALREADY_DONE'
   | 'ERR_BATCH_FAILED'
   | 'ERR_BENCH_CHILD'
+  | 'ERR_BENCH_IPC'
   | 'ERR_BUSY'
   | 'ERR_CHANNEL_CORRUPT'
   | 'ERR_CHANNEL_INVALID'

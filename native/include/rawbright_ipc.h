@@ -15,11 +15,15 @@
  *   it is attached; bit 31 = a waiter may sleep (FUTEX_WAIT, not private): the unlocker wakes one.
  *   A word held by a token whose byte nobody write-locks belongs to a dead holder: take it over.
  * Channel (in the region's data, little-endian uint32 words): 0 magic "RBCH" (0x48434252),
- *   1 version 1, 2 capacity (power of two), 4 head (bytes ever taken), 5 tail (bytes ever
+ *   1 version RB_CHANNEL_VERSION (2), 2 capacity (power of two), 4 head (bytes ever taken), 5 tail (bytes ever
  *   committed), 6 data sequence (futex, +1 per send), 7 space sequence (futex, +1 per receive),
  *   8 receivers sleeping, 9 senders sleeping; ring at byte 64 of records
  *   [uint32 length, bit 31 = V8 structured clone][payload padded to 4]. head and tail change only
- *   under lock word 0, each by one store after the bytes it covers are in place.
+ *   under lock word 0, each by one store after the bytes it covers are in place. A record header
+ *   word of RB_CHANNEL_SKIP (0xFFFFFFFF) marks the rest of the ring up to its end as padding: the
+ *   record follows at the ring's start (rawbright's senders put a record there when it would
+ *   otherwise wrap, so receivers can read it in place); a receiver skips it, and frees it with the
+ *   record after it by one head store. A sender may also write records that wrap (these do).
  * Event: 0 "RBEV", 1 version, 2 manual, 3 state, 4 sequence (futex), 5 waiters.
  * Semaphore: 0 "RBSE", 1 version, 2 maximum, 3 count (futex), 4 waiters.
  */
@@ -41,7 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RB_IPC_LAYOUT_VERSION 1
+#define RB_IPC_LAYOUT_VERSION 2
 #define RB_REGION_FORMAT 2
 #define RB_LOCK_WAITERS 0x80000000u
 #define RB_LOCK_FIRST_TOKEN 1024u
@@ -49,6 +53,8 @@
 #define RB_CHANNEL_MAGIC 0x48434252u
 #define RB_CHANNEL_RING 64u
 #define RB_CHANNEL_CLONE 0x80000000u
+#define RB_CHANNEL_VERSION 2u
+#define RB_CHANNEL_SKIP 0xFFFFFFFFu
 
 typedef struct {
   char magic[8]; /* "RBSHMEM\0" */
@@ -187,7 +193,8 @@ static int rb_channel_send(rb_region* region, const void* bytes, uint32_t length
   uint32_t capacity = w[2], mask = capacity - 1;
   uint8_t* ring = region->data + RB_CHANNEL_RING;
   uint32_t record = 4 + ((length + 3) & ~3u);
-  if (__atomic_load_n(&w[0], __ATOMIC_ACQUIRE) != RB_CHANNEL_MAGIC || record > capacity) return EINVAL;
+  if (__atomic_load_n(&w[0], __ATOMIC_ACQUIRE) != RB_CHANNEL_MAGIC || w[1] != RB_CHANNEL_VERSION || record > capacity)
+    return EINVAL;
   for (;;) {
     uint32_t seq = __atomic_load_n(&w[7], __ATOMIC_SEQ_CST);
     rb_mutex_lock(region, 0);
@@ -216,24 +223,29 @@ static long rb_channel_receive(rb_region* region, void* out, uint32_t room, int*
   uint32_t* w = rb_channel_words(region);
   uint32_t capacity = w[2], mask = capacity - 1;
   uint8_t* ring = region->data + RB_CHANNEL_RING;
-  if (__atomic_load_n(&w[0], __ATOMIC_ACQUIRE) != RB_CHANNEL_MAGIC) return -EINVAL;
+  if (__atomic_load_n(&w[0], __ATOMIC_ACQUIRE) != RB_CHANNEL_MAGIC || w[1] != RB_CHANNEL_VERSION) return -EINVAL;
   for (;;) {
     uint32_t seq = __atomic_load_n(&w[6], __ATOMIC_SEQ_CST);
     rb_mutex_lock(region, 0);
     uint32_t head = __atomic_load_n(&w[4], __ATOMIC_ACQUIRE), tail = __atomic_load_n(&w[5], __ATOMIC_ACQUIRE);
     if (tail != head) {
-      uint32_t word, length, record;
+      uint32_t word, length, record, start = head;
       memcpy(&word, ring + (head & mask), 4);
+      if (word == RB_CHANNEL_SKIP) {
+        start = head + (capacity - (head & mask));
+        if (start - head >= tail - head) { rb_mutex_unlock(region, 0); return -EINVAL; }
+        memcpy(&word, ring + (start & mask), 4);
+      }
       length = word & ~RB_CHANNEL_CLONE;
       record = 4 + ((length + 3) & ~3u);
-      if (record > tail - head || length > room) {
+      if (word == RB_CHANNEL_SKIP || record > tail - start || length > room) {
         rb_mutex_unlock(region, 0);
-        return length > room ? -EMSGSIZE : -EINVAL;
+        return length > room && word != RB_CHANNEL_SKIP ? -EMSGSIZE : -EINVAL;
       }
-      uint32_t at = (head + 4) & mask, first = length < capacity - at ? length : capacity - at;
+      uint32_t at = (start + 4) & mask, first = length < capacity - at ? length : capacity - at;
       memcpy(out, ring + at, first);
       memcpy((uint8_t*)out + first, ring, length - first);
-      __atomic_store_n(&w[4], head + record, __ATOMIC_RELEASE);
+      __atomic_store_n(&w[4], start + record, __ATOMIC_RELEASE);
       rb_mutex_unlock(region, 0);
       __atomic_add_fetch(&w[7], 1, __ATOMIC_SEQ_CST);
       if (__atomic_load_n(&w[9], __ATOMIC_SEQ_CST) != 0) rb_futex(&w[7], FUTEX_WAKE, 0x7fffffff, NULL);

@@ -1,9 +1,15 @@
 /**
- * `rawbright bench ipc`: round-trip latency (median, p99) between two processes (or a worker thread)
- * for 64 B, 4 KiB and 1 MiB messages, over a Channel (sleeping, with spin, and zero-copy: receiveView
- * leases read in place, the echo writing them straight into its reply slot), process.send, a
- * Unix domain socket and a worker_threads MessagePort. Throughput is the bytes a round trip carries
- * both ways over its median time.
+ * `rawbright bench ipc`: between two processes (or a worker thread), for 64 B, 4 KiB and 1 MiB
+ * messages, over a Channel (sleeping, with spin, and `channel-view`: zero-copy, the sender writing
+ * each message straight into its slot with sendWith() and the receiver reading it in place with a
+ * receiveView() lease), process.send (Buffers, advanced serialization), a Unix domain socket and a
+ * worker_threads MessagePort:
+ * - latency: round trips one at a time (median, p99);
+ * - throughput: a stream of messages sent back to back (pipelined, each transport's own flow
+ *   control), the receiver counting them; timed from the first send until the receiver has
+ *   answered a final "how many" message (which it reads after all the others, in order), the count
+ *   checked. Messages per second and MB/s (10^6 bytes of payload, one direction), the median of
+ *   three streams.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,9 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { RawbrightError } from '../errors.js';
 import { Channel } from '../shm/channel.js';
 
-const ECHO = fileURLToPath(new URL('./ipc-echo.js', import.meta.url));
+const ECHO_SCRIPT = fileURLToPath(new URL('./ipc-echo.js', import.meta.url));
 export const IPC_SIZES = [64, 4096, 1 << 20] as const;
 export const IPC_TRANSPORTS = [
   'channel',
@@ -25,6 +32,13 @@ export const IPC_TRANSPORTS = [
   'message-port',
 ] as const;
 export type IpcTransport = (typeof IPC_TRANSPORTS)[number];
+/** The spin (µs) of the channel-spin transport, on both sides. */
+export const IPC_SPIN_US = 200;
+// The first byte of every message tells the peer what to do with it (see ipc-echo.ts).
+const COUNT = 0;
+const ECHO = 1;
+const REPORT = 2;
+const STREAMS = 3;
 
 export interface IpcRow {
   transport: IpcTransport;
@@ -32,12 +46,18 @@ export interface IpcRow {
   rounds: number;
   medianUs: number;
   p99Us: number;
-  /** MB/s: 2 × bytes per median round trip. */
+  /** Messages in each throughput stream. */
+  streamed: number;
+  /** Messages per second streamed one way (median of three streams). */
+  messagesPerSecond: number;
+  /** 10^6 bytes of payload per second streamed one way: messagesPerSecond × bytes / 10^6. */
   throughputMBps: number;
 }
 
 interface Peer {
   roundTrip(message: Uint8Array): Promise<void>;
+  /** Sends `count` messages (first byte COUNT) back to back, then asks for the count; returns it. */
+  stream(message: Uint8Array, count: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -48,17 +68,42 @@ function readyOf(child: ChildProcess): Promise<void> {
   });
 }
 
+function countOf(reply: Uint8Array): number {
+  if (reply.length !== 5 || reply[0] !== REPORT) {
+    throw new RawbrightError(
+      'ERR_BENCH_IPC',
+      'the IPC bench peer answered a count request with something else',
+    );
+  }
+  return new DataView(reply.buffer, reply.byteOffset, 5).getUint32(1, true);
+}
+
+const REPORT_REQUEST = Uint8Array.of(REPORT);
+
 async function channelPeer(spin: number, view = false): Promise<Peer> {
   const name = `rbbench-${process.pid}-${spin}${view ? 'v' : ''}`;
   const requests = Channel.create<Uint8Array>(`${name}.req`, { capacity: 4 << 20 });
   const replies = Channel.create<Uint8Array>(`${name}.rep`, { capacity: 4 << 20 });
-  const child = fork(ECHO, [view ? 'channel-view' : 'channel', name, String(spin)], { stdio: 'inherit' });
+  const child = fork(ECHO_SCRIPT, [view ? 'channel-view' : 'channel', name, String(spin)], {
+    stdio: 'inherit',
+  });
   await readyOf(child);
+  // channel-view: one copy into the slot (the sender producing its message), none on the way out.
+  const send = view
+    ? (message: Uint8Array) => requests.sendWith(message.length, (slot) => slot.set(message), { spin })
+    : (message: Uint8Array) => requests.send(message, { spin });
   return {
     async roundTrip(message) {
-      await requests.send(message, { spin });
+      await send(message);
       if (view) (await replies.receiveView({ spin })).release();
       else await replies.receive({ spin });
+    },
+    async stream(message, count) {
+      for (let i = 0; i < count; i++) await send(message);
+      await send(REPORT_REQUEST);
+      if (!view) return countOf(await replies.receive({ spin }));
+      using lease = await replies.receiveView({ spin });
+      return countOf(lease.data);
     },
     async close() {
       await requests.send(new Uint8Array([255]));
@@ -70,14 +115,28 @@ async function channelPeer(spin: number, view = false): Promise<Peer> {
 }
 
 async function processPeer(): Promise<Peer> {
-  const child = fork(ECHO, ['process'], { stdio: 'inherit', serialization: 'advanced' });
+  const child = fork(ECHO_SCRIPT, ['process'], { stdio: 'inherit', serialization: 'advanced' });
   await readyOf(child);
+  const next = (): Promise<Uint8Array> =>
+    new Promise((resolve) => child.once('message', (reply: Uint8Array) => resolve(reply)));
+  // The writes not yet handed to the pipe: at most WINDOW queued, as a stream's flow control.
+  const WINDOW = 8;
   return {
-    roundTrip(message) {
-      return new Promise((resolve) => {
-        child.once('message', () => resolve());
-        child.send(message);
-      });
+    async roundTrip(message) {
+      const reply = next();
+      child.send(Buffer.from(message.buffer, message.byteOffset, message.length));
+      await reply;
+    },
+    async stream(message, count) {
+      const buffer = Buffer.from(message.buffer, message.byteOffset, message.length);
+      const inFlight: Promise<void>[] = [];
+      for (let i = 0; i < count; i++) {
+        if (inFlight.length >= WINDOW) await inFlight.shift();
+        inFlight.push(new Promise((resolve) => child.send(buffer, undefined, undefined, () => resolve())));
+      }
+      const reply = next();
+      child.send(Buffer.from(REPORT_REQUEST));
+      return countOf(await reply);
     },
     async close() {
       child.send('stop');
@@ -92,30 +151,46 @@ async function socketPeer(): Promise<Peer> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(path, resolve));
   const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
-  const child = fork(ECHO, ['socket', path], { stdio: 'inherit' });
+  const child = fork(ECHO_SCRIPT, ['socket', path], { stdio: 'inherit' });
   const socket = await accepted;
-  let want = 0;
-  let got = 0;
-  let done: (() => void) | undefined;
+  // Frames of the replies, joined once whole.
+  let chunks: Buffer[] = [];
+  let total = 0;
+  let done: ((frame: Buffer) => void) | undefined;
   socket.on('data', (chunk: Buffer) => {
-    got += chunk.length;
-    if (got >= want && done !== undefined) {
+    chunks.push(chunk);
+    total += chunk.length;
+    while (total >= 4) {
+      if (chunks[0]!.length < 4) chunks = [Buffer.concat(chunks, total)];
+      const length = chunks[0]!.readUInt32LE(0);
+      if (total < 4 + length) return;
+      const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+      const rest = joined.subarray(4 + length);
+      chunks = rest.length > 0 ? [rest] : [];
+      total = rest.length;
       const finish = done;
       done = undefined;
-      finish();
+      finish?.(joined.subarray(4, 4 + length));
     }
   });
+  const reply = (): Promise<Buffer> => new Promise((resolve) => (done = resolve));
+  const write = async (message: Uint8Array): Promise<void> => {
+    const header = Buffer.alloc(4);
+    header.writeUInt32LE(message.length, 0);
+    socket.write(header);
+    if (!socket.write(message)) await new Promise((resolve) => socket.once('drain', resolve));
+  };
   return {
-    roundTrip(message) {
-      return new Promise((resolve) => {
-        want = 4 + message.length;
-        got = 0;
-        done = resolve;
-        const header = Buffer.alloc(4);
-        header.writeUInt32LE(message.length, 0);
-        socket.write(header);
-        socket.write(message);
-      });
+    async roundTrip(message) {
+      const answer = reply();
+      await write(message);
+      await answer;
+    },
+    async stream(message, count) {
+      for (let i = 0; i < count; i++) await write(message);
+      const answer = reply();
+      await write(REPORT_REQUEST);
+      return countOf(await answer);
     },
     async close() {
       socket.end();
@@ -128,15 +203,35 @@ async function socketPeer(): Promise<Peer> {
 
 async function portPeer(): Promise<Peer> {
   const worker = new Worker(
-    "const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(m));",
+    `const { parentPort } = require('node:worker_threads');
+    let count = 0;
+    parentPort.on('message', (m) => {
+      if (m[0] === ${COUNT}) count++;
+      else if (m[0] === ${ECHO}) parentPort.postMessage(m);
+      else {
+        const r = new Uint8Array(5);
+        r[0] = ${REPORT};
+        new DataView(r.buffer).setUint32(1, count, true);
+        count = 0;
+        parentPort.postMessage(r);
+      }
+    });`,
     { eval: true },
   );
+  const next = (): Promise<Uint8Array> =>
+    new Promise((resolve) => worker.once('message', (reply: Uint8Array) => resolve(reply)));
   return {
-    roundTrip(message) {
-      return new Promise((resolve) => {
-        worker.once('message', () => resolve());
-        worker.postMessage(message);
-      });
+    async roundTrip(message) {
+      const reply = next();
+      worker.postMessage(message);
+      await reply;
+    },
+    async stream(message, count) {
+      // postMessage has no flow control: every message is cloned and queued at once.
+      for (let i = 0; i < count; i++) worker.postMessage(message);
+      const reply = next();
+      worker.postMessage(REPORT_REQUEST);
+      return countOf(await reply);
     },
     async close() {
       await worker.terminate();
@@ -148,30 +243,47 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
 }
 
-/** Runs every transport and size; `rounds` round trips per case for small messages (fewer for 1 MiB). */
+function openPeer(transport: IpcTransport): Promise<Peer> {
+  switch (transport) {
+    case 'channel':
+      return channelPeer(0);
+    case 'channel-spin':
+      return channelPeer(IPC_SPIN_US);
+    case 'channel-view':
+      return channelPeer(0, true);
+    case 'process.send':
+      return processPeer();
+    case 'unix-socket':
+      return socketPeer();
+    default:
+      return portPeer();
+  }
+}
+
+/** Round trips per case for a size: `rounds`, a twentieth of it (at least 20) for 1 MiB. */
+export function roundsFor(bytes: number, rounds: number): number {
+  return bytes >= 1 << 20 ? Math.max(20, Math.floor(rounds / 20)) : rounds;
+}
+
+/** Messages per throughput stream: 5 × rounds for 64 B, 2 × for 4 KiB, a tenth (at least 20) for 1 MiB. */
+export function streamedFor(bytes: number, rounds: number): number {
+  return bytes >= 1 << 20 ? Math.max(20, Math.floor(rounds / 10)) : bytes >= 4096 ? 2 * rounds : 5 * rounds;
+}
+
+/** Runs every transport and size (`rounds` [2000] sets how many round trips and streamed messages). */
 export async function runIpcBench(
   options: { rounds?: number; onProgress?: (line: string) => void } = {},
 ): Promise<IpcRow[]> {
   const rounds = options.rounds ?? 2000;
   const rows: IpcRow[] = [];
   for (const transport of IPC_TRANSPORTS) {
-    const peer =
-      transport === 'channel'
-        ? await channelPeer(0)
-        : transport === 'channel-spin'
-          ? await channelPeer(200)
-          : transport === 'channel-view'
-            ? await channelPeer(0, true)
-            : transport === 'process.send'
-              ? await processPeer()
-              : transport === 'unix-socket'
-                ? await socketPeer()
-                : await portPeer();
+    const peer = await openPeer(transport);
     try {
       for (const bytes of IPC_SIZES) {
         options.onProgress?.(`${transport} ${bytes} B`);
         const message = new Uint8Array(bytes).fill(7);
-        const count = bytes >= 1 << 20 ? Math.max(20, Math.floor(rounds / 20)) : rounds;
+        message[0] = ECHO;
+        const count = roundsFor(bytes, rounds);
         for (let i = 0; i < Math.min(50, count); i++) await peer.roundTrip(message);
         const times: number[] = [];
         for (let i = 0; i < count; i++) {
@@ -180,14 +292,32 @@ export async function runIpcBench(
           times.push(Number(process.hrtime.bigint() - start) / 1000);
         }
         times.sort((a, b) => a - b);
-        const medianUs = percentile(times, 0.5);
+        const streamed = streamedFor(bytes, rounds);
+        message[0] = COUNT;
+        const rates: number[] = [];
+        for (let run = 0; run < STREAMS; run++) {
+          const start = process.hrtime.bigint();
+          const received = await peer.stream(message, streamed);
+          const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+          if (received !== streamed) {
+            throw new RawbrightError(
+              'ERR_BENCH_IPC',
+              `${transport}: the receiver counted ${received} of ${streamed} streamed messages`,
+            );
+          }
+          rates.push(streamed / seconds);
+        }
+        rates.sort((a, b) => a - b);
+        const messagesPerSecond = percentile(rates, 0.5);
         rows.push({
           transport,
           bytes,
           rounds: count,
-          medianUs,
+          medianUs: percentile(times, 0.5),
           p99Us: percentile(times, 0.99),
-          throughputMBps: (2 * bytes) / medianUs,
+          streamed,
+          messagesPerSecond,
+          throughputMBps: (messagesPerSecond * bytes) / 1e6,
         });
       }
     } finally {
@@ -197,17 +327,50 @@ export async function runIpcBench(
   return rows;
 }
 
-/** The rows as an aligned text table. */
+function sizeText(bytes: number): string {
+  return bytes >= 1 << 20 ? '1 MiB' : bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`;
+}
+
+/**
+ * The rows as an aligned text table, then for each size the Channel's throughput (the better of
+ * channel and channel-view) against process.send's.
+ */
 export function formatIpcBench(rows: readonly IpcRow[]): string {
-  const lines = ['transport      size       median µs     p99 µs    MB/s'];
+  const lines = ['transport      size      median µs     p99 µs    msgs/s       MB/s'];
   for (const row of rows) {
-    const size =
-      row.bytes >= 1 << 20 ? '1 MiB' : row.bytes >= 1024 ? `${row.bytes / 1024} KiB` : `${row.bytes} B`;
     lines.push(
-      `${row.transport.padEnd(14)} ${size.padEnd(8)} ${row.medianUs.toFixed(1).padStart(11)} ${row.p99Us
+      `${row.transport.padEnd(14)} ${sizeText(row.bytes).padEnd(8)} ${row.medianUs.toFixed(1).padStart(10)} ${row.p99Us
         .toFixed(1)
-        .padStart(10)} ${row.throughputMBps.toFixed(0).padStart(7)}`,
+        .padStart(
+          10,
+        )} ${row.messagesPerSecond.toFixed(0).padStart(9)} ${row.throughputMBps.toFixed(1).padStart(10)}`,
+    );
+  }
+  for (const ratio of throughputRatios(rows)) {
+    lines.push(
+      `${sizeText(ratio.bytes)}: ${ratio.transport} streams ${ratio.ratio.toFixed(2)}× the messages/s of process.send; round trip ${ratio.latencyRatio.toFixed(2)}× faster`,
     );
   }
   return lines.join('\n');
+}
+
+/** Per size: the Channel transport with the most messages/s, over process.send's figures. */
+export function throughputRatios(
+  rows: readonly IpcRow[],
+): { bytes: number; transport: IpcTransport; ratio: number; latencyRatio: number }[] {
+  const result: { bytes: number; transport: IpcTransport; ratio: number; latencyRatio: number }[] = [];
+  for (const bytes of new Set(rows.map((row) => row.bytes))) {
+    const base = rows.find((row) => row.bytes === bytes && row.transport === 'process.send');
+    const best = rows
+      .filter((row) => row.bytes === bytes && row.transport.startsWith('channel'))
+      .sort((a, b) => b.messagesPerSecond - a.messagesPerSecond)[0];
+    if (base === undefined || best === undefined) continue;
+    result.push({
+      bytes,
+      transport: best.transport,
+      ratio: best.messagesPerSecond / base.messagesPerSecond,
+      latencyRatio: base.medianUs / best.medianUs,
+    });
+  }
+  return result;
 }

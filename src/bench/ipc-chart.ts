@@ -1,6 +1,6 @@
 /**
- * The chart of `rawbright bench ipc --chart <file>`: median round trip per transport (p99 in the label),
- * one panel per message size, written as .svg or .png.
+ * The chart of `rawbright bench ipc --chart <file>`: per message size, the median round trip per
+ * transport (p99 in the label) beside the messages/s streamed (MB/s in the label), as .svg or .png.
  */
 import { writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
@@ -19,9 +19,24 @@ export function ipcChartSpec(rows: readonly IpcRow[], subtitle: string): TopLeve
   if (rows.length === 0)
     throw new RawbrightError('ERR_NOTHING_TO_CHART', 'the result has no figures to chart');
   const sizes = [...new Set(rows.map((row) => row.bytes))].sort((a, b) => a - b);
+  const bar = (field: string, title: string, label: string) => ({
+    width: 320,
+    encoding: {
+      y: { field: 'transport', type: 'nominal', sort: null, title: null, axis: { minExtent: 110 } },
+    },
+    layer: [
+      {
+        mark: { type: 'bar', color: field === 'median' ? '#4c78a8' : '#f58518' },
+        encoding: { x: { field, type: 'quantitative', title } },
+      },
+      {
+        mark: { type: 'text', align: 'left', dx: 4, fontSize: 11 },
+        encoding: { x: { field, type: 'quantitative' }, text: { field: label } },
+      },
+    ],
+  });
   const panels = sizes.map((bytes) => ({
     title: `${sizeLabel(bytes)} messages`,
-    width: 480,
     data: {
       values: rows
         .filter((row) => row.bytes === bytes)
@@ -30,30 +45,27 @@ export function ipcChartSpec(rows: readonly IpcRow[], subtitle: string): TopLeve
           median: row.medianUs,
           p99: row.p99Us,
           label: `${row.medianUs.toFixed(row.medianUs < 100 ? 1 : 0)} µs (p99 ${row.p99Us.toFixed(0)})`,
+          rate: row.messagesPerSecond,
+          rateLabel: `${Math.round(row.messagesPerSecond).toLocaleString('en-US')}/s (${row.throughputMBps.toFixed(row.throughputMBps < 10 ? 1 : 0)} MB/s)`,
         })),
     },
-    encoding: {
-      y: { field: 'transport', type: 'nominal', sort: null, title: null, axis: { minExtent: 110 } },
-    },
-    layer: [
-      {
-        mark: { type: 'bar', color: '#4c78a8' },
-        encoding: {
-          x: { field: 'median', type: 'quantitative', title: 'median round trip, µs (label: median, p99)' },
-        },
-      },
-      {
-        mark: { type: 'text', align: 'left', dx: 4, fontSize: 11 },
-        encoding: { x: { field: 'median', type: 'quantitative' }, text: { field: 'label' } },
-      },
+    hconcat: [
+      bar('median', 'median round trip, µs (label: median, p99)', 'label'),
+      bar('rate', 'messages/s streamed (label: and MB/s)', 'rateLabel'),
     ],
-    resolve: { scale: { x: 'shared' } },
+    spacing: 140,
   }));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     vconcat: panels,
     spacing: 24,
-    title: { text: 'IPC round trips', subtitle, anchor: 'start', fontSize: 16, subtitleColor: '#555' },
+    title: {
+      text: 'IPC round trips and streamed throughput',
+      subtitle,
+      anchor: 'start',
+      fontSize: 16,
+      subtitleColor: '#555',
+    },
     background: 'white',
     padding: 16,
     config: { font: 'DejaVu Sans, Helvetica, Arial, sans-serif', view: { stroke: null } },

@@ -1,42 +1,65 @@
 /**
- * The echo peer of `rawbright bench ipc` (src/bench/ipc-bench.ts), run as a child process:
- *   channel <name>   answers every message of channel <name>.req on <name>.rep (spin: argv[4] µs)
- *   channel-view <name>  the same, reading each request in place and writing it straight into the reply slot
- *   process          answers every process.send message
- *   socket <path>    answers every length-prefixed frame on the Unix domain socket at <path>
+ * The peer of `rawbright bench ipc` (src/bench/ipc-bench.ts), run as a child process. The first byte
+ * of every message says what to do with it: 0 count it (a streamed message, no reply), 1 echo it
+ * back (a round trip), 2 answer with the count since the last 2 (4 bytes, little-endian, after a 2),
+ * the end of a stream. Modes:
+ *   channel <name> <spin>       messages of channel <name>.req, answers on <name>.rep (receive/send)
+ *   channel-view <name> <spin>  the same in place: receiveView() leases, answers written with sendWith()
+ *   process                     process.send messages (a 'stop' string ends it)
+ *   socket <path>               length-prefixed frames on the Unix domain socket at <path>
  */
 import { connect } from 'node:net';
 import { Channel } from '../shm/channel.js';
 
 const [mode, target, spinText] = process.argv.slice(2);
+const COUNT = 0;
+const ECHO = 1;
+const REPORT = 2;
 
-if (mode === 'channel' && target !== undefined) {
+function report(count: number): Uint8Array {
+  const bytes = new Uint8Array(5);
+  bytes[0] = REPORT;
+  new DataView(bytes.buffer).setUint32(1, count, true);
+  return bytes;
+}
+
+if ((mode === 'channel' || mode === 'channel-view') && target !== undefined) {
   const spin = Number(spinText ?? 0);
   const requests = Channel.open<Uint8Array>(`${target}.req`);
   const replies = Channel.open<Uint8Array>(`${target}.rep`);
   process.send?.('ready');
+  let count = 0;
   for (;;) {
-    const message = await requests.receive({ spin });
-    if (message.length === 1 && message[0] === 255) break;
-    await replies.send(message);
-  }
-  requests.close();
-  replies.close();
-  process.disconnect?.();
-} else if (mode === 'channel-view' && target !== undefined) {
-  const spin = Number(spinText ?? 0);
-  const requests = Channel.open<Uint8Array>(`${target}.req`);
-  const replies = Channel.open<Uint8Array>(`${target}.rep`);
-  process.send?.('ready');
-  for (;;) {
+    if (mode === 'channel') {
+      const message = await requests.receive({ spin });
+      if (message.length === 1 && message[0] === 255) break;
+      if (message[0] === COUNT) count++;
+      else if (message[0] === ECHO) await replies.send(message, { spin });
+      else {
+        await replies.send(report(count), { spin });
+        count = 0;
+      }
+      continue;
+    }
     const lease = await requests.receiveView({ spin });
     const { data } = lease;
-    if (data.length === 1 && data[0] === 255) {
+    const kind = data[0];
+    if (data.length === 1 && kind === 255) {
       lease.release();
       break;
     }
+    if (kind === COUNT) {
+      count++;
+      lease.release();
+      continue;
+    }
     try {
-      await replies.sendWith(data.length, (slot) => slot.set(data));
+      if (kind === ECHO) await replies.sendWith(data.length, (slot) => slot.set(data), { spin });
+      else {
+        const answer = report(count);
+        count = 0;
+        await replies.sendWith(answer.length, (slot) => slot.set(answer), { spin });
+      }
     } finally {
       lease.release();
     }
@@ -45,21 +68,46 @@ if (mode === 'channel' && target !== undefined) {
   replies.close();
   process.disconnect?.();
 } else if (mode === 'process') {
-  process.on('message', (message) => {
+  let count = 0;
+  process.on('message', (message: Uint8Array | string) => {
     if (message === 'stop') process.disconnect?.();
-    else process.send?.(message);
+    else if (message[0] === COUNT) count++;
+    else if (message[0] === ECHO) process.send?.(message);
+    else {
+      process.send?.(report(count));
+      count = 0;
+    }
   });
   process.send?.('ready');
 } else if (mode === 'socket' && target !== undefined) {
   const socket = connect(target);
-  let pending: Buffer = Buffer.alloc(0);
+  // Chunks of the frame being read, joined once it is whole (one copy per frame, as a receiver
+  // that wants each message contiguous makes).
+  let chunks: Buffer[] = [];
+  let total = 0;
+  let count = 0;
   socket.on('data', (chunk: Buffer) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-    while (pending.length >= 4) {
-      const length = pending.readUInt32LE(0);
-      if (pending.length < 4 + length) break;
-      socket.write(pending.subarray(0, 4 + length));
-      pending = pending.subarray(4 + length);
+    chunks.push(chunk);
+    total += chunk.length;
+    for (;;) {
+      if (total < 5) return;
+      if (chunks[0]!.length < 5) chunks = [Buffer.concat(chunks, total)];
+      const length = chunks[0]!.readUInt32LE(0);
+      if (total < 4 + length) return;
+      const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+      const kind = joined[4];
+      if (kind === COUNT) count++;
+      else if (kind === ECHO) socket.write(joined.subarray(0, 4 + length));
+      else {
+        const frame = Buffer.alloc(9);
+        frame.writeUInt32LE(5, 0);
+        frame.set(report(count), 4);
+        socket.write(frame);
+        count = 0;
+      }
+      const rest = joined.subarray(4 + length);
+      chunks = rest.length > 0 ? [rest] : [];
+      total = rest.length;
     }
   });
   socket.on('end', () => socket.end());

@@ -3,13 +3,19 @@
  *
  * Layout of the region's data (little-endian 32-bit words; see also the README):
  * ```
- * word 0  magic "RBCH"          word 1  layout version (1)
+ * word 0  magic "RBCH"          word 1  layout version (2)
  * word 2  capacity (bytes, a power of two)
  * word 4  head: bytes ever taken (wraps at 2^32)     word 5  tail: bytes ever committed
  * word 6  data sequence (futex: bumped by every send)  word 7  space sequence (bumped by every receive)
  * word 8  receivers sleeping                          word 9  senders sleeping
  * byte 64 the ring: records [uint32 length | bit 31 = structured clone][payload, padded to 4 bytes]
  * ```
+ * A record that would run past the ring's end is put at the ring's start instead, after a skip
+ * marker (the word 0xFFFFFFFF: the rest of the ring is padding), committed with it by one tail
+ * store, so every message a sender writes with sendWith() and a receiver leases with receiveView()
+ * is one contiguous slot, read and written in place. Only a record too large for that (more than
+ * the ring minus the bytes to its end) wraps around, and is then copied (version 2; version 1 had no
+ * skip markers).
  * Every change of head or tail happens under the region's robust mutex, and each is one aligned
  * store made after the bytes it covers are in place: a sender killed mid-copy leaves the tail where
  * it was (the half-written record is never visible), a receiver killed mid-copy leaves the head where
@@ -20,10 +26,18 @@ import { invalidParameterError, RawbrightError } from '../errors.js';
 import { isInteger } from '../validate.js';
 import { deserializeValue, serializeValue } from './serialize.js';
 import { type MutexGuard, type OpenSharedMemoryOptions, SharedMemory } from './shared-memory.js';
-import { abortReason, checkWaitOptions, timeoutError, type WaitOptions, WordWaiter } from './wait.js';
+import {
+  abortReason,
+  type CheckedWait,
+  checkWaitOptions,
+  timeoutError,
+  type WaitOptions,
+  type WaitOutcome,
+  WordWaiter,
+} from './wait.js';
 
 const MAGIC = 0x48434252; // "RBCH"
-const LAYOUT_VERSION = 1;
+const LAYOUT_VERSION = 2;
 const RING_OFFSET = 64;
 const W_MAGIC = 0;
 const W_VERSION = 1;
@@ -36,6 +50,9 @@ const W_RECEIVERS = 8;
 const W_SENDERS = 9;
 const CLONE_BIT = 0x8000_0000;
 const RECORD_HEADER = 4;
+// The header word of a skip marker: the rest of the ring up to its end is padding (no message has
+// this length: the largest is capacity - 4 <= 2^31 - 4).
+const SKIP_WORD = 0xffff_ffff;
 /** The smallest and largest ring, in bytes. */
 export const MIN_CHANNEL_CAPACITY = 64;
 export const MAX_CHANNEL_CAPACITY = 2 ** 31;
@@ -94,8 +111,8 @@ interface Encoded {
 }
 
 /**
- * A message read in place by `receiveView()`: `data` is a view of the ring itself (a copy only when
- * the record wraps around the ring's end). The channel stays locked until `release()` (or `using`),
+ * A message read in place by `receiveView()`: `data` is a view of the ring itself (a copy only for a
+ * record that wraps around the ring's end, which a message of up to half the capacity never does). The channel stays locked until `release()` (or `using`),
  * which frees the slot; a holder that dies (or closes the channel) first leaves the message queued.
  */
 export interface MessageLease extends Disposable {
@@ -230,8 +247,13 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
     const used = (tail - head) >>> 0;
     if (used > this.capacity) return 0;
     for (let at = 0; at < used && count < used; ) {
-      const length = this.#view.getUint32((head + at) & this.#mask, true) & ~CLONE_BIT;
-      at += RECORD_HEADER + ((length + 3) & ~3);
+      const position = (head + at) & this.#mask;
+      const word = this.#view.getUint32(position, true);
+      if (word === SKIP_WORD) {
+        at += this.capacity - position;
+        continue;
+      }
+      at += RECORD_HEADER + (((word & ~CLONE_BIT) + 3) & ~3);
       count += 1;
     }
     return count;
@@ -269,46 +291,65 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
   async #sendEncoded(
     encoded: Encoded,
     options: SendOptions | undefined,
-    checked?: ReturnType<typeof checkWaitOptions>,
+    checked?: CheckedWait,
     ackGiven?: boolean,
   ): Promise<void> {
     const wait = checked ?? checkWaitOptions(options);
     const ack = ackGiven ?? options?.ack ?? false;
     if (typeof ack !== 'boolean') throw invalidParameterError('ack', 'a boolean', ack);
-    for (;;) {
-      this.#checkLease();
-      if (wait.signal?.aborted) throw abortReason(wait.signal);
-      const seq = Atomics.load(this.#words, W_SPACE_SEQ);
-      // The lock is taken without a turn of the event loop when it is free (never held across an await).
-      const end = this.#put(encoded, this.#region.mutex.tryLock() ?? (await this.#lock(wait)));
-      if (end >= 0) {
-        if (ack) await this.#taken(end, wait);
-        return;
-      }
-      Atomics.add(this.#words, W_SENDERS, 1);
-      let outcome: Awaited<ReturnType<WordWaiter['wait']>>;
-      try {
-        outcome = await this.#waiter.wait(W_SPACE_SEQ, seq, wait);
-      } finally {
-        if (!this.#closed) Atomics.sub(this.#words, W_SENDERS, 1);
-      }
-      this.#settle(outcome, wait, 'room in channel');
+    const end = await this.#until(
+      W_SPACE_SEQ,
+      W_SENDERS,
+      () =>
+        this.#locked(wait, (guard) => {
+          const at = this.#put(encoded, guard);
+          return at >= 0 ? at : undefined;
+        }),
+      wait,
+      'room in channel',
+    );
+    // Then until the head has passed `end` (the message ending there was taken).
+    if (ack) {
+      await this.#until(
+        W_SPACE_SEQ,
+        W_SENDERS,
+        () => ((((Atomics.load(this.#words, W_HEAD) >>> 0) - end) | 0) >= 0 ? true : undefined),
+        wait,
+        'a receiver to take the message from channel',
+      );
     }
   }
 
-  // Waits until the head has passed `end` (the message ending there was taken).
-  async #taken(end: number, wait: ReturnType<typeof checkWaitOptions>): Promise<void> {
+  /**
+   * The one wait loop of send, ack, receive and receiveView: reads sequence word `seqWord`, tries
+   * `attempt` (which takes the lock itself, never across an await once it holds it), and while it
+   * gives undefined, sleeps in the kernel until the word moves, counted in word `waitersWord` so the
+   * other side knows to wake it.
+   */
+  async #until<R>(
+    seqWord: number,
+    waitersWord: number,
+    attempt: () => R | undefined | Promise<R | undefined>,
+    wait: CheckedWait,
+    what: string,
+  ): Promise<R> {
     for (;;) {
-      const seq = Atomics.load(this.#words, W_SPACE_SEQ);
-      if ((((Atomics.load(this.#words, W_HEAD) >>> 0) - end) | 0) >= 0) return;
-      Atomics.add(this.#words, W_SENDERS, 1);
-      let outcome: Awaited<ReturnType<WordWaiter['wait']>>;
+      this.#checkOpen();
+      this.#checkLease();
+      if (wait.signal?.aborted) throw abortReason(wait.signal);
+      const seq = Atomics.load(this.#words, seqWord);
+      const tried = attempt();
+      // No turn of the event loop when the attempt did not have to wait for the lock.
+      const result = tried instanceof Promise ? await tried : tried;
+      if (result !== undefined) return result;
+      Atomics.add(this.#words, waitersWord, 1);
+      let outcome: WaitOutcome;
       try {
-        outcome = await this.#waiter.wait(W_SPACE_SEQ, seq, wait);
+        outcome = await this.#waiter.wait(seqWord, seq, wait);
       } finally {
-        if (!this.#closed) Atomics.sub(this.#words, W_SENDERS, 1);
+        if (!this.#closed) Atomics.sub(this.#words, waitersWord, 1);
       }
-      this.#settle(outcome, wait, 'a receiver to take the message from channel');
+      this.#settle(outcome, wait, what);
     }
   }
 
@@ -331,21 +372,13 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
   async receive(options?: WaitOptions): Promise<T> {
     this.#checkOpen();
     const wait = checkWaitOptions(options);
-    for (;;) {
-      if (wait.signal?.aborted) throw abortReason(wait.signal);
-      this.#checkLease();
-      const seq = Atomics.load(this.#words, W_DATA_SEQ);
-      const value = this.#take(this.#region.mutex.tryLock() ?? (await this.#lock(wait)));
-      if (value !== undefined) return value;
-      Atomics.add(this.#words, W_RECEIVERS, 1);
-      let outcome: Awaited<ReturnType<WordWaiter['wait']>>;
-      try {
-        outcome = await this.#waiter.wait(W_DATA_SEQ, seq, wait);
-      } finally {
-        if (!this.#closed) Atomics.sub(this.#words, W_RECEIVERS, 1);
-      }
-      this.#settle(outcome, wait, 'a message in channel');
-    }
+    return this.#until(
+      W_DATA_SEQ,
+      W_RECEIVERS,
+      () => this.#locked(wait, (guard) => this.#take(guard)),
+      wait,
+      'a message in channel',
+    );
   }
 
   /**
@@ -357,26 +390,19 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
   async receiveView(options?: WaitOptions): Promise<MessageLease> {
     this.#checkOpen();
     const wait = checkWaitOptions(options);
-    for (;;) {
-      if (wait.signal?.aborted) throw abortReason(wait.signal);
-      this.#checkLease();
-      const seq = Atomics.load(this.#words, W_DATA_SEQ);
-      const lease = this.#takeView(this.#region.mutex.tryLock() ?? (await this.#lock(wait)));
-      if (lease !== undefined) return lease;
-      Atomics.add(this.#words, W_RECEIVERS, 1);
-      let outcome: Awaited<ReturnType<WordWaiter['wait']>>;
-      try {
-        outcome = await this.#waiter.wait(W_DATA_SEQ, seq, wait);
-      } finally {
-        if (!this.#closed) Atomics.sub(this.#words, W_RECEIVERS, 1);
-      }
-      this.#settle(outcome, wait, 'a message in channel');
-    }
+    return this.#until(
+      W_DATA_SEQ,
+      W_RECEIVERS,
+      () => this.#locked(wait, (guard) => this.#takeView(guard)),
+      wait,
+      'a message in channel',
+    );
   }
 
   /**
    * Queues a message of `length` raw bytes that `fill` writes straight into its slot in the ring
-   * (no intermediate buffer, unless the slot wraps around the ring's end). `fill` runs synchronously
+   * (no intermediate buffer; a message of up to half the capacity always gets a contiguous slot,
+   * a larger one may wrap around the ring's end and is then filled in a buffer and copied). `fill` runs synchronously
    * under the channel's lock and must not keep the view. Options as for send().
    * @throws like send(); whatever `fill` throws (nothing is queued then).
    */
@@ -432,13 +458,26 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
     if (this.#closed) throw closedError(this.name, this.path);
   }
 
-  #settle(outcome: string, wait: ReturnType<typeof checkWaitOptions>, what: string): void {
+  #settle(outcome: string, wait: CheckedWait, what: string): void {
     if (outcome === 'closed' || this.#closed) throw closedError(this.name, this.path);
     if (outcome === 'aborted' && wait.signal !== undefined) throw abortReason(wait.signal);
     if (outcome === 'timeout') throw timeoutError(wait.timeout, `${what} "${this.name}"`, this.path);
   }
 
-  async #lock(wait: ReturnType<typeof checkWaitOptions>): Promise<MutexGuard> {
+  // Runs `body` under the channel's lock: at once when it is free, else once a wait for it ends.
+  // With `spin`, a lock held by another process this instant is tried again for up to that long
+  // (holds are a copy long) before the wait for it, which costs a turn of the event loop.
+  #locked<R>(wait: CheckedWait, body: (guard: MutexGuard) => R): R | Promise<R> {
+    let guard = this.#region.mutex.tryLock();
+    if (guard === null && wait.spin > 0) {
+      const end = performance.now() + wait.spin / 1000;
+      do guard = this.#region.mutex.tryLock();
+      while (guard === null && performance.now() < end);
+    }
+    return guard !== null ? body(guard) : this.#lock(wait).then(body);
+  }
+
+  async #lock(wait: CheckedWait): Promise<MutexGuard> {
     const remaining =
       wait.deadline === Number.POSITIVE_INFINITY ? undefined : Math.max(0, wait.deadline - performance.now());
     let held: MutexGuard;
@@ -493,12 +532,18 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
     const { bytes, clone, fill } = encoded;
     const length = typeof bytes === 'number' ? bytes : bytes.length;
     const record = RECORD_HEADER + ((length + 3) & ~3);
-    if (this.capacity - used < record) {
+    // A record that would wrap around the ring's end starts at the ring's start instead, after a
+    // skip marker, so it is one contiguous slot (written and read in place); only a record too large
+    // for that (the skip and it together beyond the ring) still wraps.
+    const toEnd = this.capacity - (tail & this.#mask);
+    const skip = toEnd < record && toEnd + record <= this.capacity ? toEnd : 0;
+    if (this.capacity - used < skip + record) {
       guard.unlock();
       return -1;
     }
+    const start = (tail + skip) >>> 0;
     if (typeof bytes === 'number') {
-      const at = (tail + RECORD_HEADER) & this.#mask;
+      const at = (start + RECORD_HEADER) & this.#mask;
       const inPlace = at + length <= this.capacity;
       const slot = inPlace ? this.#ring.subarray(at, at + length) : new Uint8Array(length);
       try {
@@ -507,69 +552,79 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
         guard.unlock();
         throw error;
       }
-      if (!inPlace) this.#copyIn((tail + RECORD_HEADER) >>> 0, slot);
+      if (!inPlace) this.#copyIn((start + RECORD_HEADER) >>> 0, slot);
     } else {
-      this.#copyIn((tail + RECORD_HEADER) >>> 0, bytes);
+      this.#copyIn((start + RECORD_HEADER) >>> 0, bytes);
     }
-    this.#view.setUint32(tail & this.#mask, (length | (clone ? CLONE_BIT : 0)) >>> 0, true);
-    Atomics.store(this.#words, W_TAIL, (tail + record) | 0);
+    this.#view.setUint32(start & this.#mask, (length | (clone ? CLONE_BIT : 0)) >>> 0, true);
+    if (skip > 0) this.#view.setUint32(tail & this.#mask, SKIP_WORD, true);
+    const end = (start + record) >>> 0;
+    Atomics.store(this.#words, W_TAIL, end | 0);
     guard.unlock();
     Atomics.add(this.#words, W_DATA_SEQ, 1);
     if (Atomics.load(this.#words, W_RECEIVERS) !== 0) this.#waiter.wake(W_DATA_SEQ);
-    return (tail + record) >>> 0;
+    return end;
+  }
+
+  // The record at `head` (after a skip marker, if one is there): its header word, payload length,
+  // payload position and where it ends; undefined if none is queued. Corrupt positions throw.
+  #oldest(
+    guard: MutexGuard,
+  ): { word: number; length: number; start: number; end: number; head: number } | undefined {
+    const head = Atomics.load(this.#words, W_HEAD) >>> 0;
+    const tail = Atomics.load(this.#words, W_TAIL) >>> 0;
+    const used = (tail - head) >>> 0;
+    if (used > this.capacity || head % 4 !== 0) this.#corrupt(guard);
+    if (used === 0) {
+      guard.unlock();
+      return undefined;
+    }
+    let start = head;
+    let word = this.#view.getUint32(head & this.#mask, true);
+    if (word === SKIP_WORD) {
+      const skip = this.capacity - (head & this.#mask);
+      if (skip >= used) this.#corrupt(guard);
+      start = (head + skip) >>> 0;
+      word = this.#view.getUint32(start & this.#mask, true);
+    }
+    const length = (word & ~CLONE_BIT) >>> 0;
+    const end = (start + RECORD_HEADER + ((length + 3) & ~3)) >>> 0;
+    if ((end - head) >>> 0 > used || word === SKIP_WORD) this.#corrupt(guard);
+    return { word, length, start: (start + RECORD_HEADER) >>> 0, end, head };
+  }
+
+  // Frees the records up to `end` (one store), unlocks, wakes sleeping senders.
+  #free(end: number, guard: MutexGuard): void {
+    Atomics.store(this.#words, W_HEAD, end | 0);
+    guard.unlock();
+    Atomics.add(this.#words, W_SPACE_SEQ, 1);
+    if (Atomics.load(this.#words, W_SENDERS) !== 0) this.#waiter.wake(W_SPACE_SEQ);
   }
 
   // Under the lock: copy the oldest record out, then free it by moving the head.
   #take(guard: MutexGuard): T | undefined {
-    const head = Atomics.load(this.#words, W_HEAD) >>> 0;
-    const tail = Atomics.load(this.#words, W_TAIL) >>> 0;
-    const used = (tail - head) >>> 0;
-    if (used > this.capacity || head % 4 !== 0) this.#corrupt(guard);
-    if (used === 0) {
-      guard.unlock();
-      return undefined;
-    }
-    const word = this.#view.getUint32(head & this.#mask, true);
-    const length = word & ~CLONE_BIT;
-    const record = RECORD_HEADER + ((length + 3) & ~3);
-    if (record > used) this.#corrupt(guard);
-    const bytes = this.#copyOut((head + RECORD_HEADER) >>> 0, length);
-    Atomics.store(this.#words, W_HEAD, (head + record) | 0);
-    guard.unlock();
-    Atomics.add(this.#words, W_SPACE_SEQ, 1);
-    if (Atomics.load(this.#words, W_SENDERS) !== 0) this.#waiter.wake(W_SPACE_SEQ);
-    return ((word & CLONE_BIT) !== 0 ? deserializeValue(bytes) : bytes) as T;
+    const oldest = this.#oldest(guard);
+    if (oldest === undefined) return undefined;
+    const bytes = this.#copyOut(oldest.start, oldest.length);
+    this.#free(oldest.end, guard);
+    return ((oldest.word & CLONE_BIT) !== 0 ? deserializeValue(bytes) : bytes) as T;
   }
 
   // Under the lock: lease the oldest record in place; release() frees it and unlocks.
   #takeView(guard: MutexGuard): MessageLease | undefined {
-    const head = Atomics.load(this.#words, W_HEAD) >>> 0;
-    const tail = Atomics.load(this.#words, W_TAIL) >>> 0;
-    const used = (tail - head) >>> 0;
-    if (used > this.capacity || head % 4 !== 0) this.#corrupt(guard);
-    if (used === 0) {
-      guard.unlock();
-      return undefined;
-    }
-    const word = this.#view.getUint32(head & this.#mask, true);
-    const length = word & ~CLONE_BIT;
-    const record = RECORD_HEADER + ((length + 3) & ~3);
-    if (record > used) this.#corrupt(guard);
-    const at = (head + RECORD_HEADER) & this.#mask;
+    const oldest = this.#oldest(guard);
+    if (oldest === undefined) return undefined;
+    const { length, end } = oldest;
+    const at = oldest.start & this.#mask;
     const inPlace = at + length <= this.capacity;
-    const data = inPlace
-      ? this.#ring.subarray(at, at + length)
-      : this.#copyOut((head + RECORD_HEADER) >>> 0, length);
-    const structured = (word & CLONE_BIT) !== 0;
+    const data = inPlace ? this.#ring.subarray(at, at + length) : this.#copyOut(oldest.start, length);
+    const structured = (oldest.word & CLONE_BIT) !== 0;
     const state = { guard, released: false };
     this.#lease = state;
     const release = (): void => {
       if (state.released) return;
       state.released = true;
-      Atomics.store(this.#words, W_HEAD, (head + record) | 0);
-      guard.unlock();
-      Atomics.add(this.#words, W_SPACE_SEQ, 1);
-      if (Atomics.load(this.#words, W_SENDERS) !== 0) this.#waiter.wake(W_SPACE_SEQ);
+      this.#free(end, guard);
     };
     return {
       data,

@@ -21,7 +21,8 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /**
    * Microseconds to busy-wait (a core spinning, the event loop blocked) before sleeping in the
-   * kernel [0]. Lowers latency when the other side answers within that time.
+   * kernel [0]. Lowers latency when the other side answers within that time. A Channel also
+   * retries its lock for up to that long when another process holds it.
    */
   spin?: number;
 }

@@ -3,11 +3,18 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatIpcBench, IPC_SIZES, IPC_TRANSPORTS, runIpcBench } from '../../dist/bench/ipc-bench.js';
+import {
+  formatIpcBench,
+  IPC_SIZES,
+  IPC_TRANSPORTS,
+  runIpcBench,
+  streamedFor,
+  throughputRatios,
+} from '../../dist/bench/ipc-bench.js';
 import { ipcChartSpec, writeIpcChart } from '../../dist/bench/ipc-chart.js';
 
 describe('bench ipc', () => {
-  it('measures round trips over every transport for every size', async () => {
+  it('measures round trips and streamed throughput over every transport for every size', async () => {
     const rows = await runIpcBench({ rounds: 10 });
     expect(rows.map((row) => `${row.transport} ${row.bytes}`)).toEqual(
       IPC_TRANSPORTS.flatMap((transport) => IPC_SIZES.map((bytes) => `${transport} ${bytes}`)),
@@ -15,10 +22,15 @@ describe('bench ipc', () => {
     for (const row of rows) {
       expect(row.medianUs).toBeGreaterThan(0);
       expect(row.p99Us).toBeGreaterThanOrEqual(row.medianUs);
-      expect(row.throughputMBps).toBeCloseTo((2 * row.bytes) / row.medianUs, 6);
+      // The receiver counted every streamed message (the bench throws otherwise).
+      expect(row.streamed).toBe(streamedFor(row.bytes, 10));
+      expect(row.messagesPerSecond).toBeGreaterThan(0);
+      expect(row.throughputMBps).toBeCloseTo((row.messagesPerSecond * row.bytes) / 1e6, 6);
     }
+    const ratios = throughputRatios(rows);
+    expect(ratios.map((ratio) => ratio.bytes)).toEqual([...IPC_SIZES]);
     const table = formatIpcBench(rows);
-    expect(table.split('\n').length).toBe(rows.length + 1);
+    expect(table.split('\n').length).toBe(rows.length + 1 + IPC_SIZES.length);
     expect(table).toContain('process.send');
   });
 
@@ -30,7 +42,9 @@ describe('bench ipc', () => {
         rounds: 10,
         medianUs: 10 + t,
         p99Us: 20 + t,
-        throughputMBps: (2 * bytes) / (10 + t),
+        streamed: 20,
+        messagesPerSecond: 1000 * (t + 1),
+        throughputMBps: (1000 * (t + 1) * bytes) / 1e6,
       })),
     );
     const spec = ipcChartSpec(rows, 'test') as unknown as { vconcat: { title: string }[] };
@@ -43,7 +57,8 @@ describe('bench ipc', () => {
     try {
       await writeIpcChart(join(dir, 'ipc.svg'), rows, 'test');
       const svg = readFileSync(join(dir, 'ipc.svg'), 'utf8');
-      expect(svg).toContain('IPC round trips');
+      expect(svg).toContain('IPC round trips and streamed throughput');
+      expect(svg).toContain('messages/s streamed');
       for (const transport of IPC_TRANSPORTS) expect(svg).toContain(transport);
       await writeIpcChart(join(dir, 'ipc.png'), rows, 'test');
       expect(readFileSync(join(dir, 'ipc.png')).subarray(1, 4).toString()).toBe('PNG');

@@ -1,29 +1,22 @@
 // Channel: a message queue in shared memory, within a process and between real processes
 // (children run test/shm/channel-child.mjs against the built library), SIGKILL included.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Channel } from '../../dist/shm/channel.js';
 import { SharedMemory } from '../../dist/shm/shared-memory.js';
+import { type LineChild, startLineChild } from '../helpers/line-child.js';
 
 const CHILD = fileURLToPath(new URL('./channel-child.mjs', import.meta.url));
 const PREFIX = `rbch-${process.pid}-`;
 let counter = 0;
 const uniqueName = () => `${PREFIX}${++counter}`;
 
-function child(...args: string[]): { process: ChildProcess; lines: string[]; done: Promise<number | null> } {
-  const proc = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines: string[] = [];
-  let pending = '';
-  proc.stdout?.on('data', (chunk: Buffer) => {
-    pending += chunk.toString();
-    const parts = pending.split('\n');
-    pending = parts.pop() ?? '';
-    lines.push(...parts);
-  });
-  const done = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
-  return { process: proc, lines, done };
+// A child on the shared line helper, with `done`: its exit code once its stdout is read to the end.
+function child(...args: string[]): LineChild & { done: Promise<number | null> } {
+  const peer = startLineChild(process.execPath, [CHILD, ...args]);
+  const done = new Promise<number | null>((resolve) => peer.process.on('close', (code) => resolve(code)));
+  return Object.assign(peer, { done });
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
@@ -226,17 +219,43 @@ describe('Channel zero-copy views', () => {
     expect(await codeOf(channel.sendWith(-1, () => {}))).toBe('ERR_INVALID_ARG_VALUE');
   });
 
-  it('views and slots that wrap around the ring end are copies, and the bytes stay right', async () => {
+  it('messages up to half the ring always get one slot in place (a skip marker at the end); larger ones that wrap are copies', async () => {
     using channel = Channel.create(uniqueName(), { capacity: 256 });
-    for (let round = 0; round < 40; round++) {
+    let copies = 0;
+    for (let round = 0; round < 60; round++) {
       const length = 50 + ((round * 29) % 150);
+      let filledInPlace = false;
       await channel.sendWith(length, (slot) => {
+        // The ring's view lies in the whole region's buffer; a copy has a buffer of its own.
+        filledInPlace = slot.buffer.byteLength > length;
         for (let i = 0; i < length; i++) slot[i] = (i + round) & 255;
       });
+      expect(channel.size).toBe(1);
       using lease = await channel.receiveView();
       expect(lease.data.length).toBe(length);
       expect(lease.data.every((byte, i) => byte === ((i + round) & 255))).toBe(true);
+      // A record of 4 + length bytes no larger than half the ring never wraps.
+      if (4 + ((length + 3) & ~3) <= 128) expect(lease.inPlace).toBe(true);
+      expect(filledInPlace).toBe(lease.inPlace);
+      if (!lease.inPlace) copies++;
     }
+    expect(copies).toBeGreaterThan(0);
+    // Records of a quarter of the ring plus their header drift across the end: each is still in
+    // place, several queued at once around a skip marker, in order.
+    using quarter = Channel.create(uniqueName(), { capacity: 4096 });
+    for (let round = 0; round < 12; round++) {
+      for (let k = 0; k < 3; k++) await quarter.sendWith(1024, (slot) => slot.fill(round * 3 + k));
+      expect(quarter.size).toBe(3);
+      for (let k = 0; k < 3; k++) {
+        using lease = await quarter.receiveView();
+        expect(lease.inPlace).toBe(true);
+        expect(lease.data.length).toBe(1024);
+        expect(lease.data.every((byte) => byte === round * 3 + k)).toBe(true);
+      }
+    }
+    // A full ring of 1024-byte records cannot hold a fourth (each takes 1028 bytes): trySend says so.
+    for (let k = 0; k < 3; k++) expect(quarter.trySend(new Uint8Array(1024))).toBe(true);
+    expect(quarter.trySend(new Uint8Array(1024))).toBe(false);
   });
 
   it('a lease blocks other receivers until released, and a waiting receiveView wakes on send', async () => {
@@ -272,11 +291,7 @@ describe('Channel zero-copy views', () => {
     const payload = new Uint8Array(30_000).fill(77);
     await channel.send(payload);
     const peer = child('lease', name);
-    const deadline = Date.now() + 10_000;
-    while (!peer.lines.includes('leased 30000') && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    expect(peer.lines).toContain('leased 30000');
+    expect(await peer.line('leased 30000')).toBe('leased 30000');
     peer.process.kill('SIGKILL');
     await peer.done;
     const again = (await channel.receive({ timeout: 5000 })) as Uint8Array;
@@ -351,12 +366,12 @@ describe('Channel between processes', () => {
     await channel.send('stop');
     await channel.send('stop');
     expect(await Promise.all(consumers.map((c) => c.done))).toEqual([0, 0]);
-    const all = consumers.flatMap((c) => c.lines.map((line) => JSON.parse(line)));
+    const all = consumers.flatMap((c) => c.lines().map((line) => JSON.parse(line)));
     expect(all.length).toBe(450);
     expect(all.every((m) => m.ok)).toBe(true);
     expect(new Set(all.map((m) => `${m.from}:${m.n}`)).size).toBe(450);
     for (const c of consumers) {
-      const mine = c.lines.map((line) => JSON.parse(line));
+      const mine = c.lines().map((line) => JSON.parse(line));
       for (const id of ['a', 'b', 'c']) {
         const ns = mine.filter((m) => m.from === id).map((m) => m.n);
         expect(ns).toEqual([...ns].sort((x, y) => x - y));
@@ -383,9 +398,9 @@ describe('Channel between processes', () => {
         await channel.send('stop', { timeout: 10_000 });
       }
       await Promise.all([producer.done, consumer.done]);
-      for (const line of producer.lines)
+      for (const line of producer.lines())
         if (line.startsWith('sent ')) committed.add(`${id}:${line.slice(5)}`);
-      for (const line of consumer.lines) received.push(JSON.parse(line));
+      for (const line of consumer.lines()) received.push(JSON.parse(line));
     }
     // Drain what is left: the queue still works after every kill.
     for (let m = channel.tryReceive(); m !== undefined; m = channel.tryReceive()) {

@@ -1,38 +1,23 @@
 // Event, Semaphore and NamedMutex, within a process and between real processes
 // (children run test/shm/primitives-child.mjs against the built library).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Event } from '../../dist/shm/event.js';
 import { NamedMutex } from '../../dist/shm/mutex.js';
 import { Semaphore } from '../../dist/shm/semaphore.js';
 import { SharedMemory } from '../../dist/shm/shared-memory.js';
+import { type LineChild, startLineChild } from '../helpers/line-child.js';
 
 const CHILD = fileURLToPath(new URL('./primitives-child.mjs', import.meta.url));
 const PREFIX = `rbprim-${process.pid}-`;
 let counter = 0;
 const uniqueName = () => `${PREFIX}${++counter}`;
 
-function child(...args: string[]): { process: ChildProcess; lines: string[]; done: Promise<number | null> } {
-  const proc = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines: string[] = [];
-  let pending = '';
-  proc.stdout?.on('data', (chunk: Buffer) => {
-    pending += chunk.toString();
-    const parts = pending.split('\n');
-    pending = parts.pop() ?? '';
-    lines.push(...parts);
-  });
-  const done = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
-  return { process: proc, lines, done };
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  const start = Date.now();
-  while (!condition()) {
-    if (Date.now() - start > 20_000) throw new Error('the peer never got there');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+// A child on the shared line helper, with `done`: its exit code once its stdout is read to the end.
+function child(...args: string[]): LineChild & { done: Promise<number | null> } {
+  const peer = startLineChild(process.execPath, [CHILD, ...args]);
+  const done = new Promise<number | null>((resolve) => peer.process.on('close', (code) => resolve(code)));
+  return Object.assign(peer, { done });
 }
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
@@ -70,15 +55,15 @@ describe('Event', () => {
     const peers = [child('event-wait', auto.name, '1'), child('event-wait', auto.name, '1')];
     // Each set lets exactly one through; sets while nobody waits are kept (the event stays set).
     auto.set();
-    await until(() => peers.reduce((n, p) => n + p.lines.length, 0) === 1);
+    await Promise.race(peers.map((p) => p.line('got')));
     auto.set();
     expect(await Promise.all(peers.map((p) => p.done))).toEqual([0, 0]);
-    expect(peers.map((p) => p.lines)).toEqual([['got'], ['got']]);
+    expect(peers.map((p) => p.lines())).toEqual([['got'], ['got']]);
     using manual = Event.create(uniqueName(), { manualReset: true });
     const all = [child('event-wait', manual.name, '3'), child('event-wait', manual.name, '3')];
     manual.set();
     expect(await Promise.all(all.map((p) => p.done))).toEqual([0, 0]);
-    expect(all.map((p) => p.lines.length)).toEqual([3, 3]);
+    expect(all.map((p) => p.lines().length)).toEqual([3, 3]);
   });
 
   it('close rejects a pending wait with ERR_CLOSED; bad regions and a mismatched mode are refused', async () => {
@@ -118,7 +103,7 @@ describe('Semaphore', () => {
     const peers = [child('sem-wait', semaphore.name, '5'), child('sem-wait', semaphore.name, '5')];
     for (let i = 0; i < 10; i++) semaphore.release();
     expect(await Promise.all(peers.map((p) => p.done))).toEqual([0, 0]);
-    expect(peers.reduce((n, p) => n + p.lines.length, 0)).toBe(10);
+    expect(peers.reduce((n, p) => n + p.lines().length, 0)).toBe(10);
     expect(semaphore.count).toBe(0);
   });
 });
@@ -127,7 +112,7 @@ describe('NamedMutex', () => {
   it('excludes, and reports a SIGKILLed owner as abandoned', async () => {
     using mutex = NamedMutex.create(uniqueName());
     const holder = child('mutex-hold', mutex.name);
-    await until(() => holder.lines.includes('held'));
+    await holder.line('held');
     expect(mutex.tryLock()).toBeNull();
     expect(await codeOf(mutex.lock({ timeout: 20 }))).toBe('ETIMEDOUT');
     holder.process.kill('SIGKILL');

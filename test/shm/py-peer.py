@@ -107,8 +107,8 @@ class Channel:
         self.region = Region(name)
         d = self.region.data
         self.w = [d + 4 * i for i in range(16)]
-        if load(self.w[0]) != 0x48434252:
-            raise SystemExit("not a channel")
+        if load(self.w[0]) != 0x48434252 or load(self.w[1]) != 2:
+            raise SystemExit("not a channel of layout version 2")
         self.capacity = load(self.w[2])
         self.ring = 64 + self.region.data - self.region.base  # offset in the mmap
 
@@ -150,9 +150,13 @@ class Channel:
             head, tail = load(self.w[4]), load(self.w[5])
             if head != tail:
                 (word,) = struct.unpack("<I", self._get(head, 4))
+                start = head
+                if word == 0xFFFFFFFF:  # skip marker: the record follows at the ring's start
+                    start = (head + self.capacity - (head & (self.capacity - 1))) & 0xFFFFFFFF
+                    (word,) = struct.unpack("<I", self._get(start, 4))
                 length = word & 0x7FFFFFFF
-                data = self._get(head + 4, length)
-                store(self.w[4], head + 4 + ((length + 3) & ~3))
+                data = self._get(start + 4, length)
+                store(self.w[4], start + 4 + ((length + 3) & ~3))
                 self.region.unlock()
                 add(self.w[7], 1)
                 if load(self.w[9]):
