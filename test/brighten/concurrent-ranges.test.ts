@@ -104,7 +104,10 @@ describe('two processes brighten disjoint ranges of one file at once', () => {
       const resumed = await resumeFile(path);
       expect(resumed.resumed).toBe(true);
       expect(resumed.ranges).toEqual([
-        expect.objectContaining({ range: { offset: ONE.offset, length: ONE.length }, busy: expect.any(String) }),
+        expect.objectContaining({
+          range: { offset: ONE.offset, length: ONE.length },
+          busy: expect.any(String),
+        }),
         expect.objectContaining({ range: { offset: TWO.offset, length: TWO.length }, resumed: true }),
       ]);
       expect(existsSync(journalPathFor(path, TWO))).toBe(false);
