@@ -93,7 +93,12 @@ export async function raceOnce(
   // run's range lock, whose message names the range it holds.
   if (second.code !== 1) problems.push(`the second command exited ${second.code ?? second.signal}, not 1`);
   const lines = second.stderr.trim().split('\n');
-  if (lines.length !== 1 || !/^rawbright: .*(is locked by another process|are locked by another open file \(exclusive lock on bytes \d+…\d+)/.test(lines[0])) {
+  if (
+    lines.length !== 1 ||
+    !/^rawbright: .*(is locked by another process|are locked by another open file \(exclusive lock on bytes \d+…\d+)/.test(
+      lines[0],
+    )
+  ) {
     problems.push(`the refusal is not one line naming the lock: ${JSON.stringify(second.stderr)}`);
   }
   // "At once": it must not wait for the live run (which takes about a second more).
