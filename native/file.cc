@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <vector>
 
 #include "common.h"
 
@@ -465,6 +466,7 @@ Napi::Function FileHandle::Define(Napi::Env env) {
                          InstanceMethod<&FileHandle::GetMarker>("getMarker"),
                          InstanceMethod<&FileHandle::SetMarker>("setMarker"),
                          InstanceMethod<&FileHandle::RemoveMarker>("removeMarker"),
+                         InstanceMethod<&FileHandle::ListMarkers>("listMarkers"),
                          InstanceMethod<&FileHandle::Grow>("grow"),
                          InstanceMethod<&FileHandle::GrowAsync>("growAsync"),
                          InstanceMethod<&FileHandle::RegisterName>("registerName"),
@@ -934,6 +936,41 @@ Napi::Value FileHandle::RemoveMarker(const Napi::CallbackInfo& info) {
   }
 #endif
   return env.Undefined();
+}
+
+// listMarkers(): the names of the file's markers (without "user.rawbright."), or undefined where the
+// file system keeps no markers.
+Napi::Value FileHandle::ListMarkers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+#ifdef __linux__
+  Napi::Array names = Napi::Array::New(env);
+  const std::string prefix = "user.rawbright.";
+  std::vector<char> list;
+  for (;;) {
+    ssize_t size = flistxattr(Fd(env), nullptr, 0);
+    if (size < 0) {
+      if (MarkersUnsupported(errno)) return env.Undefined();
+      throw ErrnoError(env, errno, "cannot list the markers of " + path_, "flistxattr", path_);
+    }
+    list.resize(static_cast<size_t>(size));
+    ssize_t n = size == 0 ? 0 : flistxattr(Fd(env), list.data(), list.size());
+    if (n >= 0) {
+      list.resize(static_cast<size_t>(n));
+      break;
+    }
+    // Another process added an attribute between the two calls: ask again.
+    if (errno != ERANGE) throw ErrnoError(env, errno, "cannot list the markers of " + path_, "flistxattr", path_);
+  }
+  uint32_t count = 0;
+  for (size_t at = 0; at < list.size();) {
+    std::string name(list.data() + at);
+    at += name.size() + 1;
+    if (name.compare(0, prefix.size(), prefix) == 0) names.Set(count++, name.substr(prefix.size()));
+  }
+  return names;
+#else
+  return env.Undefined();
+#endif
 }
 
 }  // namespace rawbright

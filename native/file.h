@@ -44,6 +44,7 @@ class FileHandle : public Napi::ObjectWrap<FileHandle> {
   Napi::Value GetMarker(const Napi::CallbackInfo& info);
   Napi::Value SetMarker(const Napi::CallbackInfo& info);
   Napi::Value RemoveMarker(const Napi::CallbackInfo& info);
+  Napi::Value ListMarkers(const Napi::CallbackInfo& info);
   // grow(capacity) / growAsync(capacity): extends the file, preallocated, to at least capacity bytes.
   Napi::Value Grow(const Napi::CallbackInfo& info);
   Napi::Value GrowAsync(const Napi::CallbackInfo& info);

@@ -38,6 +38,8 @@ export interface NativeFileHandle {
   /** Sets it; false where the file system keeps no user attributes. */
   setMarker(name: string, value: string): boolean;
   removeMarker(name: string): void;
+  /** The names of the file's `user.rawbright.*` attributes, without the prefix; undefined where the file system keeps none. */
+  listMarkers(): string[] | undefined;
   /** Extends the file, preallocated, to at least `capacity` bytes; never shrinks it. ERR_READ_ONLY on a read-only handle. */
   grow(capacity: number): void;
   growAsync(capacity: number): Promise<void>;

@@ -14,6 +14,7 @@ export {
   DEFAULT_WINDOW,
   type FileOutcome,
   type Progress,
+  type RangeResume,
   type Report,
   type ResumeOptions,
   type ResumeReport,

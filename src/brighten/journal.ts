@@ -26,13 +26,13 @@
  * With `durable`, a chunk is a whole window and every step is flushed to disk (msync/fsync), which
  * extends the same guarantee to a power cut.
  */
-import { existsSync, lstatSync, realpathSync, statSync, unlinkSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, lstatSync, readdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { errorCode, RawbrightError } from '../errors.js';
 import { crc32OfWords, crc32 as fastCrc32 } from '../file/checksum.js';
 import { MappedFile, type Window } from '../file/mapped-file.js';
-import { readMarker, removeMarker, writeMarker } from '../file/marker.js';
+import { listMarkers, readMarker, removeMarker, writeMarker } from '../file/marker.js';
 import { type CheckedOp, checkOps } from '../kernels/ops.js';
 import type { Bands, BrightenParams, Channels, SampleType } from '../kernels/types.js';
 
@@ -158,36 +158,140 @@ export interface PendingRange {
 }
 
 /**
- * The journal's path for a file: beside the file's real path, so every symbolic link to the file
- * finds the same journal.
+ * The byte range a ranged run is named by: its journal, its run marker and its journal marker carry it
+ * (`.START-END`), so runs over disjoint ranges of one file each have their own and can run at once. A
+ * run over the whole file, and every run over a file with a header, has none and keeps the plain names
+ * (`FILE.rawbright-journal`, `user.rawbright.journal`, `user.rawbright.run`).
  */
-export function journalPathFor(path: string): string {
+export interface JournalRange {
+  offset: number;
+  length: number;
+}
+
+/** The name suffix of a range: `.START-END`, or nothing for a whole-file run. */
+function rangeSuffix(range: JournalRange | undefined): string {
+  return range === undefined ? '' : `.${range.offset}-${range.offset + range.length}`;
+}
+
+/** The range a name suffix stands for: undefined for none, null when it is not a range suffix. */
+function parseRangeSuffix(suffix: string): JournalRange | undefined | null {
+  if (suffix === '') return undefined;
+  const match = /^\.(0|[1-9]\d{0,15})-(0|[1-9]\d{0,15})$/.exec(suffix);
+  if (match === null) return null;
+  const start = Number(match[1]);
+  const end = Number(match[2]);
+  if (!Number.isSafeInteger(end) || end < start) return null;
+  return { offset: start, length: end - start };
+}
+
+/** How a journal's range reads in messages: `bytes 0…4096`, or `the whole file`. */
+export function describeRange(range: JournalRange | undefined): string {
+  return range === undefined ? 'the whole file' : `bytes ${range.offset}…${range.offset + range.length}`;
+}
+
+/** Whether a run over `range` touches bytes of a journal's range (undefined, the whole file, touches all). */
+function overlaps(range: JournalRange | undefined, other: JournalRange | undefined): boolean {
+  if (range === undefined || other === undefined) return true;
+  return range.offset < other.offset + other.length && other.offset < range.offset + range.length;
+}
+
+/**
+ * The journal's path for a file (and for a ranged run, its range): beside the file's real path, so every
+ * symbolic link to the file finds the same journal.
+ */
+export function journalPathFor(path: string, range?: JournalRange): string {
   let real: string;
   try {
     real = realpathSync(path);
   } catch {
     real = resolve(path);
   }
-  return `${real}.rawbright-journal`;
+  return `${real}.rawbright-journal${rangeSuffix(range)}`;
 }
 
 /** The file marker (a `user.rawbright.journal` attribute) that names the journal of a pending run. */
 const JOURNAL_MARKER = 'journal';
 
+/** A pending run's journal, as {@link pendingJournals} finds it. */
+export interface PendingJournal {
+  /** The journal's path (for a lost one, the path the file's mark names). */
+  path: string;
+  /** The range its name carries; undefined for a whole-file run. */
+  range: JournalRange | undefined;
+  /** The file is marked with the journal but the journal is gone (see {@link journalLostError}). */
+  lost: boolean;
+}
+
 /**
- * The journal of an interrupted in-place run on `file`, if there is one. A run marks the file itself
- * with its journal's path, so the journal is found through any path or hard link; where the file
- * system keeps no markers, it is looked for beside the file's real path.
+ * Every journal of a pending run on `file`, live or interrupted, one per range, the whole-file one first,
+ * then by offset. A run marks the file itself with its journal's path, so the journal is found through any
+ * path or hard link; a run killed before it marked the file is found by its run marker and the journal
+ * beside the file's real path. Where the file system keeps no markers, journals are looked for beside the
+ * file's real path only.
+ */
+export function pendingJournals(file: MappedFile): PendingJournal[] {
+  const found = new Map<string, PendingJournal>();
+  const beside = (suffix: string, range: JournalRange | undefined): void => {
+    const path = journalPathFor(file.path, range);
+    if (found.get(suffix)?.lost === false || !existsSync(path)) return;
+    found.set(suffix, { path, range, lost: false });
+  };
+  const markers = listMarkers(file);
+  if (markers === undefined) {
+    // No markers: the folder of the file's real path is the only place a journal can be.
+    const base = journalPathFor(file.path);
+    let names: string[] = [];
+    try {
+      names = readdirSync(dirname(base));
+    } catch {
+      // An unreadable folder hides nothing a run could have made there.
+    }
+    for (const name of names) {
+      if (!name.startsWith(basename(base))) continue;
+      const suffix = name.slice(basename(base).length);
+      const range = parseRangeSuffix(suffix);
+      if (range !== null) beside(suffix, range);
+    }
+  } else {
+    for (const name of markers) {
+      const [kind, suffix] = name.startsWith(JOURNAL_MARKER)
+        ? [JOURNAL_MARKER, name.slice(JOURNAL_MARKER.length)]
+        : name.startsWith(RUN_MARKER)
+          ? [RUN_MARKER, name.slice(RUN_MARKER.length)]
+          : [undefined, ''];
+      const range = kind === undefined ? null : parseRangeSuffix(suffix);
+      if (range === null) continue;
+      if (kind === JOURNAL_MARKER) {
+        const marked = readMarker(file, name);
+        if (marked !== undefined && existsSync(marked))
+          found.set(suffix, { path: marked, range, lost: false });
+        else beside(suffix, range);
+        // A run marks the file before it changes a pixel and unmarks it before its journal goes: a mark
+        // without its journal means the journal was lost (deleted or moved by hand) part way through.
+        if (marked !== undefined && !found.has(suffix))
+          found.set(suffix, { path: marked, range, lost: true });
+      } else {
+        beside(suffix, range);
+      }
+    }
+    // A copy of a journal put back beside the file (its checks then say whether it applies).
+    beside('', undefined);
+  }
+  const start = (journal: PendingJournal) => journal.range?.offset ?? -1;
+  return [...found.values()].sort(
+    (a, b) => start(a) - start(b) || (a.range?.length ?? 0) - (b.range?.length ?? 0),
+  );
+}
+
+/**
+ * The journal of a pending run on `file`, if there is one (the first, when ranges of the file have several).
+ * @throws {RawbrightError} `ERR_JOURNAL_LOST` when a pending run's journal is gone.
  */
 export function pendingJournal(file: MappedFile): string | undefined {
-  const marked = readMarker(file, JOURNAL_MARKER);
-  if (marked !== undefined && existsSync(marked)) return marked;
-  const beside = journalPathFor(file.path);
-  if (existsSync(beside)) return beside;
-  // A run marks the file before it changes a pixel and unmarks it before its journal goes: a mark
-  // without its journal means the journal was lost (deleted or moved by hand) part way through.
-  if (marked !== undefined) throw journalLostError(file.path, marked);
-  return undefined;
+  const journals = pendingJournals(file);
+  const lost = journals.find((journal) => journal.lost);
+  if (lost !== undefined) throw journalLostError(file.path, lost.path);
+  return journals[0]?.path;
 }
 
 /** The error for a file whose interrupted run has lost its journal. */
@@ -201,16 +305,22 @@ export function journalLostError(path: string, journal: string): RawbrightError 
 }
 
 /**
- * True when `file` carries a run's id but not the mark naming its journal: the run was stopped while
- * its journal was being made, before any pixel changed.
+ * True when `file` carries a run's id but not the mark naming its journal: the run (over `range`, or the
+ * whole file) was stopped while its journal was being made, before any pixel changed.
  */
-export function isRunUnmarked(file: MappedFile): boolean {
-  return readMarker(file, RUN_MARKER) !== undefined && readMarker(file, JOURNAL_MARKER) === undefined;
+export function isRunUnmarked(file: MappedFile, range?: JournalRange): boolean {
+  const suffix = rangeSuffix(range);
+  return (
+    readMarker(file, RUN_MARKER + suffix) !== undefined &&
+    readMarker(file, JOURNAL_MARKER + suffix) === undefined
+  );
 }
 
 /** True when `file` carries the mark of a pending run (whether or not its journal is still there). */
 export function isMarkedPending(file: MappedFile): boolean {
-  return readMarker(file, JOURNAL_MARKER) !== undefined;
+  return (listMarkers(file) ?? []).some(
+    (name) => name.startsWith(JOURNAL_MARKER) && parseRangeSuffix(name.slice(JOURNAL_MARKER.length)) !== null,
+  );
 }
 
 /**
@@ -240,51 +350,64 @@ export function checkJournalTrusted(journalPath: string, file: MappedFile): void
 
 /**
  * Refuses to read or change a file whose in-place run was interrupted: its bytes are part old, part
- * brightened, and only `rawbright resume` can finish them.
- * @throws {RawbrightError} `ERR_JOURNAL_EXISTS`.
+ * brightened, and only `rawbright resume` can finish them. With `range`, only a pending run over bytes of
+ * that range is refused (another range's run, live or interrupted, is left to itself); without, any.
+ * The caller holds a range lock over what it reads or changes, so a journal found here is of no live run
+ * that overlaps it.
+ * @throws {RawbrightError} `ERR_JOURNAL_EXISTS` naming the pending run's range, `ERR_JOURNAL_LOST`.
  */
-export function refusePendingRun(file: MappedFile): void {
-  const journal = pendingJournal(file);
+export function refusePendingRun(file: MappedFile, range?: JournalRange): void {
+  const journals = pendingJournals(file).filter((journal) => overlaps(range, journal.range));
+  const lost = journals.find((journal) => journal.lost);
+  if (lost !== undefined) throw journalLostError(file.path, lost.path);
+  // A leftover journal of this very range that no marker names (a copy put back by hand).
+  const own = range === undefined ? undefined : journalPathFor(file.path, range);
+  if (own !== undefined && journals.length === 0 && existsSync(own)) {
+    journals.push({ path: own, range, lost: false });
+  }
+  const journal = journals[0];
   if (journal === undefined) return;
+  const over = journal.range === undefined ? '' : ` over ${describeRange(journal.range)}`;
   throw new RawbrightError(
     'ERR_JOURNAL_EXISTS',
-    `${file.path} has an interrupted run: finish it with 'rawbright resume ${file.path}' first (its journal is ${journal})`,
+    `${file.path} has an interrupted run${over}: finish it with 'rawbright resume ${file.path}' first (its journal is ${journal.path})`,
     { path: file.path },
   );
 }
 
-/** Marks `file` as being changed under `journalPath`. */
-export function markPendingRun(file: MappedFile, journalPath: string): void {
-  writeMarker(file, JOURNAL_MARKER, journalPath);
+/** Marks `file` as being changed under `journalPath` (by a run over `range`, or the whole file). */
+export function markPendingRun(file: MappedFile, journalPath: string, range?: JournalRange): void {
+  writeMarker(file, JOURNAL_MARKER + rangeSuffix(range), journalPath);
 }
 
 /** Removes the mark once the run is complete (before its journal is deleted). */
-export function unmarkPendingRun(file: MappedFile): void {
-  removeMarker(file, JOURNAL_MARKER);
+export function unmarkPendingRun(file: MappedFile, range?: JournalRange): void {
+  removeMarker(file, JOURNAL_MARKER + rangeSuffix(range));
 }
 
-/** The file marker that holds the id of the run last started on the file, until it is finished. */
+/** The file marker that holds the id of the run last started on the file (or a range), until it is finished. */
 const RUN_MARKER = 'run';
 
 /** Marks `file` with a new run's id, before its journal is made; false where the file system keeps no markers. */
-export function markRun(file: MappedFile, run: string): boolean {
-  return writeMarker(file, RUN_MARKER, run);
+export function markRun(file: MappedFile, run: string, range?: JournalRange): boolean {
+  return writeMarker(file, RUN_MARKER + rangeSuffix(range), run);
 }
 
 /** Removes the run id once the run's journal is gone. */
-export function unmarkRun(file: MappedFile): void {
-  removeMarker(file, RUN_MARKER);
+export function unmarkRun(file: MappedFile, range?: JournalRange): void {
+  removeMarker(file, RUN_MARKER + rangeSuffix(range));
 }
 
 /**
- * Refuses a journal that is not of the run last started on the file: a leftover or restored copy of a
- * run that was finished or discarded (its id no longer on the file), whose bytes would change the file
- * a second time.
+ * Refuses a journal that is not of the run last started on the file (over the journal's range): a
+ * leftover or restored copy of a run that was finished or discarded (its id no longer on the file),
+ * whose bytes would change the file a second time.
  * @throws {RawbrightError} `ERR_JOURNAL_STALE`.
  */
-export function checkJournalCurrent(journal: Journal, file: MappedFile): void {
+export function checkJournalCurrent(journal: Journal, file: MappedFile, range?: JournalRange): void {
   const { run, marked } = journal.params;
-  if (run === undefined || marked !== true || readMarker(file, RUN_MARKER) === run) return;
+  if (run === undefined || marked !== true || readMarker(file, RUN_MARKER + rangeSuffix(range)) === run)
+    return;
   throw new RawbrightError(
     'ERR_JOURNAL_STALE',
     `the journal ${journal.path} is of an earlier run on ${file.path} that was finished or discarded (a leftover or restored copy), so it is not applied; nothing was changed: remove it`,
@@ -297,7 +420,7 @@ const roundUp = (n: number): number => Math.ceil(n / PAGE) * PAGE;
 function corrupt(path: string, what: string): RawbrightError {
   return new RawbrightError(
     'ERR_JOURNAL_CORRUPT',
-    `the journal ${path} is corrupt (${what}); the file was left as it is: restore it from a copy, or accept it as it is with 'rawbright resume ${path.replace(/\.rawbright-journal$/, '')} --discard'`,
+    `the journal ${path} is corrupt (${what}); the file was left as it is: restore it from a copy, or accept it as it is with 'rawbright resume ${path.replace(/\.rawbright-journal(\.\d+-\d+)?$/, '')} --discard'`,
     {
       path,
     },

@@ -4,7 +4,7 @@
  * stays free. Every run goes check → plan → run → finish; resume enters at plan, from the journal.
  */
 import { randomBytes } from 'node:crypto';
-import { constants, rmSync, statSync } from 'node:fs';
+import { constants, existsSync, rmSync, statSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { type RawImageMetadata, readSidecar, writeSidecar } from '../convert/sidecar.js';
@@ -27,14 +27,18 @@ import {
   checkJournalCurrent,
   checkJournalTrusted,
   DEFAULT_CHUNK,
+  describeRange,
   fileIdentity,
   isRunUnmarked,
   Journal,
+  type JournalRange,
+  journalLostError,
   journalPathFor,
   markPendingRun,
   markRun,
+  type PendingJournal,
   type PendingRange,
-  pendingJournal,
+  pendingJournals,
   refusePendingRun,
   unmarkPendingRun,
   unmarkRun,
@@ -118,11 +122,11 @@ async function run(plan: RunPlan): Promise<RunResult> {
  * journal is found beside the file with every window done, and resume finishes without a change; the
  * other order would leave a mark without a journal, which means "journal lost".
  */
-function finishRun(file: MappedFile, journalPath: string): void {
-  unmarkPendingRun(file);
+function finishRun(file: MappedFile, journalPath: string, range: JournalRange | undefined): void {
+  unmarkPendingRun(file, range);
   rmSync(journalPath, { force: true });
   // Last, the run's id: a copy of the journal brought back later no longer matches the file.
-  unmarkRun(file);
+  unmarkRun(file, range);
 }
 
 /**
@@ -138,6 +142,28 @@ function lockChangedRange(file: MappedFile, offset: number, length: number): voi
   if (length > 0) file.lockRange(offset, length, 'exclusive');
 }
 
+/**
+ * Locks an in-place run over [offset, offset + length): a shared flock (so a program holding the whole file,
+ * e.g. an older rawbright's run, refuses it at once with ERR_FILE_LOCKED, while runs over other ranges
+ * proceed), then the exclusive range lock, which refuses an overlapping live run at once, naming its range.
+ * Only then is a pending run over these bytes looked for: none can start or finish meanwhile.
+ */
+function lockInPlaceRun(
+  file: MappedFile,
+  offset: number,
+  length: number,
+  range: JournalRange | undefined,
+): void {
+  file.lock('shared');
+  lockChangedRange(file, offset, length);
+  refusePendingRun(file, range);
+}
+
+/** The range a run's journal and markers are named by: none for a run over the whole file. */
+function runRange(offset: number, length: number, size: number): JournalRange | undefined {
+  return offset === 0 && length === size ? undefined : { offset, length };
+}
+
 async function prepareOutput(
   file: MappedFile,
   checked: CheckedBrighten & { out: string },
@@ -145,6 +171,8 @@ async function prepareOutput(
 ): Promise<OutputPlan> {
   refuseSameFile(checked.out, checked.path);
   file.lock('shared');
+  // Shared over the whole file: an in-place run over any range of it is refused while this one reads.
+  file.lockRange(0, 0, 'shared');
   const output = await planOutput(checked.out, checked.overwrite);
   // Half-brightened input must not be copied as if it were whole.
   refusePendingRun(file);
@@ -172,14 +200,15 @@ async function startJournal(
   arenaBytes: number,
   windowCount: number,
   workers: number,
+  journalRange: JournalRange | undefined,
   segments?: SegmentPlan,
 ): Promise<Journal> {
   const { common } = checked;
   // The file carries the run's id before its journal exists (no other run is pending: the file is
   // locked and was checked), so a journal of this run is always matched by the file.
   const run = randomBytes(8).toString('hex');
-  const marked = markRun(file, run);
-  const journal = Journal.create(journalPathFor(checked.path), {
+  const marked = markRun(file, run, journalRange);
+  const journal = Journal.create(journalPathFor(checked.path, journalRange), {
     version: 2,
     file: { path: checked.path, ...fileIdentity(checked.path) },
     by: checked.by,
@@ -202,7 +231,7 @@ async function startJournal(
   });
   journal.close();
   // The file itself names its journal, so every path to it finds the pending run.
-  markPendingRun(file, journal.path);
+  markPendingRun(file, journal.path, journalRange);
   // Before any pixel changes, a durable run's journal and its name are on disk: after a power cut
   // the first window must find them (the workers flush only their slots).
   if (common.durable) {
@@ -218,8 +247,11 @@ async function startJournal(
  * little-endian unless `bands`, `byteOrder`, `header` or its sidecar say otherwise). A file rawbright
  * does not understand is refused before a byte changes (`ERR_UNSUPPORTED_FORMAT`, `ERR_FORMAT_DAMAGED`).
  *
- * In place (the default), the file is locked (exclusive flock) and an undo journal
- * `FILE.rawbright-journal` is kept: if the process is killed at any moment, {@link resumeFile}
+ * In place (the default), the bytes the run changes are locked (an exclusive OFD byte-range lock, with a
+ * shared flock on the file) and an undo journal `FILE.rawbright-journal` is kept — for a run over part of a
+ * raw file (`offset`/`length`), `FILE.rawbright-journal.START-END`, so runs over disjoint ranges of one file,
+ * in this process or others, go on at the same time; an overlapping one is refused at once
+ * (`ERR_RANGE_LOCKED`, naming the holder's range). If the process is killed at any moment, {@link resumeFile}
  * finishes the run with a result byte-identical to an uninterrupted one. With `out`, the input is
  * left untouched and the result is written to a hidden temporary file beside `out`, which takes the
  * name `out` only once complete.
@@ -228,7 +260,8 @@ async function startJournal(
  * @param options See {@link BrightenOptions}; `by` is required.
  * @returns A {@link Report}.
  * @throws {RawbrightError} with a `code`: `ENOENT`, `EISDIR`, `EACCES`, `ERR_EMPTY_FILE`, `ERR_NOT_PIXEL_ALIGNED`,
- * `ERR_INVALID_ARG_VALUE`, `ERR_OUT_OF_RANGE`, `ERR_FILE_LOCKED`, `ERR_JOURNAL_EXISTS`, `EEXIST` (out exists),
+ * `ERR_INVALID_ARG_VALUE`, `ERR_OUT_OF_RANGE`, `ERR_FILE_LOCKED`, `ERR_RANGE_LOCKED`, `ERR_JOURNAL_EXISTS` (naming
+ * the interrupted run's range), `EEXIST` (out exists),
  * `ERR_SAME_FILE`, `ENOSPC`, `EFBIG`, `ERR_ABORTED`, …
  * @example
  * ```ts
@@ -300,6 +333,8 @@ async function runFile(checked: CheckedBrighten): Promise<Report> {
   const file = MappedFile.open(checked.path, { access: out === undefined ? 'readwrite' : 'read' });
   let output: OutputPlan | undefined;
   let journal: Journal | undefined;
+  /** The range the journal and markers are named by (undefined: the whole file). */
+  let journalRange: JournalRange | undefined;
   let started = false;
   try {
     // Plan: what the file is, the range, where the result goes, the windows.
@@ -349,9 +384,8 @@ async function runFile(checked: CheckedBrighten): Promise<Report> {
           (await MappedFile.createAsync(temporary, { size })).close(),
         );
       } else {
-        file.lock('exclusive');
-        lockChangedRange(file, offset, length);
-        refusePendingRun(file);
+        journalRange = runRange(offset, length, size);
+        lockInPlaceRun(file, offset, length, journalRange);
         reserveInPlace(file, offset, length);
       }
       windows =
@@ -373,9 +407,7 @@ async function runFile(checked: CheckedBrighten): Promise<Report> {
         );
         runPath = output.temporary;
       } else {
-        file.lock('exclusive');
-        lockChangedRange(file, span.offset, span.length);
-        refusePendingRun(file);
+        lockInPlaceRun(file, span.offset, span.length, undefined);
         reserveInPlace(file, span.offset, span.length);
       }
     }
@@ -393,6 +425,7 @@ async function runFile(checked: CheckedBrighten): Promise<Report> {
         arenaBytes,
         windows.length,
         choice.workers,
+        journalRange,
         segments,
       );
     }
@@ -426,7 +459,7 @@ async function runFile(checked: CheckedBrighten): Promise<Report> {
       output = undefined;
       if (outSidecar !== undefined && out !== undefined) await writeSidecar(out, outSidecar);
     }
-    if (journal !== undefined) finishRun(file, journal.path);
+    if (journal !== undefined) finishRun(file, journal.path, journalRange);
     return {
       ...buildReport(plan, common.strategy, result, choice),
       path: checked.path,
@@ -435,7 +468,7 @@ async function runFile(checked: CheckedBrighten): Promise<Report> {
   } catch (error) {
     // A run that changed nothing leaves nothing behind; an interrupted in-place run keeps its journal.
     const changedNothing = journal !== undefined && (!started || Journal.untouched(journal.path));
-    if (journal !== undefined && changedNothing) finishRun(file, journal.path);
+    if (journal !== undefined && changedNothing) finishRun(file, journal.path, journalRange);
     if (output !== undefined) await removeQuietly(output.temporary);
     if (
       journal !== undefined &&
@@ -453,10 +486,36 @@ async function runFile(checked: CheckedBrighten): Promise<Report> {
   }
 }
 
-/** What {@link resumeFile} did: `resumed: false` when there was nothing to resume. */
+/** What {@link resumeFile} did with one interrupted range's journal. */
+export interface RangeResume {
+  /** The journal. */
+  journal: string;
+  /** The range its name carries; absent for a whole-file run's journal. */
+  range?: JournalRange;
+  /** Finished; `report` says how. False: its run had changed nothing, was `discarded`, or is `busy`. */
+  resumed: boolean;
+  discarded?: boolean;
+  /**
+   * Its range is locked by a live holder (most often a run over it, still going, so not interrupted at all):
+   * left as it is, and the ERR_RANGE_LOCKED message that says who holds which bytes.
+   */
+  busy?: string;
+  report?: Report;
+}
+
+/**
+ * What {@link resumeFile} did: `resumed: false` when there was nothing to resume. `ranges` (present when
+ * there was a journal) has one entry per interrupted range; the report's figures are their sum.
+ */
 export type ResumeReport =
-  | ({ resumed: true } & Report)
-  | { resumed: false; path: string /** The pending run was dropped (`discard`). */; discarded?: boolean };
+  | ({ resumed: true; ranges: RangeResume[] } & Report)
+  | {
+      resumed: false;
+      path: string;
+      /** The pending run was dropped (`discard`). */
+      discarded?: boolean;
+      ranges?: RangeResume[];
+    };
 
 /** Refuses a journal made for another file, or for this file at another size. */
 function checkJournalBelongs(journal: Journal, path: string, journalPath: string): void {
@@ -471,59 +530,86 @@ function checkJournalBelongs(journal: Journal, path: string, journalPath: string
   }
 }
 
+/** Refuses a ranged journal whose parameters cover other bytes than its name says (renamed by hand, or forged). */
+function checkJournalRange(journal: Journal, range: JournalRange | undefined): void {
+  if (range === undefined) return;
+  const { offset, length, segments } = journal.params;
+  if (segments === undefined && offset === range.offset && length === range.length) return;
+  throw new RawbrightError(
+    'ERR_JOURNAL_MISMATCH',
+    `the journal ${journal.path} covers bytes ${offset}…${offset + length}, not the ${describeRange(range)} its name says; nothing was changed`,
+    { path: journal.path },
+  );
+}
+
+/** The figures of several ranges' reports as one: bytes, pixels, windows and seconds added up. */
+function sumReports(reports: readonly Report[]): Report {
+  const last = reports[reports.length - 1]!;
+  if (reports.length === 1) return last;
+  const add = (key: 'bytes' | 'pixels' | 'windows' | 'seconds') =>
+    reports.reduce((sum, r) => sum + r[key], 0);
+  const seconds = add('seconds');
+  return {
+    ...last,
+    bytes: add('bytes'),
+    pixels: add('pixels'),
+    windows: add('windows'),
+    seconds,
+    gbps: seconds > 0 ? add('bytes') / seconds / 1e9 : 0,
+  };
+}
+
 /**
- * Finishes an in-place run that was interrupted (killed, Ctrl-C, a full disk…): the windows that
- * were being changed are restored from the journal, then every window not yet done is brightened
- * with the run's original parameters. The result is byte-identical to an uninterrupted run.
- *
- * @param path The raw file (not the journal).
- * @param options `discard: true` accepts the file as it is: the pending run's mark and journal are removed
- * and no pixel changes (the way out of `ERR_JOURNAL_LOST`).
- * @returns `{ resumed: false }` when the file has no journal (`discarded: true` after `discard`).
- * @throws {RawbrightError} `ERR_JOURNAL_CORRUPT` (the file is left as it is), `ERR_JOURNAL_MISMATCH`
- * (the journal belongs to another file or size), `ERR_FILE_LOCKED` (a run is live), …
+ * Finishes one interrupted range of `file` (see {@link resumeFile}): its range locked first, so a live run
+ * over it refuses this at once (ERR_RANGE_LOCKED) and no run starts over it until this one is done.
  */
-export async function resumeFile(path: string, options: ResumeOptions = {}): Promise<ResumeReport> {
-  const checkedPath = nonEmptyString('path', path);
-  const checkedOptions = checkOptions('options', options);
-  const common = checkCommonOptions(checkedOptions);
-  const discard = boolean('discard', checkedOptions.discard, false);
-  // Looked for read-only first: a file with nothing to resume may well be read-only.
-  const probe = MappedFile.open(checkedPath, { access: 'read' });
-  let journalPath: string | undefined;
+async function resumeRange(
+  file: MappedFile,
+  path: string,
+  pending: PendingJournal,
+  options: ResumeOptions,
+  common: ReturnType<typeof checkCommonOptions>,
+  discard: boolean,
+): Promise<RangeResume> {
+  const { path: journalPath, range } = pending;
+  const outcome: RangeResume = {
+    journal: journalPath,
+    ...(range !== undefined && { range }),
+    resumed: false,
+  };
+  // A whole-file journal's range is only known from its header, which is read under the lock: the whole file.
+  const locked = range ?? { offset: 0, length: 0 };
+  if (range === undefined || range.length > 0) file.lockRange(locked.offset, locked.length, 'exclusive');
   try {
-    journalPath = pendingJournal(probe);
-  } catch (error) {
-    if (!discard || errorCode(error) !== 'ERR_JOURNAL_LOST') throw error;
-    journalPath = journalPathFor(checkedPath);
-  } finally {
-    probe.close();
-  }
-  if (journalPath === undefined) return { resumed: false, path: checkedPath };
-  const file = MappedFile.open(checkedPath, { access: 'readwrite' });
-  try {
-    file.lock('exclusive');
     if (discard) {
-      // The user accepts the file as it is: the mark and any journal go, no pixel changes.
-      finishRun(file, journalPath);
-      return { resumed: false, discarded: true, path: checkedPath };
+      // The user accepts the range as it is: the mark and any journal go, no pixel changes.
+      finishRun(file, journalPath, range);
+      return { ...outcome, discarded: true };
+    }
+    if (!existsSync(journalPath)) {
+      // Another resume finished it between the look and the lock; a mark left without it is a lost journal.
+      if (pendingJournals(file).some((other) => other.lost && other.path === journalPath)) {
+        throw journalLostError(path, journalPath);
+      }
+      return outcome;
     }
     checkJournalTrusted(journalPath, file);
     let journal: Journal;
     try {
-      journal = Journal.open(journalPath, { unmarked: isRunUnmarked(file) });
+      journal = Journal.open(journalPath, { unmarked: isRunUnmarked(file, range) });
     } catch (error) {
       // Killed before its journal was written, the run changed nothing: there is nothing to resume.
       if (errorCode(error) !== 'ERR_JOURNAL_UNUSED') throw error;
-      finishRun(file, journalPath);
-      return { resumed: false, path: checkedPath };
+      finishRun(file, journalPath, range);
+      return outcome;
     }
     // A durable run stays durable when resumed, unless the caller says otherwise.
     const durable = options.durable === undefined ? journal.params.durable === true : common.durable;
     let pending: PendingRange[];
     try {
-      checkJournalBelongs(journal, checkedPath, journalPath);
-      checkJournalCurrent(journal, file);
+      checkJournalBelongs(journal, path, journalPath);
+      checkJournalRange(journal, range);
+      checkJournalCurrent(journal, file, range);
       lockChangedRange(file, journal.params.offset, journal.params.length);
       reserveInPlace(file, journal.params.offset, journal.params.length);
       pending = journal.restoreAndPlan(file, durable);
@@ -531,11 +617,11 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
       journal.close();
     }
     const p = journal.params;
-    const windows = pending.map((range) => ({
-      ...range,
-      brightenOffset: range.offset,
-      brightenLength: range.length,
-      ...(p.segments !== undefined && { params: journal.layout.windowParams(range.index) }),
+    const windows = pending.map((window) => ({
+      ...window,
+      brightenOffset: window.offset,
+      brightenLength: window.length,
+      ...(p.segments !== undefined && { params: journal.layout.windowParams(window.index) }),
     }));
     const wanted = chooseWorkers(
       common.workers,
@@ -548,7 +634,7 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
         : { workers: p.slots, reason: `${wanted.reason}; the interrupted run had ${p.slots}` };
     const plan = buildRunPlan(
       {
-        path: checkedPath,
+        path,
         strategy: resolveStrategy(common.strategy, p.window, false),
         params: journal.layout.windowParams(0),
         arenaBytes: p.window,
@@ -563,11 +649,89 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
       common,
     );
     const result = await run(plan);
-    finishRun(file, journalPath);
-    return { resumed: true, ...buildReport(plan, common.strategy, result, choice) };
+    finishRun(file, journalPath, range);
+    return { ...outcome, resumed: true, report: buildReport(plan, common.strategy, result, choice) };
+  } finally {
+    file.unlockRange(locked.offset, locked.length);
+  }
+}
+
+/**
+ * Finishes every in-place run on the file that was interrupted (killed, Ctrl-C, a full disk…): one
+ * journal per range (see {@link brightenFile}), each in turn. For each, the windows that were being
+ * changed are restored from the journal, then every window not yet done is brightened with the run's
+ * original parameters. The result is byte-identical to uninterrupted runs. Runs over other ranges may go
+ * on meanwhile; a range whose run is live refuses its resume (`ERR_RANGE_LOCKED`).
+ *
+ * @param path The raw file (not the journal).
+ * @param options `discard: true` accepts the file as it is: every pending run's mark and journal are
+ * removed and no pixel changes (the way out of `ERR_JOURNAL_LOST`).
+ * @returns `{ resumed: false }` when the file has no journal (`discarded: true` after `discard`); `ranges`
+ * says what became of each range's journal.
+ * @throws {RawbrightError} `ERR_JOURNAL_CORRUPT` (the file is left as it is), `ERR_JOURNAL_MISMATCH`
+ * (the journal belongs to another file or size), `ERR_RANGE_LOCKED` (a run over that range is live),
+ * `ERR_FILE_LOCKED`, … A range that fails does not stop the others: they are finished first, and the
+ * first failure is thrown. A range whose lock is held (a live run over it) is left and reported `busy`,
+ * and refuses the resume (`ERR_RANGE_LOCKED`) only when no range could be finished or discarded.
+ */
+export async function resumeFile(path: string, options: ResumeOptions = {}): Promise<ResumeReport> {
+  const checkedPath = nonEmptyString('path', path);
+  const checkedOptions = checkOptions('options', options);
+  const common = checkCommonOptions(checkedOptions);
+  const discard = boolean('discard', checkedOptions.discard, false);
+  // Looked for read-only first: a file with nothing to resume may well be read-only.
+  const probe = MappedFile.open(checkedPath, { access: 'read' });
+  let pending: PendingJournal[];
+  try {
+    pending = pendingJournals(probe);
+  } finally {
+    probe.close();
+  }
+  const lost = pending.find((journal) => journal.lost);
+  if (lost !== undefined && !discard) throw journalLostError(checkedPath, lost.path);
+  if (pending.length === 0) return { resumed: false, path: checkedPath };
+  const file = MappedFile.open(checkedPath, { access: 'readwrite' });
+  const ranges: RangeResume[] = [];
+  let failure: unknown;
+  let busy: Error | undefined;
+  try {
+    // Shared: resumes and runs over other ranges go on; a holder of the whole file refuses this at once.
+    file.lock('shared');
+    for (const journal of pending) {
+      try {
+        ranges.push(await resumeRange(file, checkedPath, journal, options, common, discard));
+      } catch (error) {
+        if (errorCode(error) === 'ERR_RANGE_LOCKED' && error instanceof Error) {
+          busy ??= error;
+          ranges.push({
+            journal: journal.path,
+            ...(journal.range !== undefined && { range: journal.range }),
+            resumed: false,
+            busy: error.message,
+          });
+          continue;
+        }
+        failure ??= error;
+        if (errorCode(error) === 'ERR_ABORTED') break;
+      }
+    }
   } finally {
     file.close();
   }
+  const reports = ranges.flatMap((range) => (range.report === undefined ? [] : [range.report]));
+  // Nothing could be done because every range is held: refused, as a live run's file is.
+  if (failure === undefined && busy !== undefined && !ranges.some((r) => r.resumed || r.discarded)) {
+    failure = busy;
+  }
+  if (failure !== undefined) {
+    if (reports.length > 0 && failure instanceof Error) {
+      const done = ranges.filter((range) => range.resumed).map((range) => describeRange(range.range));
+      failure.message += ` (the other interrupted ranges were finished: ${done.join(', ')})`;
+    }
+    throw failure;
+  }
+  if (reports.length > 0) return { resumed: true, ...sumReports(reports), ranges };
+  return { resumed: false, ...(discard && { discarded: true }), path: checkedPath, ranges };
 }
 
 /** One file's outcome in `brightenFiles(paths, { continueOnError: true })`. */

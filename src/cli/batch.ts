@@ -9,6 +9,13 @@
  * A file counts as done when all three are still the same: a file changed since, or a copy (which
  * does not carry the attribute), does not match. Where the file system keeps no user attributes,
  * nothing is recorded and nothing counts as done.
+ *
+ * A run over part of a file (`--offset`/`--length`) records under its own name, `user.rawbright.done.START-END`,
+ * so runs over other ranges (which may run at the same time) neither overwrite nor count as its record.
+ * The record still holds the file's size and modification time, so it counts only while the file is
+ * unchanged since: after runs over several ranges of one file, only the last to finish is still done,
+ * and re-running the others' batches would run them again (use --skip-done only for ranges run one at
+ * a time).
  */
 import { statSync } from 'node:fs';
 import { errorCode, RawbrightError } from '../errors.js';
@@ -55,13 +62,24 @@ interface DoneRecord {
   params: string;
 }
 
+/**
+ * The marker a run's record goes in: `done` for a whole-file run, `done.START-END` for a run over part of
+ * the file (its `offset`/`length` params, a missing length meaning to the end).
+ */
+function doneMarker(params: string, size: number): string {
+  const { offset, length } = JSON.parse(params) as { offset?: unknown; length?: unknown };
+  const start = typeof offset === 'number' ? offset : 0;
+  const end = typeof length === 'number' ? start + length : size;
+  return start === 0 && end === size ? DONE_MARKER : `${DONE_MARKER}.${start}-${end}`;
+}
+
 /** Whether `path`, as it is now, carries the record of a finished run with `params`. */
 export function isDone(path: string, params: string): boolean {
   try {
     const stat = statSync(path);
     if (!stat.isFile()) return false;
     using file = MappedFile.open(path);
-    const text = readMarker(file, DONE_MARKER);
+    const text = readMarker(file, doneMarker(params, stat.size));
     if (text === undefined) return false;
     const record = JSON.parse(text) as DoneRecord;
     return record.size === stat.size && record.mtimeMs === stat.mtimeMs && record.params === params;
@@ -76,7 +94,7 @@ export function recordDone(path: string, params: string): boolean {
   using file = MappedFile.open(path);
   const stat = statSync(path);
   const record: DoneRecord = { size: stat.size, mtimeMs: stat.mtimeMs, params };
-  return writeMarker(file, DONE_MARKER, JSON.stringify(record));
+  return writeMarker(file, doneMarker(params, stat.size), JSON.stringify(record));
 }
 
 function alreadyDone(path: string): RawbrightError {

@@ -97,7 +97,8 @@ function settleShape(
  * @param opts `{ width, height, type }`: required without a sidecar; with one, they must agree with it.
  * @returns The open file (the caller closes it) and its metadata.
  * @throws {RawbrightError} `ENOENT` and other errno codes, `ERR_SIDECAR_INVALID`, `ERR_SIDECAR_MISMATCH`,
- * `ERR_SIDECAR_CONFLICT`, `ERR_SIDECAR_MISSING`, `ERR_SIZE_MISMATCH`, `ERR_FILE_LOCKED`, `ERR_JOURNAL_EXISTS`.
+ * `ERR_SIDECAR_CONFLICT`, `ERR_SIDECAR_MISSING`, `ERR_SIZE_MISMATCH`, `ERR_FILE_LOCKED`, `ERR_RANGE_LOCKED` (an
+ * in-place run over part of it is live), `ERR_JOURNAL_EXISTS`.
  */
 export async function openRawSource(rawPath: string, opts: RawShapeOptions = {}): Promise<RawSource> {
   const path = nonEmptyString('raw', rawPath);
@@ -105,6 +106,8 @@ export async function openRawSource(rawPath: string, opts: RawShapeOptions = {})
   const file = await MappedFile.openAsync(path, { access: 'read' });
   try {
     file.lock('shared');
+    // Shared over the whole file: in-place runs over any range of it wait until this read is over.
+    file.lockRange(0, 0, 'shared');
     // An interrupted in-place run's pixels are part old, part new until it is resumed.
     refusePendingRun(file);
     const sidecar = await readSidecar(path);

@@ -218,7 +218,7 @@ export class FarmWorker {
       const code = errorCode(error) ?? 'ERR_FARM_JOB';
       const message = error instanceof Error ? error.message : String(error);
       const refused = WORKER_REFUSALS.includes(code);
-      if (refused || code === 'ERR_FILE_LOCKED' || code === 'ERR_ABORTED') {
+      if (refused || code === 'ERR_FILE_LOCKED' || code === 'ERR_RANGE_LOCKED' || code === 'ERR_ABORTED') {
         this.#summary.deferred++;
         this.#onEvent({ type: 'deferred', job: id, path: data.path, code, message });
         if (refused) this.#refuse(error as Error);

@@ -20,3 +20,8 @@ export function writeMarker(file: MappedFile, name: string, value: string): bool
 export function removeMarker(file: MappedFile, name: string): void {
   nativeHandle(file).removeMarker(name);
 }
+
+/** The names of the file's markers; undefined where the file system keeps none. */
+export function listMarkers(file: MappedFile): string[] | undefined {
+  return nativeHandle(file).listMarkers();
+}

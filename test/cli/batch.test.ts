@@ -131,6 +131,25 @@ describe('rawbright brighten over a batch', () => {
   });
 });
 
+describe('the done record of a run over part of a file', () => {
+  it('is its own (done.START-END): the range is refused again, another range and the whole file are not', () => {
+    const a = fixture();
+    const part = ['--offset', '8192', '--length', '16384'];
+    expect(rawbright(['brighten', a, '--by', '5', ...part]).status).toBe(0);
+    const again = rawbright(['brighten', a, '--by', '5', ...part]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/already changed by a run with these options/);
+    // The whole file and another range carry no record of their own: they run.
+    expect(rawbright(['brighten', a, '--by', '5', '--offset', '32768', '--length', '8192']).status).toBe(0);
+    expect(rawbright(['brighten', a, '--by', '5']).status).toBe(0);
+    const once = expectedBrighten(input, 5, 'uint16', 'rgb', 8192, 16384);
+    const twice = expectedBrighten(once, 5, 'uint16', 'rgb', 32768, 8192);
+    expect(readFileSync(a).equals(expectedBrighten(twice, 5))).toBe(true);
+    // And the whole-file run's record is the plain one.
+    expect(rawbright(['brighten', a, '--by', '5']).stderr).toMatch(/already changed/);
+  });
+});
+
 describe('rawbright brighten --quiet', () => {
   it('prints only errors, even on a terminal', () => {
     const [a, b] = [fixture(), fixture()];

@@ -88,10 +88,17 @@ export async function raceOnce(
   const firstResult = await live.finished;
   if (firstResult.code !== 0) problems.push(`the live run failed: ${firstResult.stderr.trim()}`);
   if (!wasLive) problems.push('the first run ended before the second started: nothing was raced');
-  // A resume that finds no journal yet has nothing to do; anything else must be refused.
+  // A resume that finds no journal yet has nothing to do; anything else must be refused: by the flock, or
+  // (in-place runs hold only a shared flock since runs over disjoint ranges may share a file) by the live
+  // run's range lock, whose message names the range it holds.
   if (second.code !== 1) problems.push(`the second command exited ${second.code ?? second.signal}, not 1`);
   const lines = second.stderr.trim().split('\n');
-  if (lines.length !== 1 || !/^rawbright: .*is locked by another process/.test(lines[0])) {
+  if (
+    lines.length !== 1 ||
+    !/^rawbright: .*(is locked by another process|are locked by another open file \(exclusive lock on bytes \d+…\d+)/.test(
+      lines[0],
+    )
+  ) {
     problems.push(`the refusal is not one line naming the lock: ${JSON.stringify(second.stderr)}`);
   }
   // "At once": it must not wait for the live run (which takes about a second more).

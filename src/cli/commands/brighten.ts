@@ -5,6 +5,7 @@ import {
   type BrightenOptions,
   brightenFile,
   CHANNELS,
+  type RangeResume,
   type Report,
   type ResumeReport,
   resumeFile,
@@ -248,6 +249,22 @@ export async function runFileCommand(
   }
 }
 
+/** One line per interrupted range of a file (runs over parts of it: `brighten --offset/--length`). */
+function rangeLines(file: string, ranges: readonly RangeResume[]): string {
+  return ranges
+    .map((range) => {
+      const where =
+        range.range === undefined
+          ? file
+          : `${file} bytes ${range.range.offset}…${range.range.offset + range.range.length}`;
+      if (range.report !== undefined) return `resumed ${where}: ${summary(range.report)}\n`;
+      if (range.discarded) return `discarded the interrupted run of ${where}; its bytes are as they are\n`;
+      if (range.busy !== undefined) return `left ${where}: ${range.busy}\n`;
+      return `nothing to resume for ${where} (its run had changed nothing)\n`;
+    })
+    .join('');
+}
+
 export function registerBrighten(program: Command): void {
   const brighten = program
     .command('brighten')
@@ -305,6 +322,8 @@ export function registerBrighten(program: Command): void {
         interrupt.dispose();
       }
       if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else if (report.ranges?.some((range) => range.range !== undefined))
+        process.stdout.write(rangeLines(file, report.ranges ?? []));
       else if (!report.resumed && report.discarded)
         process.stdout.write(`discarded the interrupted run of ${file}; its bytes are as they are\n`);
       else if (!report.resumed) process.stdout.write(`nothing to resume for ${file}\n`);
