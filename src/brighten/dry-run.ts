@@ -25,6 +25,7 @@ import {
   splitIntoWindows,
   splitWholeFile,
 } from './plan.js';
+import type { ResolvedStrategy } from './protocol.js';
 import { chooseWorkers, machineFacts } from './workers.js';
 
 /** What {@link dryRunFile} found. */
@@ -42,7 +43,7 @@ export interface DryRunReport {
   windows: number;
   windowBytes: number;
   workers: number;
-  strategy: string;
+  strategy: ResolvedStrategy;
   /** The undo journal: whether one would be kept, and its size. */
   journal: { used: boolean; bytes: number };
   /** New bytes on the disk of the file (or of --out): the journal in place, the whole copy with --out. */

@@ -107,7 +107,7 @@ async function run(plan: RunPlan): Promise<RunResult> {
   if (plan.windows.length > 0) return runWindows(plan);
   return {
     seconds: 0,
-    placement: plan.config.strategy === 'mmap' ? 'overlay' : 'copy',
+    strategy: plan.config.strategy,
     thread: plan.inThread === true ? 'main' : 'worker',
     kernelReused: false,
   };
