@@ -68,7 +68,6 @@ import { chooseWorkers, machineFacts } from './workers.js';
 
 export {
   type BrightenOptions,
-  DEFAULT_PREAD_WINDOW,
   DEFAULT_WINDOW,
   type ResumeOptions,
   STRATEGIES,

@@ -189,7 +189,7 @@ export function buildRunPlan(
 export const SEGMENT_UNIT = 24;
 
 /** The kernel parameters of a file's layout; with `ops` (an adjust run), its chain checked for the layout's bands. */
-export function kernelParams(layout: PixelLayout, by: number, alpha: boolean, ops?: unknown): BrightenParams {
+function kernelParams(layout: PixelLayout, by: number, alpha: boolean, ops?: unknown): BrightenParams {
   // The last of 2 or 4 bands is spared only when the file says it is alpha.
   const changesAlpha = layout.hasAlpha ? alpha : layout.bands === 2 || layout.bands === 4;
   const spared = !changesAlpha && (layout.bands === 2 || layout.bands === 4);

@@ -71,7 +71,7 @@ export interface KernelHostOptions {
 }
 
 /** A file another program truncated under a run. */
-export function truncatedError(path: string): RawbrightError {
+function truncatedError(path: string): RawbrightError {
   return new RawbrightError(
     'ERR_FILE_TRUNCATED',
     `${path} was truncated by another program while it was being brightened`,
