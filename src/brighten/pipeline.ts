@@ -18,11 +18,10 @@ import {
   syncFile,
   syncFolder,
 } from '../file/output.js';
-import { detectLayout } from '../formats/detect.js';
 import { type AdjustOp, type CheckedOp, checkOps } from '../kernels/ops.js';
 import type { BrightenParams } from '../kernels/types.js';
 import { CHANNEL_MODES, type Channels, SAMPLE_TYPES, type SampleType } from '../pixels.js';
-import { boolean, options as checkOptions, nonEmptyString, oneOf } from '../validate.js';
+import { boolean, options as checkOptions, nonEmptyString } from '../validate.js';
 import {
   checkJournalCurrent,
   checkJournalTrusted,
@@ -53,6 +52,7 @@ import {
   buildRunPlan,
   checkFileShape,
   checkRange,
+  detectFileLayout,
   planSegments,
   refuseSameFile,
   reserveInPlace,
@@ -302,21 +302,7 @@ async function runFile(checked: CheckedBrighten): Promise<Report> {
   let started = false;
   try {
     // Plan: what the file is, the range, where the result goes, the windows.
-    const givenType = checked.type === undefined ? undefined : oneOf('type', checked.type, SAMPLE_TYPES);
-    const layout = detectLayout(file, {
-      type: givenType,
-      bands: checked.bands,
-      byteOrder: checked.byteOrder,
-      header: checked.header,
-      alpha: checked.alpha,
-    });
-    if (layout !== undefined && (checked.offset !== undefined || checked.length !== undefined)) {
-      throw invalidParameterError(
-        'offset',
-        `no offset or length for a ${layout.format} file (they apply to headerless RGBA files)`,
-        checked.offset ?? checked.length,
-      );
-    }
+    const { givenType, layout } = detectFileLayout(file, checked);
     let windows: WorkerWindow[];
     let arenaBytes: number;
     let params: BrightenParams;
