@@ -18,6 +18,7 @@ import {
   syncFile,
   syncFolder,
 } from '../file/output.js';
+import type { FileLayout } from '../formats/layout.js';
 import { type AdjustOp, type CheckedOp, checkOps } from '../kernels/ops.js';
 import type { BrightenParams } from '../kernels/types.js';
 import { CHANNEL_MODES, type Channels, SAMPLE_TYPES, type SampleType } from '../pixels.js';
@@ -293,145 +294,210 @@ export async function adjustFiles(paths: readonly string[], options: AdjustOptio
   return reports;
 }
 
+/** A run planned: its windows, where the result goes, and what its journal records. */
+interface FilePlan {
+  windows: WorkerWindow[];
+  arenaBytes: number;
+  params: BrightenParams;
+  span: { offset: number; length: number; type: SampleType };
+  segments?: SegmentPlan;
+  /** The file the workers change: the input in place, or (a file with a header, out of place) its copy. */
+  runPath: string;
+  output?: OutputPlan;
+  /** The input's sidecar, which --out's file gets too (same shape, same bytes but the changed samples). */
+  outSidecar?: Readonly<RawImageMetadata>;
+}
+
+/** Plans a headerless raw file: the range, the windows over it, and (out of place) a preallocated output. */
+async function planRawFile(
+  file: MappedFile,
+  checked: CheckedBrighten,
+  givenType: SampleType | undefined,
+): Promise<FilePlan> {
+  const { common, out } = checked;
+  const size = checkFileShape(file);
+  // The sidecar is optional; when present it must describe this file (readSidecar checks the size).
+  const sidecar = await readSidecar(checked.path);
+  const type = givenType ?? sidecar?.sampleType ?? 'uint16';
+  const { offset, length } = checkRange(checked.path, size, checked.offset, checked.length);
+  const arenaBytes = arenaSize(checked.windowSize, out === undefined ? length : size);
+  const params: BrightenParams = {
+    delta: checked.by,
+    type,
+    channels: checked.channels,
+    ...(checked.ops !== undefined && { ops: checkOps(checked.ops, 4, checked.channels === 'rgb') }),
+  };
+  const planned: FilePlan = {
+    windows:
+      out === undefined
+        ? splitIntoWindows(offset, length, arenaBytes)
+        : splitWholeFile(size, arenaBytes, offset, length),
+    arenaBytes,
+    params,
+    span: { offset, length, type },
+    runPath: checked.path,
+    ...(out !== undefined && { outSidecar: sidecar }),
+  };
+  if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);
+  if (out !== undefined) {
+    // Preallocated; the workers copy the input into it window by window.
+    planned.output = await prepareOutput(file, { ...checked, out }, async (temporary) =>
+      (await MappedFile.createAsync(temporary, { size })).close(),
+    );
+  } else {
+    lockInPlace(file, offset, length);
+  }
+  return planned;
+}
+
+/** Plans a file with a header (TIFF, FITS, PNM): its pixel extents as windows, and (out of place) its copy. */
+async function planLayoutFile(
+  file: MappedFile,
+  checked: CheckedBrighten,
+  layout: FileLayout,
+): Promise<FilePlan> {
+  const { common, out } = checked;
+  const segments = planSegments(layout, checked.windowSize, checked.by, checked.alpha, checked.ops);
+  const params = segments.layouts[0]!;
+  const first = layout.extents[0]!;
+  const last = layout.extents[layout.extents.length - 1]!;
+  const span = { offset: first.offset, length: last.offset + last.length - first.offset, type: params.type };
+  const planned: FilePlan = {
+    windows: segments.windows,
+    arenaBytes: segments.arenaBytes,
+    params,
+    span,
+    segments,
+    runPath: checked.path,
+  };
+  if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);
+  if (out !== undefined) {
+    // Every byte outside the pixels is the input's: copy the whole file, then change the copy in place.
+    planned.output = await prepareOutput(file, { ...checked, out }, (temporary) =>
+      copyFile(checked.path, temporary, constants.COPYFILE_EXCL),
+    );
+    planned.runPath = planned.output.temporary;
+  } else {
+    lockInPlace(file, span.offset, span.length);
+  }
+  return planned;
+}
+
+/** In place: the file locked, no other run pending on it, and the bytes it changes reserved. */
+function lockInPlace(file: MappedFile, offset: number, length: number): void {
+  file.lock('exclusive');
+  lockChangedRange(file, offset, length);
+  refusePendingRun(file);
+  reserveInPlace(file, offset, length);
+}
+
+/** The workers' plan of a planned run. */
+function filePlanToRun(
+  checked: CheckedBrighten,
+  planned: FilePlan,
+  journal: Journal | undefined,
+  workers: number,
+): RunPlan {
+  const { common, out } = checked;
+  const { output, runPath, windows } = planned;
+  return buildRunPlan(
+    {
+      path: runPath,
+      ...(out !== undefined && { out }),
+      ...(output !== undefined && runPath === checked.path && { temporaryOut: output.temporary }),
+      strategy: checked.strategy,
+      params: planned.params,
+      arenaBytes: planned.arenaBytes,
+      durable: common.durable,
+      ...(journal !== undefined && { journal: { path: journal.path, params: journal.params } }),
+      // A new output's pages are not cached; the bench's lever panel measured an out-of-place overlay
+      // at 2.07 GB/s with MADV_HUGEPAGE and 0.42 without (a later strategies run gave 0.42 with it
+      // too, which is why 'auto' copies out of place).
+      hugepageByDefault: out !== undefined && runPath === checked.path,
+    },
+    windows,
+    windows.length,
+    workers,
+    common,
+  );
+}
+
+/**
+ * A failed run: one that changed nothing leaves nothing behind; an interrupted in-place run keeps its
+ * journal, and its error says how to finish.
+ */
+async function cleanUpFailedRun(
+  file: MappedFile,
+  checked: CheckedBrighten,
+  state: { journal?: Journal; output?: OutputPlan; started: boolean },
+  error: unknown,
+): Promise<void> {
+  const { journal, output } = state;
+  const changedNothing = journal !== undefined && (!state.started || Journal.untouched(journal.path));
+  if (journal !== undefined && changedNothing) finishRun(file, journal.path);
+  if (output !== undefined) await removeQuietly(output.temporary);
+  if (
+    journal !== undefined &&
+    !changedNothing &&
+    errorCode(error) !== 'ERR_ABORTED' &&
+    // A truncated file cannot be resumed (the journal no longer matches its size).
+    errorCode(error) !== 'ERR_FILE_TRUNCATED' &&
+    error instanceof Error
+  ) {
+    error.message += `; run 'rawbright resume ${checked.path}' to finish`;
+  }
+}
+
 /** One checked brighten or adjust run: check → plan → run → finish. */
 async function runFile(checked: CheckedBrighten): Promise<Report> {
   const { common, out } = checked;
   const file = MappedFile.open(checked.path, { access: out === undefined ? 'readwrite' : 'read' });
-  let output: OutputPlan | undefined;
-  let journal: Journal | undefined;
-  let started = false;
+  const state: { journal?: Journal; output?: OutputPlan; started: boolean } = { started: false };
   try {
     // Plan: what the file is, the range, where the result goes, the windows.
     const { givenType, layout } = detectFileLayout(file, checked);
-    let windows: WorkerWindow[];
-    let arenaBytes: number;
-    let params: BrightenParams;
-    let span: { offset: number; length: number; type: SampleType };
-    let segments: SegmentPlan | undefined;
-    /** The file the workers change: the input in place, or (a file with a header, out of place) its copy. */
-    let runPath = checked.path;
-    /** The input's sidecar, which --out's file gets too (same shape, same bytes but the changed samples). */
-    let outSidecar: Readonly<RawImageMetadata> | undefined;
-    if (layout === undefined) {
-      const size = checkFileShape(file);
-      // The sidecar is optional; when present it must describe this file (readSidecar checks the size).
-      const sidecar = await readSidecar(checked.path);
-      if (out !== undefined) outSidecar = sidecar;
-      const type = givenType ?? sidecar?.sampleType ?? 'uint16';
-      const { offset, length } = checkRange(checked.path, size, checked.offset, checked.length);
-      arenaBytes = arenaSize(checked.windowSize, out === undefined ? length : size);
-      params = {
-        delta: checked.by,
-        type,
-        channels: checked.channels,
-        ...(checked.ops !== undefined && { ops: checkOps(checked.ops, 4, checked.channels === 'rgb') }),
-      };
-      span = { offset, length, type };
-      if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);
-      if (out !== undefined) {
-        // Preallocated; the workers copy the input into it window by window.
-        output = await prepareOutput(file, { ...checked, out }, async (temporary) =>
-          (await MappedFile.createAsync(temporary, { size })).close(),
-        );
-      } else {
-        file.lock('exclusive');
-        lockChangedRange(file, offset, length);
-        refusePendingRun(file);
-        reserveInPlace(file, offset, length);
-      }
-      windows =
-        out === undefined
-          ? splitIntoWindows(offset, length, arenaBytes)
-          : splitWholeFile(size, arenaBytes, offset, length);
-    } else {
-      segments = planSegments(layout, checked.windowSize, checked.by, checked.alpha, checked.ops);
-      ({ windows, arenaBytes } = segments);
-      params = segments.layouts[0]!;
-      const first = layout.extents[0]!;
-      const last = layout.extents[layout.extents.length - 1]!;
-      span = { offset: first.offset, length: last.offset + last.length - first.offset, type: params.type };
-      if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);
-      if (out !== undefined) {
-        // Every byte outside the pixels is the input's: copy the whole file, then change the copy in place.
-        output = await prepareOutput(file, { ...checked, out }, (temporary) =>
-          copyFile(checked.path, temporary, constants.COPYFILE_EXCL),
-        );
-        runPath = output.temporary;
-      } else {
-        file.lock('exclusive');
-        lockChangedRange(file, span.offset, span.length);
-        refusePendingRun(file);
-        reserveInPlace(file, span.offset, span.length);
-      }
-    }
+    const planned =
+      layout === undefined
+        ? await planRawFile(file, checked, givenType)
+        : await planLayoutFile(file, checked, layout);
+    state.output = planned.output;
+    const { windows, span, segments } = planned;
     const choice = chooseWorkers(
       common.workers,
       { bytes: windows.reduce((sum, w) => sum + w.brightenLength, 0), windows: windows.length },
       machineFacts(),
     );
     if (checked.useJournal) {
-      const range = { ...span, channels: checked.channels, ops: params.ops };
-      journal = await startJournal(
+      const range = { ...span, channels: checked.channels, ops: planned.params.ops };
+      state.journal = await startJournal(
         file,
         checked,
         range,
-        arenaBytes,
+        planned.arenaBytes,
         windows.length,
         choice.workers,
         segments,
       );
     }
-    const plan = buildRunPlan(
-      {
-        path: runPath,
-        ...(out !== undefined && { out }),
-        ...(output !== undefined && runPath === checked.path && { temporaryOut: output.temporary }),
-        strategy: checked.strategy,
-        params,
-        arenaBytes,
-        durable: common.durable,
-        ...(journal !== undefined && { journal: { path: journal.path, params: journal.params } }),
-        // A new output's pages are not cached; the bench's lever panel measured an out-of-place overlay
-        // at 2.07 GB/s with MADV_HUGEPAGE and 0.42 without (a later strategies run gave 0.42 with it
-        // too, which is why 'auto' copies out of place).
-        hugepageByDefault: out !== undefined && runPath === checked.path,
-      },
-      windows,
-      windows.length,
-      choice.workers,
-      common,
-    );
+    const plan = filePlanToRun(checked, planned, state.journal, choice.workers);
 
     // Run, then finish: publish the output, or drop the journal.
-    started = true;
+    state.started = true;
     const result = await run(plan);
-    if (output !== undefined) {
-      if (common.durable) await syncFile(output.temporary);
-      await commitOutput(output);
-      output = undefined;
-      if (outSidecar !== undefined && out !== undefined) await writeSidecar(out, outSidecar);
+    if (state.output !== undefined) {
+      if (common.durable) await syncFile(state.output.temporary);
+      await commitOutput(state.output);
+      state.output = undefined;
+      if (planned.outSidecar !== undefined && out !== undefined) await writeSidecar(out, planned.outSidecar);
     }
-    if (journal !== undefined) finishRun(file, journal.path);
+    if (state.journal !== undefined) finishRun(file, state.journal.path);
     return {
       ...buildReport(plan, common.strategy, result, choice),
       path: checked.path,
       format: layout?.format ?? 'raw',
     };
   } catch (error) {
-    // A run that changed nothing leaves nothing behind; an interrupted in-place run keeps its journal.
-    const changedNothing = journal !== undefined && (!started || Journal.untouched(journal.path));
-    if (journal !== undefined && changedNothing) finishRun(file, journal.path);
-    if (output !== undefined) await removeQuietly(output.temporary);
-    if (
-      journal !== undefined &&
-      !changedNothing &&
-      errorCode(error) !== 'ERR_ABORTED' &&
-      // A truncated file cannot be resumed (the journal no longer matches its size).
-      errorCode(error) !== 'ERR_FILE_TRUNCATED' &&
-      error instanceof Error
-    ) {
-      error.message += `; run 'rawbright resume ${checked.path}' to finish`;
-    }
+    await cleanUpFailedRun(file, checked, state, error);
     throw error;
   } finally {
     file.close();
