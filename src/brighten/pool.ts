@@ -48,7 +48,14 @@ export function abortedError(path: string, done: number, total: number, journale
   );
 }
 
-/** Runs the windows of a plan on a pool of workers; resolves with what the workers reported. */
+/**
+ * Runs the windows of a plan on a pool of workers; resolves with what the workers reported.
+ *
+ * Why it stays one long function: its closures (`takeWindow`, `windowDone`, `runHere`, `runOne`) share
+ * the run's mutable state (the queue, the counts, the strategy used, the first failure, the abort);
+ * split into top-level functions, that state would travel as one mutable object through each of them,
+ * which hides who changes what more than the closures do.
+ */
 export async function runWindows(plan: RunPlan): Promise<RunResult> {
   const started = performance.now();
   const queue = [...plan.windows];
