@@ -1,30 +1,19 @@
 // Channel: a message queue in shared memory, within a process and between real processes
 // (children run test/shm/channel-child.mjs against the built library), SIGKILL included.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Channel } from '../../dist/shm/channel.js';
 import { SharedMemory } from '../../dist/shm/shared-memory.js';
+import { type LineChild, startLineChild } from '../helpers/line-child.js';
 
 const CHILD = fileURLToPath(new URL('./channel-child.mjs', import.meta.url));
 const PREFIX = `rbch-${process.pid}-`;
 let counter = 0;
 const uniqueName = () => `${PREFIX}${++counter}`;
 
-function child(...args: string[]): { process: ChildProcess; lines: string[]; done: Promise<number | null> } {
-  const proc = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines: string[] = [];
-  let pending = '';
-  proc.stdout?.on('data', (chunk: Buffer) => {
-    pending += chunk.toString();
-    const parts = pending.split('\n');
-    pending = parts.pop() ?? '';
-    lines.push(...parts);
-  });
-  const done = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
-  return { process: proc, lines, done };
-}
+/** A child running CHILD with these arguments, its stdout read as lines. */
+const child = (...args: string[]): LineChild => startLineChild(process.execPath, [CHILD, ...args]);
 
 async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
   try {
@@ -273,12 +262,12 @@ describe('Channel zero-copy views', () => {
     await channel.send(payload);
     const peer = child('lease', name);
     const deadline = Date.now() + 10_000;
-    while (!peer.lines.includes('leased 30000') && Date.now() < deadline) {
+    while (!peer.lines().includes('leased 30000') && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    expect(peer.lines).toContain('leased 30000');
+    expect(peer.lines()).toContain('leased 30000');
     peer.process.kill('SIGKILL');
-    await peer.done;
+    await peer.closed;
     const again = (await channel.receive({ timeout: 5000 })) as Uint8Array;
     expect(again.length).toBe(30_000);
     expect(again.every((byte) => byte === 77)).toBe(true);
@@ -347,16 +336,16 @@ describe('Channel between processes', () => {
     using channel = Channel.create(uniqueName(), { capacity: 2048 });
     const consumers = [child('recv', channel.name), child('recv', channel.name)];
     const producers = ['a', 'b', 'c'].map((id) => child('send', channel.name, id, '150'));
-    expect(await Promise.all(producers.map((p) => p.done))).toEqual([0, 0, 0]);
+    expect(await Promise.all(producers.map((p) => p.closed))).toEqual([0, 0, 0]);
     await channel.send('stop');
     await channel.send('stop');
-    expect(await Promise.all(consumers.map((c) => c.done))).toEqual([0, 0]);
-    const all = consumers.flatMap((c) => c.lines.map((line) => JSON.parse(line)));
+    expect(await Promise.all(consumers.map((c) => c.closed))).toEqual([0, 0]);
+    const all = consumers.flatMap((c) => c.lines().map((line) => JSON.parse(line)));
     expect(all.length).toBe(450);
     expect(all.every((m) => m.ok)).toBe(true);
     expect(new Set(all.map((m) => `${m.from}:${m.n}`)).size).toBe(450);
     for (const c of consumers) {
-      const mine = c.lines.map((line) => JSON.parse(line));
+      const mine = c.lines().map((line) => JSON.parse(line));
       for (const id of ['a', 'b', 'c']) {
         const ns = mine.filter((m) => m.from === id).map((m) => m.n);
         expect(ns).toEqual([...ns].sort((x, y) => x - y));
@@ -379,13 +368,13 @@ describe('Channel between processes', () => {
         consumer.process.kill('SIGKILL');
         receiverKills++;
       } else {
-        await producer.done;
+        await producer.closed;
         await channel.send('stop', { timeout: 10_000 });
       }
-      await Promise.all([producer.done, consumer.done]);
-      for (const line of producer.lines)
+      await Promise.all([producer.closed, consumer.closed]);
+      for (const line of producer.lines())
         if (line.startsWith('sent ')) committed.add(`${id}:${line.slice(5)}`);
-      for (const line of consumer.lines) received.push(JSON.parse(line));
+      for (const line of consumer.lines()) received.push(JSON.parse(line));
     }
     // Drain what is left: the queue still works after every kill.
     for (let m = channel.tryReceive(); m !== undefined; m = channel.tryReceive()) {

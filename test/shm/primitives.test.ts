@@ -1,31 +1,20 @@
 // Event, Semaphore and NamedMutex, within a process and between real processes
 // (children run test/shm/primitives-child.mjs against the built library).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Event } from '../../dist/shm/event.js';
 import { NamedMutex } from '../../dist/shm/mutex.js';
 import { Semaphore } from '../../dist/shm/semaphore.js';
 import { SharedMemory } from '../../dist/shm/shared-memory.js';
+import { type LineChild, startLineChild } from '../helpers/line-child.js';
 
 const CHILD = fileURLToPath(new URL('./primitives-child.mjs', import.meta.url));
 const PREFIX = `rbprim-${process.pid}-`;
 let counter = 0;
 const uniqueName = () => `${PREFIX}${++counter}`;
 
-function child(...args: string[]): { process: ChildProcess; lines: string[]; done: Promise<number | null> } {
-  const proc = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines: string[] = [];
-  let pending = '';
-  proc.stdout?.on('data', (chunk: Buffer) => {
-    pending += chunk.toString();
-    const parts = pending.split('\n');
-    pending = parts.pop() ?? '';
-    lines.push(...parts);
-  });
-  const done = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
-  return { process: proc, lines, done };
-}
+/** A child running CHILD with these arguments, its stdout read as lines. */
+const child = (...args: string[]): LineChild => startLineChild(process.execPath, [CHILD, ...args]);
 
 async function until(condition: () => boolean): Promise<void> {
   const start = Date.now();
@@ -70,15 +59,15 @@ describe('Event', () => {
     const peers = [child('event-wait', auto.name, '1'), child('event-wait', auto.name, '1')];
     // Each set lets exactly one through; sets while nobody waits are kept (the event stays set).
     auto.set();
-    await until(() => peers.reduce((n, p) => n + p.lines.length, 0) === 1);
+    await until(() => peers.reduce((n, p) => n + p.lines().length, 0) === 1);
     auto.set();
-    expect(await Promise.all(peers.map((p) => p.done))).toEqual([0, 0]);
-    expect(peers.map((p) => p.lines)).toEqual([['got'], ['got']]);
+    expect(await Promise.all(peers.map((p) => p.closed))).toEqual([0, 0]);
+    expect(peers.map((p) => p.lines())).toEqual([['got'], ['got']]);
     using manual = Event.create(uniqueName(), { manualReset: true });
     const all = [child('event-wait', manual.name, '3'), child('event-wait', manual.name, '3')];
     manual.set();
-    expect(await Promise.all(all.map((p) => p.done))).toEqual([0, 0]);
-    expect(all.map((p) => p.lines.length)).toEqual([3, 3]);
+    expect(await Promise.all(all.map((p) => p.closed))).toEqual([0, 0]);
+    expect(all.map((p) => p.lines().length)).toEqual([3, 3]);
   });
 
   it('close rejects a pending wait with ERR_CLOSED; bad regions and a mismatched mode are refused', async () => {
@@ -117,8 +106,8 @@ describe('Semaphore', () => {
     using semaphore = Semaphore.create(uniqueName());
     const peers = [child('sem-wait', semaphore.name, '5'), child('sem-wait', semaphore.name, '5')];
     for (let i = 0; i < 10; i++) semaphore.release();
-    expect(await Promise.all(peers.map((p) => p.done))).toEqual([0, 0]);
-    expect(peers.reduce((n, p) => n + p.lines.length, 0)).toBe(10);
+    expect(await Promise.all(peers.map((p) => p.closed))).toEqual([0, 0]);
+    expect(peers.reduce((n, p) => n + p.lines().length, 0)).toBe(10);
     expect(semaphore.count).toBe(0);
   });
 });
@@ -127,11 +116,11 @@ describe('NamedMutex', () => {
   it('excludes, and reports a SIGKILLed owner as abandoned', async () => {
     using mutex = NamedMutex.create(uniqueName());
     const holder = child('mutex-hold', mutex.name);
-    await until(() => holder.lines.includes('held'));
+    await until(() => holder.lines().includes('held'));
     expect(mutex.tryLock()).toBeNull();
     expect(await codeOf(mutex.lock({ timeout: 20 }))).toBe('ETIMEDOUT');
     holder.process.kill('SIGKILL');
-    await holder.done;
+    await holder.closed;
     const guard = await mutex.lock({ timeout: 10_000 });
     expect(guard.abandoned).toBe(true);
     expect(mutex.locked).toBe(true);
