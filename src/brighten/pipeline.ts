@@ -42,6 +42,7 @@ import {
 import {
   type BrightenOptions,
   type CheckedBrighten,
+  type CommonOptions,
   checkAdjustOptions,
   checkBrightenOptions,
   checkCommonOptions,
@@ -65,7 +66,7 @@ import {
 import { abortedError, type RunPlan, runWindows } from './pool.js';
 import type { WorkerWindow } from './protocol.js';
 import { buildReport, type Report, type RunResult } from './report.js';
-import { chooseWorkers, machineFacts } from './workers.js';
+import { chooseWorkers, machineFacts, type WorkersChoice } from './workers.js';
 
 export {
   type BrightenOptions,
@@ -522,6 +523,50 @@ function checkJournalBelongs(journal: Journal, path: string, journalPath: string
   }
 }
 
+/** The rest of an interrupted run: its pending windows, on no more workers than its journal has slots. */
+function planResume(
+  journal: Journal,
+  pending: PendingRange[],
+  path: string,
+  journalPath: string,
+  common: CommonOptions,
+  durable: boolean,
+): { plan: RunPlan; choice: WorkersChoice } {
+  const p = journal.params;
+  const windows = pending.map((range) => ({
+    ...range,
+    brightenOffset: range.offset,
+    brightenLength: range.length,
+    ...(p.segments !== undefined && { params: journal.layout.windowParams(range.index) }),
+  }));
+  const wanted = chooseWorkers(
+    common.workers,
+    { bytes: windows.reduce((sum, w) => sum + w.length, 0), windows: windows.length },
+    machineFacts(),
+  );
+  const choice =
+    wanted.workers <= p.slots
+      ? wanted
+      : { workers: p.slots, reason: `${wanted.reason}; the interrupted run had ${p.slots}` };
+  const plan = buildRunPlan(
+    {
+      path,
+      strategy: resolveStrategy(common.strategy, p.window, false),
+      params: journal.layout.windowParams(0),
+      arenaBytes: p.window,
+      durable,
+      journal: { path: journalPath, params: p },
+      hugepageByDefault: false,
+    },
+    windows,
+    p.windows,
+    // The journal has one slot per worker of the original run.
+    choice.workers,
+    common,
+  );
+  return { plan, choice };
+}
+
 /**
  * Finishes an in-place run that was interrupted (killed, Ctrl-C, a full disk…): the windows that
  * were being changed are restored from the journal, then every window not yet done is brightened
@@ -581,38 +626,7 @@ export async function resumeFile(path: string, options: ResumeOptions = {}): Pro
     } finally {
       journal.close();
     }
-    const p = journal.params;
-    const windows = pending.map((range) => ({
-      ...range,
-      brightenOffset: range.offset,
-      brightenLength: range.length,
-      ...(p.segments !== undefined && { params: journal.layout.windowParams(range.index) }),
-    }));
-    const wanted = chooseWorkers(
-      common.workers,
-      { bytes: windows.reduce((sum, w) => sum + w.length, 0), windows: windows.length },
-      machineFacts(),
-    );
-    const choice =
-      wanted.workers <= p.slots
-        ? wanted
-        : { workers: p.slots, reason: `${wanted.reason}; the interrupted run had ${p.slots}` };
-    const plan = buildRunPlan(
-      {
-        path: checkedPath,
-        strategy: resolveStrategy(common.strategy, p.window, false),
-        params: journal.layout.windowParams(0),
-        arenaBytes: p.window,
-        durable,
-        journal: { path: journalPath, params: p },
-        hugepageByDefault: false,
-      },
-      windows,
-      p.windows,
-      // The journal has one slot per worker of the original run.
-      choice.workers,
-      common,
-    );
+    const { plan, choice } = planResume(journal, pending, checkedPath, journalPath, common, durable);
     const result = await run(plan);
     finishRun(file, journalPath);
     return { resumed: true, ...buildReport(plan, common.strategy, result, choice) };
