@@ -567,6 +567,29 @@ Napi::Value FileHandle::Unlock(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+namespace {
+// The arguments every range-lock call takes: (offset, length[, exclusive]), checked in that order.
+struct RangeRequest {
+  uint64_t offset;
+  uint64_t length;
+  bool exclusive;
+};
+
+RangeRequest ArgRangeRequest(const Napi::CallbackInfo& info, bool withExclusive) {
+  RangeRequest request;
+  request.offset = ArgIndex(info, 0, "offset");
+  request.length = ArgIndex(info, 1, "length");
+  request.exclusive = withExclusive && ArgBool(info, 2, "exclusive");
+  return request;
+}
+
+#ifndef F_OFD_SETLK
+Napi::Error NoOfdLocksError(Napi::Env env, const std::string& path) {
+  return ErrnoError(env, ENOSYS, "byte-range locks need OFD locks (F_OFD_SETLK, Linux 3.15+)", "fcntl", path);
+}
+#endif
+}  // namespace
+
 #ifdef F_OFD_SETLK
 namespace {
 // An open-file-description lock (F_OFD_SETLK) over [offset, offset + length); length 0 means "to the
@@ -581,6 +604,11 @@ struct flock RangeLock(short type, uint64_t offset, uint64_t length) {
   lock.l_len = static_cast<off_t>(length);
   lock.l_pid = 0;
   return lock;
+}
+
+// The lock a request asks for: exclusive (F_WRLCK) or shared (F_RDLCK).
+struct flock RangeLock(const RangeRequest& request) {
+  return RangeLock(request.exclusive ? F_WRLCK : F_RDLCK, request.offset, request.length);
 }
 
 // Describes a conflicting lock found by F_OFD_GETLK, or undefined when none is held.
@@ -611,12 +639,11 @@ std::string RangeText(double start, double length) {
 // the holder's range (error.holder = { start, length, exclusive, pid: -1 }).
 Napi::Value FileHandle::LockRange(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint64_t offset = ArgIndex(info, 0, "offset");
-  uint64_t length = ArgIndex(info, 1, "length");
-  bool exclusive = ArgBool(info, 2, "exclusive");
+  RangeRequest request = ArgRangeRequest(info, true);
 #ifdef F_OFD_SETLK
-  short type = exclusive ? F_WRLCK : F_RDLCK;
-  struct flock lock = RangeLock(type, offset, length);
+  uint64_t offset = request.offset;
+  uint64_t length = request.length;
+  struct flock lock = RangeLock(request);
   int rc;
   do rc = fcntl(Fd(env), F_OFD_SETLK, &lock);
   while (rc != 0 && errno == EINTR);
@@ -624,7 +651,7 @@ Napi::Value FileHandle::LockRange(const Napi::CallbackInfo& info) {
   if (errno != EAGAIN && errno != EACCES) {
     throw ErrnoError(env, errno, "cannot lock bytes " + RangeText(offset, length) + " of " + path_, "fcntl", path_);
   }
-  struct flock probe = RangeLock(type, offset, length);
+  struct flock probe = RangeLock(request);
   Napi::Value holder = env.Undefined();
   if (fcntl(Fd(env), F_OFD_GETLK, &probe) == 0) holder = HolderObject(env, probe);
   std::string message = "bytes " + RangeText(offset, length) + " of " + path_ + " are locked";
@@ -643,47 +670,41 @@ Napi::Value FileHandle::LockRange(const Napi::CallbackInfo& info) {
   error.Set("holder", holder);
   throw error;
 #else
-  (void)offset;
-  (void)length;
-  (void)exclusive;
-  throw ErrnoError(env, ENOSYS, "byte-range locks need OFD locks (F_OFD_SETLK, Linux 3.15+)", "fcntl", path_);
+  (void)request;
+  throw NoOfdLocksError(env, path_);
 #endif
 }
 
 Napi::Value FileHandle::UnlockRange(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint64_t offset = ArgIndex(info, 0, "offset");
-  uint64_t length = ArgIndex(info, 1, "length");
+  RangeRequest request = ArgRangeRequest(info, false);
 #ifdef F_OFD_SETLK
-  struct flock lock = RangeLock(F_UNLCK, offset, length);
+  struct flock lock = RangeLock(F_UNLCK, request.offset, request.length);
   if (fcntl(Fd(env), F_OFD_SETLK, &lock) != 0) {
-    throw ErrnoError(env, errno, "cannot unlock bytes " + RangeText(offset, length) + " of " + path_, "fcntl", path_);
+    throw ErrnoError(env, errno,
+                     "cannot unlock bytes " + RangeText(request.offset, request.length) + " of " + path_,
+                     "fcntl", path_);
   }
   return env.Undefined();
 #else
-  (void)offset;
-  (void)length;
-  throw ErrnoError(env, ENOSYS, "byte-range locks need OFD locks (F_OFD_SETLK, Linux 3.15+)", "fcntl", path_);
+  (void)request;
+  throw NoOfdLocksError(env, path_);
 #endif
 }
 
 // rangeHolder(offset, length, exclusive): the lock that would refuse lockRange, or undefined.
 Napi::Value FileHandle::RangeHolder(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint64_t offset = ArgIndex(info, 0, "offset");
-  uint64_t length = ArgIndex(info, 1, "length");
-  bool exclusive = ArgBool(info, 2, "exclusive");
+  RangeRequest request = ArgRangeRequest(info, true);
 #ifdef F_OFD_SETLK
-  struct flock probe = RangeLock(exclusive ? F_WRLCK : F_RDLCK, offset, length);
+  struct flock probe = RangeLock(request);
   if (fcntl(Fd(env), F_OFD_GETLK, &probe) != 0) {
     throw ErrnoError(env, errno, "cannot query locks of " + path_, "fcntl", path_);
   }
   return HolderObject(env, probe);
 #else
-  (void)offset;
-  (void)length;
-  (void)exclusive;
-  throw ErrnoError(env, ENOSYS, "byte-range locks need OFD locks (F_OFD_SETLK, Linux 3.15+)", "fcntl", path_);
+  (void)request;
+  throw NoOfdLocksError(env, path_);
 #endif
 }
 

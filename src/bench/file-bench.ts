@@ -64,8 +64,6 @@ import { createRandomFile, syncFile, Workspace, warmFile } from './workspace.js'
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
 
-export { MISALIGNMENT };
-
 /** The parts of the file benchmark, in the order they run. */
 export const FILE_BENCH_PARTS = [
   'strategies',
@@ -92,7 +90,7 @@ export const DEFAULT_ALIGNMENT_WINDOWS: readonly number[] = [4 * MIB, 64 * MIB, 
 /** The file sizes of the scaling part. */
 export const DEFAULT_SCALING_SIZES: readonly number[] = [256 * MIB, GIB, 2 * GIB, 4 * GIB, 8 * GIB];
 /** The brighten operation measured everywhere. */
-export const DEFAULT_FILE_BENCH_PARAMS: Readonly<BrightenParams> = Object.freeze({
+const DEFAULT_FILE_BENCH_PARAMS: Readonly<BrightenParams> = Object.freeze({
   delta: 1000,
   type: 'uint16',
   channels: 'rgb',
@@ -106,7 +104,7 @@ const WINDOW = 64 * MIB;
 /** The in-memory limit's buffer: far larger than any CPU cache. */
 const IN_MEMORY_BYTES = 256 * MIB;
 /** The peak RSS the project aims for with 64 MiB windows and one worker (issue 4). */
-export const PEAK_RSS_TARGET_BYTES = 210 * MIB;
+const PEAK_RSS_TARGET_BYTES = 210 * MIB;
 
 const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
 

@@ -33,7 +33,7 @@ export const IPC_TRANSPORTS = [
 ] as const;
 export type IpcTransport = (typeof IPC_TRANSPORTS)[number];
 /** The spin (µs) of the channel-spin transport, on both sides. */
-export const IPC_SPIN_US = 200;
+const IPC_SPIN_US = 200;
 // The first byte of every message tells the peer what to do with it (see ipc-echo.ts).
 const COUNT = 0;
 const ECHO = 1;
@@ -261,7 +261,7 @@ function openPeer(transport: IpcTransport): Promise<Peer> {
 }
 
 /** Round trips per case for a size: `rounds`, a twentieth of it (at least 20) for 1 MiB. */
-export function roundsFor(bytes: number, rounds: number): number {
+function roundsFor(bytes: number, rounds: number): number {
   return bytes >= 1 << 20 ? Math.max(20, Math.floor(rounds / 20)) : rounds;
 }
 

@@ -35,9 +35,9 @@ const WASM_PAGE = 65536;
 /** Where the benchmark's bytes start in the wasm memory: 2 MiB aligned, far above the module's own data. */
 const DATA_OFFSET = 2 * 1024 * 1024;
 /** The largest buffer: a wasm32 memory holds 4 GiB, less the low 2 MiB. */
-export const MAX_KERNEL_BENCH_BYTES = 2 ** 32 - DATA_OFFSET;
+const MAX_KERNEL_BENCH_BYTES = 2 ** 32 - DATA_OFFSET;
 /** The default buffer size: large enough that no cache holds it, so the kernels run at memory speed. */
-export const DEFAULT_KERNEL_BENCH_BYTES = 256 * 1024 * 1024;
+const DEFAULT_KERNEL_BENCH_BYTES = 256 * 1024 * 1024;
 /** The default number of timed runs per kernel (after one warm-up run). */
 export const DEFAULT_KERNEL_BENCH_RUNS = 5;
 /** The default operation: a typical brighten of unsigned samples, alpha untouched. */

@@ -37,7 +37,7 @@ export function formatTable(header: string[], rows: string[][]): string {
  * @param value the figure
  * @param digits decimals [2]
  */
-export const formatFixed = (value: number, digits = 2): string => value.toFixed(digits);
+const formatFixed = (value: number, digits = 2): string => value.toFixed(digits);
 
 /**
  * A ratio of medians: `0.47x`, `12.9x`, or `-` when there is no reference.
@@ -308,7 +308,7 @@ function processRows(cases: ProcessCase[], ratios: (string | undefined)[]): stri
  * Formats the batch part: one rawbright command over every file against the native reference per file.
  * @param result what `runBatchBench` returned
  */
-export function formatBatchBench(result: BatchBenchResult): string {
+function formatBatchBench(result: BatchBenchResult): string {
   const cases = result.reference === undefined ? [result.rawbright] : [result.rawbright, result.reference];
   const table = formatTable(
     ['case', ...SECONDS_COLUMNS, 'speed vs native'],
@@ -334,7 +334,7 @@ ${table}${notes}`
  * Formats the start-up part: rawbright on one small file against bare node.
  * @param result what `runStartupBench` returned
  */
-export function formatStartupBench(result: StartupBenchResult): string {
+function formatStartupBench(result: StartupBenchResult): string {
   const table = formatTable(
     ['case', ...SECONDS_COLUMNS, 'time vs node'],
     processRows([result.rawbright, result.node], [formatRatio(result.vsNode), '1.00x']),

@@ -25,7 +25,7 @@ const MIB = 1024 * 1024;
 /** The I/O unit for creating, warming and syncing files. */
 const CHUNK = 64 * MIB;
 /** Room kept free beyond the files themselves: journals, the reference program's disk test, the file system's own needs. */
-export const FREE_SPACE_MARGIN = 256 * MIB;
+const FREE_SPACE_MARGIN = 256 * MIB;
 
 /** Workspaces not yet removed, so an interrupted benchmark can still clean up (see {@link removeLiveWorkspaces}). */
 const live = new Set<Workspace>();
@@ -102,7 +102,7 @@ export class Workspace {
  * @param path an existing path
  * @returns bytes available
  */
-export function freeBytes(path: string): number {
+function freeBytes(path: string): number {
   const stats = statfsSync(path);
   return Number(stats.bavail) * Number(stats.bsize);
 }

@@ -7,12 +7,8 @@
 import { statfs } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { readSidecar } from '../convert/sidecar.js';
-import { invalidParameterError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
-import { detectLayout } from '../formats/detect.js';
 import { checkOps } from '../kernels/ops.js';
-import { SAMPLE_TYPES } from '../pixels.js';
-import { oneOf } from '../validate.js';
 import { DEFAULT_CHUNK, JournalLayout } from './journal.js';
 import { type BrightenOptions, checkAdjustOptions, checkBrightenOptions } from './options.js';
 import type { AdjustOptions } from './pipeline.js';
@@ -20,11 +16,13 @@ import {
   arenaSize,
   checkFileShape,
   checkRange,
+  detectFileLayout,
   planSegments,
   SEGMENT_UNIT,
   splitIntoWindows,
   splitWholeFile,
 } from './plan.js';
+import type { ResolvedStrategy } from './protocol.js';
 import { chooseWorkers, machineFacts } from './workers.js';
 
 /** What {@link dryRunFile} found. */
@@ -42,7 +40,7 @@ export interface DryRunReport {
   windows: number;
   windowBytes: number;
   workers: number;
-  strategy: string;
+  strategy: ResolvedStrategy;
   /** The undo journal: whether one would be kept, and its size. */
   journal: { used: boolean; bytes: number };
   /** New bytes on the disk of the file (or of --out): the journal in place, the whole copy with --out. */
@@ -76,21 +74,7 @@ export async function dryRunFile(
   const { common, out } = checked;
   const file = MappedFile.open(checked.path, { access: 'read' });
   try {
-    const givenType = checked.type === undefined ? undefined : oneOf('type', checked.type, SAMPLE_TYPES);
-    const layout = detectLayout(file, {
-      type: givenType,
-      bands: checked.bands,
-      byteOrder: checked.byteOrder,
-      header: checked.header,
-      alpha: checked.alpha,
-    });
-    if (layout !== undefined && (checked.offset !== undefined || checked.length !== undefined)) {
-      throw invalidParameterError(
-        'offset',
-        `no offset or length for a ${layout.format} file (they apply to headerless RGBA files)`,
-        checked.offset ?? checked.length,
-      );
-    }
+    const { givenType, layout } = detectFileLayout(file, checked);
     let windows: number;
     let arenaBytes: number;
     let bytes: number;

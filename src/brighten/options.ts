@@ -39,7 +39,7 @@ export const STRATEGIES: readonly Strategy[] = ['auto', 'mmap', 'pread'];
  */
 export const DEFAULT_WINDOW = 64 * 1024 * 1024;
 /** The default window for copies: small enough to stay in the CPU cache (4 MiB: 4.2 GB/s, 64 MiB: 3.1). */
-export const DEFAULT_PREAD_WINDOW = 4 * 1024 * 1024;
+const DEFAULT_PREAD_WINDOW = 4 * 1024 * 1024;
 /** Overlays smaller than a 2 MiB folio crawl (~0.4 GB/s): `'auto'` copies such windows instead. */
 const SMALLEST_FAST_OVERLAY = 2 * 1024 * 1024;
 

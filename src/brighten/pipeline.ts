@@ -18,11 +18,11 @@ import {
   syncFile,
   syncFolder,
 } from '../file/output.js';
-import { detectLayout } from '../formats/detect.js';
+import type { FileLayout } from '../formats/layout.js';
 import { type AdjustOp, type CheckedOp, checkOps } from '../kernels/ops.js';
 import type { BrightenParams } from '../kernels/types.js';
 import { CHANNEL_MODES, type Channels, SAMPLE_TYPES, type SampleType } from '../pixels.js';
-import { boolean, options as checkOptions, nonEmptyString, oneOf } from '../validate.js';
+import { boolean, options as checkOptions, nonEmptyString } from '../validate.js';
 import {
   checkJournalCurrent,
   checkJournalTrusted,
@@ -46,6 +46,7 @@ import {
 import {
   type BrightenOptions,
   type CheckedBrighten,
+  type CommonOptions,
   checkAdjustOptions,
   checkBrightenOptions,
   checkCommonOptions,
@@ -57,6 +58,7 @@ import {
   buildRunPlan,
   checkFileShape,
   checkRange,
+  detectFileLayout,
   planSegments,
   refuseSameFile,
   reserveInPlace,
@@ -68,11 +70,10 @@ import {
 import { abortedError, type RunPlan, runWindows } from './pool.js';
 import type { WorkerWindow } from './protocol.js';
 import { buildReport, type Report, type RunResult } from './report.js';
-import { chooseWorkers, machineFacts } from './workers.js';
+import { chooseWorkers, machineFacts, type WorkersChoice } from './workers.js';
 
 export {
   type BrightenOptions,
-  DEFAULT_PREAD_WINDOW,
   DEFAULT_WINDOW,
   type ResumeOptions,
   STRATEGIES,
@@ -111,7 +112,7 @@ async function run(plan: RunPlan): Promise<RunResult> {
   if (plan.windows.length > 0) return runWindows(plan);
   return {
     seconds: 0,
-    placement: plan.config.strategy === 'mmap' ? 'overlay' : 'copy',
+    strategy: plan.config.strategy,
     thread: plan.inThread === true ? 'main' : 'worker',
     kernelReused: false,
   };
@@ -327,159 +328,227 @@ export async function adjustFiles(paths: readonly string[], options: AdjustOptio
   return reports;
 }
 
+/** A run planned: its windows, where the result goes, and what its journal records. */
+interface FilePlan {
+  windows: WorkerWindow[];
+  arenaBytes: number;
+  params: BrightenParams;
+  span: { offset: number; length: number; type: SampleType };
+  segments?: SegmentPlan;
+  /** The file the workers change: the input in place, or (a file with a header, out of place) its copy. */
+  runPath: string;
+  output?: OutputPlan;
+  /** The input's sidecar, which --out's file gets too (same shape, same bytes but the changed samples). */
+  outSidecar?: Readonly<RawImageMetadata>;
+  /** In place over part of a raw file: the range its journal and markers are named by. */
+  journalRange?: JournalRange | undefined;
+}
+
+/** Plans a headerless raw file: the range, the windows over it, and (out of place) a preallocated output. */
+async function planRawFile(
+  file: MappedFile,
+  checked: CheckedBrighten,
+  givenType: SampleType | undefined,
+): Promise<FilePlan> {
+  const { common, out } = checked;
+  const size = checkFileShape(file);
+  // The sidecar is optional; when present it must describe this file (readSidecar checks the size).
+  const sidecar = await readSidecar(checked.path);
+  const type = givenType ?? sidecar?.sampleType ?? 'uint16';
+  const { offset, length } = checkRange(checked.path, size, checked.offset, checked.length);
+  const arenaBytes = arenaSize(checked.windowSize, out === undefined ? length : size);
+  const params: BrightenParams = {
+    delta: checked.by,
+    type,
+    channels: checked.channels,
+    ...(checked.ops !== undefined && { ops: checkOps(checked.ops, 4, checked.channels === 'rgb') }),
+  };
+  const planned: FilePlan = {
+    windows:
+      out === undefined
+        ? splitIntoWindows(offset, length, arenaBytes)
+        : splitWholeFile(size, arenaBytes, offset, length),
+    arenaBytes,
+    params,
+    span: { offset, length, type },
+    runPath: checked.path,
+    ...(out !== undefined && { outSidecar: sidecar }),
+  };
+  if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);
+  if (out !== undefined) {
+    // Preallocated; the workers copy the input into it window by window.
+    planned.output = await prepareOutput(file, { ...checked, out }, async (temporary) =>
+      (await MappedFile.createAsync(temporary, { size })).close(),
+    );
+  } else {
+    planned.journalRange = runRange(offset, length, size);
+    lockInPlace(file, offset, length, planned.journalRange);
+  }
+  return planned;
+}
+
+/** Plans a file with a header (TIFF, FITS, PNM): its pixel extents as windows, and (out of place) its copy. */
+async function planLayoutFile(
+  file: MappedFile,
+  checked: CheckedBrighten,
+  layout: FileLayout,
+): Promise<FilePlan> {
+  const { common, out } = checked;
+  const segments = planSegments(layout, checked.windowSize, checked.by, checked.alpha, checked.ops);
+  const params = segments.layouts[0]!;
+  const first = layout.extents[0]!;
+  const last = layout.extents[layout.extents.length - 1]!;
+  const span = { offset: first.offset, length: last.offset + last.length - first.offset, type: params.type };
+  const planned: FilePlan = {
+    windows: segments.windows,
+    arenaBytes: segments.arenaBytes,
+    params,
+    span,
+    segments,
+    runPath: checked.path,
+  };
+  if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);
+  if (out !== undefined) {
+    // Every byte outside the pixels is the input's: copy the whole file, then change the copy in place.
+    planned.output = await prepareOutput(file, { ...checked, out }, (temporary) =>
+      copyFile(checked.path, temporary, constants.COPYFILE_EXCL),
+    );
+    planned.runPath = planned.output.temporary;
+  } else {
+    lockInPlace(file, span.offset, span.length, undefined);
+  }
+  return planned;
+}
+
+/** In place: the bytes it changes locked, no other run pending over them, and reserved. */
+function lockInPlace(
+  file: MappedFile,
+  offset: number,
+  length: number,
+  range: JournalRange | undefined,
+): void {
+  lockInPlaceRun(file, offset, length, range);
+  reserveInPlace(file, offset, length);
+}
+
+/** The workers' plan of a planned run. */
+function filePlanToRun(
+  checked: CheckedBrighten,
+  planned: FilePlan,
+  journal: Journal | undefined,
+  workers: number,
+): RunPlan {
+  const { common, out } = checked;
+  const { output, runPath, windows } = planned;
+  return buildRunPlan(
+    {
+      path: runPath,
+      ...(out !== undefined && { out }),
+      ...(output !== undefined && runPath === checked.path && { temporaryOut: output.temporary }),
+      strategy: checked.strategy,
+      params: planned.params,
+      arenaBytes: planned.arenaBytes,
+      durable: common.durable,
+      ...(journal !== undefined && { journal: { path: journal.path, params: journal.params } }),
+      // A new output's pages are not cached; the bench's lever panel measured an out-of-place overlay
+      // at 2.07 GB/s with MADV_HUGEPAGE and 0.42 without (a later strategies run gave 0.42 with it
+      // too, which is why 'auto' copies out of place).
+      hugepageByDefault: out !== undefined && runPath === checked.path,
+    },
+    windows,
+    windows.length,
+    workers,
+    common,
+  );
+}
+
+/** What a run had set up when it failed, for {@link cleanUpFailedRun}. */
+interface FailedRunState {
+  journal?: Journal;
+  /** The range its journal and markers are named by (undefined: the whole file). */
+  journalRange?: JournalRange | undefined;
+  output?: OutputPlan;
+  started: boolean;
+}
+
+/**
+ * A failed run: one that changed nothing leaves nothing behind; an interrupted in-place run keeps its
+ * journal, and its error says how to finish.
+ */
+async function cleanUpFailedRun(
+  file: MappedFile,
+  checked: CheckedBrighten,
+  state: FailedRunState,
+  error: unknown,
+): Promise<void> {
+  const { journal, output } = state;
+  const changedNothing = journal !== undefined && (!state.started || Journal.untouched(journal.path));
+  if (journal !== undefined && changedNothing) finishRun(file, journal.path, state.journalRange);
+  if (output !== undefined) await removeQuietly(output.temporary);
+  if (
+    journal !== undefined &&
+    !changedNothing &&
+    errorCode(error) !== 'ERR_ABORTED' &&
+    // A truncated file cannot be resumed (the journal no longer matches its size).
+    errorCode(error) !== 'ERR_FILE_TRUNCATED' &&
+    error instanceof Error
+  ) {
+    error.message += `; run 'rawbright resume ${checked.path}' to finish`;
+  }
+}
+
 /** One checked brighten or adjust run: check → plan → run → finish. */
 async function runFile(checked: CheckedBrighten): Promise<Report> {
   const { common, out } = checked;
   const file = MappedFile.open(checked.path, { access: out === undefined ? 'readwrite' : 'read' });
-  let output: OutputPlan | undefined;
-  let journal: Journal | undefined;
-  /** The range the journal and markers are named by (undefined: the whole file). */
-  let journalRange: JournalRange | undefined;
-  let started = false;
+  const state: FailedRunState = { started: false };
   try {
     // Plan: what the file is, the range, where the result goes, the windows.
-    const givenType = checked.type === undefined ? undefined : oneOf('type', checked.type, SAMPLE_TYPES);
-    const layout = detectLayout(file, {
-      type: givenType,
-      bands: checked.bands,
-      byteOrder: checked.byteOrder,
-      header: checked.header,
-      alpha: checked.alpha,
-    });
-    if (layout !== undefined && (checked.offset !== undefined || checked.length !== undefined)) {
-      throw invalidParameterError(
-        'offset',
-        `no offset or length for a ${layout.format} file (they apply to headerless RGBA files)`,
-        checked.offset ?? checked.length,
-      );
-    }
-    let windows: WorkerWindow[];
-    let arenaBytes: number;
-    let params: BrightenParams;
-    let span: { offset: number; length: number; type: SampleType };
-    let segments: SegmentPlan | undefined;
-    /** The file the workers change: the input in place, or (a file with a header, out of place) its copy. */
-    let runPath = checked.path;
-    /** The input's sidecar, which --out's file gets too (same shape, same bytes but the changed samples). */
-    let outSidecar: Readonly<RawImageMetadata> | undefined;
-    if (layout === undefined) {
-      const size = checkFileShape(file);
-      // The sidecar is optional; when present it must describe this file (readSidecar checks the size).
-      const sidecar = await readSidecar(checked.path);
-      if (out !== undefined) outSidecar = sidecar;
-      const type = givenType ?? sidecar?.sampleType ?? 'uint16';
-      const { offset, length } = checkRange(checked.path, size, checked.offset, checked.length);
-      arenaBytes = arenaSize(checked.windowSize, out === undefined ? length : size);
-      params = {
-        delta: checked.by,
-        type,
-        channels: checked.channels,
-        ...(checked.ops !== undefined && { ops: checkOps(checked.ops, 4, checked.channels === 'rgb') }),
-      };
-      span = { offset, length, type };
-      if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);
-      if (out !== undefined) {
-        // Preallocated; the workers copy the input into it window by window.
-        output = await prepareOutput(file, { ...checked, out }, async (temporary) =>
-          (await MappedFile.createAsync(temporary, { size })).close(),
-        );
-      } else {
-        journalRange = runRange(offset, length, size);
-        lockInPlaceRun(file, offset, length, journalRange);
-        reserveInPlace(file, offset, length);
-      }
-      windows =
-        out === undefined
-          ? splitIntoWindows(offset, length, arenaBytes)
-          : splitWholeFile(size, arenaBytes, offset, length);
-    } else {
-      segments = planSegments(layout, checked.windowSize, checked.by, checked.alpha, checked.ops);
-      ({ windows, arenaBytes } = segments);
-      params = segments.layouts[0]!;
-      const first = layout.extents[0]!;
-      const last = layout.extents[layout.extents.length - 1]!;
-      span = { offset: first.offset, length: last.offset + last.length - first.offset, type: params.type };
-      if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);
-      if (out !== undefined) {
-        // Every byte outside the pixels is the input's: copy the whole file, then change the copy in place.
-        output = await prepareOutput(file, { ...checked, out }, (temporary) =>
-          copyFile(checked.path, temporary, constants.COPYFILE_EXCL),
-        );
-        runPath = output.temporary;
-      } else {
-        lockInPlaceRun(file, span.offset, span.length, undefined);
-        reserveInPlace(file, span.offset, span.length);
-      }
-    }
+    const { givenType, layout } = detectFileLayout(file, checked);
+    const planned =
+      layout === undefined
+        ? await planRawFile(file, checked, givenType)
+        : await planLayoutFile(file, checked, layout);
+    state.output = planned.output;
+    state.journalRange = planned.journalRange;
+    const { windows, span, segments } = planned;
     const choice = chooseWorkers(
       common.workers,
       { bytes: windows.reduce((sum, w) => sum + w.brightenLength, 0), windows: windows.length },
       machineFacts(),
     );
     if (checked.useJournal) {
-      const range = { ...span, channels: checked.channels, ops: params.ops };
-      journal = await startJournal(
+      const range = { ...span, channels: checked.channels, ops: planned.params.ops };
+      state.journal = await startJournal(
         file,
         checked,
         range,
-        arenaBytes,
+        planned.arenaBytes,
         windows.length,
         choice.workers,
-        journalRange,
+        planned.journalRange,
         segments,
       );
     }
-    const plan = buildRunPlan(
-      {
-        path: runPath,
-        ...(out !== undefined && { out }),
-        ...(output !== undefined && runPath === checked.path && { temporaryOut: output.temporary }),
-        strategy: checked.strategy,
-        params,
-        arenaBytes,
-        durable: common.durable,
-        ...(journal !== undefined && { journal: { path: journal.path, params: journal.params } }),
-        // A new output's pages are not cached; the bench's lever panel measured an out-of-place overlay
-        // at 2.07 GB/s with MADV_HUGEPAGE and 0.42 without (a later strategies run gave 0.42 with it
-        // too, which is why 'auto' copies out of place).
-        hugepageByDefault: out !== undefined && runPath === checked.path,
-      },
-      windows,
-      windows.length,
-      choice.workers,
-      common,
-    );
+    const plan = filePlanToRun(checked, planned, state.journal, choice.workers);
 
     // Run, then finish: publish the output, or drop the journal.
-    started = true;
+    state.started = true;
     const result = await run(plan);
-    if (output !== undefined) {
-      if (common.durable) await syncFile(output.temporary);
-      await commitOutput(output);
-      output = undefined;
-      if (outSidecar !== undefined && out !== undefined) await writeSidecar(out, outSidecar);
+    if (state.output !== undefined) {
+      if (common.durable) await syncFile(state.output.temporary);
+      await commitOutput(state.output);
+      state.output = undefined;
+      if (planned.outSidecar !== undefined && out !== undefined) await writeSidecar(out, planned.outSidecar);
     }
-    if (journal !== undefined) finishRun(file, journal.path, journalRange);
+    if (state.journal !== undefined) finishRun(file, state.journal.path, planned.journalRange);
     return {
       ...buildReport(plan, common.strategy, result, choice),
       path: checked.path,
       format: layout?.format ?? 'raw',
     };
   } catch (error) {
-    // A run that changed nothing leaves nothing behind; an interrupted in-place run keeps its journal.
-    const changedNothing = journal !== undefined && (!started || Journal.untouched(journal.path));
-    if (journal !== undefined && changedNothing) finishRun(file, journal.path, journalRange);
-    if (output !== undefined) await removeQuietly(output.temporary);
-    if (
-      journal !== undefined &&
-      !changedNothing &&
-      errorCode(error) !== 'ERR_ABORTED' &&
-      // A truncated file cannot be resumed (the journal no longer matches its size).
-      errorCode(error) !== 'ERR_FILE_TRUNCATED' &&
-      error instanceof Error
-    ) {
-      error.message += `; run 'rawbright resume ${checked.path}' to finish`;
-    }
+    await cleanUpFailedRun(file, checked, state, error);
     throw error;
   } finally {
     file.close();
@@ -559,6 +628,50 @@ function sumReports(reports: readonly Report[]): Report {
   };
 }
 
+/** The rest of an interrupted run: its pending windows, on no more workers than its journal has slots. */
+function planResume(
+  journal: Journal,
+  pending: PendingRange[],
+  path: string,
+  journalPath: string,
+  common: CommonOptions,
+  durable: boolean,
+): { plan: RunPlan; choice: WorkersChoice } {
+  const p = journal.params;
+  const windows = pending.map((range) => ({
+    ...range,
+    brightenOffset: range.offset,
+    brightenLength: range.length,
+    ...(p.segments !== undefined && { params: journal.layout.windowParams(range.index) }),
+  }));
+  const wanted = chooseWorkers(
+    common.workers,
+    { bytes: windows.reduce((sum, w) => sum + w.length, 0), windows: windows.length },
+    machineFacts(),
+  );
+  const choice =
+    wanted.workers <= p.slots
+      ? wanted
+      : { workers: p.slots, reason: `${wanted.reason}; the interrupted run had ${p.slots}` };
+  const plan = buildRunPlan(
+    {
+      path,
+      strategy: resolveStrategy(common.strategy, p.window, false),
+      params: journal.layout.windowParams(0),
+      arenaBytes: p.window,
+      durable,
+      journal: { path: journalPath, params: p },
+      hugepageByDefault: false,
+    },
+    windows,
+    p.windows,
+    // The journal has one slot per worker of the original run.
+    choice.workers,
+    common,
+  );
+  return { plan, choice };
+}
+
 /**
  * Finishes one interrupted range of `file` (see {@link resumeFile}): its range locked first, so a live run
  * over it refuses this at once (ERR_RANGE_LOCKED) and no run starts over it until this one is done.
@@ -616,38 +729,7 @@ async function resumeRange(
     } finally {
       journal.close();
     }
-    const p = journal.params;
-    const windows = pending.map((window) => ({
-      ...window,
-      brightenOffset: window.offset,
-      brightenLength: window.length,
-      ...(p.segments !== undefined && { params: journal.layout.windowParams(window.index) }),
-    }));
-    const wanted = chooseWorkers(
-      common.workers,
-      { bytes: windows.reduce((sum, w) => sum + w.length, 0), windows: windows.length },
-      machineFacts(),
-    );
-    const choice =
-      wanted.workers <= p.slots
-        ? wanted
-        : { workers: p.slots, reason: `${wanted.reason}; the interrupted run had ${p.slots}` };
-    const plan = buildRunPlan(
-      {
-        path,
-        strategy: resolveStrategy(common.strategy, p.window, false),
-        params: journal.layout.windowParams(0),
-        arenaBytes: p.window,
-        durable,
-        journal: { path: journalPath, params: p },
-        hugepageByDefault: false,
-      },
-      windows,
-      p.windows,
-      // The journal has one slot per worker of the original run.
-      choice.workers,
-      common,
-    );
+    const { plan, choice } = planResume(journal, pending, path, journalPath, common, durable);
     const result = await run(plan);
     finishRun(file, journalPath, range);
     return { ...outcome, resumed: true, report: buildReport(plan, common.strategy, result, choice) };

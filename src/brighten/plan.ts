@@ -4,17 +4,46 @@
  */
 import { realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { asRawbrightError, errorCode, RawbrightError } from '../errors.js';
+import { asRawbrightError, errorCode, invalidParameterError, RawbrightError } from '../errors.js';
 import type { MappedFile } from '../file/mapped-file.js';
+import { detectLayout } from '../formats/detect.js';
 import type { FileLayout, PixelLayout } from '../formats/layout.js';
 import { MAX_ARENA_BYTES } from '../kernels/host.js';
 import { checkOps } from '../kernels/ops.js';
 import type { BrightenParams } from '../kernels/types.js';
-import { optionalByteCount } from '../validate.js';
+import { SAMPLE_TYPES, type SampleType } from '../pixels.js';
+import { oneOf, optionalByteCount } from '../validate.js';
 import { type JournalParams, segmentWindows } from './journal.js';
-import { type CommonOptions, pixelAligned } from './options.js';
+import { type CheckedBrighten, type CommonOptions, pixelAligned } from './options.js';
 import type { RunPlan } from './pool.js';
 import type { ResolvedStrategy, WorkerWindow } from './protocol.js';
+
+/**
+ * What a run's file is, as the real run and the dry run both see it: its layout (TIFF, FITS, PNM;
+ * undefined for a headerless raw file, whose type then comes from `givenType`, the sidecar or 'uint16')
+ * and the type the options give, checked. A file with a layout refuses `offset` and `length`.
+ */
+export function detectFileLayout(
+  file: MappedFile,
+  checked: CheckedBrighten,
+): { givenType: SampleType | undefined; layout: FileLayout | undefined } {
+  const givenType = checked.type === undefined ? undefined : oneOf('type', checked.type, SAMPLE_TYPES);
+  const layout = detectLayout(file, {
+    type: givenType,
+    bands: checked.bands,
+    byteOrder: checked.byteOrder,
+    header: checked.header,
+    alpha: checked.alpha,
+  });
+  if (layout !== undefined && (checked.offset !== undefined || checked.length !== undefined)) {
+    throw invalidParameterError(
+      'offset',
+      `no offset or length for a ${layout.format} file (they apply to headerless RGBA files)`,
+      checked.offset ?? checked.length,
+    );
+  }
+  return { givenType, layout };
+}
 
 /** The file's size, refused when it cannot hold whole 8-byte pixels. */
 export function checkFileShape(file: MappedFile): number {
@@ -189,7 +218,7 @@ export function buildRunPlan(
 export const SEGMENT_UNIT = 24;
 
 /** The kernel parameters of a file's layout; with `ops` (an adjust run), its chain checked for the layout's bands. */
-export function kernelParams(layout: PixelLayout, by: number, alpha: boolean, ops?: unknown): BrightenParams {
+function kernelParams(layout: PixelLayout, by: number, alpha: boolean, ops?: unknown): BrightenParams {
   // The last of 2 or 4 bands is spared only when the file says it is alpha.
   const changesAlpha = layout.hasAlpha ? alpha : layout.bands === 2 || layout.bands === 4;
   const spared = !changesAlpha && (layout.bands === 2 || layout.bands === 4);

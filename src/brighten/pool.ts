@@ -48,14 +48,21 @@ export function abortedError(path: string, done: number, total: number, journale
   );
 }
 
-/** Runs the windows of a plan on a pool of workers; resolves with what the workers reported. */
+/**
+ * Runs the windows of a plan on a pool of workers; resolves with what the workers reported.
+ *
+ * Why it stays one long function: its closures (`takeWindow`, `windowDone`, `runHere`, `runOne`) share
+ * the run's mutable state (the queue, the counts, the strategy used, the first failure, the abort);
+ * split into top-level functions, that state would travel as one mutable object through each of them,
+ * which hides who changes what more than the closures do.
+ */
 export async function runWindows(plan: RunPlan): Promise<RunResult> {
   const started = performance.now();
   const queue = [...plan.windows];
   const workerCount = Math.max(1, Math.min(plan.workers, queue.length));
   let bytesDone = 0;
   let windowsDone = plan.totalWindows - plan.windows.length;
-  let placement = plan.config.strategy === 'mmap' ? 'overlay' : 'copy';
+  let strategy = plan.config.strategy;
   let fallbackReason: string | undefined;
   let failure: Error | undefined;
   let aborted = false;
@@ -98,14 +105,14 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
     const config: WorkerConfig = { ...plan.config, journal: plan.journal && { ...plan.journal, slot: 0 } };
     const here = openInThread(config, (message) => {
       if (message.type === 'fallback') {
-        placement = 'copy';
+        strategy = 'pread';
         fallbackReason ??= message.reason;
       }
     });
     if (here === undefined) return false;
     kernelReused = here.reused;
     try {
-      if (here.processor.placement === 'copy') placement = 'copy';
+      if (here.processor.strategy === 'pread') strategy = 'pread';
       fallbackReason ??= here.processor.fallbackReason;
       for (let window = takeWindow(0); window !== undefined; window = takeWindow(0)) {
         here.processor.process(window);
@@ -142,12 +149,12 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
       worker.on('message', (message: FromWorker) => {
         switch (message.type) {
           case 'ready':
-            if (message.placement === 'copy') placement = 'copy';
+            if (message.strategy === 'pread') strategy = 'pread';
             fallbackReason ??= message.fallbackReason;
             next();
             break;
           case 'fallback':
-            placement = 'copy';
+            strategy = 'pread';
             fallbackReason ??= message.reason;
             break;
           case 'done':
@@ -191,7 +198,7 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
   }
   return {
     seconds: (performance.now() - started) / 1000,
-    placement,
+    strategy,
     fallbackReason,
     thread: ranHere ? 'main' : 'worker',
     kernelReused,

@@ -42,7 +42,7 @@ export interface WorkerWindow {
 export type ToWorker = { type: 'window'; window: WorkerWindow } | { type: 'finish' };
 
 export type FromWorker =
-  | { type: 'ready'; placement: 'overlay' | 'copy'; fallbackReason?: string }
+  | { type: 'ready'; strategy: ResolvedStrategy; fallbackReason?: string }
   | { type: 'fallback'; reason: string }
   | { type: 'done'; index: number; bytes: number }
   | { type: 'failed'; message: string; code?: string; path?: string; stack?: string };

@@ -38,7 +38,8 @@ export interface Report {
 /** What the worker pool says about a run. */
 export interface RunResult {
   seconds: number;
-  placement: string;
+  /** The strategy used: `pread` if any worker fell back from `mmap`. */
+  strategy: ResolvedStrategy;
   fallbackReason?: string;
   thread: 'main' | 'worker';
   kernelReused: boolean;
@@ -57,7 +58,6 @@ export function buildReport(
   const workers = Math.max(1, Math.min(plan.workers, plan.windows.length));
   const bytes = plan.windows.reduce((sum, w) => sum + w.brightenLength, 0);
   const pixels = plan.windows.reduce((sum, w) => sum + w.brightenLength / (2 * (w.params?.bands ?? 4)), 0);
-  const strategy: ResolvedStrategy = result.placement === 'overlay' ? 'mmap' : 'pread';
   return {
     path: plan.path,
     ...(plan.out !== undefined && { out: plan.out }),
@@ -67,7 +67,7 @@ export function buildReport(
     gbps: result.seconds > 0 ? bytes / result.seconds / 1e9 : 0,
     kernel: plan.config.kernel,
     strategyRequested,
-    strategy,
+    strategy: result.strategy,
     ...(result.fallbackReason !== undefined && { fallbackReason: result.fallbackReason }),
     windows: plan.windows.length,
     window: plan.config.arenaBytes,

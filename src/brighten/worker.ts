@@ -9,7 +9,7 @@ import { errorCode, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
 import { type ArenaRegion, KernelHost } from '../kernels/host.js';
 import { Journal, type JournalSlot } from './journal.js';
-import type { FromWorker, ToWorker, WorkerConfig, WorkerWindow } from './protocol.js';
+import type { FromWorker, ResolvedStrategy, ToWorker, WorkerConfig, WorkerWindow } from './protocol.js';
 
 // On a worker thread: this thread's run. On the main thread: the run of the one in-thread processor
 // alive at a time (see openInThread), set before it is built.
@@ -47,7 +47,8 @@ export class WindowProcessor {
   readonly #output: MappedFile;
   readonly #journal: Journal | undefined;
   readonly #slot: JournalSlot | undefined;
-  placement: 'overlay' | 'copy';
+  /** The strategy this worker runs: `pread` once overlays are unavailable, whatever was asked for. */
+  strategy: ResolvedStrategy;
   fallbackReason: string | undefined;
 
   constructor() {
@@ -61,8 +62,8 @@ export class WindowProcessor {
     }
     this.#journal = config.journal && Journal.openForWorker(config.journal.path, config.journal.params);
     this.#slot = config.journal && this.#journal?.slot(config.journal.slot, config.durable);
-    this.placement = config.strategy === 'mmap' && this.#host.canOverlay ? 'overlay' : 'copy';
-    if (config.strategy === 'mmap' && this.placement === 'copy') {
+    this.strategy = config.strategy === 'mmap' && this.#host.canOverlay ? 'mmap' : 'pread';
+    if (config.strategy === 'mmap' && this.strategy === 'pread') {
       this.fallbackReason =
         this.#host.overlayUnavailableReason ?? 'the WebAssembly memory is not at a stable address';
     }
@@ -90,7 +91,7 @@ export class WindowProcessor {
         window.params ?? config.params,
       );
     }
-    if (region.placement === 'copy') {
+    if (this.strategy === 'pread') {
       host.copyOut(region, this.#output, window.offset);
       if (config.durable) this.#output.syncSync();
     } else if (config.durable) {
@@ -111,7 +112,7 @@ export class WindowProcessor {
       const ringCrc = host.copyTo(piece, slot.buffer, slot.ringOffset, this.#journal!.path);
       slot.saved(number, length, ringCrc);
       host.brighten(piece, window.params ?? config.params);
-      if (piece.placement === 'copy') {
+      if (this.strategy === 'pread') {
         host.copyOut(piece, this.#output, window.offset + at);
         if (config.durable) this.#output.syncSync();
       } else if (config.durable) {
@@ -123,7 +124,7 @@ export class WindowProcessor {
 
   #bringIn(window: WorkerWindow): ArenaRegion {
     const host = this.#host;
-    if (this.placement === 'copy') return host.copyIn(this.#input, window.offset, window.length);
+    if (this.strategy === 'pread') return host.copyIn(this.#input, window.offset, window.length);
     let region: ArenaRegion;
     try {
       region = host.overlay(this.#output, window.offset, window.length, config.populate);
@@ -140,7 +141,7 @@ export class WindowProcessor {
       }
       if (errorCode(error) !== 'ERR_MEMORY_MOVED') throw error;
       // Never write through a stale address: copy from now on, and say so.
-      this.placement = 'copy';
+      this.strategy = 'pread';
       this.fallbackReason = (error as Error).message;
       send({ type: 'fallback', reason: this.fallbackReason });
       return host.copyIn(this.#input, window.offset, window.length);
@@ -208,7 +209,7 @@ if (!isMainThread && parentPort !== null) {
   let processor: WindowProcessor | undefined;
   try {
     processor = new WindowProcessor();
-    send({ type: 'ready', placement: processor.placement, fallbackReason: processor.fallbackReason });
+    send({ type: 'ready', strategy: processor.strategy, fallbackReason: processor.fallbackReason });
   } catch (error) {
     send(describeError(error));
   }

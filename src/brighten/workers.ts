@@ -14,10 +14,10 @@ import { availableParallelism, loadavg } from 'node:os';
  * The smallest job auto splits: at ~4 GB/s a second worker saves about a fifth of the run (1.27×), which
  * pays the 33 ms of a worker thread's start-up from about 0.6 GiB; 1 GiB leaves a margin.
  */
-export const AUTO_SPLIT_BYTES = 1024 ** 3;
+const AUTO_SPLIT_BYTES = 1024 ** 3;
 
 /** Auto never goes beyond two workers: that is what was measured. */
-export const AUTO_MAX_WORKERS = 2;
+const AUTO_MAX_WORKERS = 2;
 
 export interface MachineFacts {
   /** `os.availableParallelism()`. */

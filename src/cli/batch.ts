@@ -24,7 +24,7 @@ import { readMarker, writeMarker } from '../file/marker.js';
 import { formatBytes } from '../format.js';
 
 /** The marker that records a finished run on the file (`user.rawbright.done`). */
-export const DONE_MARKER = 'done';
+const DONE_MARKER = 'done';
 
 /** What one file's run gave: its report, a failure, or a skip (already done). */
 export type BatchOutcome<R> =
@@ -74,7 +74,7 @@ function doneMarker(params: string, size: number): string {
 }
 
 /** Whether `path`, as it is now, carries the record of a finished run with `params`. */
-export function isDone(path: string, params: string): boolean {
+function isDone(path: string, params: string): boolean {
   try {
     const stat = statSync(path);
     if (!stat.isFile()) return false;
@@ -90,7 +90,7 @@ export function isDone(path: string, params: string): boolean {
 }
 
 /** Records on `path`, as it is now, that a run with `params` finished; false where nothing can be kept. */
-export function recordDone(path: string, params: string): boolean {
+function recordDone(path: string, params: string): boolean {
   using file = MappedFile.open(path);
   const stat = statSync(path);
   const record: DoneRecord = { size: stat.size, mtimeMs: stat.mtimeMs, params };

@@ -18,7 +18,7 @@ export function parseInteger(flag: string): (text: string) => number {
 }
 
 /** `--workers auto` or a count of at least 1. */
-export function parseWorkers(text: string): number | 'auto' {
+function parseWorkers(text: string): number | 'auto' {
   if (text.trim() === 'auto') return 'auto';
   const value = parseInteger('--workers')(text);
   if (value < 1)

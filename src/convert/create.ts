@@ -66,7 +66,7 @@ const WINDOW_PIXELS = (64 * 1024 * 1024) / RAW_BYTES_PER_PIXEL;
 const TWO_POW_32 = 2 ** 32;
 
 /** A 32-bit integer hash with good avalanche (lowbias32, by Chris Wellons); a bijection on 32-bit values. */
-export function hash32(value: number): number {
+function hash32(value: number): number {
   let x = value >>> 0;
   x ^= x >>> 16;
   x = Math.imul(x, 0x7feb352d);

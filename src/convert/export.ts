@@ -61,7 +61,7 @@ export const DEFAULT_COMPRESSION_LEVEL = 1;
  * The format an output path asks for, by extension: `.png`, or `.tif` / `.tiff` (any case).
  * @throws {RawbrightError} `ERR_UNSUPPORTED_FORMAT` for any other extension.
  */
-export function exportFormat(path: string): ExportFormat {
+function exportFormat(path: string): ExportFormat {
   const extension = extname(path).toLowerCase();
   if (extension === '.png') return 'png';
   if (extension === '.tif' || extension === '.tiff') return 'tiff';

@@ -77,7 +77,7 @@ const OPAQUE = 0xffff;
  * @param header The bands and sample size of `source`.
  * @param target Room for `pixels * 4` samples.
  */
-export function widenToRgba16(
+function widenToRgba16(
   source: Uint8Array,
   header: Pick<VipsHeader, 'bands' | 'sampleBytes'>,
   target: Uint16Array,

@@ -44,7 +44,7 @@ const WINDOW_PIXELS = (64 * 1024 * 1024) / RAW_BYTES_PER_PIXEL;
  * Adds `samples` (RGBA interleaved) to running per-channel minima, maxima and sums. Each call's sums stay
  * exact: a window of 8 Mi pixels sums to at most 2^39 per channel.
  */
-export function accumulateStats(
+function accumulateStats(
   samples: Uint16Array | Int16Array,
   min: number[],
   max: number[],

@@ -52,13 +52,7 @@ function pngChunk(type: string, data: Uint8Array): Buffer {
  * Sub-filtered when `sub`. With `xor` = 0x8000 (int16), the top bit of every sample is flipped; under the
  * Sub filter that flip cancels out everywhere but the first pixel of a row (x ^ 0x80 is x + 128 mod 256).
  */
-export function pngScanlines(
-  source: Uint8Array,
-  width: number,
-  rows: number,
-  xor: number,
-  sub: boolean,
-): Buffer {
+function pngScanlines(source: Uint8Array, width: number, rows: number, xor: number, sub: boolean): Buffer {
   const rowSamples = width * 4;
   const rowBytes = width * RAW_BYTES_PER_PIXEL;
   const samples = new Uint16Array(source.buffer, source.byteOffset, rows * rowSamples);

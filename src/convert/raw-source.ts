@@ -36,7 +36,7 @@ export interface RawSource {
 }
 
 /** Checks `{ width, height, type }` options; each may be left out. */
-export function checkShapeOptions(opts: RawShapeOptions): RawShapeOptions {
+function checkShapeOptions(opts: RawShapeOptions): RawShapeOptions {
   return {
     width: opts.width === undefined ? undefined : integerInRange('width', opts.width, 1, MAX_DIMENSION),
     height: opts.height === undefined ? undefined : integerInRange('height', opts.height, 1, MAX_DIMENSION),

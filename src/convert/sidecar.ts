@@ -128,7 +128,7 @@ export function parseSidecar(text: string, path: string): Readonly<RawImageMetad
 }
 
 /** The size in bytes of the raw file the metadata describes: `width × height × 8`. */
-export function rawByteLength(meta: Pick<RawImageMetadata, 'width' | 'height'>): number {
+function rawByteLength(meta: Pick<RawImageMetadata, 'width' | 'height'>): number {
   return meta.width * meta.height * RAW_BYTES_PER_PIXEL;
 }
 

@@ -13,7 +13,7 @@ const MIB = 1024 * 1024;
 /** The usual strip size: large enough that per-window costs vanish, small enough to keep memory flat. */
 export const STRIP_BYTES = 64 * MIB;
 /** The widest row the strip-based converters take (8 Mi pixels): one row must fit a strip. */
-export const MAX_ROW_BYTES = 64 * MIB;
+const MAX_ROW_BYTES = 64 * MIB;
 
 /** Rows that fit in `maxBytes` (at least one). */
 export function rowsPerStrip(width: number, maxBytes: number): number {
@@ -43,7 +43,7 @@ export interface RowStrip {
 }
 
 /** Splits `height` rows into runs of at most `rowsEach` rows. */
-export function* rowRanges(height: number, rowsEach: number): Generator<{ y: number; rows: number }> {
+function* rowRanges(height: number, rowsEach: number): Generator<{ y: number; rows: number }> {
   for (let y = 0; y < height; y += rowsEach) yield { y, rows: Math.min(rowsEach, height - y) };
 }
 

@@ -53,7 +53,7 @@ export interface TiffResult {
  * difference from the same sample of the pixel to its left, modulo 2^16. `xor` 0x8000 maps int16 to
  * `value + 32768`; it cancels out in the differences, so only the first pixel of each row needs it.
  */
-export function predictRows(source: Uint8Array, width: number, rows: number, xor: number): Uint16Array {
+function predictRows(source: Uint8Array, width: number, rows: number, xor: number): Uint16Array {
   const rowSamples = width * 4;
   const samples = new Uint16Array(source.buffer, source.byteOffset, rows * rowSamples);
   const out = new Uint16Array(samples.length);
@@ -94,7 +94,7 @@ function writeValues(view: DataView, at: number, entry: Entry): void {
  * Lays out one image file directory at `position`: the entries (sorted by tag, as TIFF requires), the
  * next-IFD offset (0), then every value too long to sit in its entry.
  */
-export function buildIfd(entries: Entry[], position: number, bigtiff: boolean): Uint8Array {
+function buildIfd(entries: Entry[], position: number, bigtiff: boolean): Uint8Array {
   const sorted = [...entries].sort((a, b) => a.tag - b.tag);
   const countBytes = bigtiff ? 8 : 2;
   const entrySize = bigtiff ? 20 : 12;

@@ -25,7 +25,7 @@ export interface FarmConnectionOptions {
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_QUEUE = 'rawbright';
 /** Every job has this BullMQ job name. */
-export const JOB_NAME = 'brighten';
+const JOB_NAME = 'brighten';
 
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
@@ -165,7 +165,7 @@ export interface FarmStatus {
 const STATES = ['active', 'waiting', 'prioritized', 'delayed', 'failed', 'completed'] as const;
 
 /** A failure's reason as workers write it: `CODE: message`. */
-export function parseFailure(reason: string | undefined): { code: string; message: string } {
+function parseFailure(reason: string | undefined): { code: string; message: string } {
   const match = /^([A-Z][A-Z0-9_]+): ([\s\S]*)$/.exec(reason ?? '');
   return match
     ? { code: match[1] as string, message: match[2] as string }

@@ -46,7 +46,7 @@ export interface RecordState {
   endsClean: boolean;
 }
 
-export const RECORD_SUFFIX = '.rawbright-farm';
+const RECORD_SUFFIX = '.rawbright-farm';
 
 /** The record's path: beside the file's real path, like its journal, so every link to the file shares it. */
 export function recordPathFor(path: string): string {
@@ -82,7 +82,7 @@ function decode(text: string): RecordLine | undefined {
 }
 
 /** Folds a record's text into each job's last step. Lines that fail their CRC are skipped. */
-export function parseRecord(text: string): RecordState {
+function parseRecord(text: string): RecordState {
   const jobs = new Map<string, RecordLine>();
   let last: FileIdentity | undefined;
   for (const raw of text.split('\n')) {

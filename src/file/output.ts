@@ -73,7 +73,7 @@ function lockForReplacement(path: string): MappedFile | undefined {
 }
 
 /** The error for an output that exists when overwriting was not asked for. */
-export function existsError(path: string): RawbrightError {
+function existsError(path: string): RawbrightError {
   return new RawbrightError(
     'EEXIST',
     `${path} already exists; use --overwrite (overwrite: true) to replace it`,

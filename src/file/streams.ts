@@ -45,7 +45,7 @@ export interface ViewStream {
   windowClosed(): void;
 }
 
-export const DEFAULT_STREAM_HIGH_WATER_MARK = 64 * 1024;
+const DEFAULT_STREAM_HIGH_WATER_MARK = 64 * 1024;
 
 /** Validated stream options: [start, end, highWaterMark]. */
 export function streamRange(window: StreamWindow, opts: unknown): [number, number, number] {

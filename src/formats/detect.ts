@@ -27,7 +27,7 @@ export interface RawLayoutOptions {
 }
 
 /** A file's first bytes. */
-export function readHead(file: MappedFile): Buffer {
+function readHead(file: MappedFile): Buffer {
   const head = Buffer.alloc(Math.min(HEAD_BYTES, file.size));
   file.read(0, head);
   return head;

@@ -52,11 +52,6 @@ export interface FileLayout {
   images: ImageInfo[];
 }
 
-/** Bytes per pixel of a layout. */
-export function pixelBytes(layout: PixelLayout): number {
-  return 2 * layout.bands;
-}
-
 function sameLayout(a: PixelLayout, b: PixelLayout): boolean {
   return (
     a.type === b.type &&

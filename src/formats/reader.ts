@@ -3,7 +3,7 @@ import { RawbrightError } from '../errors.js';
 import type { MappedFile } from '../file/mapped-file.js';
 
 /** A damaged or hostile header: one line naming the file and what is wrong. */
-export function damaged(path: string, format: string, what: string): RawbrightError {
+function damaged(path: string, format: string, what: string): RawbrightError {
   return new RawbrightError(
     'ERR_FORMAT_DAMAGED',
     `${path} is a damaged ${format} file (${what}); nothing was changed`,

@@ -29,7 +29,11 @@ const ARENA_START = OVERLAY_ALIGNMENT;
 /** The largest arena a wasm32 memory can hold next to its low memory and the alignment slack. */
 export const MAX_ARENA_BYTES = 4 * 1024 ** 3 - 2 * ARENA_START - OVERLAY_ALIGNMENT;
 
-/** How a region of the file reached the arena. */
+/**
+ * How one region of the file reached the arena: mapped over it (`'overlay'`) or read into it
+ * (`'copy'`). A fact about a region of this public, lower-level API; the pipeline names the same choice
+ * by its strategy (`mmap` brings windows in as overlays, `pread` as copies) and never translates back.
+ */
 export type Placement = 'overlay' | 'copy';
 
 /** A file region present in the arena; the kernel works at `[pointer, pointer + length)`. */
@@ -67,7 +71,7 @@ export interface KernelHostOptions {
 }
 
 /** A file another program truncated under a run. */
-export function truncatedError(path: string): RawbrightError {
+function truncatedError(path: string): RawbrightError {
   return new RawbrightError(
     'ERR_FILE_TRUNCATED',
     `${path} was truncated by another program while it was being brightened`,

@@ -26,30 +26,17 @@ import {
 } from './types.js';
 import { createWasmKernel } from './wasm.js';
 
-export type { AdjustOp, CheckedOp, OpName, OpTables, PerBand } from './ops.js';
+export type { AdjustOp } from './ops.js';
 export {
-  addOnlyDeltas,
-  applyChain,
   applyTables,
   buildTables,
   checkOps,
-  MAX_OPS,
-  OP_NAMES,
   roundHalfEven,
   tablesAreInvert,
   tablesAsAdd,
 } from './ops.js';
-export type {
-  Bands,
-  BrightenParams,
-  ByteOrder,
-  Channels,
-  Kernel,
-  KernelName,
-  RgbaBrightenParams,
-  SampleType,
-} from './types.js';
-export { BAND_COUNTS, BYTE_ORDERS, CHANNEL_MODES, KERNEL_NAMES, MAX_DELTA, SAMPLE_TYPES } from './types.js';
+export type { BrightenParams, Channels, Kernel, KernelName, SampleType } from './types.js';
+export { KERNEL_NAMES } from './types.js';
 export { wasmDataEnd } from './wasm.js';
 
 /**

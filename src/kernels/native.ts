@@ -51,8 +51,3 @@ function applyTables(
 export function createNativeKernel(): TableKernel {
   return Object.freeze({ name: 'native' as const, brighten, applyTables });
 }
-
-/** The vector path the native kernel takes on this CPU: `'avx2'`, `'sse2'` or `'scalar'`. */
-export function nativeKernelPath(): string {
-  return native.brightenPath;
-}

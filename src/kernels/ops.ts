@@ -148,13 +148,7 @@ export function roundHalfEven(x: number): number {
  * @param x the sample's value (signed for int16)
  * @returns the rounded result, within [lo, hi]
  */
-export function applyChain(
-  ops: readonly CheckedOp[],
-  band: number,
-  x: number,
-  lo: number,
-  hi: number,
-): number {
+function applyChain(ops: readonly CheckedOp[], band: number, x: number, lo: number, hi: number): number {
   let v = x;
   const span = hi - lo;
   for (const op of ops) {

@@ -22,7 +22,7 @@ import {
 } from '../pixels.js';
 
 export type { Bands, ByteOrder, Channels, SampleType } from '../pixels.js';
-export { BAND_COUNTS, BYTE_ORDERS, CHANNEL_MODES, SAMPLE_TYPES } from '../pixels.js';
+export { CHANNEL_MODES, SAMPLE_TYPES } from '../pixels.js';
 
 /** The kernel implementations. */
 export type KernelName = 'js' | 'wasm' | 'wasm-simd' | 'native';
@@ -30,10 +30,8 @@ export type KernelName = 'js' | 'wasm' | 'wasm-simd' | 'native';
 /** Every kernel name, reference first. */
 export const KERNEL_NAMES: readonly KernelName[] = Object.freeze(['js', 'wasm', 'wasm-simd', 'native']);
 
-/** Bytes per pixel of the default layout (4 bands, RGBA); other layouts: `bytesPerPixel(bands)`. */
-export const BYTES_PER_PIXEL = bytesPerPixel(DEFAULT_BANDS);
 /** The largest |delta|: anything larger saturates every sample of either type anyway. */
-export const MAX_DELTA = 65535;
+const MAX_DELTA = 65535;
 
 /** What a brighten call does to each pixel. */
 export interface BrightenParams {

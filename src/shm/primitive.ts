@@ -7,7 +7,7 @@ import { RawbrightError } from '../errors.js';
 import { type OpenSharedMemoryOptions, SharedMemory } from './shared-memory.js';
 import { WordWaiter } from './wait.js';
 
-export const PRIMITIVE_BYTES = 64;
+const PRIMITIVE_BYTES = 64;
 const LAYOUT_VERSION = 1;
 // How long open() waits for a creator to finish writing the header.
 const OPEN_WAIT_MS = 1000;

@@ -10,7 +10,7 @@ import { isInteger } from '../validate.js';
 // setTimeout's limit: longer waits are "forever".
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** The longest spin a caller may ask for, in microseconds. */
-export const MAX_SPIN_US = 1_000_000;
+const MAX_SPIN_US = 1_000_000;
 
 export type WaitOutcome = 'changed' | 'timeout' | 'aborted' | 'closed';
 

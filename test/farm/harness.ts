@@ -21,7 +21,7 @@ export function cli(args: string[]): { status: number | null; stdout: string; st
 }
 
 /** A deterministic generator (mulberry32), so a seed replays a run's choices. */
-export function random(seed: number): () => number {
+function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -33,7 +33,7 @@ export function random(seed: number): () => number {
 }
 
 /** Worker options that hand a dead worker's job over within about two seconds. */
-export const QUICK_TAKEOVER = ['--lock-duration', '1500', '--stalled-interval', '1000'];
+const QUICK_TAKEOVER = ['--lock-duration', '1500', '--stalled-interval', '1000'];
 
 export interface WorkerProcess {
   host: Host;
@@ -43,12 +43,7 @@ export interface WorkerProcess {
   stderr: string;
 }
 
-export function startWorker(
-  host: Host,
-  redis: RedisServer,
-  queue: string,
-  extra: string[] = [],
-): WorkerProcess {
+function startWorker(host: Host, redis: RedisServer, queue: string, extra: string[] = []): WorkerProcess {
   const argv = [
     process.execPath,
     CLI,

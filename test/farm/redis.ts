@@ -23,7 +23,7 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export function requireRedisServer(): void {
+function requireRedisServer(): void {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (probe.error !== undefined || probe.status !== 0) {
     throw new Error(

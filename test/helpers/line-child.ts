@@ -12,6 +12,8 @@ export interface LineChild {
   /** Writes one line to the child's stdin. */
   send(line: string): void;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves with the exit code once the child has exited and its stdout is all read (`lines()` is complete). */
+  closed: Promise<number | null>;
 }
 
 export function startLineChild(command: string, args: string[], label = args.join(' ')): LineChild {
@@ -38,9 +40,11 @@ export function startLineChild(command: string, args: string[], label = args.joi
       for (const listener of listeners) listener();
     });
   });
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return {
     process: child,
     exited,
+    closed,
     lines: () => [...lines],
     stderr: () => stderr,
     send(line) {

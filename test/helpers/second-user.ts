@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { type LineChild, startLineChild } from './line-child.js';
 
 export const SECOND_UID = 65534;
-export const SECOND_GID = 65534;
+const SECOND_GID = 65534;
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SETPRIV_ARGS = [`--reuid=${SECOND_UID}`, `--regid=${SECOND_GID}`, '--clear-groups'];

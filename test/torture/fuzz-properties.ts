@@ -26,7 +26,7 @@ import { MappedFile } from '../../dist/file/mapped-file.js';
 const SLOW_MS = 250;
 
 /** Runs `parse`, and checks that it returned, or threw a RawbrightError with one of `codes`, in time. */
-export function outcome<T>(codes: readonly string[], parse: () => T): { value?: T; code?: string } {
+function outcome<T>(codes: readonly string[], parse: () => T): { value?: T; code?: string } {
   const started = performance.now();
   let result: { value?: T; code?: string };
   try {
@@ -43,7 +43,7 @@ export function outcome<T>(codes: readonly string[], parse: () => T): { value?: 
 }
 
 /** Byte-level mutations of a valid input: flips, insertions, deletions, duplications, truncations. */
-export function mutated(seed: Uint8Array): fc.Arbitrary<Uint8Array> {
+function mutated(seed: Uint8Array): fc.Arbitrary<Uint8Array> {
   const edit = fc.oneof(
     fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.nat(7) }),
     fc.record({ kind: fc.constant('set' as const), at: fc.nat(), byte: fc.nat(255) }),

@@ -115,7 +115,7 @@ export type KillPlan =
  * Starts `rawbright ARGS` and kills it with SIGKILL as the plan says (or lets it finish if it ends
  * first). Returns how it ended.
  */
-export async function runAndKill(args: string[], plan: KillPlan): Promise<Finished & { killed: boolean }> {
+async function runAndKill(args: string[], plan: KillPlan): Promise<Finished & { killed: boolean }> {
   const { child, finished } = start(args);
   let over = false;
   finished.then(() => {
