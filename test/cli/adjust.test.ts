@@ -122,3 +122,110 @@ describe('rawbright adjust', () => {
     expect(readFileSync(path).equals(input)).toBe(true);
   });
 });
+
+/**
+ * Other programs' files (python3 tifffile, astropy; netpbm), adjusted through the CLI, read back by the same
+ * program and compared with the chain computed by numpy in float64 (np.clip after every op, np.rint at the end),
+ * independently of rawbright's code.
+ */
+const OTHER = `
+import json, sys
+import numpy as np
+kind, path, orig, chain = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+def run(x, lo, hi):
+    c = x.astype(np.float64)
+    for op in chain:
+        if op[0] == 'add': c = c + op[1]
+        elif op[0] == 'gain': c = c * op[1]
+        elif op[0] == 'levels': c = (c - op[1]) * (hi - lo) / (op[2] - op[1]) + lo
+        elif op[0] == 'invert': c = hi + lo - c
+        c = np.clip(c, lo, hi)
+    return np.rint(c)
+if kind == 'make-tiff':
+    import tifffile
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 65535, size=(61, 47, 3), endpoint=True, dtype=np.uint16)
+    a.reshape(-1)[:4] = [0, 65535, 1, 65534]
+    tifffile.imwrite(path, a, photometric='rgb', rowsperstrip=5)
+    np.save(orig, a)
+elif kind == 'make-fits':
+    from astropy.io import fits
+    rng = np.random.default_rng(4)
+    a = rng.integers(-32768, 32767, size=(33, 41), endpoint=True, dtype=np.int16)
+    a.reshape(-1)[:4] = [-32768, 32767, 0, -1]
+    fits.PrimaryHDU(a).writeto(path)
+    np.save(orig, a)
+elif kind == 'check-tiff':
+    import tifffile
+    got = tifffile.imread(path).astype(np.float64)
+    print(json.dumps(bool(np.array_equal(got, run(np.load(orig), 0.0, 65535.0)))))
+elif kind == 'check-fits':
+    from astropy.io import fits
+    with fits.open(path) as f:
+        got = f[0].data.astype(np.float64)
+    print(json.dumps(bool(np.array_equal(got, run(np.load(orig), -32768.0, 32767.0)))))
+elif kind == 'check-pgm':
+    w, h, maxval = int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
+    def raster(p):
+        data = open(p, 'rb').read()
+        return np.frombuffer(data[len(data) - w * h * 2:], dtype='>u2')
+    got = raster(path).astype(np.float64)
+    print(json.dumps(bool(np.array_equal(got, run(raster(orig), 0.0, maxval)))))
+`;
+
+function other(args: string[]): string {
+  const run = spawnSync(PYTHON, ['-c', OTHER, ...args], { encoding: 'utf8' });
+  expect(run.status, run.stderr).toBe(0);
+  return run.stdout.trim();
+}
+
+type Step = [string, ...number[]];
+const FLAGS = (chain: Step[]) =>
+  chain.flatMap(([op, ...v]) =>
+    op === 'levels'
+      ? ['--levels', `${v[0]}:${v[1]}`]
+      : op === 'invert'
+        ? ['--invert']
+        : [`--${op}`, String(v[0])],
+  );
+
+describe("adjust on other programs' files, against numpy", () => {
+  const hasAll =
+    spawnSync(PYTHON, ['-c', 'import numpy, tifffile, astropy'], { stdio: 'ignore' }).status === 0 &&
+    spawnSync('sh', ['-c', 'command -v pgmramp && command -v pamdepth'], { stdio: 'ignore' }).status === 0;
+  // An arithmetic chain (gain then a fractional add) and a table chain (levels, gain, add, invert).
+  const chains: Step[][] = [
+    [
+      ['gain', 1.1],
+      ['add', -100.5],
+    ],
+    [['levels', 1000, 60000], ['gain', 1.05], ['add', -300.5], ['invert']],
+  ];
+  for (const kernel of ['wasm-simd', 'native', 'js']) {
+    chains.forEach((chain, n) => {
+      it.runIf(hasAll)(
+        `${kernel}, chain ${n}: tifffile RGB TIFF, astropy int16 FITS, netpbm 16-bit PGM`,
+        () => {
+          const json = JSON.stringify(chain);
+          const base = join(tmp.dir, `other-${kernel}-${n}`);
+          for (const kind of ['tiff', 'fits'] as const) {
+            const path = `${base}.${kind === 'tiff' ? 'tif' : 'fits'}`;
+            other([`make-${kind}`, path, `${base}-${kind}.npy`, json]);
+            const run = rawbright(['adjust', path, ...FLAGS(chain), '--kernel', kernel]);
+            expect(run.status, run.stderr).toBe(0);
+            expect(other([`check-${kind}`, path, `${base}-${kind}.npy`, json])).toBe('true');
+          }
+          const pgm = `${base}.pgm`;
+          const made = spawnSync('sh', [
+            '-c',
+            `pgmramp -lr 301 7 | pamdepth 65535 > ${pgm} && cp ${pgm} ${pgm}.orig`,
+          ]);
+          expect(made.status).toBe(0);
+          const run = rawbright(['adjust', pgm, ...FLAGS(chain), '--kernel', kernel]);
+          expect(run.status, run.stderr).toBe(0);
+          expect(other(['check-pgm', pgm, `${pgm}.orig`, json, '301', '7', '65535'])).toBe('true');
+        },
+      );
+    });
+  }
+});
