@@ -1,7 +1,7 @@
 // `rawbright adjust`: ops in command-line order, checked against numpy (another program's float64 and rint),
 // bad values refused with the file unchanged, every brighten option passed through, brighten --by = adjust --add.
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { randomBytes, sha256, tempDir, writeRaw } from '../helpers/raw.js';
@@ -228,4 +228,68 @@ describe("adjust on other programs' files, against numpy", () => {
       );
     });
   }
+});
+
+describe('kill -9 in the middle of an adjust chain, then resume', () => {
+  const MiB = 1024 * 1024;
+  const input = randomBytes(64 * MiB, 17);
+  const WINDOWS = 256;
+  const chain = ['--levels', '1000:60000', '--gain', '1.05', '--gamma', '1.8', '--add', '-20.5', '--invert'];
+
+  /** Windows the journal's done map counts (it starts at byte 4096 of the journal). */
+  function windowsDone(path: string): number {
+    try {
+      const fd = openSync(`${path}.rawbright-journal`, 'r');
+      const map = Buffer.alloc(WINDOWS);
+      readSync(fd, map, 0, WINDOWS, 4096);
+      closeSync(fd);
+      return map.reduce((sum, byte) => sum + byte, 0);
+    } catch {
+      return 0;
+    }
+  }
+
+  it('resume gives the bytes of the uninterrupted run (and numpy agrees)', async () => {
+    const reference = fixture(input);
+    const whole = rawbright(['adjust', reference, ...chain, '--window', '256KiB']);
+    expect(whole.status, whole.stderr).toBe(0);
+    let resumed = 0;
+    for (const fraction of [0.2, 0.5, 0.8]) {
+      const path = fixture(input);
+      // The js kernel and small windows make the run long enough to be killed in the middle.
+      const child = spawn('node', [CLI, 'adjust', path, ...chain, '--window', '256KiB', '--kernel', 'js'], {
+        stdio: 'ignore',
+      });
+      let running = true;
+      const exited = new Promise<void>((r) =>
+        child.on('exit', () => {
+          running = false;
+          r();
+        }),
+      );
+      while (running && windowsDone(path) < fraction * WINDOWS) await new Promise((r) => setTimeout(r, 1));
+      child.kill('SIGKILL');
+      await exited;
+      if (existsSync(`${path}.rawbright-journal`)) {
+        const resume = rawbright(['resume', path]);
+        expect(resume.status, resume.stderr).toBe(0);
+        expect(resume.stdout).toMatch(/^resumed: /);
+        resumed++;
+      }
+      expect(readFileSync(path).equals(readFileSync(reference))).toBe(true);
+      expect(existsSync(`${path}.rawbright-journal`)).toBe(false);
+    }
+    expect(resumed).toBeGreaterThanOrEqual(2);
+    if (hasNumpy) {
+      const fresh = fixture(input);
+      const want = numpyAdjust(fresh, [
+        '(c - 1000.) * (hi - lo) / (60000. - 1000.) + lo',
+        'c * 1.05',
+        'lo + (hi - lo) * np.power((c - lo) / (hi - lo), 1 / 1.8)',
+        'c + -20.5',
+        'hi + lo - c',
+      ]);
+      expect(readFileSync(reference).equals(want)).toBe(true);
+    }
+  }, 120_000);
 });
