@@ -480,3 +480,182 @@ export function invertSimd(
     band = band + 1 == bands ? 0 : band + 1;
   }
 }
+
+// ---- Linear chains as exact f64 SIMD arithmetic (wasm-simd) -----------------------------------------------
+
+// A chain of add, gain, levels and invert (no gamma) computed per sample in f64 with exactly the IEEE
+// operations of the float64 reference (src/kernels/ops.ts, applyChain), in the same order, so the bytes equal
+// the tables' bytes:
+//   add N     v + N
+//   gain F    v * F
+//   levels    ((v - B) * span) / D + lo, with span = hi - lo and D = W - B computed in f64 by the host
+//   invert    S - v, with S = hi + lo (exact: both are small integers)
+// then after every op the clamp min(max(v, lo), hi). The clamp uses f64x2.pmax / pmin (one maxpd / minpd on
+// x64; f64x2.max / min are several instructions each, for NaN and signed-zero rules): pmax(v, lo) is
+// `v < lo ? lo : v`, so a NaN v stays NaN as with Math.max, and only the sign of a zero can differ, which no
+// later op and no rounding turns into a different integer. After the last op v + 1.5 * 2^52 rounds v to an
+// integer, ties to even (the default IEEE rounding, as numpy.rint and f64x2.nearest), and leaves it in the low
+// 32 bits of the f64's bits: one add instead of nearest + trunc_sat. The low 32 bits of each pair are gathered
+// (i32x4.shuffle) and narrowed to 16 bits (narrow_i32x4_u for uint16, _s for int16: the values are in range,
+// so the saturation never acts). No NaN can arise: the host sends levels whose W - B overflows to the tables,
+// and every other intermediate is finite or ±Inf, which the clamp ends.
+//
+// The program (built by src/kernels/linear.ts) lies in wasm memory, 16-byte aligned; per op a 16-byte header
+// (i32 code at +0 with flags 0x100 / 0x200 where the clamp's low / high side cannot act, i32 bytes to the next
+// op at +4, f64 span at +8 for levels) and then its per-band constants,
+// each a pattern of 48 f64: entry s is the constant of sample s's band (s counted from the start of the range),
+// so the 8 samples of the k-th vector read entries (8k mod 24) .. (8k mod 24) + 7 (24 is a multiple of every
+// band count; 48 entries leave room for the native kernel's wider blocks).
+const LIN_ADD: i32 = 0;
+const LIN_GAIN: i32 = 1;
+const LIN_LEVELS: i32 = 2;
+const LIN_INVERT: i32 = 3;
+const PATTERN_BYTES: usize = 48 * 8;
+// 1.5 * 2^52: v + ROUNDER is an integer with the same low 32 bits as rint(v), for |v| < 2^31.
+const ROUNDER: f64 = 6755399441055744.0;
+
+// Eight samples of one vector through the program: x in lane order (already byte-swapped), `rot` the byte
+// offset of its first sample in each 48-entry pattern (0, 64 or 128). Returns the new samples (in lane order;
+// unchanged bands keep x's lanes, by `mask`).
+@inline
+function linearVector(
+  x: v128, prog: usize, nops: i32, rot: usize, signed: bool, lo: v128, hi: v128, sum: v128, mask: v128,
+): v128 {
+  const w0 = signed ? i32x4.extend_low_i16x8_s(x) : i32x4.extend_low_i16x8_u(x);
+  const w1 = signed ? i32x4.extend_high_i16x8_s(x) : i32x4.extend_high_i16x8_u(x);
+  // Every value fits i32 as it is (zero- or sign-extended), so the signed conversion serves both types.
+  let a0 = f64x2.convert_low_i32x4_s(w0);
+  let a1 = f64x2.convert_low_i32x4_s(i32x4.shuffle(w0, w0, 2, 3, 2, 3));
+  let a2 = f64x2.convert_low_i32x4_s(w1);
+  let a3 = f64x2.convert_low_i32x4_s(i32x4.shuffle(w1, w1, 2, 3, 2, 3));
+  let q = prog;
+  for (let k = 0; k < nops; k++) {
+    const word = load<i32>(q);
+    const code = word & 0xff;
+    const c = q + 16 + rot;
+    if (code == LIN_ADD) {
+      a0 = f64x2.add(a0, v128.load(c, 0));
+      a1 = f64x2.add(a1, v128.load(c, 16));
+      a2 = f64x2.add(a2, v128.load(c, 32));
+      a3 = f64x2.add(a3, v128.load(c, 48));
+    } else if (code == LIN_GAIN) {
+      a0 = f64x2.mul(a0, v128.load(c, 0));
+      a1 = f64x2.mul(a1, v128.load(c, 16));
+      a2 = f64x2.mul(a2, v128.load(c, 32));
+      a3 = f64x2.mul(a3, v128.load(c, 48));
+    } else if (code == LIN_LEVELS) {
+      const span = f64x2.splat(load<f64>(q, 8));
+      const d = c + PATTERN_BYTES;
+      a0 = f64x2.add(f64x2.div(f64x2.mul(f64x2.sub(a0, v128.load(c, 0)), span), v128.load(d, 0)), lo);
+      a1 = f64x2.add(f64x2.div(f64x2.mul(f64x2.sub(a1, v128.load(c, 16)), span), v128.load(d, 16)), lo);
+      a2 = f64x2.add(f64x2.div(f64x2.mul(f64x2.sub(a2, v128.load(c, 32)), span), v128.load(d, 32)), lo);
+      a3 = f64x2.add(f64x2.div(f64x2.mul(f64x2.sub(a3, v128.load(c, 48)), span), v128.load(d, 48)), lo);
+    } else {
+      a0 = f64x2.sub(sum, a0);
+      a1 = f64x2.sub(sum, a1);
+      a2 = f64x2.sub(sum, a2);
+      a3 = f64x2.sub(sum, a3);
+    }
+    // The host leaves out a clamp side that cannot act for any value (SKIP_LOW, SKIP_HIGH: exact).
+    if (!(word & 0x100)) {
+      a0 = f64x2.pmax(a0, lo);
+      a1 = f64x2.pmax(a1, lo);
+      a2 = f64x2.pmax(a2, lo);
+      a3 = f64x2.pmax(a3, lo);
+    }
+    if (!(word & 0x200)) {
+      a0 = f64x2.pmin(a0, hi);
+      a1 = f64x2.pmin(a1, hi);
+      a2 = f64x2.pmin(a2, hi);
+      a3 = f64x2.pmin(a3, hi);
+    }
+    q += <usize>load<i32>(q, 4);
+  }
+  const r = f64x2.splat(ROUNDER);
+  a0 = f64x2.add(a0, r);
+  a1 = f64x2.add(a1, r);
+  a2 = f64x2.add(a2, r);
+  a3 = f64x2.add(a3, r);
+  const i0 = i32x4.shuffle(a0, a1, 0, 2, 4, 6);
+  const i1 = i32x4.shuffle(a2, a3, 0, 2, 4, 6);
+  const y = signed ? i16x8.narrow_i32x4_s(i0, i1) : i16x8.narrow_i32x4_u(i0, i1);
+  return v128.bitselect(y, x, mask);
+}
+
+@inline
+function linearLoop(
+  ptr: usize, end: usize, prog: usize, nops: i32, scratch: usize, signed: bool, big: bool,
+  lo: f64, hi: f64, mask: v128,
+): void {
+  const vlo = f64x2.splat(lo), vhi = f64x2.splat(hi), sum = f64x2.splat(hi + lo);
+  let p = ptr;
+  let rot: usize = 0;
+  while (end - p >= 16) {
+    const x = v128.load(p, 0, 1);
+    const y = linearVector(big ? swapBytes(x) : x, prog, nops, rot, signed, vlo, vhi, sum, mask);
+    v128.store(p, big ? swapBytes(y) : y, 0, 1);
+    rot = rot == 128 ? 0 : rot + 64;
+    p += 16;
+  }
+  // The last < 16 bytes: through the same vector code on a 16-byte scratch copy (the lanes past the end compute
+  // on stale bytes and are not copied back), so the tail is exactly the vectors' arithmetic.
+  const left = end - p;
+  if (left == 0) return;
+  for (let i: usize = 0; i < left; i++) store<u8>(scratch + i, load<u8>(p + i));
+  const x = v128.load(scratch);
+  const y = linearVector(big ? swapBytes(x) : x, prog, nops, rot, signed, vlo, vhi, sum, mask);
+  v128.store(scratch, big ? swapBytes(y) : y);
+  for (let i: usize = 0; i < left; i++) store<u8>(p + i, load<u8>(scratch + i));
+}
+
+// One loop per type and byte order, exported so that binaryen keeps them apart (see loopAddU).
+export function linearU(p: usize, e: usize, prog: usize, n: i32, s: usize, lo: f64, hi: f64, m: v128): void {
+  linearLoop(p, e, prog, n, s, false, false, lo, hi, m);
+}
+export function linearS(p: usize, e: usize, prog: usize, n: i32, s: usize, lo: f64, hi: f64, m: v128): void {
+  linearLoop(p, e, prog, n, s, true, false, lo, hi, m);
+}
+export function linearUBig(p: usize, e: usize, prog: usize, n: i32, s: usize, lo: f64, hi: f64, m: v128): void {
+  linearLoop(p, e, prog, n, s, false, true, lo, hi, m);
+}
+export function linearSBig(p: usize, e: usize, prog: usize, n: i32, s: usize, lo: f64, hi: f64, m: v128): void {
+  linearLoop(p, e, prog, n, s, true, true, lo, hi, m);
+}
+
+/**
+ * Linear chain kernel (wasm-simd): every changed sample of [ptr, ptr + byteLength) through the program at
+ * `prog` (see above), in place.
+ * @param ptr first byte (any address), the start of a pixel
+ * @param byteLength a multiple of 2 * bands
+ * @param bands samples per pixel, 1..4
+ * @param changed how many bands change (all, or all but alpha: a prefix of the pixel)
+ * @param prog the program, 16-byte aligned, `nops` ops (1..256); it must not overlap the range
+ * @param scratch 16 bytes of scratch memory (16-byte aligned) outside the range and the program
+ * @param signed samples are int16 (else uint16)
+ * @param bigEndian samples are big-endian
+ * @param lo the smallest result (0 or -32768)
+ * @param hi the largest result (max for uint16, 32767 for int16)
+ */
+export function linearSimd(
+  ptr: usize, byteLength: usize, bands: i32, changed: i32, prog: usize, nops: i32, scratch: usize,
+  signed: bool, bigEndian: bool, lo: f64, hi: f64,
+): void {
+  if (byteLength == 0) return;
+  // Lane j of a vector holds a sample of band j % bands (bands 1, 2 and 4 divide 8; bands 3 has no alpha, so
+  // every lane changes and the pattern does not matter).
+  let mask = i16x8.splat(0);
+  mask = i16x8.replace_lane(mask, 0, 0 % bands < changed ? -1 : 0);
+  mask = i16x8.replace_lane(mask, 1, 1 % bands < changed ? -1 : 0);
+  mask = i16x8.replace_lane(mask, 2, 2 % bands < changed ? -1 : 0);
+  mask = i16x8.replace_lane(mask, 3, 3 % bands < changed ? -1 : 0);
+  mask = i16x8.replace_lane(mask, 4, 4 % bands < changed ? -1 : 0);
+  mask = i16x8.replace_lane(mask, 5, 5 % bands < changed ? -1 : 0);
+  mask = i16x8.replace_lane(mask, 6, 6 % bands < changed ? -1 : 0);
+  mask = i16x8.replace_lane(mask, 7, 7 % bands < changed ? -1 : 0);
+  const end = ptr + byteLength;
+  if (signed) {
+    if (bigEndian) linearSBig(ptr, end, prog, nops, scratch, lo, hi, mask);
+    else linearS(ptr, end, prog, nops, scratch, lo, hi, mask);
+  } else if (bigEndian) linearUBig(ptr, end, prog, nops, scratch, lo, hi, mask);
+  else linearU(ptr, end, prog, nops, scratch, lo, hi, mask);
+}

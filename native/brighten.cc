@@ -96,6 +96,50 @@ Napi::Value ApplyTables(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// applyLinear(buffer, offset, length, program, ops, bands, changed, signed, bigEndian, lo, hi): a linear adjust
+// chain as exact f64 arithmetic (brighten_kernel.h, LinearRange) in place. program: the ArrayBuffer that
+// src/kernels/linear.ts builds, `ops` ops; its layout is checked op by op here before any sample changes.
+Napi::Value ApplyLinear(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  BufferRange range = ArgBufferRange(info, 0, "buffer");
+  Napi::ArrayBuffer program = ArgArrayBuffer(info, 3, "program");
+  const int32_t ops = ArgSmallInt(info, 4, "ops", 1, 256, 1);
+  const int32_t bands = ArgSmallInt(info, 5, "bands", 1, 4, 4);
+  const int32_t changed = ArgSmallInt(info, 6, "changed", 1, 4, bands);
+  if (changed > bands) ThrowRangeError(env, "changed must be at most bands");
+  if (range.length % (2 * bands) != 0) ThrowRangeError(env, "length must be a multiple of 2 * bands (whole pixels)");
+  const bool isSigned = ArgBool(info, 7, "signed");
+  const bool bigEndian = ArgBool(info, 8, "bigEndian");
+  const int32_t lo = ArgSmallInt(info, 9, "lo", -32768, 0, 0);
+  const int32_t hi = ArgSmallInt(info, 10, "hi", 1, 65535, 65535);
+  const uint8_t* prog = static_cast<const uint8_t*>(program.Data());
+  const size_t size = program.ByteLength();
+  if (prog < range.data + range.length && range.data < prog + size) ThrowRangeError(env, "program must not overlap the range");
+  // Every op's header and constants inside the program.
+  size_t at = 0;
+  for (int32_t k = 0; k < ops; ++k) {
+    if (size < 16 || at > size - 16) ThrowRangeError(env, "program is shorter than its ops");
+    const int32_t code = kernel::ProgramInt(prog + at) & ~0x300;
+    const int32_t next = kernel::ProgramInt(prog + at + 4);
+    const size_t patterns = code == kernel::kLinearLevels ? 2 : code == kernel::kLinearInvert ? 0 : 1;
+    if (code < 0 || code > 3 || next != static_cast<int32_t>(16 + patterns * kernel::kPattern * 8) ||
+        static_cast<size_t>(next) > size - at) {
+      ThrowRangeError(env, "program has a bad op");
+    }
+    at += static_cast<size_t>(next);
+  }
+  kernel::LinearPlan plan{};
+  plan.program = prog;
+  plan.ops = ops;
+  plan.isSigned = isSigned;
+  plan.bigEndian = bigEndian;
+  plan.lo = lo;
+  plan.hi = hi;
+  for (int j = 0; j < 8; ++j) plan.mask[j] = (j % bands) < changed ? 0xffff : 0;
+  kernel::LinearRange(range.data, range.length, plan);
+  return env.Undefined();
+}
+
 // copyBytes(dst, dstOffset, src, srcOffset, length): memcpy (memmove if the ranges overlap).
 Napi::Value CopyBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -125,6 +169,7 @@ void InitBrighten(Napi::Env env, Napi::Object exports) {
   exports.Set("brighten", Napi::Function::New(env, Brighten, "brighten"));
   exports.Set("copyBytes", Napi::Function::New(env, CopyBytes, "copyBytes"));
   exports.Set("applyTables", Napi::Function::New(env, ApplyTables, "applyTables"));
+  exports.Set("applyLinear", Napi::Function::New(env, ApplyLinear, "applyLinear"));
   exports.Set("brightenPath", Napi::String::New(env, KernelPath()));
 }
 

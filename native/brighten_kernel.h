@@ -381,5 +381,185 @@ inline void LookupRange(uint8_t* p, size_t length, int bands, int changed, const
   }
 }
 
+// Linear adjust chains (add, gain, levels, invert; no gamma) as exact f64 arithmetic, the same program and the
+// same IEEE operations, in the same order, as the wasm-simd kernel (assembly/index.ts, linearSimd) and the float64
+// reference (src/kernels/ops.ts, applyChain): add v + N, gain v * F, levels ((v - B) * span) / D + lo, invert
+// (hi + lo) - v, each followed by the clamp, then rounding half to even. The program's layout is described in
+// src/kernels/linear.ts: per op a 16-byte header (int32 code with flags for clamp sides that cannot act, int32 bytes to the next op, double span) and
+// patterns of kPattern doubles, entry s holding the constant of sample s's band.
+//
+// SSE2, 128-bit vectors of two doubles, the very instructions V8 emits for the wasm (binding.gyp has no -march,
+// and SSE2 is what the addon may assume; an AVX2 version is possible like brighten's but is not written). The
+// clamp is maxpd(lo, v) then minpd(hi, v): a NaN v stays NaN (maxpd returns its second operand when either is
+// NaN), as Math.max; zeros' signs never change an integer result. Rounding: v + 1.5 * 2^52 - 32768 (uint16) or
+// + 1.5 * 2^52 (int16) rounds ties to even under the default rounding mode and leaves the result, biased by
+// -32768 for uint16, in the low 32 bits; those are packed to 16 bits with signed saturation (exact, every value
+// is in range) and the uint16 bias undone by flipping the top bit. No NaN can arise: the host (src/kernels/
+// linear.ts) sends levels whose W - B overflows to the tables, and every other intermediate is finite or ±Inf,
+// which the clamp ends. The last < 16 bytes go through the same vector code on a copy.
+constexpr int kLinearAdd = 0, kLinearGain = 1, kLinearLevels = 2, kLinearInvert = 3;
+constexpr size_t kPattern = 48;
+
+struct LinearPlan {
+  const uint8_t* program;
+  int ops;
+  bool isSigned, bigEndian;
+  double lo, hi;
+  uint16_t mask[8];  // 0xffff in the lanes of changed bands (lane j holds band j % bands)
+};
+
+inline int32_t ProgramInt(const uint8_t* at) {
+  int32_t v;
+  std::memcpy(&v, at, 4);
+  return v;
+}
+inline double ProgramDouble(const uint8_t* at) {
+  double v;
+  std::memcpy(&v, at, 8);
+  return v;
+}
+
+#if RAWBRIGHT_X86
+
+inline __m128d LoadPair(const uint8_t* at) { return _mm_loadu_pd(reinterpret_cast<const double*>(at)); }
+
+// Eight samples (lane order) through the program; `rot` is the byte offset of the first in each pattern.
+inline __m128i LinearVector128(__m128i x, const LinearPlan& plan, size_t rot, __m128i mask) {
+  const __m128d lo = _mm_set1_pd(plan.lo), hi = _mm_set1_pd(plan.hi), sum = _mm_set1_pd(plan.hi + plan.lo);
+  __m128i w0, w1;
+  if (plan.isSigned) {
+    w0 = _mm_srai_epi32(_mm_unpacklo_epi16(x, x), 16);
+    w1 = _mm_srai_epi32(_mm_unpackhi_epi16(x, x), 16);
+  } else {
+    w0 = _mm_unpacklo_epi16(x, _mm_setzero_si128());
+    w1 = _mm_unpackhi_epi16(x, _mm_setzero_si128());
+  }
+  __m128d a0 = _mm_cvtepi32_pd(w0), a1 = _mm_cvtepi32_pd(_mm_shuffle_epi32(w0, 0xee));
+  __m128d a2 = _mm_cvtepi32_pd(w1), a3 = _mm_cvtepi32_pd(_mm_shuffle_epi32(w1, 0xee));
+  const uint8_t* q = plan.program;
+  for (int k = 0; k < plan.ops; ++k) {
+    const int32_t word = ProgramInt(q);
+    const int32_t code = word & 0xff;
+    const uint8_t* c = q + 16 + rot;
+    if (code == kLinearAdd) {
+      a0 = _mm_add_pd(a0, LoadPair(c));
+      a1 = _mm_add_pd(a1, LoadPair(c + 16));
+      a2 = _mm_add_pd(a2, LoadPair(c + 32));
+      a3 = _mm_add_pd(a3, LoadPair(c + 48));
+    } else if (code == kLinearGain) {
+      a0 = _mm_mul_pd(a0, LoadPair(c));
+      a1 = _mm_mul_pd(a1, LoadPair(c + 16));
+      a2 = _mm_mul_pd(a2, LoadPair(c + 32));
+      a3 = _mm_mul_pd(a3, LoadPair(c + 48));
+    } else if (code == kLinearLevels) {
+      const __m128d span = _mm_set1_pd(ProgramDouble(q + 8));
+      const uint8_t* d = c + kPattern * 8;
+      a0 = _mm_add_pd(_mm_div_pd(_mm_mul_pd(_mm_sub_pd(a0, LoadPair(c)), span), LoadPair(d)), lo);
+      a1 = _mm_add_pd(_mm_div_pd(_mm_mul_pd(_mm_sub_pd(a1, LoadPair(c + 16)), span), LoadPair(d + 16)), lo);
+      a2 = _mm_add_pd(_mm_div_pd(_mm_mul_pd(_mm_sub_pd(a2, LoadPair(c + 32)), span), LoadPair(d + 32)), lo);
+      a3 = _mm_add_pd(_mm_div_pd(_mm_mul_pd(_mm_sub_pd(a3, LoadPair(c + 48)), span), LoadPair(d + 48)), lo);
+    } else {
+      a0 = _mm_sub_pd(sum, a0);
+      a1 = _mm_sub_pd(sum, a1);
+      a2 = _mm_sub_pd(sum, a2);
+      a3 = _mm_sub_pd(sum, a3);
+    }
+    // The host leaves out a clamp side that cannot act for any value (flags 0x100, 0x200: exact).
+    if (!(word & 0x100)) {
+      a0 = _mm_max_pd(lo, a0);
+      a1 = _mm_max_pd(lo, a1);
+      a2 = _mm_max_pd(lo, a2);
+      a3 = _mm_max_pd(lo, a3);
+    }
+    if (!(word & 0x200)) {
+      a0 = _mm_min_pd(hi, a0);
+      a1 = _mm_min_pd(hi, a1);
+      a2 = _mm_min_pd(hi, a2);
+      a3 = _mm_min_pd(hi, a3);
+    }
+    q += ProgramInt(q + 4);
+  }
+  const __m128d r = _mm_set1_pd(plan.isSigned ? 6755399441055744.0 : 6755399441055744.0 - 32768.0);
+  const __m128i i0 = _mm_castps_si128(_mm_shuffle_ps(_mm_castpd_ps(_mm_add_pd(a0, r)), _mm_castpd_ps(_mm_add_pd(a1, r)),
+                                             _MM_SHUFFLE(2, 0, 2, 0)));
+  const __m128i i1 = _mm_castps_si128(_mm_shuffle_ps(_mm_castpd_ps(_mm_add_pd(a2, r)), _mm_castpd_ps(_mm_add_pd(a3, r)),
+                                             _MM_SHUFFLE(2, 0, 2, 0)));
+  __m128i y = _mm_packs_epi32(i0, i1);
+  if (!plan.isSigned) y = _mm_xor_si128(y, _mm_set1_epi16(static_cast<int16_t>(0x8000)));
+  // bitselect: y in changed lanes, x elsewhere.
+  return _mm_or_si128(_mm_and_si128(mask, y), _mm_andnot_si128(mask, x));
+}
+
+template <bool big>
+inline void LinearLoop128(uint8_t* p, uint8_t* end, const LinearPlan& plan) {
+  const __m128i mask = _mm_loadu_si128(reinterpret_cast<const __m128i*>(plan.mask));
+  size_t rot = 0;
+  for (; end - p >= 16; p += 16) {
+    __m128i x = Load128(p);
+    if constexpr (big) x = Swap128(x);
+    __m128i y = LinearVector128(x, plan, rot, mask);
+    if constexpr (big) y = Swap128(y);
+    Store128(p, y);
+    rot = rot == 128 ? 0 : rot + 64;
+  }
+  const size_t left = static_cast<size_t>(end - p);
+  if (left == 0) return;
+  alignas(16) uint8_t scratch[16] = {};
+  std::memcpy(scratch, p, left);
+  __m128i x = Load128(scratch);
+  if constexpr (big) x = Swap128(x);
+  __m128i y = LinearVector128(x, plan, rot, mask);
+  if constexpr (big) y = Swap128(y);
+  Store128(scratch, y);
+  std::memcpy(p, scratch, left);
+}
+
+#endif  // RAWBRIGHT_X86
+
+// Portable fallback (non-x86): the same operations one sample at a time.
+inline void LinearScalar(uint8_t* p, uint8_t* end, const LinearPlan& plan) {
+  const int lowByte = plan.bigEndian ? 1 : 0;
+  const int highByte = 1 - lowByte;
+  for (size_t s = 0; p != end; p += 2, ++s) {
+    if (plan.mask[s % 8] == 0) continue;
+    const uint32_t raw = static_cast<uint32_t>(p[lowByte]) | (static_cast<uint32_t>(p[highByte]) << 8);
+    double v = plan.isSigned ? static_cast<double>(static_cast<int16_t>(raw)) : static_cast<double>(raw);
+    const size_t at = (s % 24) * 8;
+    const uint8_t* q = plan.program;
+    for (int k = 0; k < plan.ops; ++k) {
+      const int32_t code = ProgramInt(q) & 0xff;
+      const uint8_t* c = q + 16 + at;
+      if (code == kLinearAdd) v = v + ProgramDouble(c);
+      else if (code == kLinearGain) v = v * ProgramDouble(c);
+      else if (code == kLinearLevels) {
+        v = ((v - ProgramDouble(c)) * ProgramDouble(q + 8)) / ProgramDouble(c + kPattern * 8) + plan.lo;
+      } else {
+        v = (plan.hi + plan.lo) - v;
+      }
+      v = plan.lo > v ? plan.lo : v;
+      v = plan.hi < v ? plan.hi : v;
+      q += ProgramInt(q + 4);
+    }
+    const double rounded = v + 6755399441055744.0;
+    uint64_t bits;
+    std::memcpy(&bits, &rounded, 8);
+    const uint32_t y = static_cast<uint32_t>(bits);
+    p[lowByte] = static_cast<uint8_t>(y & 0xff);
+    p[highByte] = static_cast<uint8_t>((y >> 8) & 0xff);
+  }
+}
+
+// length: a multiple of 2 * bands (p the start of a pixel); the program must not overlap the range.
+inline void LinearRange(uint8_t* p, size_t length, const LinearPlan& plan) {
+  if (length == 0) return;
+  uint8_t* end = p + length;
+#if RAWBRIGHT_X86
+  if (plan.bigEndian) return LinearLoop128<true>(p, end, plan);
+  LinearLoop128<false>(p, end, plan);
+#else
+  LinearScalar(p, end, plan);
+#endif
+}
+
 }  // namespace kernel
 }  // namespace rawbright

@@ -122,6 +122,24 @@ export interface NativeAddon {
     bands: number,
     changed: number,
   ): void;
+  /**
+   * A linear adjust chain in place as exact f64 arithmetic (native/brighten.cc, applyLinear): `program` from
+   * src/kernels/linear.ts with `ops` ops, the first `changed` of `bands` samples of each pixel changed, results
+   * clamped to [lo, hi] after every op and rounded half to even.
+   */
+  applyLinear(
+    buffer: ArrayBuffer,
+    offset: number,
+    length: number,
+    program: ArrayBuffer,
+    ops: number,
+    bands: number,
+    changed: number,
+    signed: boolean,
+    bigEndian: boolean,
+    lo: number,
+    hi: number,
+  ): void;
   /** memcpy (memmove if the ranges overlap): the memory-bandwidth reference for benchmarks. */
   copyBytes(dst: ArrayBuffer, dstOffset: number, src: ArrayBuffer, srcOffset: number, length: number): void;
   /** CRC-32 of the bytes as zlib.crc32(bytes, value) gives it, at memory speed (checksum.cc). */

@@ -5,6 +5,7 @@
  */
 import { oneOf } from '../validate.js';
 import { createJsKernel } from './js.js';
+import { type LinearProgram, linearProgram } from './linear.js';
 import { createNativeKernel } from './native.js';
 import {
   addOnlyDeltas,
@@ -18,6 +19,7 @@ import {
 import {
   type Bands,
   type BrightenParams,
+  type CheckedParams,
   checkBrightenArgs,
   KERNEL_NAMES,
   type Kernel,
@@ -85,6 +87,38 @@ function tablesFor(
   return tables;
 }
 
+/** Per tables, the arithmetic program of their chain when it runs as arithmetic (see useArithmetic), else null. */
+const programs = new WeakMap<OpTables, LinearProgram | null>();
+
+/**
+ * Whether a linear chain runs as f64 SIMD arithmetic rather than through the tables, on a kernel that has both
+ * (wasm-simd, native). Decided by measurement (`rawbright bench kernels`, 64 MiB of 4-band uint16 with alpha
+ * kept, medians of 5, on the shared 2-core machine at load 11-17, so take the figures as ratios): arithmetic is
+ * ahead for one or two ops of add and gain (wasm-simd gain 1.1: 0.46-0.78 GB/s against 0.36-0.76 for its table
+ * loop; add +0.5: 0.70-0.84 against 0.51-0.57), behind as soon as levels comes in (its f64 division per sample:
+ * levels alone 0.39-0.55 against 0.43-0.66; levels, gain, add, invert 0.21-0.27 against 0.32-0.52), and each
+ * further op costs a whole pass of vector work while the table costs nothing more. So: arithmetic for chains of
+ * at most two ops without levels, the tables for every other chain. Both give the same bytes (the tests prove
+ * it on every input), so this choice is about speed alone.
+ */
+function useArithmetic(ops: readonly CheckedOp[]): boolean {
+  return ops.length <= 2 && ops.every((op) => op.op !== 'levels');
+}
+
+function programFor(
+  tables: OpTables,
+  ops: readonly CheckedOp[],
+  layout: CheckedParams,
+): LinearProgram | null {
+  let program = programs.get(tables);
+  if (program === undefined) {
+    const hi = layout.max;
+    program = useArithmetic(ops) ? (linearProgram(ops, layout.bands, layout.low, hi) ?? null) : null;
+    programs.set(tables, program);
+  }
+  return program;
+}
+
 /**
  * A kernel that also applies `params.ops`: a chain of one whole-number add becomes the kernel's own brighten
  * (SIMD saturating add where the kernel has it), every other chain goes through the per-band tables, built
@@ -131,6 +165,13 @@ function withOps(kernel: TableKernel): Kernel {
       if (invert) {
         // Proven equal on all 65,536 inputs of every band: the kernel's SIMD invert gives the same bytes.
         kernel.invert(buffer, byteOffset, byteLength, layout);
+        return;
+      }
+    }
+    if (kernel.linear !== undefined) {
+      const program = programFor(tables, ops, layout);
+      if (program !== null) {
+        kernel.linear(buffer, byteOffset, byteLength, program, layout);
         return;
       }
     }

@@ -3,8 +3,9 @@
  * reference the wasm kernels are measured against.
  */
 import { native } from '../addon.js';
+import type { LinearProgram } from './linear.js';
 import { changedBands, HOST_IS_LITTLE_ENDIAN, type OpTables, packTables } from './ops.js';
-import { type BrightenParams, checkBrightenArgs, type TableKernel } from './types.js';
+import { type BrightenParams, type CheckedParams, checkBrightenArgs, type TableKernel } from './types.js';
 
 function brighten(buffer: ArrayBuffer, byteOffset: number, byteLength: number, params: BrightenParams): void {
   // Checked here too (the addon checks again) so every kernel refuses bad input with the same message.
@@ -44,10 +45,36 @@ function applyTables(
   );
 }
 
+/** A linear chain as exact f64 SSE2 arithmetic (native/brighten_kernel.h, LinearRange); arguments checked by the caller. */
+function linear(
+  buffer: ArrayBuffer,
+  byteOffset: number,
+  byteLength: number,
+  program: LinearProgram,
+  checked: CheckedParams,
+): void {
+  if (byteLength === 0) return;
+  const { bands } = checked;
+  const changed = checked.alpha || (bands !== 2 && bands !== 4) ? bands : bands - 1;
+  native.applyLinear(
+    buffer,
+    byteOffset,
+    byteLength,
+    program.bytes,
+    program.ops,
+    bands,
+    changed,
+    checked.signed,
+    checked.bigEndian,
+    program.lo,
+    program.hi,
+  );
+}
+
 /**
  * Creates the native kernel. It works on any ArrayBuffer (wasm memory buffers and mapped windows included).
  * @returns a kernel named `'native'`
  */
 export function createNativeKernel(): TableKernel {
-  return Object.freeze({ name: 'native' as const, brighten, applyTables });
+  return Object.freeze({ name: 'native' as const, brighten, applyTables, linear });
 }

@@ -117,6 +117,17 @@ export interface TableKernel extends Kernel {
    * proven equal to invert on all inputs. Arguments as brighten's, already checked.
    */
   invert?(buffer: ArrayBuffer, byteOffset: number, byteLength: number, checked: CheckedParams): void;
+  /**
+   * A linear chain (add, gain, levels, invert) as exact f64 SIMD arithmetic, where the kernel has it (wasm-simd,
+   * native): the program from ./linear.ts, arguments already checked.
+   */
+  linear?(
+    buffer: ArrayBuffer,
+    byteOffset: number,
+    byteLength: number,
+    program: import('./linear.js').LinearProgram,
+    checked: CheckedParams,
+  ): void;
 }
 
 /** The checked form of a brighten call's parameters. */

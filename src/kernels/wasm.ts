@@ -5,13 +5,15 @@
  *
  * Memory use: the module has no static data and never allocates, so instantiating it writes nothing into
  * the memory, and brighten touches only the bytes a call names. Bytes below {@link wasmDataEnd} belong to the
- * module: an adjust chain's tables (one 65,536-entry u16 table per changed band, up to 512 KiB) are written
- * there on the first table call with those tables in that memory, and reused until other tables come. Hosts
+ * module: an adjust chain's tables (one 65,536-entry u16 table per changed band, up to 512 KiB), or a linear
+ * chain's arithmetic program (./linear.ts, at most 196 KiB, and 16 bytes of scratch at the region's end), are
+ * written there on the first call with them in that memory, and reused until others come. Hosts
  * keep their arena above it and never write below it.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { errorCode, invalidParameterError, RawbrightError } from '../errors.js';
+import type { LinearProgram } from './linear.js';
 import { changedBands, type OpTables, packTables } from './ops.js';
 import { type BrightenParams, type CheckedParams, checkBrightenArgs, type TableKernel } from './types.js';
 
@@ -25,6 +27,20 @@ interface KernelExports {
   brightenScalar: BrightenExport;
   /** lookupTables(ptr, byteLength, bands, changed, tables): the adjust tables in place (both wasm kernels). */
   lookupTables(ptr: number, byteLength: number, bands: number, changed: number, tables: number): void;
+  /** linearSimd(ptr, byteLength, bands, changed, prog, nops, scratch, signed, bigEndian, lo, hi). */
+  linearSimd(
+    ptr: number,
+    byteLength: number,
+    bands: number,
+    changed: number,
+    prog: number,
+    nops: number,
+    scratch: number,
+    signed: number,
+    bigEndian: number,
+    lo: number,
+    hi: number,
+  ): void;
   /** invertSimd(ptr, byteLength, bands, signed, alpha, bigEndian, max): hi + lo - x in place (SIMD). */
   invertSimd(
     ptr: number,
@@ -64,8 +80,8 @@ const MAX_CALL_BYTES = 2 ** 30;
 let compiled: WebAssembly.Module | undefined;
 const instances = new WeakMap<WebAssembly.Memory, KernelExports>();
 let tablesStart: number | undefined;
-/** Per memory, the tables now in its tables region. */
-const loaded = new WeakMap<WebAssembly.Memory, Uint16Array>();
+/** Per memory, the tables (or linear program) now in its tables region. */
+const loaded = new WeakMap<WebAssembly.Memory, Uint16Array | ArrayBuffer>();
 
 function wasmModule(): WebAssembly.Module {
   if (compiled === undefined) {
@@ -208,6 +224,53 @@ export function createWasmKernel(name: 'wasm' | 'wasm-simd', memory: WebAssembly
       exports.lookupTables(byteOffset + done, Math.min(piece, byteLength - done), bands, changed, at);
     }
   }
+  /** wasm-simd: a linear chain as f64 SIMD arithmetic (assembly/index.ts, linearSimd); arguments checked by the caller. */
+  function linear(
+    buffer: ArrayBuffer,
+    byteOffset: number,
+    byteLength: number,
+    program: LinearProgram,
+    checked: CheckedParams,
+  ): void {
+    if (buffer !== memory.buffer) {
+      throw new RawbrightError(
+        'ERR_FOREIGN_BUFFER',
+        `the ${name} kernel works only on its WebAssembly memory's current buffer (memory.buffer)`,
+      );
+    }
+    if (byteLength === 0) return;
+    const at = wasmTablesStart();
+    const end = wasmDataEnd();
+    if (buffer.byteLength < end || byteOffset < end) {
+      throw new RawbrightError(
+        'ERR_OUT_OF_RANGE',
+        `the ${name} kernel keeps adjust programs below byte ${end} of its memory: the range at ${byteOffset} (memory of ${buffer.byteLength} bytes) must lie above it`,
+      );
+    }
+    if (loaded.get(memory) !== program.bytes) {
+      new Uint8Array(buffer, at, program.bytes.byteLength).set(new Uint8Array(program.bytes));
+      loaded.set(memory, program.bytes);
+    }
+    const { bands } = checked;
+    const changed = checked.alpha || (bands !== 2 && bands !== 4) ? bands : bands - 1;
+    const piece = MAX_CALL_BYTES - (MAX_CALL_BYTES % (2 * bands));
+    for (let done = 0; done < byteLength; done += piece) {
+      // Each piece restarts the constant patterns at entry 0 (band 0): right, as every piece is whole pixels.
+      exports.linearSimd(
+        byteOffset + done,
+        Math.min(piece, byteLength - done),
+        bands,
+        changed,
+        at,
+        program.ops,
+        end - 16,
+        checked.signed ? 1 : 0,
+        checked.bigEndian ? 1 : 0,
+        program.lo,
+        program.hi,
+      );
+    }
+  }
   function invert(buffer: ArrayBuffer, byteOffset: number, byteLength: number, checked: CheckedParams): void {
     if (buffer !== memory.buffer) {
       throw new RawbrightError(
@@ -230,6 +293,6 @@ export function createWasmKernel(name: 'wasm' | 'wasm-simd', memory: WebAssembly
     }
   }
   return Object.freeze(
-    name === 'wasm-simd' ? { name, brighten, applyTables, invert } : { name, brighten, applyTables },
+    name === 'wasm-simd' ? { name, brighten, applyTables, invert, linear } : { name, brighten, applyTables },
   );
 }

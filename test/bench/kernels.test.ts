@@ -84,6 +84,8 @@ describe('runKernelBench', () => {
     expect(result.operations.map((o) => o.label)).toEqual([
       'add +1000',
       'gain 1.1',
+      'add +0.5 (a fraction)',
+      'gain 1.1, add -100.5',
       'levels 1000:60000',
       'gamma 2.2',
       'invert',
@@ -102,9 +104,15 @@ describe('runKernelBench', () => {
         );
       }
     }
-    // Every table operation (all but add), for wasm and wasm-simd, against 1 GB/s.
-    expect(result.operationTargets).toHaveLength(10);
-    expect(result.operationTargets.every((t) => t.wanted === 1)).toBe(true);
+    // Every operation but the whole add: wasm against 1 GB/s, wasm-simd against 1 GB/s (tables) or 0.9x native
+    // (the three arithmetic rows).
+    expect(result.operationTargets).toHaveLength(14);
+    expect(result.operationTargets.filter((t) => t.wanted === 0.9).map((t) => t.description)).toEqual([
+      'wasm-simd gain 1.1 (arithmetic) at least 0.9x native',
+      'wasm-simd add +0.5 (a fraction) (arithmetic) at least 0.9x native',
+      'wasm-simd gain 1.1, add -100.5 (arithmetic) at least 0.9x native',
+    ]);
+    expect(result.operationTargets[1]?.measured).toBe(result.operations[1]?.ratios.vsNative['wasm-simd']);
     expect(result.operationTargets[0]?.description).toBe('wasm gain 1.1 at least 1 GB/s');
     expect(result.operationTargets[0]?.measured).toBe(result.operations[1]?.kernels.wasm.gbps.median);
     expect(runKernelBench({ runs: 1, sizeBytes: 64, layouts: [], operations: [] }).operations).toEqual([]);
@@ -166,7 +174,7 @@ describe('rawbright bench kernels', () => {
       expect(result.runs).toBe(2);
       expect(Object.keys(result.kernels)).toEqual(['js', 'wasm', 'wasm-simd', 'native', 'memcpy']);
       expect(result.operations).toHaveLength(DEFAULT_KERNEL_BENCH_OPERATIONS.length);
-      expect(result.operationTargets).toHaveLength(10);
+      expect(result.operationTargets).toHaveLength(14);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,7 @@
 // `rawbright adjust`: ops in command-line order, checked against numpy (another program's float64 and rint),
 // bad values refused with the file unchanged, every brighten option passed through, brighten --by = adjust --add.
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { randomBytes, sha256, tempDir, writeRaw } from '../helpers/raw.js';
@@ -121,4 +121,175 @@ describe('rawbright adjust', () => {
     expect(run.status).not.toBe(0);
     expect(readFileSync(path).equals(input)).toBe(true);
   });
+});
+
+/**
+ * Other programs' files (python3 tifffile, astropy; netpbm), adjusted through the CLI, read back by the same
+ * program and compared with the chain computed by numpy in float64 (np.clip after every op, np.rint at the end),
+ * independently of rawbright's code.
+ */
+const OTHER = `
+import json, sys
+import numpy as np
+kind, path, orig, chain = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+def run(x, lo, hi):
+    c = x.astype(np.float64)
+    for op in chain:
+        if op[0] == 'add': c = c + op[1]
+        elif op[0] == 'gain': c = c * op[1]
+        elif op[0] == 'levels': c = (c - op[1]) * (hi - lo) / (op[2] - op[1]) + lo
+        elif op[0] == 'invert': c = hi + lo - c
+        c = np.clip(c, lo, hi)
+    return np.rint(c)
+if kind == 'make-tiff':
+    import tifffile
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 65535, size=(61, 47, 3), endpoint=True, dtype=np.uint16)
+    a.reshape(-1)[:4] = [0, 65535, 1, 65534]
+    tifffile.imwrite(path, a, photometric='rgb', rowsperstrip=5)
+    np.save(orig, a)
+elif kind == 'make-fits':
+    from astropy.io import fits
+    rng = np.random.default_rng(4)
+    a = rng.integers(-32768, 32767, size=(33, 41), endpoint=True, dtype=np.int16)
+    a.reshape(-1)[:4] = [-32768, 32767, 0, -1]
+    fits.PrimaryHDU(a).writeto(path)
+    np.save(orig, a)
+elif kind == 'check-tiff':
+    import tifffile
+    got = tifffile.imread(path).astype(np.float64)
+    print(json.dumps(bool(np.array_equal(got, run(np.load(orig), 0.0, 65535.0)))))
+elif kind == 'check-fits':
+    from astropy.io import fits
+    with fits.open(path) as f:
+        got = f[0].data.astype(np.float64)
+    print(json.dumps(bool(np.array_equal(got, run(np.load(orig), -32768.0, 32767.0)))))
+elif kind == 'check-pgm':
+    w, h, maxval = int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
+    def raster(p):
+        data = open(p, 'rb').read()
+        return np.frombuffer(data[len(data) - w * h * 2:], dtype='>u2')
+    got = raster(path).astype(np.float64)
+    print(json.dumps(bool(np.array_equal(got, run(raster(orig), 0.0, maxval)))))
+`;
+
+function other(args: string[]): string {
+  const run = spawnSync(PYTHON, ['-c', OTHER, ...args], { encoding: 'utf8' });
+  expect(run.status, run.stderr).toBe(0);
+  return run.stdout.trim();
+}
+
+type Step = [string, ...number[]];
+const FLAGS = (chain: Step[]) =>
+  chain.flatMap(([op, ...v]) =>
+    op === 'levels'
+      ? ['--levels', `${v[0]}:${v[1]}`]
+      : op === 'invert'
+        ? ['--invert']
+        : [`--${op}`, String(v[0])],
+  );
+
+describe("adjust on other programs' files, against numpy", () => {
+  const hasAll =
+    spawnSync(PYTHON, ['-c', 'import numpy, tifffile, astropy'], { stdio: 'ignore' }).status === 0 &&
+    spawnSync('sh', ['-c', 'command -v pgmramp && command -v pamdepth'], { stdio: 'ignore' }).status === 0;
+  // An arithmetic chain (gain then a fractional add) and a table chain (levels, gain, add, invert).
+  const chains: Step[][] = [
+    [
+      ['gain', 1.1],
+      ['add', -100.5],
+    ],
+    [['levels', 1000, 60000], ['gain', 1.05], ['add', -300.5], ['invert']],
+  ];
+  for (const kernel of ['wasm-simd', 'native', 'js']) {
+    chains.forEach((chain, n) => {
+      it.runIf(hasAll)(
+        `${kernel}, chain ${n}: tifffile RGB TIFF, astropy int16 FITS, netpbm 16-bit PGM`,
+        () => {
+          const json = JSON.stringify(chain);
+          const base = join(tmp.dir, `other-${kernel}-${n}`);
+          for (const kind of ['tiff', 'fits'] as const) {
+            const path = `${base}.${kind === 'tiff' ? 'tif' : 'fits'}`;
+            other([`make-${kind}`, path, `${base}-${kind}.npy`, json]);
+            const run = rawbright(['adjust', path, ...FLAGS(chain), '--kernel', kernel]);
+            expect(run.status, run.stderr).toBe(0);
+            expect(other([`check-${kind}`, path, `${base}-${kind}.npy`, json])).toBe('true');
+          }
+          const pgm = `${base}.pgm`;
+          const made = spawnSync('sh', [
+            '-c',
+            `pgmramp -lr 301 7 | pamdepth 65535 > ${pgm} && cp ${pgm} ${pgm}.orig`,
+          ]);
+          expect(made.status).toBe(0);
+          const run = rawbright(['adjust', pgm, ...FLAGS(chain), '--kernel', kernel]);
+          expect(run.status, run.stderr).toBe(0);
+          expect(other(['check-pgm', pgm, `${pgm}.orig`, json, '301', '7', '65535'])).toBe('true');
+        },
+      );
+    });
+  }
+});
+
+describe('kill -9 in the middle of an adjust chain, then resume', () => {
+  const MiB = 1024 * 1024;
+  const input = randomBytes(64 * MiB, 17);
+  const WINDOWS = 256;
+  const chain = ['--levels', '1000:60000', '--gain', '1.05', '--gamma', '1.8', '--add', '-20.5', '--invert'];
+
+  /** Windows the journal's done map counts (it starts at byte 4096 of the journal). */
+  function windowsDone(path: string): number {
+    try {
+      const fd = openSync(`${path}.rawbright-journal`, 'r');
+      const map = Buffer.alloc(WINDOWS);
+      readSync(fd, map, 0, WINDOWS, 4096);
+      closeSync(fd);
+      return map.reduce((sum, byte) => sum + byte, 0);
+    } catch {
+      return 0;
+    }
+  }
+
+  it('resume gives the bytes of the uninterrupted run (and numpy agrees)', async () => {
+    const reference = fixture(input);
+    const whole = rawbright(['adjust', reference, ...chain, '--window', '256KiB']);
+    expect(whole.status, whole.stderr).toBe(0);
+    let resumed = 0;
+    for (const fraction of [0.2, 0.5, 0.8]) {
+      const path = fixture(input);
+      // The js kernel and small windows make the run long enough to be killed in the middle.
+      const child = spawn('node', [CLI, 'adjust', path, ...chain, '--window', '256KiB', '--kernel', 'js'], {
+        stdio: 'ignore',
+      });
+      let running = true;
+      const exited = new Promise<void>((r) =>
+        child.on('exit', () => {
+          running = false;
+          r();
+        }),
+      );
+      while (running && windowsDone(path) < fraction * WINDOWS) await new Promise((r) => setTimeout(r, 1));
+      child.kill('SIGKILL');
+      await exited;
+      if (existsSync(`${path}.rawbright-journal`)) {
+        const resume = rawbright(['resume', path]);
+        expect(resume.status, resume.stderr).toBe(0);
+        expect(resume.stdout).toMatch(/^resumed: /);
+        resumed++;
+      }
+      expect(readFileSync(path).equals(readFileSync(reference))).toBe(true);
+      expect(existsSync(`${path}.rawbright-journal`)).toBe(false);
+    }
+    expect(resumed).toBeGreaterThanOrEqual(2);
+    if (hasNumpy) {
+      const fresh = fixture(input);
+      const want = numpyAdjust(fresh, [
+        '(c - 1000.) * (hi - lo) / (60000. - 1000.) + lo',
+        'c * 1.05',
+        'lo + (hi - lo) * np.power((c - lo) / (hi - lo), 1 / 1.8)',
+        'c + -20.5',
+        'hi + lo - c',
+      ]);
+      expect(readFileSync(reference).equals(want)).toBe(true);
+    }
+  }, 120_000);
 });

@@ -294,12 +294,15 @@ describe('each kernel runs its own table loop', () => {
         delta: 0,
         type: 'uint16',
         bands: 4,
-        ops: checkOps([{ op: 'invert' }], 4),
+        ops: checkOps([{ op: 'gamma', value: 2.2 }, { op: 'invert' }], 4),
       });
       expect(spy).toHaveBeenCalledTimes(1);
       expect(spy.mock.calls[0]?.slice(4)).toEqual([4, 3]);
+      const ops: AdjustOp[] = [{ op: 'gamma', value: 2.2 }, { op: 'invert' }];
       for (let i = 0; i < 20; i++)
-        expect(view.getUint16(1 + 2 * i, true)).toBe(i % 4 === 3 ? i * 3001 : 65535 - i * 3001);
+        expect(view.getUint16(1 + 2 * i, true)).toBe(
+          i % 4 === 3 ? i * 3001 : reference(ops, i % 4, i * 3001, 0, 65535),
+        );
     } finally {
       spy.mockRestore();
     }
