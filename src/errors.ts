@@ -143,6 +143,24 @@ export class RawbrightError extends Error {
 }
 
 /**
+ * The error of a run stopped by its `AbortSignal`: `name` is `'AbortError'`, as on Node's own APIs
+ * (`fs.readFile`, `fetch`, `timers/promises`), so `error.name === 'AbortError'` tells an abort from a
+ * failure; `code` stays `ERR_ABORTED`, the code rawbright has always given an interrupted run, and `cause`
+ * is the signal's reason.
+ */
+export function abortError(
+  message: string,
+  options: { path?: string; reason?: unknown } = {},
+): RawbrightError {
+  const error = new RawbrightError('ERR_ABORTED', message, {
+    path: options.path,
+    ...(options.reason !== undefined && { cause: options.reason }),
+  });
+  Object.defineProperty(error, 'name', { value: 'AbortError', configurable: true, writable: true });
+  return error;
+}
+
+/**
  * Turns an error thrown by the addon (a plain Error, TypeError or RangeError with a `code`) into a
  * RawbrightError with the same code, message, syscall and errno, so that callers can rely on
  * `instanceof RawbrightError`. `path` fills in the file for calls that know none (msync, madvise).

@@ -86,6 +86,11 @@ export interface BrightenOptions {
   journal?: boolean;
   /** fsync every window, so even a power cut loses nothing (slow: disk speed) [false]. */
   durable?: boolean;
+  /**
+   * Stops the run after the window in hand (an in-place run keeps its journal, for `resumeFile`); the promise
+   * rejects with a `RawbrightError` whose `name` is `'AbortError'`, `code` `'ERR_ABORTED'`, `cause` the
+   * signal's reason.
+   */
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
   /** @internal Benchmark levers. */

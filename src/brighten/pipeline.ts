@@ -342,7 +342,7 @@ async function runFile(checked: CheckedBrighten): Promise<Report> {
         ...(checked.ops !== undefined && { ops: checkOps(checked.ops, 4, checked.channels === 'rgb') }),
       };
       span = { offset, length, type };
-      if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);
+      if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false, common.signal.reason);
       if (out !== undefined) {
         // Preallocated; the workers copy the input into it window by window.
         output = await prepareOutput(file, { ...checked, out }, async (temporary) =>
@@ -365,7 +365,7 @@ async function runFile(checked: CheckedBrighten): Promise<Report> {
       const first = layout.extents[0]!;
       const last = layout.extents[layout.extents.length - 1]!;
       span = { offset: first.offset, length: last.offset + last.length - first.offset, type: params.type };
-      if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);
+      if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false, common.signal.reason);
       if (out !== undefined) {
         // Every byte outside the pixels is the input's: copy the whole file, then change the copy in place.
         output = await prepareOutput(file, { ...checked, out }, (temporary) =>
