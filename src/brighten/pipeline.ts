@@ -22,7 +22,14 @@ import { detectLayout } from '../formats/detect.js';
 import { type AdjustOp, type CheckedOp, checkOps } from '../kernels/ops.js';
 import type { BrightenParams } from '../kernels/types.js';
 import { CHANNEL_MODES, type Channels, SAMPLE_TYPES, type SampleType } from '../pixels.js';
-import { boolean, options as checkOptions, nonEmptyString, oneOf } from '../validate.js';
+import {
+  boolean,
+  options as checkOptions,
+  oneOf,
+  type PathLike,
+  pathArgument,
+  pathOrAsGiven,
+} from '../validate.js';
 import {
   checkJournalCurrent,
   checkJournalTrusted,
@@ -86,9 +93,10 @@ export const CHANNELS: readonly Channels[] = CHANNEL_MODES;
  * link: the same device and inode) would otherwise be brightened twice. A path that cannot be read is
  * kept: its run says why.
  */
-export function uniqueFiles(paths: readonly string[]): string[] {
+export function uniqueFiles(paths: readonly PathLike[]): string[] {
   const seen = new Set<string>();
-  return paths.filter((path) => {
+  // Each path as a string (one that is no path stays as it was, for its run to refuse).
+  return (paths.map(pathOrAsGiven) as string[]).filter((path) => {
     let key: string;
     try {
       const info = statSync(path);
@@ -236,7 +244,7 @@ async function startJournal(
  * console.log(`${report.gbps.toFixed(2)} GB/s`);
  * ```
  */
-export async function brightenFile(path: string, options: BrightenOptions): Promise<Report> {
+export async function brightenFile(path: PathLike, options: BrightenOptions): Promise<Report> {
   return runFile(checkBrightenOptions(path, options));
 }
 
@@ -275,7 +283,7 @@ export interface AdjustOptions extends Omit<BrightenOptions, 'by'> {
  * });
  * ```
  */
-export async function adjustFile(path: string, options: AdjustOptions): Promise<Report> {
+export async function adjustFile(path: PathLike, options: AdjustOptions): Promise<Report> {
   return runFile(checkAdjustOptions(path, options));
 }
 
@@ -284,7 +292,7 @@ export async function adjustFile(path: string, options: AdjustOptions): Promise<
  * @returns One report per file, in order; a file named twice (by any path) is adjusted once. The first
  * failure stops the batch and is thrown.
  */
-export async function adjustFiles(paths: readonly string[], options: AdjustOptions): Promise<Report[]> {
+export async function adjustFiles(paths: readonly PathLike[], options: AdjustOptions): Promise<Report[]> {
   if (!Array.isArray(paths)) throw invalidParameterError('paths', 'an array of paths', paths);
   if (options?.out !== undefined && paths.length > 1) {
     throw invalidParameterError('out', 'no out option when adjusting several files', options.out);
@@ -483,8 +491,8 @@ function checkJournalBelongs(journal: Journal, path: string, journalPath: string
  * @throws {RawbrightError} `ERR_JOURNAL_CORRUPT` (the file is left as it is), `ERR_JOURNAL_MISMATCH`
  * (the journal belongs to another file or size), `ERR_FILE_LOCKED` (a run is live), …
  */
-export async function resumeFile(path: string, options: ResumeOptions = {}): Promise<ResumeReport> {
-  const checkedPath = nonEmptyString('path', path);
+export async function resumeFile(path: PathLike, options: ResumeOptions = {}): Promise<ResumeReport> {
+  const checkedPath = pathArgument('path', path);
   const checkedOptions = checkOptions('options', options);
   const common = checkCommonOptions(checkedOptions);
   const discard = boolean('discard', checkedOptions.discard, false);
@@ -582,13 +590,13 @@ export type FileOutcome = { path: string; report: Report } | { path: string; err
  * result is one `{ path, report }` or `{ path, error }` per file instead; an aborted run still stops the
  * batch and is thrown.
  */
-export async function brightenFiles(paths: readonly string[], options: BrightenOptions): Promise<Report[]>;
+export async function brightenFiles(paths: readonly PathLike[], options: BrightenOptions): Promise<Report[]>;
 export async function brightenFiles(
-  paths: readonly string[],
+  paths: readonly PathLike[],
   options: BrightenOptions & { continueOnError: true },
 ): Promise<FileOutcome[]>;
 export async function brightenFiles(
-  paths: readonly string[],
+  paths: readonly PathLike[],
   options: BrightenOptions & { continueOnError?: boolean },
 ): Promise<Report[] | FileOutcome[]> {
   if (!Array.isArray(paths)) throw invalidParameterError('paths', 'an array of paths', paths);

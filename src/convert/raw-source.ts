@@ -8,7 +8,7 @@ import { refusePendingRun } from '../brighten/journal.js';
 import { RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
 import { SAMPLE_TYPES, type SampleType } from '../kernels/types.js';
-import { integerInRange, nonEmptyString, oneOf } from '../validate.js';
+import { integerInRange, oneOf, type PathLike, pathArgument } from '../validate.js';
 import {
   MAX_DIMENSION,
   RAW_BYTES_PER_PIXEL,
@@ -99,8 +99,8 @@ function settleShape(
  * @throws {RawbrightError} `ENOENT` and other errno codes, `ERR_SIDECAR_INVALID`, `ERR_SIDECAR_MISMATCH`,
  * `ERR_SIDECAR_CONFLICT`, `ERR_SIDECAR_MISSING`, `ERR_SIZE_MISMATCH`, `ERR_FILE_LOCKED`, `ERR_JOURNAL_EXISTS`.
  */
-export async function openRawSource(rawPath: string, opts: RawShapeOptions = {}): Promise<RawSource> {
-  const path = nonEmptyString('raw', rawPath);
+export async function openRawSource(rawPath: PathLike, opts: RawShapeOptions = {}): Promise<RawSource> {
+  const path = pathArgument('raw', rawPath);
   const given = checkShapeOptions(opts);
   const file = await MappedFile.openAsync(path, { access: 'read' });
   try {

@@ -416,10 +416,11 @@ export const BAD_INPUT_CASES: BadInputCase[] = [
     message: /for window but received 18446744073709551616n/,
   },
   {
-    name: 'API: a Buffer path',
-    setup: (d) => api(image(d), (path) => brightenFile(Buffer.from(path) as never, { by: 1 })),
-    code: 'ERR_INVALID_ARG_VALUE',
-    message: /non-empty string without NUL bytes for path/,
+    // A Buffer or a file: URL is a path, as in fs; a URL of another scheme is not.
+    name: 'API: an https: URL as the path',
+    setup: (d) => api(image(d), () => brightenFile(new URL('https://example.com/a.raw'), { by: 1 })),
+    code: 'ERR_INVALID_URL_SCHEME',
+    message: /^Expected a file: URL for path but received "https:\/\/example\.com\/a\.raw"/,
   },
   {
     name: 'API: a path with a NUL byte',
