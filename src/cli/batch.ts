@@ -14,7 +14,7 @@ import { statSync } from 'node:fs';
 import { errorCode, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
 import { readMarker, writeMarker } from '../file/marker.js';
-import { formatBytes } from '../format.js';
+import { formatBytes, formatRate, formatSeconds } from '../format.js';
 
 /** The marker that records a finished run on the file (`user.rawbright.done`). */
 export const DONE_MARKER = 'done';
@@ -156,7 +156,7 @@ export async function runBatch<R>(
   if (process.stderr.isTTY && files.length > 1 && !options.quiet) {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     process.stderr.write(
-      `${options.verb} ${done} of ${files.length} files (${formatBytes(bytes)} in ${seconds.toFixed(2)} s)` +
+      `${options.verb} ${done} of ${files.length} files (${formatBytes(bytes)} in ${formatSeconds(seconds)}, ${formatRate(bytes, seconds)})` +
         `${failed > 0 ? `, ${failed} failed` : ''}${skipped > 0 ? `, ${skipped} skipped` : ''}` +
         `${notRun > 0 ? `, ${notRun} not run (--fail-fast)` : ''}\n`,
     );

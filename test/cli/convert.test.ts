@@ -35,7 +35,7 @@ describe('the CLI', () => {
     expect(created.stderr).toBe('');
     expect(created.status).toBe(0);
     expect(created.stdout).toMatch(
-      /^created .*c\.raw: 120x80 int16 noise \(seed 4\), 75 KiB in [\d.]+ s \(.*\), sidecar .*c\.raw\.json\n$/,
+      /^created .*c\.raw: 120x80 int16 noise \(seed 4\), 75 KiB in [\d.]+ m?s \(.*\), sidecar .*c\.raw\.json\n$/,
     );
 
     const info = rawbright('info', raw);

@@ -13,7 +13,7 @@ import {
   type Strategy,
   uniqueFiles,
 } from '../../brighten/pipeline.js';
-import { formatBytes } from '../../format.js';
+import { formatBytes, formatGbps, formatSeconds } from '../../format.js';
 import type { KernelName } from '../../kernels/types.js';
 import { runBatch } from '../batch.js';
 import { addRunOptions, parseChoice, parseInteger, parseSizeOption, usageError } from '../options.js';
@@ -23,8 +23,8 @@ function summary(report: Report, verb = 'brightened'): string {
   const target = report.out === undefined ? report.path : `${report.path} -> ${report.out}`;
   const fallback = report.fallbackReason === undefined ? '' : ` (fell back: ${report.fallbackReason})`;
   return (
-    `${verb} ${target}: ${formatBytes(report.bytes)} in ${report.seconds.toFixed(2)} s, ` +
-    `${report.gbps >= 1 ? report.gbps.toFixed(2) : report.gbps.toPrecision(3)} GB/s (${report.kernel}, ${report.strategy}${fallback}, ${report.workers} worker` +
+    `${verb} ${target}: ${formatBytes(report.bytes)} in ${formatSeconds(report.seconds)}, ` +
+    `${formatGbps(report.gbps)} (${report.kernel}, ${report.strategy}${fallback}, ${report.workers} worker` +
     `${report.workers === 1 ? '' : 's'}, peak RSS ${(report.peakRssBytes / 1024 ** 2).toFixed(0)} MiB)`
   );
 }

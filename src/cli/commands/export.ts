@@ -1,7 +1,7 @@
 /** `rawbright export RAW OUT.png|OUT.tif`: raw → 16-bit RGBA PNG or TIFF. */
 import type { Command } from 'commander';
 import { DEFAULT_COMPRESSION_LEVEL, exportImage } from '../../convert/export.js';
-import { formatBytes, formatRate } from '../../format.js';
+import { formatBytes, formatRate, formatSeconds } from '../../format.js';
 import type { SampleType } from '../../kernels/types.js';
 import { runConversion } from '../conversion.js';
 import { addRawShapeOptions, parseInteger } from '../options.js';
@@ -55,7 +55,7 @@ export function registerExport(program: Command): void {
       const offset = report.sampleType === 'int16' ? ', samples + 32768' : '';
       process.stdout.write(
         `exported ${report.input} (${report.width}x${report.height} ${report.sampleType}${offset}) -> ${report.output}: ` +
-          `16-bit ${kind}, ${formatBytes(report.bytes)} in ${report.seconds.toFixed(2)} s ` +
+          `16-bit ${kind}, ${formatBytes(report.bytes)} in ${formatSeconds(report.seconds)} ` +
           `(${formatRate(report.rawBytes, report.seconds)} of raw)\n`,
       );
     });
