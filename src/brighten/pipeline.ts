@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, rmSync, statSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { settleSampleType } from '../convert/raw-source.js';
 import { type RawImageMetadata, readSidecar, writeSidecar } from '../convert/sidecar.js';
 import { errorCode, invalidParameterError, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
@@ -340,7 +341,7 @@ async function runFile(checked: CheckedBrighten): Promise<Report> {
       // The sidecar is optional; when present it must describe this file (readSidecar checks the size).
       const sidecar = await readSidecar(checked.path);
       if (out !== undefined) outSidecar = sidecar;
-      const type = givenType ?? sidecar?.sampleType ?? 'uint16';
+      const type = settleSampleType(checked.path, givenType, sidecar);
       const { offset, length } = checkRange(checked.path, size, checked.offset, checked.length);
       arenaBytes = arenaSize(checked.windowSize, out === undefined ? length : size);
       params = {

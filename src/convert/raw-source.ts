@@ -44,6 +44,27 @@ export function checkShapeOptions(opts: RawShapeOptions): RawShapeOptions {
   };
 }
 
+/**
+ * The sample type of a headerless raw file: `given` (the type option), the sidecar's, else uint16. A type
+ * option that contradicts the sidecar is refused, as by every converter.
+ * @throws {RawbrightError} `ERR_SIDECAR_CONFLICT`
+ */
+export function settleSampleType(
+  rawPath: string,
+  given: SampleType | undefined,
+  sidecar: Readonly<RawImageMetadata> | undefined,
+): SampleType {
+  if (sidecar === undefined) return given ?? 'uint16';
+  if (given !== undefined && given !== sidecar.sampleType) {
+    throw new RawbrightError(
+      'ERR_SIDECAR_CONFLICT',
+      `the sidecar ${sidecarPath(rawPath)} says ${sidecar.width}x${sidecar.height} ${sidecar.sampleType} but the options say type ${given}`,
+      { path: sidecarPath(rawPath) },
+    );
+  }
+  return sidecar.sampleType;
+}
+
 function settleShape(
   rawPath: string,
   size: number,
@@ -68,7 +89,7 @@ function settleShape(
   if (given.width === undefined || given.height === undefined) {
     throw new RawbrightError(
       'ERR_SIDECAR_MISSING',
-      `${rawPath} has no sidecar (${sidecarPath(rawPath)}); give its width and height (--width, --height)`,
+      `${rawPath} has no sidecar (${sidecarPath(rawPath)}); give its width and height (the width and height options)`,
       { path: rawPath },
     );
   }

@@ -35,7 +35,6 @@ export function registerPreview(program: Command): void {
         parseInteger('--width'),
       )
       .option('--overwrite', 'replace an existing output'),
-    'raw-',
   )
     .option('--json', 'print the report as JSON on stdout')
     .action(async (raw: string, out: string, flags: PreviewFlags) => {
