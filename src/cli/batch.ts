@@ -15,6 +15,7 @@ import { errorCode, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
 import { readMarker, writeMarker } from '../file/marker.js';
 import { formatBytes, formatRate, formatSeconds } from '../format.js';
+import { cliMessage, runningCommand } from './messages.js';
 
 /** The marker that records a finished run on the file (`user.rawbright.done`). */
 export const DONE_MARKER = 'done';
@@ -142,7 +143,7 @@ export async function runBatch<R>(
       }
     } catch (error) {
       if (errorCode(error) === 'ERR_ABORTED') throw error;
-      const message = error instanceof Error ? error.message : String(error);
+      const message = cliMessage(error instanceof Error ? error.message : String(error), runningCommand());
       outcome = { path, status: 'failed', code: errorCode(error) ?? 'ERR_UNKNOWN', message };
     }
     outcomes.push(outcome);
