@@ -111,7 +111,7 @@ describe('the CLI', () => {
     expectOneLineError(
       rawbright('create', raw, '--width', '0', '--height', '2'),
       2,
-      /Expected an integer from 1 to 2147483647 for width but received 0/,
+      /^rawbright: --width must be an integer from 1 to 2147483647, not 0$/,
     );
     expectOneLineError(
       rawbright('create', raw, '--width', '2', '--height', '2', '--pattern', 'plaid'),

@@ -197,13 +197,13 @@ export const BAD_INPUT_CASES: BadInputCase[] = [
     name: '--length 12 (not whole pixels)',
     setup: (d) => brighten(image(d), '--by', '1', '--offset', '8', '--length', '12'),
     status: 2,
-    message: /multiple of 8 bytes .* for length/,
+    message: /^rawbright: --length must be a multiple of 8 bytes/,
   },
   {
     name: '--workers 100000',
     setup: (d) => brighten(image(d), '--by', '1', '--workers', '100000'),
     status: 2,
-    message: /for workers but received 100000/,
+    message: /^rawbright: --workers must be .* not 100000$/,
   },
   {
     name: '--workers -1',
