@@ -426,7 +426,7 @@ export const BAD_INPUT_CASES: BadInputCase[] = [
     name: 'API: a path with a NUL byte',
     setup: (d) => api(image(d), (path) => brightenFile(`${path}\0.evil`, { by: 1 })),
     code: 'ERR_INVALID_ARG_VALUE',
-    message: /without NUL bytes for path/,
+    message: /without NUL bytes, a Buffer or a file: URL\) for path/,
   },
   {
     name: 'API: options null',
