@@ -21,6 +21,19 @@ describe('rawbright brighten options', () => {
   });
 });
 
+describe('rawbright enqueue options', () => {
+  it('reports a mistyped --by as unknown, as brighten does, before reaching for Redis', () => {
+    const typo = spawnSync('node', [CLI, 'enqueue', 'x.raw', '--bye', '10'], { encoding: 'utf8' });
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toMatch(/^rawbright: unknown option '--bye'/);
+    const missing = spawnSync('node', [CLI, 'enqueue', 'x.raw'], { encoding: 'utf8' });
+    expect([missing.status, missing.stderr]).toEqual([
+      2,
+      "rawbright: required option '--by <n>' not specified\n",
+    ]);
+  });
+});
+
 describe('the same name for the same thing in every subcommand', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'rawbright-options-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
