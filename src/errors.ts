@@ -46,9 +46,11 @@ export type OwnErrorCode =
   | 'ERR_IMAGE_TOO_WIDE'
   | 'ERR_INVALID_ARG_TYPE'
   | 'ERR_INVALID_ARG_VALUE'
+  | 'ERR_INVALID_FILE_URL_PATH'
   | 'ERR_INVALID_OBJECT'
   | 'ERR_INVALID_STATE'
   | 'ERR_INVALID_THIS'
+  | 'ERR_INVALID_URL_SCHEME'
   | 'ERR_IPC_INVALID'
   | 'ERR_JOURNAL_CORRUPT'
   | 'ERR_JOURNAL_EXISTS'
@@ -141,6 +143,24 @@ export class RawbrightError extends Error {
     if (options.syscall !== undefined) this.syscall = options.syscall;
     if (options.errno !== undefined) this.errno = options.errno;
   }
+}
+
+/**
+ * The error of a run stopped by its `AbortSignal`: `name` is `'AbortError'`, as on Node's own APIs
+ * (`fs.readFile`, `fetch`, `timers/promises`), so `error.name === 'AbortError'` tells an abort from a
+ * failure; `code` stays `ERR_ABORTED`, the code rawbright has always given an interrupted run, and `cause`
+ * is the signal's reason.
+ */
+export function abortError(
+  message: string,
+  options: { path?: string; reason?: unknown } = {},
+): RawbrightError {
+  const error = new RawbrightError('ERR_ABORTED', message, {
+    path: options.path,
+    ...(options.reason !== undefined && { cause: options.reason }),
+  });
+  Object.defineProperty(error, 'name', { value: 'AbortError', configurable: true, writable: true });
+  return error;
 }
 
 /**

@@ -143,3 +143,4 @@ export {
   type SharedMemoryOptions,
 } from './shm/shared-memory.js';
 export type { WaitOptions } from './shm/wait.js';
+export type { PathLike } from './validate.js';

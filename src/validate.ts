@@ -1,5 +1,7 @@
 /** Argument checks, in one place, so every public function rejects bad input the same way. */
-import { invalidParameterError } from './errors.js';
+import { Buffer } from 'node:buffer';
+import { fileURLToPath } from 'node:url';
+import { invalidParameterError, RawbrightError } from './errors.js';
 
 /** The largest window: Node 20's ArrayBuffers and wasm32 memories top out at 4 GiB. */
 export const MAX_WINDOW_BYTES = 2 ** 32;
@@ -62,4 +64,58 @@ export function options(name: string, value: unknown): Record<string, unknown> {
   if (value === undefined) return {};
   if (isPlainObject(value)) return value;
   throw invalidParameterError(name, 'an object', value);
+}
+
+/**
+ * A path as Node's `fs` takes one: a string, a `Buffer` (its UTF-8 bytes) or a `file:` URL. Every public
+ * function that takes a path accepts these.
+ */
+export type PathLike = string | Buffer | URL;
+
+/**
+ * The one place a path argument becomes a string: a `file:` URL through `fileURLToPath`, a Buffer as UTF-8,
+ * a string as it is; empty or with a NUL byte is refused, as by `fs`.
+ * @throws {RawbrightError} `ERR_INVALID_URL_SCHEME` for a URL that is not `file:`, `ERR_INVALID_FILE_URL_PATH`
+ * for a `file:` URL that names no local path (a host, an encoded `/`), `ERR_INVALID_ARG_VALUE` for anything else.
+ */
+export function pathArgument(name: string, value: unknown): string {
+  if (value instanceof URL) {
+    if (value.protocol !== 'file:') {
+      throw new RawbrightError(
+        'ERR_INVALID_URL_SCHEME',
+        `Expected a file: URL for ${name} but received ${JSON.stringify(value.href.length > 60 ? `${value.href.slice(0, 57)}...` : value.href)} (${value.protocol} URL)`,
+      );
+    }
+    let path: string;
+    try {
+      path = fileURLToPath(value);
+    } catch (error) {
+      throw new RawbrightError(
+        'ERR_INVALID_FILE_URL_PATH',
+        `Expected a file: URL of a local path for ${name} but received ${JSON.stringify(value.href)}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    return nonEmptyPath(name, path, value);
+  }
+  if (Buffer.isBuffer(value)) return nonEmptyPath(name, value.toString('utf8'), value);
+  return nonEmptyPath(name, value, value);
+}
+
+function nonEmptyPath(name: string, path: unknown, given: unknown): string {
+  if (typeof path === 'string' && path.length > 0 && !path.includes('\0')) return path;
+  throw invalidParameterError(
+    name,
+    'a path (a non-empty string without NUL bytes, a Buffer or a file: URL)',
+    given,
+  );
+}
+
+/** {@link pathArgument} on a value that may be anything: the string path, or the value as it was when it is not one. */
+export function pathOrAsGiven(value: unknown): unknown {
+  try {
+    return pathArgument('path', value);
+  } catch {
+    return value;
+  }
 }

@@ -6,6 +6,7 @@
 
 import { statfs } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { settleSampleType } from '../convert/raw-source.js';
 import { readSidecar } from '../convert/sidecar.js';
 import { MappedFile } from '../file/mapped-file.js';
 import { checkOps } from '../kernels/ops.js';
@@ -84,7 +85,7 @@ export async function dryRunFile(
     if (layout === undefined) {
       const size = checkFileShape(file);
       const sidecar = await readSidecar(checked.path);
-      const type = givenType ?? sidecar?.sampleType ?? 'uint16';
+      const type = settleSampleType(checked.path, givenType, sidecar);
       if (checked.ops !== undefined) checkOps(checked.ops, 4, checked.channels === 'rgb');
       const { offset, length } = checkRange(checked.path, size, checked.offset, checked.length);
       arenaBytes = arenaSize(checked.windowSize, out === undefined ? length : size);

@@ -20,9 +20,10 @@ import {
   options as checkOptions,
   integerInRange,
   MAX_WINDOW_BYTES,
-  nonEmptyString,
   oneOf,
   optionalOneOf,
+  type PathLike,
+  pathArgument,
 } from '../validate.js';
 import { MAX_SLOTS } from './journal.js';
 import type { Progress } from './pool.js';
@@ -68,8 +69,8 @@ export interface BrightenOptions {
   kernel?: KernelName;
   /** [`'auto'`] */
   strategy?: Strategy;
-  /** Write the result to this new file and leave the input untouched. */
-  out?: string;
+  /** Write the result to this new file (a path, Buffer or `file:` URL) and leave the input untouched. */
+  out?: PathLike;
   /** Replace an existing `out` [false]. */
   overwrite?: boolean;
   /**
@@ -86,6 +87,11 @@ export interface BrightenOptions {
   journal?: boolean;
   /** fsync every window, so even a power cut loses nothing (slow: disk speed) [false]. */
   durable?: boolean;
+  /**
+   * Stops the run after the window in hand (an in-place run keeps its journal, for `resumeFile`); the promise
+   * rejects with a `RawbrightError` whose `name` is `'AbortError'`, `code` `'ERR_ABORTED'`, `cause` the
+   * signal's reason.
+   */
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
   /** @internal Benchmark levers. */
@@ -255,7 +261,7 @@ function widen(op: unknown): unknown {
 
 /** Checks a brighten call's arguments, all that can be checked without the file. */
 export function checkBrightenOptions(path: unknown, options: unknown): CheckedBrighten {
-  const checkedPath = nonEmptyString('path', path);
+  const checkedPath = pathArgument('path', path);
   const o = checkOptions('options', options);
   if (o.by === undefined) throw invalidParameterError('by', 'an integer from -65535 to 65535', undefined);
   const by = integerInRange('by', o.by, -65535, 65535);
@@ -269,7 +275,7 @@ export function checkBrightenOptions(path: unknown, options: unknown): CheckedBr
       o.alpha,
     );
   }
-  const out = o.out === undefined ? undefined : nonEmptyString('out', o.out);
+  const out = o.out === undefined ? undefined : pathArgument('out', o.out);
   const givenWindow =
     o.window === undefined ? undefined : pixelAligned('window', byteCount('window', o.window));
   const strategy = resolveStrategy(common.strategy, givenWindow, out !== undefined);

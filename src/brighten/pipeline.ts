@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, existsSync, rmSync, statSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { settleSampleType } from '../convert/raw-source.js';
 import { type RawImageMetadata, readSidecar, writeSidecar } from '../convert/sidecar.js';
 import { errorCode, invalidParameterError, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
@@ -22,7 +23,13 @@ import type { FileLayout } from '../formats/layout.js';
 import { type AdjustOp, type CheckedOp, checkOps } from '../kernels/ops.js';
 import type { BrightenParams } from '../kernels/types.js';
 import { CHANNEL_MODES, type Channels, SAMPLE_TYPES, type SampleType } from '../pixels.js';
-import { boolean, options as checkOptions, nonEmptyString } from '../validate.js';
+import {
+  boolean,
+  options as checkOptions,
+  type PathLike,
+  pathArgument,
+  pathOrAsGiven,
+} from '../validate.js';
 import {
   checkJournalCurrent,
   checkJournalTrusted,
@@ -91,9 +98,10 @@ export const CHANNELS: readonly Channels[] = CHANNEL_MODES;
  * link: the same device and inode) would otherwise be brightened twice. A path that cannot be read is
  * kept: its run says why.
  */
-export function uniqueFiles(paths: readonly string[]): string[] {
+export function uniqueFiles(paths: readonly PathLike[]): string[] {
   const seen = new Set<string>();
-  return paths.filter((path) => {
+  // Each path as a string (one that is no path stays as it was, for its run to refuse).
+  return (paths.map(pathOrAsGiven) as string[]).filter((path) => {
     let key: string;
     try {
       const info = statSync(path);
@@ -270,7 +278,7 @@ async function startJournal(
  * console.log(`${report.gbps.toFixed(2)} GB/s`);
  * ```
  */
-export async function brightenFile(path: string, options: BrightenOptions): Promise<Report> {
+export async function brightenFile(path: PathLike, options: BrightenOptions): Promise<Report> {
   return runFile(checkBrightenOptions(path, options));
 }
 
@@ -309,7 +317,7 @@ export interface AdjustOptions extends Omit<BrightenOptions, 'by'> {
  * });
  * ```
  */
-export async function adjustFile(path: string, options: AdjustOptions): Promise<Report> {
+export async function adjustFile(path: PathLike, options: AdjustOptions): Promise<Report> {
   return runFile(checkAdjustOptions(path, options));
 }
 
@@ -318,7 +326,7 @@ export async function adjustFile(path: string, options: AdjustOptions): Promise<
  * @returns One report per file, in order; a file named twice (by any path) is adjusted once. The first
  * failure stops the batch and is thrown.
  */
-export async function adjustFiles(paths: readonly string[], options: AdjustOptions): Promise<Report[]> {
+export async function adjustFiles(paths: readonly PathLike[], options: AdjustOptions): Promise<Report[]> {
   if (!Array.isArray(paths)) throw invalidParameterError('paths', 'an array of paths', paths);
   if (options?.out !== undefined && paths.length > 1) {
     throw invalidParameterError('out', 'no out option when adjusting several files', options.out);
@@ -354,7 +362,7 @@ async function planRawFile(
   const size = checkFileShape(file);
   // The sidecar is optional; when present it must describe this file (readSidecar checks the size).
   const sidecar = await readSidecar(checked.path);
-  const type = givenType ?? sidecar?.sampleType ?? 'uint16';
+  const type = settleSampleType(checked.path, givenType, sidecar);
   const { offset, length } = checkRange(checked.path, size, checked.offset, checked.length);
   const arenaBytes = arenaSize(checked.windowSize, out === undefined ? length : size);
   const params: BrightenParams = {
@@ -374,7 +382,7 @@ async function planRawFile(
     runPath: checked.path,
     ...(out !== undefined && { outSidecar: sidecar }),
   };
-  if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);
+  if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false, common.signal.reason);
   if (out !== undefined) {
     // Preallocated; the workers copy the input into it window by window.
     planned.output = await prepareOutput(file, { ...checked, out }, async (temporary) =>
@@ -407,7 +415,7 @@ async function planLayoutFile(
     segments,
     runPath: checked.path,
   };
-  if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false);
+  if (common.signal?.aborted) throw abortedError(checked.path, 0, 0, false, common.signal.reason);
   if (out !== undefined) {
     // Every byte outside the pixels is the input's: copy the whole file, then change the copy in place.
     planned.output = await prepareOutput(file, { ...checked, out }, (temporary) =>
@@ -756,8 +764,8 @@ async function resumeRange(
  * first failure is thrown. A range whose lock is held (a live run over it) is left and reported `busy`,
  * and refuses the resume (`ERR_RANGE_LOCKED`) only when no range could be finished or discarded.
  */
-export async function resumeFile(path: string, options: ResumeOptions = {}): Promise<ResumeReport> {
-  const checkedPath = nonEmptyString('path', path);
+export async function resumeFile(path: PathLike, options: ResumeOptions = {}): Promise<ResumeReport> {
+  const checkedPath = pathArgument('path', path);
   const checkedOptions = checkOptions('options', options);
   const common = checkCommonOptions(checkedOptions);
   const discard = boolean('discard', checkedOptions.discard, false);
@@ -828,13 +836,13 @@ export type FileOutcome = { path: string; report: Report } | { path: string; err
  * result is one `{ path, report }` or `{ path, error }` per file instead; an aborted run still stops the
  * batch and is thrown.
  */
-export async function brightenFiles(paths: readonly string[], options: BrightenOptions): Promise<Report[]>;
+export async function brightenFiles(paths: readonly PathLike[], options: BrightenOptions): Promise<Report[]>;
 export async function brightenFiles(
-  paths: readonly string[],
+  paths: readonly PathLike[],
   options: BrightenOptions & { continueOnError: true },
 ): Promise<FileOutcome[]>;
 export async function brightenFiles(
-  paths: readonly string[],
+  paths: readonly PathLike[],
   options: BrightenOptions & { continueOnError?: boolean },
 ): Promise<Report[] | FileOutcome[]> {
   if (!Array.isArray(paths)) throw invalidParameterError('paths', 'an array of paths', paths);

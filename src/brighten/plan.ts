@@ -107,7 +107,7 @@ export function refuseSameFile(out: string, input: string): void {
   if (canonicalTarget(out) === canonicalTarget(input) || sameFile(out, input)) {
     throw new RawbrightError(
       'ERR_SAME_FILE',
-      `the output ${out} is the input file; leave out --out to brighten in place`,
+      `the output ${out} is the input file; leave out the out option to brighten in place`,
       { path: out },
     );
   }

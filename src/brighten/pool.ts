@@ -4,7 +4,7 @@
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { errorCode, RawbrightError } from '../errors.js';
+import { abortError, errorCode, RawbrightError } from '../errors.js';
 import type { JournalParams } from './journal.js';
 import type { FromWorker, WorkerConfig, WorkerWindow } from './protocol.js';
 import type { RunResult } from './report.js';
@@ -37,15 +37,19 @@ export interface RunPlan {
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
-export function abortedError(path: string, done: number, total: number, journaled: boolean): RawbrightError {
+/** The error an aborted run rejects with: an `AbortError` with code `ERR_ABORTED` (see {@link abortError}). */
+export function abortedError(
+  path: string,
+  done: number,
+  total: number,
+  journaled: boolean,
+  reason?: unknown,
+): RawbrightError {
   const hint = journaled ? `; run 'rawbright resume ${path}' to finish` : '';
-  return new RawbrightError(
-    'ERR_ABORTED',
-    `brightening ${path} was interrupted after ${done} of ${total} windows${hint}`,
-    {
-      path,
-    },
-  );
+  return abortError(`brightening ${path} was interrupted after ${done} of ${total} windows${hint}`, {
+    path,
+    reason,
+  });
 }
 
 /**
@@ -194,7 +198,13 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
   }
   if (failure) throw failure;
   if (aborted && windowsDone < plan.totalWindows) {
-    throw abortedError(plan.path, windowsDone, plan.totalWindows, plan.journal !== undefined);
+    throw abortedError(
+      plan.path,
+      windowsDone,
+      plan.totalWindows,
+      plan.journal !== undefined,
+      plan.signal?.reason,
+    );
   }
   return {
     seconds: (performance.now() - started) / 1000,

@@ -21,7 +21,8 @@ import { statSync } from 'node:fs';
 import { errorCode, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
 import { readMarker, writeMarker } from '../file/marker.js';
-import { formatBytes } from '../format.js';
+import { formatBytes, formatRate, formatSeconds } from '../format.js';
+import { cliMessage, runningCommand } from './messages.js';
 
 /** The marker that records a finished run on the file (`user.rawbright.done`). */
 const DONE_MARKER = 'done';
@@ -160,7 +161,7 @@ export async function runBatch<R>(
       }
     } catch (error) {
       if (errorCode(error) === 'ERR_ABORTED') throw error;
-      const message = error instanceof Error ? error.message : String(error);
+      const message = cliMessage(error instanceof Error ? error.message : String(error), runningCommand());
       outcome = { path, status: 'failed', code: errorCode(error) ?? 'ERR_UNKNOWN', message };
     }
     outcomes.push(outcome);
@@ -174,7 +175,7 @@ export async function runBatch<R>(
   if (process.stderr.isTTY && files.length > 1 && !options.quiet) {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     process.stderr.write(
-      `${options.verb} ${done} of ${files.length} files (${formatBytes(bytes)} in ${seconds.toFixed(2)} s)` +
+      `${options.verb} ${done} of ${files.length} files (${formatBytes(bytes)} in ${formatSeconds(seconds)}, ${formatRate(bytes, seconds)})` +
         `${failed > 0 ? `, ${failed} failed` : ''}${skipped > 0 ? `, ${skipped} skipped` : ''}` +
         `${notRun > 0 ? `, ${notRun} not run (--fail-fast)` : ''}\n`,
     );

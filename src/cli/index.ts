@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import module from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { errorCode } from '../errors.js';
+import { cliMessage, runningCommand } from './messages.js';
 
 // Node 22.1+ keeps compiled code between runs; the subcommands load after this line, so they use it.
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
@@ -94,7 +95,9 @@ export function reportError(error: unknown, debug: boolean): number {
     const codes = (error as { failedCodes?: string[] }).failedCodes ?? [];
     return codes.length > 0 && codes.every((code) => USAGE_CODES.has(code)) ? 2 : 1;
   }
-  const message = oneLine(error instanceof Error ? error.message : String(error));
+  const message = oneLine(
+    cliMessage(error instanceof Error ? error.message : String(error), runningCommand()),
+  );
   if (errorCode(error) === 'ERR_ABORTED') {
     process.stderr.write(`rawbright: ${message}\n`);
     return 130;

@@ -1,5 +1,5 @@
 /** Parsers for command-line option values, shared by the subcommands. */
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { STRATEGIES } from '../brighten/options.js';
 import { RawbrightError } from '../errors.js';
 import { KERNEL_NAMES, SAMPLE_TYPES } from '../kernels/types.js';
@@ -72,25 +72,43 @@ export function usageError(message: string): RawbrightError {
 }
 
 /**
- * Adds the options that describe a raw file without a sidecar: its width, height and sample type.
- * @param prefix `''` gives `--width` / `--height`; `'raw-'` gives `--raw-width` / `--raw-height`
- * (for `preview`, whose `--width` is the preview's).
+ * Adds the options that describe a raw file read without a sidecar: `--raw-width`, `--raw-height` and `--type`,
+ * the same names in every command that reads a raw file (export, info, preview); `--width` and `--height` are
+ * always the size of an image being made (create, preview's output). With `legacyAliases`, the `--width` /
+ * `--height` that export and info documented before keep working, hidden from the help.
  */
-export function addRawShapeOptions(command: Command, prefix: '' | 'raw-' = ''): Command {
-  return command
+export function addRawShapeOptions(command: Command, legacyAliases = false): Command {
+  command
+    .option('--raw-width <pixels>', "the raw image's width (without a sidecar)", parseInteger('--raw-width'))
     .option(
-      `--${prefix}width <pixels>`,
-      "the raw image's width (without a sidecar)",
-      parseInteger(`--${prefix}width`),
-    )
-    .option(
-      `--${prefix}height <pixels>`,
+      '--raw-height <pixels>',
       "the raw image's height (without a sidecar)",
-      parseInteger(`--${prefix}height`),
+      parseInteger('--raw-height'),
     )
     .option(
       '--type <type>',
       `sample type: ${SAMPLE_TYPES.join(' | ')} (default: the sidecar's, else uint16)`,
       parseChoice('--type', SAMPLE_TYPES),
     );
+  if (legacyAliases) {
+    command
+      .addOption(new Option('--width <pixels>').argParser(parseInteger('--width')).hideHelp())
+      .addOption(new Option('--height <pixels>').argParser(parseInteger('--height')).hideHelp());
+  }
+  return command;
+}
+
+/** The raw shape flags of {@link addRawShapeOptions}, the hidden aliases folded in. */
+export function rawShape(flags: { rawWidth?: number; rawHeight?: number; width?: number; height?: number }): {
+  width?: number;
+  height?: number;
+} {
+  for (const [name, value, alias] of [
+    ['width', flags.rawWidth, flags.width],
+    ['height', flags.rawHeight, flags.height],
+  ] as const) {
+    if (value !== undefined && alias !== undefined && value !== alias)
+      throw usageError(`--raw-${name} ${value} and --${name} ${alias} disagree: give --raw-${name} alone`);
+  }
+  return { width: flags.rawWidth ?? flags.width, height: flags.rawHeight ?? flags.height };
 }

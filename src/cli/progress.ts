@@ -33,6 +33,15 @@ export function stopProgressDisplays(): void {
   for (const display of [...active]) display.stop();
 }
 
+/**
+ * GB/s in at most five characters, never "0.00" for a small file: `6.21`, `0.915`, `0.013`, `5e-4`.
+ */
+function barGbps(gbps: number): string {
+  if (gbps >= 1) return gbps.toFixed(2);
+  if (gbps >= 0.001) return gbps.toFixed(3);
+  return gbps > 0 ? gbps.toExponential(0) : '0';
+}
+
 /** The unit (a power of 1024) that shows `total` with at most four digits before the point. */
 function unitFor(total: number): number {
   let unit = 0;
@@ -86,7 +95,7 @@ export function createProgressDisplay(label: string): ProgressDisplay {
       const payload = {
         label: shown,
         amount: formatAmount(progress.bytesDone, progress.bytesTotal),
-        gbps: progress.seconds > 0 ? (progress.bytesDone / progress.seconds / 1e9).toFixed(2) : '-',
+        gbps: progress.seconds > 0 ? barGbps(progress.bytesDone / progress.seconds / 1e9) : '-',
       };
       if (!started) {
         // The figures' width is known once the total is: the label gets the rest of the line.

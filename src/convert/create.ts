@@ -14,7 +14,15 @@ import { RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
 import { planOutput, removeQuietly, writeFailure, writeNewTextFile } from '../file/output.js';
 import { SAMPLE_TYPES, type SampleType } from '../kernels/types.js';
-import { boolean, integerInRange, nonEmptyString, oneOf, optionalOneOf, options } from '../validate.js';
+import {
+  boolean,
+  integerInRange,
+  oneOf,
+  optionalOneOf,
+  options,
+  type PathLike,
+  pathArgument,
+} from '../validate.js';
 import {
   commitRawWithSidecar,
   formatSidecar,
@@ -146,9 +154,9 @@ export function fillNoise(
  * await createImage('big.raw', { width: 16384, height: 16384, pattern: 'noise', seed: 7 }); // 2 GiB
  * ```
  */
-export async function createImage(raw: string, opts: CreateImageOptions): Promise<CreateReport> {
+export async function createImage(raw: PathLike, opts: CreateImageOptions): Promise<CreateReport> {
   const started = performance.now();
-  const rawPath = nonEmptyString('raw', raw);
+  const rawPath = pathArgument('raw', raw);
   const o = options('options', opts);
   const width = integerInRange('width', o.width, 1, MAX_DIMENSION);
   const height = integerInRange('height', o.height, 1, MAX_DIMENSION);

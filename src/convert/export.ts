@@ -11,7 +11,7 @@ import { extname, resolve } from 'node:path';
 import { RawbrightError } from '../errors.js';
 import { commitOutput, planOutput, removeQuietly, writeFailure } from '../file/output.js';
 import type { SampleType } from '../kernels/types.js';
-import { boolean, integerInRange, nonEmptyString, options } from '../validate.js';
+import { boolean, integerInRange, options, type PathLike, pathArgument } from '../validate.js';
 import { writePng } from './png-writer.js';
 import { openRawSource, type RawShapeOptions } from './raw-source.js';
 import { checkRowWidth } from './strips.js';
@@ -89,10 +89,14 @@ function exportFormat(path: string): ExportFormat {
  * await exportImage('scan.raw', 'scan.tif', { width: 8000, height: 6000, type: 'int16' });
  * ```
  */
-export async function exportImage(raw: string, out: string, opts: ExportOptions = {}): Promise<ExportReport> {
+export async function exportImage(
+  raw: PathLike,
+  out: PathLike,
+  opts: ExportOptions = {},
+): Promise<ExportReport> {
   const started = performance.now();
-  const rawPath = nonEmptyString('raw', raw);
-  const outPath = nonEmptyString('out', out);
+  const rawPath = pathArgument('raw', raw);
+  const outPath = pathArgument('out', out);
   const o = options('options', opts) as ExportOptions;
   const overwrite = boolean('overwrite', o.overwrite, false);
   const level =

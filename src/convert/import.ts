@@ -23,7 +23,7 @@ import {
   writeFailure,
   writeNewTextFile,
 } from '../file/output.js';
-import { boolean, nonEmptyString, options } from '../validate.js';
+import { boolean, options, type PathLike, pathArgument } from '../validate.js';
 import {
   commitRawWithSidecar,
   formatSidecar,
@@ -230,13 +230,13 @@ async function widenIntoRaw(
  * ```
  */
 export async function importImage(
-  input: string,
-  outRaw: string,
+  input: PathLike,
+  outRaw: PathLike,
   opts: ImportOptions = {},
 ): Promise<ImportReport> {
   const started = performance.now();
-  const inputPath = nonEmptyString('input', input);
-  const outputPath = nonEmptyString('outRaw', outRaw);
+  const inputPath = pathArgument('input', input);
+  const outputPath = pathArgument('outRaw', outRaw);
   const o = options('options', opts) as ImportOptions;
   const overwrite = boolean('overwrite', o.overwrite, false);
   await checkInput(inputPath);

@@ -3,7 +3,7 @@
  * pixels window by window, each channel's minimum, maximum and mean.
  */
 import type { SampleType } from '../kernels/types.js';
-import { options } from '../validate.js';
+import { options, type PathLike, pathArgument } from '../validate.js';
 import { openRawSource, type RawShapeOptions } from './raw-source.js';
 import { RAW_BYTES_PER_PIXEL } from './sidecar.js';
 import { ranges } from './strips.js';
@@ -96,10 +96,11 @@ function accumulateStats(
  * console.log(info.width, info.height, info.stats[0].mean);
  * ```
  */
-export async function imageInfo(raw: string, opts: RawShapeOptions = {}): Promise<ImageInfo> {
+export async function imageInfo(raw: PathLike, opts: RawShapeOptions = {}): Promise<ImageInfo> {
   const started = performance.now();
+  const rawPath = pathArgument('raw', raw);
   const o = options('options', opts) as RawShapeOptions;
-  const source = await openRawSource(raw, { width: o.width, height: o.height, type: o.type });
+  const source = await openRawSource(rawPath, { width: o.width, height: o.height, type: o.type });
   try {
     const { width, height, sampleType } = source.meta;
     const pixels = width * height;

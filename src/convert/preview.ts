@@ -7,7 +7,7 @@
 import { RawbrightError } from '../errors.js';
 import { commitOutput, planOutput, removeQuietly, syncFile, writeFailure } from '../file/output.js';
 import type { SampleType } from '../kernels/types.js';
-import { boolean, integerInRange, nonEmptyString, options } from '../validate.js';
+import { boolean, integerInRange, options, type PathLike, pathArgument } from '../validate.js';
 import { openRawSource } from './raw-source.js';
 import { checkRowWidth, rowsPerStrip, STRIP_BYTES } from './strips.js';
 
@@ -68,13 +68,13 @@ function flipTopBits(bytes: Uint8Array, scratch: Uint16Array): Uint16Array {
  * ```
  */
 export async function previewImage(
-  raw: string,
-  out: string,
+  raw: PathLike,
+  out: PathLike,
   opts: PreviewOptions = {},
 ): Promise<PreviewReport> {
   const started = performance.now();
-  const rawPath = nonEmptyString('raw', raw);
-  const outPath = nonEmptyString('out', out);
+  const rawPath = pathArgument('raw', raw);
+  const outPath = pathArgument('out', out);
   const o = options('options', opts) as PreviewOptions;
   const wanted = o.width === undefined ? DEFAULT_PREVIEW_WIDTH : integerInRange('width', o.width, 1, 65535);
   const overwrite = boolean('overwrite', o.overwrite, false);

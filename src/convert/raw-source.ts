@@ -8,7 +8,7 @@ import { refusePendingRun } from '../brighten/journal.js';
 import { RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
 import { SAMPLE_TYPES, type SampleType } from '../kernels/types.js';
-import { integerInRange, nonEmptyString, oneOf } from '../validate.js';
+import { integerInRange, oneOf, type PathLike, pathArgument } from '../validate.js';
 import {
   MAX_DIMENSION,
   RAW_BYTES_PER_PIXEL,
@@ -44,6 +44,27 @@ function checkShapeOptions(opts: RawShapeOptions): RawShapeOptions {
   };
 }
 
+/**
+ * The sample type of a headerless raw file: `given` (the type option), the sidecar's, else uint16. A type
+ * option that contradicts the sidecar is refused, as by every converter.
+ * @throws {RawbrightError} `ERR_SIDECAR_CONFLICT`
+ */
+export function settleSampleType(
+  rawPath: string,
+  given: SampleType | undefined,
+  sidecar: Readonly<RawImageMetadata> | undefined,
+): SampleType {
+  if (sidecar === undefined) return given ?? 'uint16';
+  if (given !== undefined && given !== sidecar.sampleType) {
+    throw new RawbrightError(
+      'ERR_SIDECAR_CONFLICT',
+      `the sidecar ${sidecarPath(rawPath)} says ${sidecar.width}x${sidecar.height} ${sidecar.sampleType} but the options say type ${given}`,
+      { path: sidecarPath(rawPath) },
+    );
+  }
+  return sidecar.sampleType;
+}
+
 function settleShape(
   rawPath: string,
   size: number,
@@ -68,7 +89,7 @@ function settleShape(
   if (given.width === undefined || given.height === undefined) {
     throw new RawbrightError(
       'ERR_SIDECAR_MISSING',
-      `${rawPath} has no sidecar (${sidecarPath(rawPath)}); give its width and height (--width, --height)`,
+      `${rawPath} has no sidecar (${sidecarPath(rawPath)}); give its width and height (the width and height options)`,
       { path: rawPath },
     );
   }
@@ -100,8 +121,8 @@ function settleShape(
  * `ERR_SIDECAR_CONFLICT`, `ERR_SIDECAR_MISSING`, `ERR_SIZE_MISMATCH`, `ERR_FILE_LOCKED`, `ERR_RANGE_LOCKED` (an
  * in-place run over part of it is live), `ERR_JOURNAL_EXISTS`.
  */
-export async function openRawSource(rawPath: string, opts: RawShapeOptions = {}): Promise<RawSource> {
-  const path = nonEmptyString('raw', rawPath);
+export async function openRawSource(rawPath: PathLike, opts: RawShapeOptions = {}): Promise<RawSource> {
+  const path = pathArgument('raw', rawPath);
   const given = checkShapeOptions(opts);
   const file = await MappedFile.openAsync(path, { access: 'read' });
   try {

@@ -22,7 +22,7 @@ import {
   writeNewTextFile,
 } from '../file/output.js';
 import { SAMPLE_TYPES, type SampleType } from '../kernels/types.js';
-import { isPlainObject, nonEmptyString } from '../validate.js';
+import { isPlainObject, type PathLike, pathArgument } from '../validate.js';
 
 /** What a sidecar says about its raw file. */
 export interface RawImageMetadata {
@@ -48,8 +48,8 @@ export const MAX_SIDECAR_BYTES = 64 * 1024;
 const FIELDS = ['width', 'height', 'channels', 'sampleType', 'byteOrder'] as const;
 
 /** The sidecar path of a raw file: the raw file's path with `.json` appended. */
-export function sidecarPath(rawPath: string): string {
-  return `${nonEmptyString('rawPath', rawPath)}.json`;
+export function sidecarPath(rawPath: PathLike): string {
+  return `${pathArgument('rawPath', rawPath)}.json`;
 }
 
 function invalid(path: string, problem: string): RawbrightError {
@@ -175,7 +175,7 @@ function refuseIfNotRegular(info: { isFile(): boolean; isDirectory(): boolean },
 
 /**
  * Reads and checks the sidecar of a raw file, including that its dimensions match the raw file's size.
- * @param rawPath The raw file (its sidecar is `rawPath + '.json'`).
+ * @param raw The raw file, a path, Buffer or `file:` URL (its sidecar is the path + `'.json'`).
  * @returns The metadata, or `undefined` when there is no sidecar.
  * @throws {RawbrightError} `ERR_SIDECAR_INVALID` (not UTF-8, not JSON, a missing, unknown or wrong field),
  * `ERR_SIDECAR_MISMATCH` (dimensions that do not match the raw file's size), `ENOENT` when the sidecar exists
@@ -186,7 +186,8 @@ function refuseIfNotRegular(info: { isFile(): boolean; isDirectory(): boolean },
  * if (meta) console.log(meta.width, meta.height, meta.sampleType);
  * ```
  */
-export async function readSidecar(rawPath: string): Promise<Readonly<RawImageMetadata> | undefined> {
+export async function readSidecar(raw: PathLike): Promise<Readonly<RawImageMetadata> | undefined> {
+  const rawPath = pathArgument('rawPath', raw);
   const path = sidecarPath(rawPath);
   let bytes: Buffer;
   try {
@@ -258,7 +259,7 @@ export function formatSidecar(meta: RawImageMetadata, path = '(new)'): string {
 /**
  * Writes the sidecar of a raw file, replacing any old one atomically (a temporary file in the same folder,
  * renamed over the sidecar), so a reader sees either the old sidecar or the new one, never half of one.
- * @param rawPath The raw file (the sidecar goes to `rawPath + '.json'`).
+ * @param raw The raw file, a path, Buffer or `file:` URL (the sidecar goes to the path + `'.json'`).
  * @param meta `{ width, height, channels: 4, sampleType, byteOrder: 'little' }`.
  * @returns The sidecar's path.
  * @throws {RawbrightError} `ERR_SIDECAR_INVALID` for bad metadata, `ERR_SIDECAR_MISMATCH` when the raw file exists
@@ -268,7 +269,8 @@ export function formatSidecar(meta: RawImageMetadata, path = '(new)'): string {
  * await writeSidecar('photo.raw', { width: 600, height: 400, channels: 4, sampleType: 'uint16', byteOrder: 'little' });
  * ```
  */
-export async function writeSidecar(rawPath: string, meta: RawImageMetadata): Promise<string> {
+export async function writeSidecar(raw: PathLike, meta: RawImageMetadata): Promise<string> {
+  const rawPath = pathArgument('rawPath', raw);
   const path = sidecarPath(rawPath);
   const text = formatSidecar(meta, path);
   try {

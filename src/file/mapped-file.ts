@@ -13,10 +13,11 @@ import {
   byteCount,
   integerInRange,
   MAX_WINDOW_BYTES,
-  nonEmptyString,
   oneOf,
   optionalByteCount,
   options,
+  type PathLike,
+  pathArgument,
 } from '../validate.js';
 import { nativeHandle, registerHandle } from './handle.js';
 import { mapName, mapNamesDirectory, trackNamed } from './named-map.js';
@@ -432,14 +433,14 @@ export class MappedFile {
    * const file = MappedFile.open('image.raw', { access: 'readwrite', name: 'ImgA', capacity: 2 ** 30 });
    * ```
    */
-  static open(path: string, opts?: OpenOptions): MappedFile {
+  static open(path: PathLike, opts?: OpenOptions): MappedFile {
     const [checkedPath, access, name, capacity] = MappedFile.#openArgs(path, opts);
     const handle = nativeCall(checkedPath, () => native.openFile(checkedPath, access === 'readwrite'));
     return MappedFile.#adopt(handle, checkedPath, access, name, capacity);
   }
 
   /** Like {@link MappedFile.open}, on a worker thread (growing to a large capacity can take a while). */
-  static async openAsync(path: string, opts?: OpenOptions): Promise<MappedFile> {
+  static async openAsync(path: PathLike, opts?: OpenOptions): Promise<MappedFile> {
     const [checkedPath, access, name, capacity] = MappedFile.#openArgs(path, opts);
     const handle = await nativeCallAsync(checkedPath, () =>
       native.openFileAsync(checkedPath, access === 'readwrite'),
@@ -517,7 +518,7 @@ export class MappedFile {
   }
 
   static #openArgs(path: unknown, opts: unknown): [string, Access, string | undefined, number | undefined] {
-    const checkedPath = nonEmptyString('path', path);
+    const checkedPath = pathArgument('path', path);
     const o = options('options', opts);
     const access = o.access === undefined ? 'read' : oneOf('access', o.access, ACCESS_MODES);
     const name = o.name === undefined ? undefined : mapName('name', o.name);
@@ -564,14 +565,14 @@ export class MappedFile {
    * @param opts `{ size, overwrite = false }`.
    * @throws {RawbrightError} `EEXIST` when the file exists and `overwrite` is false; `ENOSPC`, `EFBIG`, `ENOENT` (no such folder), …
    */
-  static create(path: string, opts: CreateOptions): MappedFile {
+  static create(path: PathLike, opts: CreateOptions): MappedFile {
     const [checkedPath, size, overwrite] = MappedFile.#createArgs(path, opts);
     const handle = nativeCall(checkedPath, () => native.createFile(checkedPath, size, overwrite));
     return new MappedFile(handle, checkedPath, 'readwrite');
   }
 
   /** Like {@link MappedFile.create}, on a worker thread (allocating gigabytes can take a while). */
-  static async createAsync(path: string, opts: CreateOptions): Promise<MappedFile> {
+  static async createAsync(path: PathLike, opts: CreateOptions): Promise<MappedFile> {
     const [checkedPath, size, overwrite] = MappedFile.#createArgs(path, opts);
     return new MappedFile(
       await nativeCallAsync(checkedPath, () => native.createFileAsync(checkedPath, size, overwrite)),
@@ -581,7 +582,7 @@ export class MappedFile {
   }
 
   static #createArgs(path: unknown, opts: unknown): [string, number, boolean] {
-    const checkedPath = nonEmptyString('path', path);
+    const checkedPath = pathArgument('path', path);
     const o = options('options', opts);
     if (o.size === undefined) throw invalidParameterError('size', BYTE_COUNT, undefined);
     return [checkedPath, byteCount('size', o.size), boolean('overwrite', o.overwrite, false)];

@@ -74,11 +74,7 @@ function lockForReplacement(path: string): MappedFile | undefined {
 
 /** The error for an output that exists when overwriting was not asked for. */
 function existsError(path: string): RawbrightError {
-  return new RawbrightError(
-    'EEXIST',
-    `${path} already exists; use --overwrite (overwrite: true) to replace it`,
-    { path },
-  );
+  return new RawbrightError('EEXIST', `${path} already exists; pass overwrite: true to replace it`, { path });
 }
 
 /**

@@ -33,10 +33,10 @@ function readHead(file: MappedFile): Buffer {
   return head;
 }
 
-function contradiction(path: string, flag: string, format: string): RawbrightError {
+function contradiction(path: string, option: string, format: string): RawbrightError {
   return new RawbrightError(
     'ERR_LAYOUT_MISMATCH',
-    `${path} is a ${format} file, which describes its own pixels: leave out ${flag} (it applies to headerless raw files)`,
+    `${path} is a ${format} file, which describes its own pixels: leave out the ${option} option (it applies to headerless raw files)`,
     { path },
   );
 }
@@ -60,9 +60,9 @@ export function detectLayout(file: MappedFile, options: RawLayoutOptions): FileL
         : layout.format === 'pnm'
           ? 'Netpbm'
           : layout.format.toUpperCase();
-    if (options.bands !== undefined) throw contradiction(file.path, '--bands', name);
-    if (options.byteOrder !== undefined) throw contradiction(file.path, '--byte-order', name);
-    if (options.header !== undefined) throw contradiction(file.path, '--header', name);
+    if (options.bands !== undefined) throw contradiction(file.path, 'bands', name);
+    if (options.byteOrder !== undefined) throw contradiction(file.path, 'byteOrder', name);
+    if (options.header !== undefined) throw contradiction(file.path, 'header', name);
     // FITS stores unsigned data as int16 with BZERO 32768: its own --type is what it says, not the storage.
     if (
       options.type !== undefined &&
@@ -71,7 +71,7 @@ export function detectLayout(file: MappedFile, options: RawLayoutOptions): FileL
     ) {
       throw new RawbrightError(
         'ERR_LAYOUT_MISMATCH',
-        `${file.path} is a ${name} file with ${layout.layouts[0]!.type} samples, not ${options.type}: leave out --type`,
+        `${file.path} is a ${name} file with ${layout.layouts[0]!.type} samples, not ${options.type}: leave out the type option`,
         { path: file.path },
       );
     }

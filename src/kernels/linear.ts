@@ -15,13 +15,13 @@ import type { Bands } from '../pixels.js';
 import type { CheckedOp } from './ops.js';
 
 /** Entries of one constant pattern: a multiple of 24 (every band count divides it) and of 16 (AVX2 blocks). */
-export const PATTERN = 48;
+const PATTERN = 48;
 const CODES = { add: 0, gain: 1, levels: 2, invert: 3 } as const;
 const HEADER = 16;
 
 /** Flags in an op's code word: the clamp's lower (max with lo) or upper (min with hi) side cannot act. */
-export const SKIP_LOW = 0x100;
-export const SKIP_HIGH = 0x200;
+const SKIP_LOW = 0x100;
+const SKIP_HIGH = 0x200;
 
 /** The results of one op, for one band, at the ends of its input range [low, high], smallest first. */
 function mapEnds(op: CheckedOp, band: number, low: number, high: number, lo: number, hi: number): number[] {

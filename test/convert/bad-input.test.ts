@@ -76,7 +76,7 @@ describe('bad input: one clear error with a code, and nothing written', () => {
       dir,
       () => importImage(COFFEE, join(dir, 'a.raw')),
       'EEXIST',
-      /a\.raw already exists; use --overwrite/,
+      /a\.raw already exists; pass overwrite: true to replace it/,
     );
     await expectRefusal(
       dir,

@@ -185,7 +185,7 @@ describe('opening what cannot be mapped', () => {
     const file = fixture(randomBytes(10));
     const badPath = (shown: string, type: string) => ({
       code: 'ERR_INVALID_ARG_VALUE',
-      message: `Expected a non-empty string without NUL bytes for path but received ${shown} of type ${type}`,
+      message: `Expected a path (a non-empty string without NUL bytes, a Buffer or a file: URL) for path but received ${shown} of type ${type}`,
     });
     expectThrow(() => MappedFile.open(''), badPath('""', 'string'));
     expectThrow(() => MappedFile.open('a\0b'), badPath('"a\\u0000b"', 'string'));

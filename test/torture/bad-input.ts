@@ -197,13 +197,13 @@ export const BAD_INPUT_CASES: BadInputCase[] = [
     name: '--length 12 (not whole pixels)',
     setup: (d) => brighten(image(d), '--by', '1', '--offset', '8', '--length', '12'),
     status: 2,
-    message: /multiple of 8 bytes .* for length/,
+    message: /^rawbright: --length must be a multiple of 8 bytes/,
   },
   {
     name: '--workers 100000',
     setup: (d) => brighten(image(d), '--by', '1', '--workers', '100000'),
     status: 2,
-    message: /for workers but received 100000/,
+    message: /^rawbright: --workers must be .* not 100000$/,
   },
   {
     name: '--workers -1',
@@ -416,16 +416,17 @@ export const BAD_INPUT_CASES: BadInputCase[] = [
     message: /for window but received 18446744073709551616n/,
   },
   {
-    name: 'API: a Buffer path',
-    setup: (d) => api(image(d), (path) => brightenFile(Buffer.from(path) as never, { by: 1 })),
-    code: 'ERR_INVALID_ARG_VALUE',
-    message: /non-empty string without NUL bytes for path/,
+    // A Buffer or a file: URL is a path, as in fs; a URL of another scheme is not.
+    name: 'API: an https: URL as the path',
+    setup: (d) => api(image(d), () => brightenFile(new URL('https://example.com/a.raw'), { by: 1 })),
+    code: 'ERR_INVALID_URL_SCHEME',
+    message: /^Expected a file: URL for path but received "https:\/\/example\.com\/a\.raw"/,
   },
   {
     name: 'API: a path with a NUL byte',
     setup: (d) => api(image(d), (path) => brightenFile(`${path}\0.evil`, { by: 1 })),
     code: 'ERR_INVALID_ARG_VALUE',
-    message: /without NUL bytes for path/,
+    message: /without NUL bytes, a Buffer or a file: URL\) for path/,
   },
   {
     name: 'API: options null',

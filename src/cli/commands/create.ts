@@ -1,7 +1,7 @@
 /** `rawbright create RAW --width W --height H`: a synthetic raw image (and sidecar) of any size. */
 import type { Command } from 'commander';
 import { createImage, PATTERNS, type Pattern } from '../../convert/create.js';
-import { formatBytes, formatRate } from '../../format.js';
+import { formatBytes, formatRate, formatSeconds } from '../../format.js';
 import { SAMPLE_TYPES, type SampleType } from '../../kernels/types.js';
 import { runConversion } from '../conversion.js';
 import { parseChoice, parseInteger } from '../options.js';
@@ -61,7 +61,7 @@ export function registerCreate(program: Command): void {
       const seed = report.pattern === 'noise' ? ` (seed ${report.seed})` : '';
       process.stdout.write(
         `created ${report.output}: ${report.width}x${report.height} ${report.sampleType} ${report.pattern}${seed}, ` +
-          `${formatBytes(report.bytes)} in ${report.seconds.toFixed(2)} s (${formatRate(report.bytes, report.seconds)}), ` +
+          `${formatBytes(report.bytes)} in ${formatSeconds(report.seconds)} (${formatRate(report.bytes, report.seconds)}), ` +
           `sidecar ${report.sidecar}\n`,
       );
     });

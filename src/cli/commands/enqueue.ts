@@ -6,11 +6,11 @@ import type { FarmRunOptions } from '../../farm/job.js';
 import { FarmQueue, printableUrl } from '../../farm/queue.js';
 import { formatBytes } from '../../format.js';
 import type { KernelName } from '../../kernels/types.js';
-import { addRunOptions, parseChoice, parseInteger, parseSizeOption } from '../options.js';
+import { addRunOptions, parseChoice, parseInteger, parseSizeOption, usageError } from '../options.js';
 import { addFarmOptions, describeRange } from './status.js';
 
 interface EnqueueFlags {
-  by: number;
+  by?: number;
   type?: string;
   channels?: string;
   window?: number;
@@ -53,7 +53,11 @@ export function registerEnqueue(program: Command): void {
         .command('enqueue')
         .description('add farm jobs that brighten files in place, for `rawbright worker` processes to run')
         .argument('<files...>', 'raw files, on storage every worker sees at the same path')
-        .requiredOption('--by <n>', 'the delta added to every sample, -65535 to 65535', parseInteger('--by'))
+        .option(
+          '--by <n>',
+          'the delta added to every sample, -65535 to 65535 (required)',
+          parseInteger('--by'),
+        )
         .option(
           '--type <type>',
           `sample type: ${SAMPLE_TYPES.join(' | ')} (default: the sidecar's, else uint16)`,
@@ -82,6 +86,8 @@ export function registerEnqueue(program: Command): void {
     .option('--durable', 'fsync every window and every farm record: a machine that dies loses nothing')
     .option('--json', 'print one JSON object per file as it is enqueued (NDJSON), refusals included')
     .action(async (files: string[], flags: EnqueueFlags) => {
+      // Checked here, as by brighten: commander checks required options before unknown ones (`--bye 10`).
+      if (flags.by === undefined) throw usageError("required option '--by <n>' not specified");
       const farm = await FarmQueue.open({ redis: flags.redis, queue: flags.queue });
       let jobs = 0;
       let bytes = 0;

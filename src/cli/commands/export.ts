@@ -1,13 +1,15 @@
 /** `rawbright export RAW OUT.png|OUT.tif`: raw → 16-bit RGBA PNG or TIFF. */
 import type { Command } from 'commander';
 import { DEFAULT_COMPRESSION_LEVEL, exportImage } from '../../convert/export.js';
-import { formatBytes, formatRate } from '../../format.js';
+import { formatBytes, formatRate, formatSeconds } from '../../format.js';
 import type { SampleType } from '../../kernels/types.js';
 import { runConversion } from '../conversion.js';
-import { addRawShapeOptions, parseInteger } from '../options.js';
+import { addRawShapeOptions, parseInteger, rawShape } from '../options.js';
 
 interface ExportFlags {
   overwrite?: boolean;
+  rawWidth?: number;
+  rawHeight?: number;
   width?: number;
   height?: number;
   type?: SampleType;
@@ -16,7 +18,7 @@ interface ExportFlags {
 }
 
 /**
- * Registers `rawbright export RAW OUT [--overwrite] [--width --height --type] [--compression N] [--json]`.
+ * Registers `rawbright export RAW OUT [--overwrite] [--raw-width --raw-height --type] [--compression N] [--json]`.
  * @param program The root command.
  */
 export function registerExport(program: Command): void {
@@ -26,9 +28,13 @@ export function registerExport(program: Command): void {
       .description(
         'convert a raw file to a 16-bit RGBA PNG or TIFF (BigTIFF past 4 GiB); int16 samples get +32768',
       )
-      .argument('<raw>', 'the raw file (its shape comes from RAW.json, or from --width/--height/--type)')
+      .argument(
+        '<raw>',
+        'the raw file (its shape comes from RAW.json, or from --raw-width/--raw-height/--type)',
+      )
       .argument('<out>', 'the image to write: .png, .tif or .tiff')
       .option('--overwrite', 'replace an existing output'),
+    true,
   )
     .option(
       '--compression <level>',
@@ -40,8 +46,7 @@ export function registerExport(program: Command): void {
       const report = await runConversion(out, (onProgress) =>
         exportImage(raw, out, {
           overwrite: flags.overwrite === true,
-          width: flags.width,
-          height: flags.height,
+          ...rawShape(flags),
           type: flags.type,
           compressionLevel: flags.compression,
           onProgress,
@@ -55,7 +60,7 @@ export function registerExport(program: Command): void {
       const offset = report.sampleType === 'int16' ? ', samples + 32768' : '';
       process.stdout.write(
         `exported ${report.input} (${report.width}x${report.height} ${report.sampleType}${offset}) -> ${report.output}: ` +
-          `16-bit ${kind}, ${formatBytes(report.bytes)} in ${report.seconds.toFixed(2)} s ` +
+          `16-bit ${kind}, ${formatBytes(report.bytes)} in ${formatSeconds(report.seconds)} ` +
           `(${formatRate(report.rawBytes, report.seconds)} of raw)\n`,
       );
     });

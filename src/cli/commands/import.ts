@@ -1,7 +1,7 @@
 /** `rawbright import IMAGE OUT.raw`: any image sharp reads → raw RGBA uint16 + sidecar. */
 import type { Command } from 'commander';
 import { importImage } from '../../convert/import.js';
-import { formatBytes, formatRate } from '../../format.js';
+import { formatBytes, formatRate, formatSeconds } from '../../format.js';
 import { runConversion } from '../conversion.js';
 
 /**
@@ -27,7 +27,7 @@ export function registerImport(program: Command): void {
       process.stdout.write(
         `imported ${report.input} (${report.sourceFormat}, ${report.sourceBits}-bit, ${report.sourceChannels} ` +
           `channel${report.sourceChannels === 1 ? '' : 's'}) -> ${report.output}: ${report.width}x${report.height} ` +
-          `uint16 RGBA, ${formatBytes(report.bytes)} in ${report.seconds.toFixed(2)} s ` +
+          `uint16 RGBA, ${formatBytes(report.bytes)} in ${formatSeconds(report.seconds)} ` +
           `(${formatRate(report.bytes, report.seconds)}), sidecar ${report.sidecar}\n`,
       );
     });

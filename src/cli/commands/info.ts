@@ -4,9 +4,11 @@ import { type ImageInfo, imageInfo } from '../../convert/info.js';
 import { formatBytes } from '../../format.js';
 import { describeFormatInfo, formatInfo } from '../../formats/info.js';
 import type { SampleType } from '../../kernels/types.js';
-import { addRawShapeOptions } from '../options.js';
+import { addRawShapeOptions, rawShape } from '../options.js';
 
 interface InfoFlags {
+  rawWidth?: number;
+  rawHeight?: number;
   width?: number;
   height?: number;
   type?: SampleType;
@@ -30,7 +32,7 @@ export function describeInfo(info: ImageInfo): string {
 }
 
 /**
- * Registers `rawbright info RAW [--width --height --type] [--json]`.
+ * Registers `rawbright info RAW [--raw-width --raw-height --type] [--json]`.
  * @param program The root command.
  */
 export function registerInfo(program: Command): void {
@@ -40,7 +42,11 @@ export function registerInfo(program: Command): void {
       .description(
         "describe an image: a TIFF, FITS or PNM file's format, pages, pixel ranges and per-band statistics, or a raw file's shape, size and per-channel min, max and mean",
       )
-      .argument('<raw>', 'the raw file (its shape comes from RAW.json, or from --width/--height/--type)'),
+      .argument(
+        '<raw>',
+        'the raw file (its shape comes from RAW.json, or from --raw-width/--raw-height/--type)',
+      ),
+    true,
   )
     .option('--json', 'print the report as JSON on stdout')
     .action(async (raw: string, flags: InfoFlags) => {
@@ -52,7 +58,7 @@ export function registerInfo(program: Command): void {
         );
         return;
       }
-      const info = await imageInfo(raw, { width: flags.width, height: flags.height, type: flags.type });
+      const info = await imageInfo(raw, { ...rawShape(flags), type: flags.type });
       process.stdout.write(flags.json ? `${JSON.stringify(info, null, 2)}\n` : describeInfo(info));
     });
 }

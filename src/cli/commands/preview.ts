@@ -1,6 +1,7 @@
 /** `rawbright preview RAW OUT.png`: a small 8-bit PNG to look at. */
 import type { Command } from 'commander';
 import { DEFAULT_PREVIEW_WIDTH, previewImage } from '../../convert/preview.js';
+import { formatSeconds } from '../../format.js';
 import type { SampleType } from '../../kernels/types.js';
 import { runConversion } from '../conversion.js';
 import { addRawShapeOptions, parseInteger } from '../options.js';
@@ -34,7 +35,6 @@ export function registerPreview(program: Command): void {
         parseInteger('--width'),
       )
       .option('--overwrite', 'replace an existing output'),
-    'raw-',
   )
     .option('--json', 'print the report as JSON on stdout')
     .action(async (raw: string, out: string, flags: PreviewFlags) => {
@@ -54,7 +54,7 @@ export function registerPreview(program: Command): void {
       }
       process.stdout.write(
         `preview of ${report.input} (${report.sourceWidth}x${report.sourceHeight}) -> ${report.output}: ` +
-          `${report.width}x${report.height}, 8-bit, in ${report.seconds.toFixed(2)} s\n`,
+          `${report.width}x${report.height}, 8-bit, in ${formatSeconds(report.seconds)}\n`,
       );
     });
 }
