@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #ifdef __linux__
+#include <sys/vfs.h>
 #include <sys/xattr.h>
 #endif
 #include <unistd.h>
@@ -14,7 +15,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "common.h"
@@ -459,6 +462,7 @@ Napi::Function FileHandle::Define(Napi::Env env) {
                          InstanceMethod<&FileHandle::Map>("map"),
                          InstanceMethod<&FileHandle::Read>("read"),
                          InstanceMethod<&FileHandle::Write>("write"),
+                         InstanceMethod<&FileHandle::FileKind>("fileKind"),
                          InstanceMethod<&FileHandle::Sync>("sync"),
                          InstanceMethod<&FileHandle::SyncAsync>("syncAsync"),
                          InstanceMethod<&FileHandle::SyncRange>("syncRange"),
@@ -844,15 +848,85 @@ Napi::Value FileHandle::SyncRange(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// allocate(offset, length): reserve disk blocks so later writes through a mapping cannot hit a full disk.
+namespace {
+
+// The holes of [offset, offset + length) as (start, length) pairs, found with SEEK_HOLE/SEEK_DATA.
+// False where the file system cannot say (then nothing can be given back precisely).
+bool HolesIn(int fd, off_t offset, off_t length, std::vector<std::pair<off_t, off_t>>* holes) {
+  off_t end = offset + length;
+  off_t at = offset;
+  while (at < end) {
+    off_t hole = lseek(fd, at, SEEK_HOLE);
+    if (hole < 0) return errno == ENXIO;  // at or past the end: no more holes within the size
+    if (hole >= end) break;
+    off_t data = lseek(fd, hole, SEEK_DATA);
+    off_t holeEnd = data < 0 ? end : std::min(data, end);  // ENXIO: a hole up to the end of the file
+    if (data < 0 && errno != ENXIO) return false;
+    holes->emplace_back(hole, holeEnd - hole);
+    at = holeEnd;
+  }
+  return true;
+}
+
+}  // namespace
+
+// AllocateOrGiveBack(fd, offset, length): posix_fallocate, and when it fails part way (a full disk,
+// a file size limit) the blocks it did allocate are given back: the range's holes, recorded before,
+// are punched again (FALLOC_FL_PUNCH_HOLE, keeping the size), and a file it grew is cut back to its
+// old size. Returns 0 or posix_fallocate's errno; a failure to give back is not reported over it.
+static int AllocateOrGiveBack(int fd, off_t offset, off_t length) {
+  struct stat before;
+  if (fstat(fd, &before) != 0) return errno;
+  std::vector<std::pair<off_t, off_t>> holes;
+  off_t inside = std::max<off_t>(0, std::min<off_t>(offset + length, before.st_size) - offset);
+  bool known = inside == 0 || HolesIn(fd, offset, inside, &holes);
+  int err = posix_fallocate(fd, offset, length);
+  if (err == 0) return 0;
+#ifdef __linux__
+  if (known) {
+    for (const auto& hole : holes) {
+      int rc;
+      do rc = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, hole.first, hole.second);
+      while (rc != 0 && errno == EINTR);
+    }
+  }
+#endif
+  struct stat after;
+  if (fstat(fd, &after) == 0 && after.st_size > before.st_size && ftruncate(fd, before.st_size) != 0) {
+  }
+  return err;
+}
+
+// allocate(offset, length): reserve disk blocks so later writes through a mapping cannot hit a full
+// disk; a refused allocation gives back what it got (AllocateOrGiveBack).
 Napi::Value FileHandle::Allocate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint64_t offset = ArgIndex(info, 0, "offset");
   uint64_t length = ArgIndex(info, 1, "length");
   if (length == 0) return env.Undefined();
-  int err = posix_fallocate(Fd(env), static_cast<off_t>(offset), static_cast<off_t>(length));
+  int err = AllocateOrGiveBack(Fd(env), static_cast<off_t>(offset), static_cast<off_t>(length));
   if (err != 0) throw ErrnoError(env, err, "cannot allocate space for " + path_, "posix_fallocate", path_);
   return env.Undefined();
+}
+
+// fileKind(): what the open descriptor is (fstat, fstatfs on the descriptor itself, so a symlink
+// or a path changed since it was opened cannot mislead): { regular, fsType } with fsType the
+// statfs f_type magic number (PROC_SUPER_MAGIC, SYSFS_MAGIC, ...), 0 where there is none.
+Napi::Value FileHandle::FileKind(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = Fd(env);
+  struct stat st;
+  if (fstat(fd, &st) != 0) throw ErrnoError(env, errno, "cannot look at " + path_, "fstat", path_);
+  double fsType = 0;
+#ifdef __linux__
+  struct statfs fs;
+  if (fstatfs(fd, &fs) != 0) throw ErrnoError(env, errno, "cannot look at the file system of " + path_, "fstatfs", path_);
+  fsType = static_cast<double>(static_cast<uint32_t>(fs.f_type));
+#endif
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("regular", Napi::Boolean::New(env, S_ISREG(st.st_mode)));
+  result.Set("fsType", Napi::Number::New(env, fsType));
+  return result;
 }
 
 // grow(capacity): see GrowTo. Needs a writable handle; a capacity at or below the size changes nothing.

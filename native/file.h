@@ -41,6 +41,7 @@ class FileHandle : public Napi::ObjectWrap<FileHandle> {
   Napi::Value SyncAsync(const Napi::CallbackInfo& info);
   Napi::Value SyncRange(const Napi::CallbackInfo& info);
   Napi::Value Allocate(const Napi::CallbackInfo& info);
+  Napi::Value FileKind(const Napi::CallbackInfo& info);
   Napi::Value GetMarker(const Napi::CallbackInfo& info);
   Napi::Value SetMarker(const Napi::CallbackInfo& info);
   Napi::Value RemoveMarker(const Napi::CallbackInfo& info);

@@ -32,7 +32,10 @@ export interface NativeFileHandle {
   sync(): void;
   syncAsync(): Promise<void>;
   syncRange(offset: number, length: number, wait: boolean): void;
+  /** Gives back what a refused allocation got: the range's holes are punched again, a grown size cut back. */
   allocate(offset: number, length: number): void;
+  /** What the open descriptor is (fstat, fstatfs): a regular file or not, and its file system's f_type. */
+  fileKind(): { regular: boolean; fsType: number };
   /** A `user.rawbright.<name>` extended attribute of the file, or undefined. */
   getMarker(name: string): string | undefined;
   /** Sets it; false where the file system keeps no user attributes. */

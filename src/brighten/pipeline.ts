@@ -23,13 +23,7 @@ import type { FileLayout } from '../formats/layout.js';
 import { type AdjustOp, type CheckedOp, checkOps } from '../kernels/ops.js';
 import type { BrightenParams } from '../kernels/types.js';
 import { CHANNEL_MODES, type Channels, SAMPLE_TYPES, type SampleType } from '../pixels.js';
-import {
-  boolean,
-  options as checkOptions,
-  type PathLike,
-  pathArgument,
-  pathOrAsGiven,
-} from '../validate.js';
+import { boolean, options as checkOptions, type PathLike, pathArgument, pathOrAsGiven } from '../validate.js';
 import {
   checkJournalCurrent,
   checkJournalTrusted,

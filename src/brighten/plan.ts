@@ -139,6 +139,7 @@ export function splitWholeFile(size: number, window: number, offset: number, len
  * byte at or past `ulimit -f`, even inside the file: rewrite the range's last byte with its own value.
  */
 export function reserveInPlace(file: MappedFile, offset: number, length: number): void {
+  refuseUnlessRealFile(file);
   if (length === 0) return;
   // Allocating past the end would extend the file: one cut since it was checked is refused instead.
   if (file.size < offset + length) throw shorterThanRange(file, offset + length);
@@ -155,6 +156,28 @@ export function reserveInPlace(file: MappedFile, offset: number, length: number)
   const last = Buffer.alloc(1);
   if (file.read(offset + length - 1, last) !== 1) throw shorterThanRange(file, offset + length);
   file.write(offset + length - 1, last);
+}
+
+/**
+ * The probe writes a byte back, harmless only in a regular file on a real file system: a pseudo file
+ * (proc, sysfs, ...) or anything but a regular file is refused before any byte changes. Asked of the
+ * open descriptor, so a symlink to /proc or /sys is judged by where it leads.
+ * @throws {RawbrightError} `ERR_UNSUPPORTED`.
+ */
+export function refuseUnlessRealFile(file: MappedFile): void {
+  const kind = file.fileKind();
+  if (!kind.regular) {
+    throw new RawbrightError('ERR_UNSUPPORTED', `${file.path} is not a regular file; nothing was changed`, {
+      path: file.path,
+    });
+  }
+  if (kind.pseudo !== undefined) {
+    throw new RawbrightError(
+      'ERR_UNSUPPORTED',
+      `${file.path} is on ${kind.pseudo}, a pseudo file system whose files are not image data; nothing was changed`,
+      { path: file.path },
+    );
+  }
 }
 
 function shorterThanRange(file: MappedFile, end: number): RawbrightError {

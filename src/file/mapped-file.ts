@@ -38,6 +38,26 @@ import {
  * - `'readwrite'`: windows are shared with the file; writes reach the file (see {@link Window.flush}).
  * - `'copy'`: copy-on-write: windows can be written, the writes stay in memory, the file never changes.
  */
+/** statfs f_type of the pseudo file systems whose files are not data (linux/magic.h). */
+const PSEUDO_FILE_SYSTEMS: ReadonlyMap<number, string> = new Map([
+  [0x9fa0, 'proc'],
+  [0x62656572, 'sysfs'],
+  [0x64626720, 'debugfs'],
+  [0x74726163, 'tracefs'],
+  [0x73636673, 'securityfs'],
+  [0x27e0eb, 'cgroup'],
+  [0x63677270, 'cgroup2'],
+  [0xcafe4a11, 'bpf'],
+  [0x6165676c, 'pstore'],
+  [0xde5e81e4, 'efivarfs'],
+  [0x62656570, 'configfs'],
+  [0x1cd1, 'devpts'],
+  [0xf97cff8c, 'selinuxfs'],
+  [0x65735543, 'fusectl'],
+  [0x42494e4d, 'binfmt_misc'],
+  [0x6e736673, 'nsfs'],
+]);
+
 export type Access = 'read' | 'readwrite' | 'copy';
 /** Every {@link Access} value, for validation and help texts. */
 export const ACCESS_MODES: readonly Access[] = ['read', 'readwrite', 'copy'];
@@ -713,7 +733,9 @@ export class MappedFile {
 
   /**
    * Allocates disk blocks for a range (posix_fallocate), so that later writes through windows cannot
-   * fail for lack of space. Holes in a sparse file are filled; the file never shrinks.
+   * fail for lack of space. Holes in a sparse file are filled; the file never shrinks. A refused
+   * allocation (a full disk, a file size limit) gives back the blocks it got part way: the range's
+   * holes, recorded first (SEEK_HOLE/SEEK_DATA), are punched again and a size it grew is cut back.
    * @param position First byte.
    * @param length Bytes.
    * @throws {RawbrightError} `ENOSPC`, `EFBIG`, `EOPNOTSUPP` (the file system cannot allocate ahead), `ERR_CLOSED`.
@@ -723,6 +745,19 @@ export class MappedFile {
     const checkedLength = byteCount('length', length);
     const handle = nativeHandle(this);
     nativeCall(this.path, () => handle.allocate(checkedPosition, checkedLength));
+  }
+
+  /**
+   * What the open descriptor is, asked of the descriptor itself (fstat, fstatfs), so a symlink or a
+   * path changed since the file was opened cannot mislead.
+   * @returns `regular`: a regular file; `pseudo`: the name of the pseudo file system it is on
+   *   (`'proc'`, `'sysfs'`, …), where reading and writing back a byte is not harmless; undefined on a
+   *   real file system (tmpfs counts as real).
+   */
+  fileKind(): { regular: boolean; pseudo: string | undefined } {
+    const handle = nativeHandle(this);
+    const kind = nativeCall(this.path, () => handle.fileKind());
+    return { regular: kind.regular, pseudo: PSEUDO_FILE_SYSTEMS.get(kind.fsType) };
   }
 
   /**
