@@ -16,8 +16,8 @@ const loadCliProgress = (): typeof cliProgressModule => createRequire(import.met
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 /** The bar's own width: narrow, so the label and the figures get the room. */
 const BAR_SIZE = 12;
-/** Everything on the line but the label, at its widest: ` [bar] 100% | 1023.99/1023.99 MiB | 99.99 GB/s | ETA 99h59m`. */
-const FIXED_WIDTH = 2 + BAR_SIZE + 2 + 4 + 3 + 21 + 3 + 10 + 3 + 10;
+/** Everything on the line but the label, at its widest: ` [bar] 100% | 1023.99/1023.99 MiB | <0.0001 GB/s | ETA 99h59m`. */
+const FIXED_WIDTH = 2 + BAR_SIZE + 2 + 4 + 3 + 21 + 3 + 12 + 3 + 10;
 const MIN_LABEL = 12;
 
 export interface ProgressDisplay {
@@ -34,12 +34,14 @@ export function stopProgressDisplays(): void {
 }
 
 /**
- * GB/s in at most five characters, never "0.00" for a small file: `6.21`, `0.915`, `0.013`, `5e-4`.
+ * GB/s in at most seven characters, never "0.00" for a small file: `6.21`, `0.915`, `0.013`, `0.0005`.
  */
 function barGbps(gbps: number): string {
   if (gbps >= 1) return gbps.toFixed(2);
   if (gbps >= 0.001) return gbps.toFixed(3);
-  return gbps > 0 ? gbps.toExponential(0) : '0';
+  // Plain digits, never exponent notation ("8e-4"); below 0.1 MB/s only that it is below.
+  if (gbps >= 0.0001) return gbps.toFixed(4);
+  return gbps > 0 ? '<0.0001' : '0';
 }
 
 /** The unit (a power of 1024) that shows `total` with at most four digits before the point. */

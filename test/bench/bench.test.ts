@@ -66,7 +66,8 @@ describe('rawbright bench (the whole suite, tiny sizes)', () => {
       ],
       { encoding: 'utf8' },
     );
-  });
+    // The whole benchmark, if tiny: about a minute on a quiet 2-core machine, several when it is shared.
+  }, 300_000);
 
   test('prints the machine, the kernel table and the strategy and scaling tables', () => {
     expect(stdout).toMatch(/^rawbright bench --quick, \d{4}-\d\d-\d\dT/m);
