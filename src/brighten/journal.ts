@@ -876,6 +876,8 @@ export class Journal {
    * and the next resume would brighten it twice). A window resumed part way names its slot.
    *
    * @param durable Flush the restored bytes before the slots change, and the journal after [false].
+   * @throws {RawbrightError} `ERR_JOURNAL_CORRUPT`; `ERR_JOURNAL_STALE` when a done window of `target` no
+   * longer holds what the run wrote (see {@link Journal.checkDoneWindows}), before anything is written.
    */
   restoreAndPlan(target: MappedFile, durable = false): PendingRange[] {
     const layout = this.layout;
