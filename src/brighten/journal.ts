@@ -2,10 +2,15 @@
  * The undo journal that makes in-place runs crash safe.
  *
  * Layout of `FILE.rawbright-journal` (little-endian), every section page aligned:
- * - header page: magic `RBJRNL02`, u32 length of the parameters JSON, u32 CRC-32 of it, the JSON;
+ * - header page: magic `RBJRNL04`, u32 length of the parameters JSON, u32 CRC-32 of it, the JSON;
  * - done map: one u32 per window, 0 until the window is brightened, then the window's tag (a value
  *   derived from its index with no zero byte, so no single damaged byte turns 0 into a tag or a tag
  *   into 0 or another tag);
+ * - sample table: two u32 per window, written before its done tag: a CRC-32 of a sample of the window's
+ *   bytes as the run left them (see {@link windowSample}) and a CRC-32 of that value and the window's
+ *   index, so damage to the entry is told apart from a file whose bytes changed since. A resume
+ *   recomputes every done window's sample from the file before it writes anything and refuses a file
+ *   restored from a copy over the same inode (`ERR_JOURNAL_STALE`);
  * - one slot per worker: a slot header page whose first 8 bytes hold the magic `RBSLOT03`, the next
  *   8 bytes the slot's record — a u32 state (0xFFFFFFFF unused, else `2·chunk + 1` while `chunk` is
  *   saved and being changed, `2·chunk` once it is done) and above it a u32 CRC-32 of the state (and,
@@ -36,7 +41,9 @@ import { listMarkers, readMarker, removeMarker, writeMarker } from '../file/mark
 import { type CheckedOp, checkOps } from '../kernels/ops.js';
 import type { Bands, BrightenParams, Channels, SampleType } from '../kernels/types.js';
 
-const HEADER_MAGIC = 'RBJRNL03';
+const HEADER_MAGIC = 'RBJRNL04';
+/** The magics of older journals: their runs must be finished by the rawbright that made them. */
+const OLDER_MAGICS = ['RBJRNL02', 'RBJRNL03'];
 const SLOT_MAGIC = 'RBSLOT03';
 /** The state of a slot not yet used. */
 const UNUSED = 0xffffffff;
@@ -487,6 +494,8 @@ export function parseJournalParams(text: string, journalPath: string): JournalPa
 export class JournalLayout {
   /** The header holds the parameters' JSON: one page, or more for a run over many extents. */
   readonly doneMapOffset: number;
+  /** The sample table: 8 bytes a window, after the done map. */
+  readonly sampleTableOffset: number;
   readonly slotsOffset: number;
   readonly slotSize: number;
   readonly totalSize: number;
@@ -497,7 +506,8 @@ export class JournalLayout {
 
   constructor(readonly params: JournalParams) {
     this.doneMapOffset = roundUp(16 + Buffer.byteLength(JSON.stringify(params)));
-    this.slotsOffset = this.doneMapOffset + roundUp(4 * params.windows);
+    this.sampleTableOffset = this.doneMapOffset + roundUp(4 * params.windows);
+    this.slotsOffset = this.sampleTableOffset + roundUp(8 * params.windows);
     this.slotSize = PAGE + roundUp(params.chunk);
     this.totalSize = this.slotsOffset + params.slots * this.slotSize;
     this.chunksPerWindow = Math.ceil(params.window / params.chunk);
@@ -550,6 +560,31 @@ export function readSlotRecord(word: bigint, ringCrc: number): number | undefine
   const state = Number(word & 0xffffffffn);
   if (Number(word >> 32n) !== recordCheck(state, ringCrc)) return undefined;
   return state === UNUSED ? -1 : state;
+}
+
+/** The most bytes one piece of a window's sample covers. */
+const SAMPLE_PIECE = 4096;
+
+/**
+ * The CRC-32 of a sample of the window `[offset, offset + length)` of `target`: up to four pieces of
+ * 4 KiB, at its start, one third, two thirds and its last 4 KiB (overlapping in a small window). Cheap
+ * to compute after every window, and a file restored from a copy differs there unless the run left those
+ * 16 KiB as they were (saturated pixels, say).
+ */
+export function windowSample(target: MappedFile, offset: number, length: number): number {
+  const piece = Math.min(SAMPLE_PIECE, length);
+  const last = length - piece;
+  const bytes = Buffer.alloc(4 * piece);
+  const starts = [0, Math.floor(length / 3), Math.floor((2 * length) / 3), last];
+  starts.forEach((start, k) => {
+    target.read(offset + Math.min(start, last), bytes.subarray(k * piece, (k + 1) * piece));
+  });
+  return fastCrc32(bytes);
+}
+
+/** The check of a sample table entry: a CRC-32 of the window's index and its sample. */
+function sampleCheck(index: number, sample: number): number {
+  return crc32OfWords(0x53414d50, index >>> 0, sample);
 }
 
 /** The done map's tag for window `index`: never zero in any byte. */
@@ -689,7 +724,7 @@ export class Journal {
       const header = Buffer.alloc(PAGE);
       file.read(0, header);
       if (header.toString('latin1', 0, 8) !== HEADER_MAGIC) {
-        if (header.toString('latin1', 0, 8) === 'RBJRNL02') {
+        if (OLDER_MAGICS.includes(header.toString('latin1', 0, 8))) {
           throw corrupt(path, 'it was written by an older rawbright, whose resume must finish it');
         }
         if (neverWritten(file, size) || (unmarked && neverWritten(file, PAGE))) {
@@ -749,12 +784,53 @@ export class Journal {
     return new JournalSlot(this.file, this.layout, slot, durable);
   }
 
-  /** Marks window `index` as brightened (one aligned 4-byte write). */
-  markDone(index: number, durable: boolean): void {
+  /**
+   * Marks window `index` as brightened: first its sample of `target`'s bytes as they now are goes in the
+   * sample table, then the done tag (one aligned 4-byte write), so a window marked done always has its
+   * sample. With `durable`, each is flushed before the next.
+   */
+  markDone(index: number, durable: boolean, target: MappedFile): void {
+    this.#writeSample(index, target);
+    if (durable) this.file.syncSync();
     const tag = Buffer.alloc(4);
     tag.writeUInt32LE(doneTag(index));
     this.file.write(this.layout.doneMapOffset + 4 * index, tag);
     if (durable) this.file.syncSync();
+  }
+
+  /** Records window `index`'s sample of `target` in the sample table. */
+  #writeSample(index: number, target: MappedFile): void {
+    const sample = windowSample(target, this.layout.windowOffset(index), this.layout.windowLength(index));
+    const entry = Buffer.alloc(8);
+    entry.writeUInt32LE(sample, 0);
+    entry.writeUInt32LE(sampleCheck(index, sample), 4);
+    this.file.write(this.layout.sampleTableOffset + 8 * index, entry);
+  }
+
+  /**
+   * Refuses a file whose done windows no longer hold what the run wrote: recomputes each done window's
+   * sample from `target` and compares it with the journal's. Writes nothing.
+   * @throws {RawbrightError} `ERR_JOURNAL_STALE` (the file was changed, e.g. restored from a copy over the
+   * same inode), `ERR_JOURNAL_CORRUPT` (a damaged sample entry).
+   */
+  checkDoneWindows(target: MappedFile, done = this.doneWindows()): void {
+    const table = Buffer.alloc(8 * this.params.windows);
+    this.file.read(this.layout.sampleTableOffset, table);
+    for (let index = 0; index < done.length; index++) {
+      if (done[index] !== 1) continue;
+      const recorded = table.readUInt32LE(8 * index);
+      if (table.readUInt32LE(8 * index + 4) !== sampleCheck(index, recorded))
+        throw corrupt(this.path, `its sample entry for window ${index} is damaged`);
+      const now = windowSample(target, this.layout.windowOffset(index), this.layout.windowLength(index));
+      if (now !== recorded) {
+        const name = target.path;
+        throw new RawbrightError(
+          'ERR_JOURNAL_STALE',
+          `${name} changed since its run was interrupted (window ${index} no longer holds what the run wrote): it may have been restored from a copy; nothing was changed; run 'rawbright resume ${name} --discard' to accept it as it is`,
+          { path: target.path },
+        );
+      }
+    }
   }
 
   /** Which windows are done: 1 for a done window, 0 for one not done. */
@@ -800,11 +876,15 @@ export class Journal {
    * and the next resume would brighten it twice). A window resumed part way names its slot.
    *
    * @param durable Flush the restored bytes before the slots change, and the journal after [false].
+   * @throws {RawbrightError} `ERR_JOURNAL_CORRUPT`; `ERR_JOURNAL_STALE` when a done window of `target` no
+   * longer holds what the run wrote (see {@link Journal.checkDoneWindows}), before anything is written.
    */
   restoreAndPlan(target: MappedFile, durable = false): PendingRange[] {
     const layout = this.layout;
     const { chunk, windows } = this.params;
     const done = this.doneWindows();
+    // A file restored from a copy (same inode, same size, same markers) is refused before anything is written.
+    this.checkDoneWindows(target, done);
     const resumeAt = new Map<number, { at: number; slot: number }>();
     const restores: { slot: number; offset: number; length: number }[] = [];
     const rewrites: { slot: number; state: number }[] = [];
@@ -857,7 +937,10 @@ export class Journal {
       const progress = resumeAt.get(index);
       const from = progress?.at ?? start;
       if (from >= end) {
-        // Its last chunk was done before its done byte was written: nothing left but the byte.
+        // Its last chunk was done before its done byte was written: nothing left but the byte (its
+        // sample first, as markDone writes them).
+        this.#writeSample(index, target);
+        if (durable) this.file.syncSync();
         const tag = Buffer.alloc(4);
         tag.writeUInt32LE(doneTag(index));
         this.file.write(layout.doneMapOffset + 4 * index, tag);

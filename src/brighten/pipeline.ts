@@ -753,7 +753,9 @@ async function resumeRange(
  * @returns `{ resumed: false }` when the file has no journal (`discarded: true` after `discard`); `ranges`
  * says what became of each range's journal.
  * @throws {RawbrightError} `ERR_JOURNAL_CORRUPT` (the file is left as it is), `ERR_JOURNAL_MISMATCH`
- * (the journal belongs to another file or size), `ERR_RANGE_LOCKED` (a run over that range is live),
+ * (the journal belongs to another file or size), `ERR_JOURNAL_STALE` (a leftover copy of a journal, or a
+ * file whose finished windows no longer hold what the run wrote, e.g. restored from a copy over the same
+ * inode: nothing is changed), `ERR_RANGE_LOCKED` (a run over that range is live),
  * `ERR_FILE_LOCKED`, … A range that fails does not stop the others: they are finished first, and the
  * first failure is thrown. A range whose lock is held (a live run over it) is left and reported `busy`,
  * and refuses the resume (`ERR_RANGE_LOCKED`) only when no range could be finished or discarded.

@@ -79,7 +79,7 @@ export class WindowProcessor {
       host.release();
     }
     if (config.writeback) this.#output.startWriteback(window.offset, window.length);
-    this.#journal?.markDone(window.index, config.durable);
+    this.#journal?.markDone(window.index, config.durable, this.#output);
   }
 
   #brightenUnjournaled(window: WorkerWindow, region: ArenaRegion): void {

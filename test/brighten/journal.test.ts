@@ -78,7 +78,7 @@ function runStoppingAfter(path: string, steps: number): boolean {
         slot.done(number);
       }
       if (!step()) return true;
-      journal.markDone(index, false);
+      journal.markDone(index, false, file);
     }
     return false;
   } finally {
@@ -118,16 +118,22 @@ describe('corrupt journals are refused and the file is left as it is', () => {
     return path;
   }
 
+  // The header page, the done map's page and the sample table's page, then slot 0.
+  const SLOT0 = 3 * 4096;
   const cases: [string, (journal: Buffer) => void][] = [
     ['a wrong magic', (j) => j.write('NOTAJRNL', 0, 'latin1')],
     ['a damaged parameters checksum', (j) => j.writeUInt32LE((j.readUInt32LE(12) ^ 1) >>> 0, 12)],
     ['a parameters length out of range', (j) => j.writeUInt32LE(100_000, 8)],
     ['a done map value other than 0 or 1', (j) => j.writeUInt8(7, 4096)],
-    ['a slot with a broken magic', (j) => j.write('XXXXXXXX', 8192, 'latin1')],
-    ['a slot naming a chunk past the run', (j) => j.writeBigUInt64LE(slotRecord(2 * 1000 + 1, 0), 8192 + 8)],
-    ['a slot record with a damaged byte', (j) => j.writeUInt8(j.readUInt8(8192 + 9) ^ 0x10, 8192 + 9)],
-    ['a slot record with a damaged check', (j) => j.writeUInt8(j.readUInt8(8192 + 14) ^ 1, 8192 + 14)],
+    ['a slot with a broken magic', (j) => j.write('XXXXXXXX', SLOT0, 'latin1')],
+    ['a slot naming a chunk past the run', (j) => j.writeBigUInt64LE(slotRecord(2 * 1000 + 1, 0), SLOT0 + 8)],
+    ['a slot record with a damaged byte', (j) => j.writeUInt8(j.readUInt8(SLOT0 + 9) ^ 0x10, SLOT0 + 9)],
+    ['a slot record with a damaged check', (j) => j.writeUInt8(j.readUInt8(SLOT0 + 14) ^ 1, SLOT0 + 14)],
     ['a done window turned back to not done', (j) => j.writeUInt8(0, 4096)],
+    [
+      "a done window's sample entry with a damaged byte",
+      (j) => j.writeUInt8(j.readUInt8(8192 + 1) ^ 4, 8192 + 1),
+    ],
     ['a window not done turned done', (j) => j.writeUInt32LE(1, 4096 + 4 * 3)],
   ];
 
@@ -138,7 +144,7 @@ describe('corrupt journals are refused and the file is left as it is', () => {
     runStoppingAfter(path, 21 + 5 + 2);
     const journalPath = journalPathFor(path);
     const bytes = readFileSync(journalPath);
-    bytes[8192 + 4096 + 100] ^= 0xff;
+    bytes[SLOT0 + 4096 + 100] ^= 0xff;
     writeFileSync(journalPath, bytes);
     const before = sha256(path);
     await expect(resumeFile(path)).rejects.toMatchObject({

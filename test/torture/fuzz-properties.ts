@@ -399,7 +399,14 @@ export function fuzzJournalFiles(
   const slotSize = new JournalLayout(params).slotSize;
   const target = join(dir, 'fuzz-target.raw');
   const mutatedJournal = join(dir, 'fuzz.rawbright-journal');
-  const codes = ['ERR_JOURNAL_CORRUPT', 'ERR_JOURNAL_UNUSED', 'ERR_OUT_OF_RANGE', 'EFBIG', 'EINVAL'];
+  const codes = [
+    'ERR_JOURNAL_CORRUPT',
+    'ERR_JOURNAL_UNUSED',
+    'ERR_JOURNAL_STALE',
+    'ERR_OUT_OF_RANGE',
+    'EFBIG',
+    'EINVAL',
+  ];
   const edits = fc.oneof(
     // Raw byte edits over the whole file, weighted to the header, done map and slot headers.
     mutated(original.subarray(0, 4096)).map((head) => Buffer.concat([head, original.subarray(4096)])),

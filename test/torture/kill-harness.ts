@@ -73,14 +73,18 @@ export function journalState(
   }
   try {
     const header = Buffer.alloc(4096);
-    if (readSync(fd, header, 0, 4096, 0) < 4096 || header.toString('latin1', 0, 8) !== 'RBJRNL03')
+    if (readSync(fd, header, 0, 4096, 0) < 4096 || header.toString('latin1', 0, 8) !== 'RBJRNL04')
       return undefined;
     const length = header.readUInt32LE(8);
     const params = JSON.parse(header.toString('utf8', 16, 16 + length));
     const doneMapOffset = Math.ceil((16 + length) / 4096) * 4096;
     const map = Buffer.alloc(4 * params.windows);
     readSync(fd, map, 0, map.length, doneMapOffset);
-    const slotsOffset = doneMapOffset + Math.ceil((4 * params.windows) / 4096) * 4096;
+    // The done map, then the sample table (8 bytes a window), then the slots.
+    const slotsOffset =
+      doneMapOffset +
+      Math.ceil((4 * params.windows) / 4096) * 4096 +
+      Math.ceil((8 * params.windows) / 4096) * 4096;
     const slotSize = 4096 + Math.ceil(params.chunk / 4096) * 4096;
     const states: number[] = [];
     const state = Buffer.alloc(4);

@@ -102,7 +102,7 @@ function replay(
         ring.done(number);
       }
       yield;
-      journal.markDone(window.index, false);
+      journal.markDone(window.index, false, file);
     }
   }
   const running = Array.from({ length: workers }, (_, slot) => worker(slot));
