@@ -324,7 +324,7 @@ export function isRunUnmarked(file: MappedFile, range?: JournalRange): boolean {
 }
 
 /** True when `file` carries the mark of a pending run (whether or not its journal is still there). */
-export function isMarkedPending(file: MappedFile): boolean {
+function isMarkedPending(file: MappedFile): boolean {
   return (listMarkers(file) ?? []).some(
     (name) => name.startsWith(JOURNAL_MARKER) && parseRangeSuffix(name.slice(JOURNAL_MARKER.length)) !== null,
   );
@@ -556,7 +556,7 @@ export function slotRecord(state: number, ringCrc: number): bigint {
  * Reads a slot record: the state (−1 unused), or undefined when the record's check fails (damage:
  * a kill cannot tear the one 64-bit store that writes it).
  */
-export function readSlotRecord(word: bigint, ringCrc: number): number | undefined {
+function readSlotRecord(word: bigint, ringCrc: number): number | undefined {
   const state = Number(word & 0xffffffffn);
   if (Number(word >> 32n) !== recordCheck(state, ringCrc)) return undefined;
   return state === UNUSED ? -1 : state;
@@ -571,7 +571,7 @@ const SAMPLE_PIECE = 4096;
  * to compute after every window, and a file restored from a copy differs there unless the run left those
  * 16 KiB as they were (saturated pixels, say).
  */
-export function windowSample(target: MappedFile, offset: number, length: number): number {
+function windowSample(target: MappedFile, offset: number, length: number): number {
   const piece = Math.min(SAMPLE_PIECE, length);
   const last = length - piece;
   const bytes = Buffer.alloc(4 * piece);
@@ -588,7 +588,7 @@ function sampleCheck(index: number, sample: number): number {
 }
 
 /** The done map's tag for window `index`: never zero in any byte. */
-export function doneTag(index: number): number {
+function doneTag(index: number): number {
   return (crc32(Buffer.from(`rawbright window ${index}`)) | 0x01010101) >>> 0;
 }
 
