@@ -323,13 +323,6 @@ export function isRunUnmarked(file: MappedFile, range?: JournalRange): boolean {
   );
 }
 
-/** True when `file` carries the mark of a pending run (whether or not its journal is still there). */
-function isMarkedPending(file: MappedFile): boolean {
-  return (listMarkers(file) ?? []).some(
-    (name) => name.startsWith(JOURNAL_MARKER) && parseRangeSuffix(name.slice(JOURNAL_MARKER.length)) !== null,
-  );
-}
-
 /**
  * Refuses a journal that someone other than the file's owner (or the running user) could have made or
  * changed: one planted beside another user's file in a shared folder, a symbolic link, or one that
