@@ -229,18 +229,19 @@ function fillRandom(bytes: Uint8Array): void {
     randomFillSync(bytes.subarray(at, Math.min(at + chunk, bytes.length)));
 }
 
-/**
- * Measures the brighten kernels and the memcpy reference.
- * @param options runs [5], sizeBytes [256 MiB], params [delta 1000, uint16, rgb], layouts
- *   [DEFAULT_KERNEL_BENCH_LAYOUTS], onRun
- * @returns per-entry GB/s min/median/max, ratios against native and js, the SIMD targets, and per-layout
- *   figures with the big-endian targets
- * @throws {RawbrightError} `ERR_INVALID_ARG_VALUE` for bad options
- * @example
- * const result = runKernelBench({ runs: 5, sizeBytes: 64 * 1024 * 1024 });
- * console.log(result.ratios.vsNative['wasm-simd']);
- */
-export function runKernelBench(options: KernelBenchOptions = {}): KernelBenchResult {
+/** The options, checked, with the adjust operations turned into brighten parameters. */
+interface BenchPlan {
+  runs: number;
+  size: number;
+  params: BrightenParams;
+  layouts: readonly KernelBenchLayout[];
+  operations: { label: string; linear: boolean; params: BrightenParams }[];
+  /** The bytes each operation brightens: the whole 8-byte pixels that fit in `size`. */
+  operationBytes: number;
+}
+
+/** Checks runs, size and the operations, in that order. */
+function planBench(options: KernelBenchOptions): BenchPlan {
   const runs = integerInRange('runs', options.runs ?? DEFAULT_KERNEL_BENCH_RUNS, 1, 1000);
   const size = options.sizeBytes ?? DEFAULT_KERNEL_BENCH_BYTES;
   if (!Number.isSafeInteger(size) || size < 8 || size % 8 !== 0 || size > MAX_KERNEL_BENCH_BYTES) {
@@ -263,7 +264,24 @@ export function runKernelBench(options: KernelBenchOptions = {}): KernelBenchRes
   if (operations.length > 0 && operationBytes === 0) {
     throw invalidParameterError('size', 'at least one 8-byte pixel for the operations', size);
   }
+  return { runs, size, params, layouts, operations, operationBytes };
+}
 
+/** The wasm memory every kernel works in, holding the random bytes each run starts from. */
+interface BenchMemory {
+  memory: WebAssembly.Memory;
+  buffer: ArrayBuffer;
+  /** Each layout's bytes: the largest whole number of its pixels that fits in `size`. */
+  layoutBytes: number[];
+  /** Copies the original random bytes back over the buffer. */
+  restore: () => void;
+}
+
+/**
+ * Makes the memory, then checks the main parameters and every layout against it (each must change some
+ * sample), then fills the original bytes.
+ */
+function prepareBenchMemory({ size, params, layouts }: BenchPlan): BenchMemory {
   const pages = Math.ceil((DATA_OFFSET + size) / WASM_PAGE);
   if (wasmDataEnd() > DATA_OFFSET) {
     throw new RawbrightError('ERR_WASM_LAYOUT', 'the wasm module data overlaps the benchmark buffer');
@@ -283,12 +301,27 @@ export function runKernelBench(options: KernelBenchOptions = {}): KernelBenchRes
   const original = new Uint8Array(size);
   fillRandom(original);
   const restore = () => native.copyBytes(buffer, DATA_OFFSET, original.buffer, original.byteOffset, size);
+  return { memory, buffer, layoutBytes, restore };
+}
 
+/** Round-robin timed runs of `entries` on `bytes` bytes with `params`, after one warm-up run of each. */
+type Measure = <E extends KernelBenchEntry>(
+  entries: readonly E[],
+  params: BrightenParams,
+  bytes: number,
+  layout?: string,
+) => Record<E, number[]>;
+
+/** Creates the kernels on `memory` and returns the function that times them. */
+function benchMeasurer(
+  { memory, buffer, restore }: BenchMemory,
+  runs: number,
+  onRun: KernelBenchOptions['onRun'],
+): Measure {
   const kernels = Object.fromEntries(
     KERNEL_NAMES.map((name) => [name, createKernel(name, memory)]),
   ) as Record<KernelName, Kernel>;
-  /** Round-robin timed runs of `entries` on `bytes` bytes, after one warm-up run of each. */
-  const measure = <E extends KernelBenchEntry>(
+  return <E extends KernelBenchEntry>(
     entries: readonly E[],
     p: BrightenParams,
     bytes: number,
@@ -311,54 +344,63 @@ export function runKernelBench(options: KernelBenchOptions = {}): KernelBenchRes
         const entry = entries[(run + i) % entries.length];
         const elapsed = once(entry);
         seconds[entry].push(elapsed);
-        options.onRun?.(entry, run + 1, runs, gbps(bytes, elapsed), layout);
+        onRun?.(entry, run + 1, runs, gbps(bytes, elapsed), layout);
       }
     }
     return seconds;
   };
-  const seconds = measure(KERNEL_BENCH_ENTRIES, params, size);
+}
 
-  const figures = {} as Record<KernelBenchEntry, KernelFigures>;
-  for (const entry of KERNEL_BENCH_ENTRIES) {
-    figures[entry] = { gbps: summarize(seconds[entry].map((s) => gbps(size, s))), seconds: seconds[entry] };
+function target(description: string, wanted: number, measured: number): KernelBenchTarget {
+  return { description, wanted, measured, met: measured >= wanted };
+}
+
+/** GB/s min/median/max and the raw seconds of each entry in `times`, for `bytes` bytes a run. */
+function figuresOf<E extends KernelBenchEntry>(
+  entries: readonly E[],
+  times: Record<E, number[]>,
+  bytes: number,
+): Record<E, KernelFigures> {
+  const out = {} as Record<E, KernelFigures>;
+  for (const entry of entries) {
+    out[entry] = { gbps: summarize(times[entry].map((t) => gbps(bytes, t))), seconds: times[entry] };
   }
-  const vsNative = {} as Record<KernelBenchEntry, number>;
-  const vsJs = {} as Record<KernelBenchEntry, number>;
-  for (const entry of KERNEL_BENCH_ENTRIES) {
-    vsNative[entry] = medianRatio(figures[entry].gbps, figures.native.gbps);
-    vsJs[entry] = medianRatio(figures[entry].gbps, figures.js.gbps);
-  }
-  const target = (description: string, wanted: number, measured: number): KernelBenchTarget => ({
-    description,
-    wanted,
-    measured,
-    met: measured >= wanted,
-  });
-  const figuresOf = (times: Record<KernelName, number[]>, bytes: number) => {
-    const out = {} as Record<KernelName, KernelFigures>;
-    for (const name of KERNEL_NAMES) {
-      out[name] = { gbps: summarize(times[name].map((t) => gbps(bytes, t))), seconds: times[name] };
-    }
-    return out;
-  };
-  const linearLabels = new Set(operations.filter((o) => o.linear).map((o) => o.label));
-  const operationFigures: KernelOperationFigures[] = operations.map(({ label, params: p }) => {
-    const of = figuresOf(measure(KERNEL_NAMES, p, operationBytes, label), operationBytes);
-    const ratiosTo = (reference: KernelName) =>
-      Object.fromEntries(
-        KERNEL_NAMES.map((name) => [name, medianRatio(of[name].gbps, of[reference].gbps)]),
-      ) as Record<KernelName, number>;
+  return out;
+}
+
+/** Median ratio of each entry's throughput to `reference`'s. */
+function ratiosTo<E extends KernelBenchEntry>(
+  entries: readonly E[],
+  figures: Record<E, KernelFigures>,
+  reference: E,
+): Record<E, number> {
+  return Object.fromEntries(
+    entries.map((entry) => [entry, medianRatio(figures[entry].gbps, figures[reference].gbps)]),
+  ) as Record<E, number>;
+}
+
+/** Every kernel on every adjust operation, in the order given. */
+function measureOperations(measure: Measure, plan: BenchPlan): KernelOperationFigures[] {
+  const bytes = plan.operationBytes;
+  return plan.operations.map(({ label, params: p }) => {
+    const of = figuresOf(KERNEL_NAMES, measure(KERNEL_NAMES, p, bytes, label), bytes);
     return {
       label,
       params: p,
-      bytes: operationBytes,
+      bytes,
       kernels: of,
-      ratios: { vsJs: ratiosTo('js'), vsNative: ratiosTo('native') },
+      ratios: { vsJs: ratiosTo(KERNEL_NAMES, of, 'js'), vsNative: ratiosTo(KERNEL_NAMES, of, 'native') },
     };
   });
-  // Per row: wasm (always its table loop) against 1 GB/s, and wasm-simd against 1 GB/s on table rows or
-  // against 0.9x native on the rows both run as arithmetic.
-  const operationTargets: KernelBenchTarget[] = operationFigures
+}
+
+/**
+ * Per row: wasm (always its table loop) against 1 GB/s, and wasm-simd against 1 GB/s on table rows or
+ * against 0.9x native on the rows both run as arithmetic. A lone add not marked linear has no target.
+ */
+function operationTargetsOf(figures: KernelOperationFigures[], plan: BenchPlan): KernelBenchTarget[] {
+  const linearLabels = new Set(plan.operations.filter((o) => o.linear).map((o) => o.label));
+  return figures
     .filter(
       (o) => !(o.params.ops?.length === 1 && o.params.ops[0]?.op === 'add' && !linearLabels.has(o.label)),
     )
@@ -380,22 +422,26 @@ export function runKernelBench(options: KernelBenchOptions = {}): KernelBenchRes
             o.kernels['wasm-simd'].gbps.median,
           ),
     ]);
-  const layoutFigures: KernelLayoutFigures[] = layouts.map(({ label, params: p }, i) => {
+}
+
+/** Every kernel on every layout, in the order given. */
+function measureLayouts(measure: Measure, plan: BenchPlan, layoutBytes: number[]): KernelLayoutFigures[] {
+  return plan.layouts.map(({ label, params: p }, i) => {
     const bytes = layoutBytes[i];
-    const times = measure(KERNEL_NAMES, p, bytes, label);
-    const figuresOf = {} as Record<KernelName, KernelFigures>;
-    for (const name of KERNEL_NAMES) {
-      figuresOf[name] = { gbps: summarize(times[name].map((t) => gbps(bytes, t))), seconds: times[name] };
-    }
-    return { label, params: { ...p }, bytes, kernels: figuresOf };
+    const kernels = figuresOf(KERNEL_NAMES, measure(KERNEL_NAMES, p, bytes, label), bytes);
+    return { label, params: { ...p }, bytes, kernels };
   });
-  const layoutTargets: KernelBenchTarget[] = [];
+}
+
+/** wasm-simd and native on each big-endian layout against its little-endian twin, where both were measured. */
+function layoutTargetsOf(layouts: KernelLayoutFigures[]): KernelBenchTarget[] {
+  const targets: KernelBenchTarget[] = [];
   for (const [bigLabel, littleLabel] of BYTE_ORDER_PAIRS) {
-    const big = layoutFigures.find((l) => l.label === bigLabel);
-    const little = layoutFigures.find((l) => l.label === littleLabel);
+    const big = layouts.find((l) => l.label === bigLabel);
+    const little = layouts.find((l) => l.label === littleLabel);
     if (big === undefined || little === undefined) continue;
     for (const name of ['wasm-simd', 'native'] as const) {
-      layoutTargets.push(
+      targets.push(
         target(
           `${name} ${bigLabel} at least ${BIG_ENDIAN_TARGET}x little-endian`,
           BIG_ENDIAN_TARGET,
@@ -404,10 +450,38 @@ export function runKernelBench(options: KernelBenchOptions = {}): KernelBenchRes
       );
     }
   }
+  return targets;
+}
+
+/**
+ * Measures the brighten kernels and the memcpy reference.
+ * @param options runs [5], sizeBytes [256 MiB], params [delta 1000, uint16, rgb], layouts
+ *   [DEFAULT_KERNEL_BENCH_LAYOUTS], onRun
+ * @returns per-entry GB/s min/median/max, ratios against native and js, the SIMD targets, and per-layout
+ *   figures with the big-endian targets
+ * @throws {RawbrightError} `ERR_INVALID_ARG_VALUE` for bad options
+ * @example
+ * const result = runKernelBench({ runs: 5, sizeBytes: 64 * 1024 * 1024 });
+ * console.log(result.ratios.vsNative['wasm-simd']);
+ */
+export function runKernelBench(options: KernelBenchOptions = {}): KernelBenchResult {
+  const plan = planBench(options);
+  const bench = prepareBenchMemory(plan);
+  const measure = benchMeasurer(bench, plan.runs, options.onRun);
+  // Measured in this order: the main parameters, the operations, the layouts.
+  const figures = figuresOf(
+    KERNEL_BENCH_ENTRIES,
+    measure(KERNEL_BENCH_ENTRIES, plan.params, plan.size),
+    plan.size,
+  );
+  const vsNative = ratiosTo(KERNEL_BENCH_ENTRIES, figures, 'native');
+  const vsJs = ratiosTo(KERNEL_BENCH_ENTRIES, figures, 'js');
+  const operations = measureOperations(measure, plan);
+  const layouts = measureLayouts(measure, plan, bench.layoutBytes);
   return {
-    sizeBytes: size,
-    runs,
-    params,
+    sizeBytes: plan.size,
+    runs: plan.runs,
+    params: plan.params,
     nativePath: native.brightenPath,
     node: process.version,
     kernels: figures,
@@ -416,9 +490,9 @@ export function runKernelBench(options: KernelBenchOptions = {}): KernelBenchRes
       target('wasm-simd at least 0.9x native', 0.9, vsNative['wasm-simd']),
       target('wasm-simd at least 15x js', 15, vsJs['wasm-simd']),
     ],
-    operations: operationFigures,
-    operationTargets,
-    layouts: layoutFigures,
-    layoutTargets,
+    operations,
+    operationTargets: operationTargetsOf(operations, plan),
+    layouts,
+    layoutTargets: layoutTargetsOf(layouts),
   };
 }

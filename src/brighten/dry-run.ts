@@ -9,9 +9,16 @@ import { dirname, resolve } from 'node:path';
 import { settleSampleType } from '../convert/raw-source.js';
 import { readSidecar } from '../convert/sidecar.js';
 import { MappedFile } from '../file/mapped-file.js';
+import type { FileLayout } from '../formats/layout.js';
 import { checkOps } from '../kernels/ops.js';
+import type { SampleType } from '../kernels/types.js';
 import { DEFAULT_CHUNK, JournalLayout } from './journal.js';
-import { type BrightenOptions, checkAdjustOptions, checkBrightenOptions } from './options.js';
+import {
+  type BrightenOptions,
+  type CheckedBrighten,
+  checkAdjustOptions,
+  checkBrightenOptions,
+} from './options.js';
 import type { AdjustOptions } from './pipeline.js';
 import {
   arenaSize,
@@ -59,6 +66,86 @@ async function freeBytes(folder: string): Promise<number | undefined> {
   }
 }
 
+/** The windows a run would brighten, found as the run finds them. */
+interface WindowPlan {
+  windows: number;
+  arenaBytes: number;
+  /** The bytes that would change. */
+  bytes: number;
+  description: string;
+  /** Whether the run goes by segments of a format's layout (its journal chunks are whole segment units). */
+  segmented: boolean;
+}
+
+/** The windows of a headerless raw file: its shape, sidecar, type, ops and range checked in that order. */
+async function planRawWindows(
+  file: MappedFile,
+  checked: CheckedBrighten,
+  givenType: SampleType | undefined,
+): Promise<WindowPlan> {
+  const { out } = checked;
+  const size = checkFileShape(file);
+  const sidecar = await readSidecar(checked.path);
+  const type = settleSampleType(checked.path, givenType, sidecar);
+  if (checked.ops !== undefined) checkOps(checked.ops, 4, checked.channels === 'rgb');
+  const { offset, length } = checkRange(checked.path, size, checked.offset, checked.length);
+  const arenaBytes = arenaSize(checked.windowSize, out === undefined ? length : size);
+  const windows = (
+    out === undefined
+      ? splitIntoWindows(offset, length, arenaBytes)
+      : splitWholeFile(size, arenaBytes, offset, length)
+  ).length;
+  return {
+    windows,
+    arenaBytes,
+    bytes: length,
+    description: `${type}, little-endian, 4 bands (RGBA)${sidecar === undefined ? '' : ', from its sidecar'}`,
+    segmented: false,
+  };
+}
+
+/** The windows of a file whose format rawbright read: the segments of its layout. */
+function planLayoutWindows(layout: FileLayout, checked: CheckedBrighten): WindowPlan {
+  const segments = planSegments(layout, checked.windowSize, checked.by, checked.alpha, checked.ops);
+  return {
+    windows: segments.windows.length,
+    arenaBytes: segments.arenaBytes,
+    bytes: layout.extents.reduce((sum, extent) => sum + extent.length, 0),
+    description: layout.description,
+    segmented: true,
+  };
+}
+
+/** The size of the undo journal the run would keep (0 without one). */
+function journalSize(checked: CheckedBrighten, fileSize: number, plan: WindowPlan, workers: number): number {
+  const { common } = checked;
+  const { arenaBytes, segmented } = plan;
+  if (!checked.useJournal) return 0;
+  const wanted = Math.min(common.journalChunk ?? DEFAULT_CHUNK, arenaBytes);
+  const chunk = common.durable
+    ? arenaBytes
+    : segmented
+      ? Math.max(SEGMENT_UNIT, wanted - (wanted % SEGMENT_UNIT))
+      : wanted;
+  // The header's parameters are a few hundred bytes of JSON; a page holds them.
+  return new JournalLayout({
+    version: 2,
+    file: { path: checked.path, size: fileSize, dev: 0, ino: 0 },
+    by: checked.by,
+    type: 'uint16',
+    channels: checked.channels,
+    offset: 0,
+    length: plan.bytes,
+    window: arenaBytes,
+    windows: plan.windows,
+    chunk,
+    slots: workers,
+    durable: common.durable,
+    run: '0000000000000000',
+    marked: true,
+  } as ConstructorParameters<typeof JournalLayout>[0]).totalSize;
+}
+
 /**
  * Plans a brighten (`by`) or adjust (`ops`) run of `path` without running it.
  * @throws {RawbrightError} every error the run would raise before a byte changes (bad options, `ENOENT`,
@@ -76,68 +163,20 @@ export async function dryRunFile(
   const file = MappedFile.open(checked.path, { access: 'read' });
   try {
     const { givenType, layout } = detectFileLayout(file, checked);
-    let windows: number;
-    let arenaBytes: number;
-    let bytes: number;
-    let description: string;
-    let segmented = false;
-    let extra = 0;
-    if (layout === undefined) {
-      const size = checkFileShape(file);
-      const sidecar = await readSidecar(checked.path);
-      const type = settleSampleType(checked.path, givenType, sidecar);
-      if (checked.ops !== undefined) checkOps(checked.ops, 4, checked.channels === 'rgb');
-      const { offset, length } = checkRange(checked.path, size, checked.offset, checked.length);
-      arenaBytes = arenaSize(checked.windowSize, out === undefined ? length : size);
-      windows = (
-        out === undefined
-          ? splitIntoWindows(offset, length, arenaBytes)
-          : splitWholeFile(size, arenaBytes, offset, length)
-      ).length;
-      bytes = length;
-      description = `${type}, little-endian, 4 bands (RGBA)${sidecar === undefined ? '' : ', from its sidecar'}`;
-    } else {
-      const segments = planSegments(layout, checked.windowSize, checked.by, checked.alpha, checked.ops);
-      windows = segments.windows.length;
-      arenaBytes = segments.arenaBytes;
-      bytes = layout.extents.reduce((sum, extent) => sum + extent.length, 0);
-      description = layout.description;
-      segmented = true;
-    }
+    const plan =
+      layout === undefined
+        ? await planRawWindows(file, checked, givenType)
+        : planLayoutWindows(layout, checked);
+    const { windows, arenaBytes, bytes } = plan;
     const workers = chooseWorkers(common.workers, { bytes, windows }, machineFacts()).workers;
-    let journalBytes = 0;
-    if (checked.useJournal) {
-      const wanted = Math.min(common.journalChunk ?? DEFAULT_CHUNK, arenaBytes);
-      const chunk = common.durable
-        ? arenaBytes
-        : segmented
-          ? Math.max(SEGMENT_UNIT, wanted - (wanted % SEGMENT_UNIT))
-          : wanted;
-      // The header's parameters are a few hundred bytes of JSON; a page holds them.
-      journalBytes = new JournalLayout({
-        version: 2,
-        file: { path: checked.path, size: file.size, dev: 0, ino: 0 },
-        by: checked.by,
-        type: 'uint16',
-        channels: checked.channels,
-        offset: 0,
-        length: bytes,
-        window: arenaBytes,
-        windows,
-        chunk,
-        slots: workers,
-        durable: common.durable,
-        run: '0000000000000000',
-        marked: true,
-      } as ConstructorParameters<typeof JournalLayout>[0]).totalSize;
-    }
-    if (out !== undefined) extra = file.size;
+    const journalBytes = journalSize(checked, file.size, plan, workers);
+    const extra = out === undefined ? 0 : file.size;
     const where = out === undefined ? dirname(resolve(checked.path)) : dirname(resolve(out));
     const available = await freeBytes(where);
     return {
       path: checked.path,
       format: layout?.format ?? 'raw',
-      layout: description,
+      layout: plan.description,
       fileBytes: file.size,
       bytes,
       ...(out !== undefined && { out }),

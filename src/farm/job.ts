@@ -246,6 +246,64 @@ async function settle(
   return undefined;
 }
 
+/** Refuses a file that is neither the one enqueued nor the one the last finished job left. */
+function checkFileUnchanged(data: FarmJobData, record: FarmRecord): void {
+  const now = fileIdentity(data.path);
+  const last = record.state.last;
+  if (!sameIdentity(now, data.file) && !(last !== undefined && sameIdentity(now, last))) {
+    throw new RawbrightError(
+      'ERR_FARM_FILE_CHANGED',
+      `${data.path} changed after it was enqueued (${describeChange(last ?? data.file, now)}); it was not brightened`,
+      { path: data.path },
+    );
+  }
+}
+
+/**
+ * Brightens the job's range, recording in order: started (before any byte changes), journaled (at the first
+ * progress, synchronously), untouched (when refused for another run's journal) or done.
+ */
+async function brightenRecorded(
+  jobId: string,
+  data: FarmJobData,
+  ctx: RunJobContext,
+  record: FarmRecord,
+): Promise<Awaited<ReturnType<typeof brightenFile>>> {
+  record.append({
+    job: jobId,
+    phase: 'started',
+    offset: data.offset,
+    length: data.length,
+    resume: resumeOptions(data.options),
+  });
+  ctx.at?.('started');
+  let journaled = false;
+  let report: Awaited<ReturnType<typeof brightenFile>>;
+  try {
+    report = await brightenFile(data.path, {
+      ...(data.options as BrightenOptions),
+      ...(ctx.signal !== undefined && { signal: ctx.signal }),
+      onProgress: (progress) => {
+        if (!journaled && progress.bytesDone > 0) {
+          // Synchronous: written before the run can finish and remove its journal.
+          record.append({ job: jobId, phase: 'journaled' });
+          journaled = true;
+          ctx.at?.('journaled');
+        }
+        ctx.onProgress?.(progress);
+      },
+    });
+  } catch (error) {
+    // Refused for another run's journal, this run created none and changed nothing.
+    if (errorCode(error) === 'ERR_JOURNAL_EXISTS') record.append({ job: jobId, phase: 'untouched' });
+    throw error;
+  }
+  ctx.at?.('brightened');
+  record.append({ job: jobId, phase: 'done', file: fileIdentity(data.path) });
+  ctx.at?.('done');
+  return report;
+}
+
 /**
  * Runs one job exactly once (see the module's comment for how).
  * @throws {RawbrightError} `ERR_FILE_LOCKED` (another worker or program holds the file: try later),
@@ -285,47 +343,8 @@ export async function runFarmJob(
           ...others,
         };
       }
-      const now = fileIdentity(data.path);
-      const last = record.state.last;
-      if (!sameIdentity(now, data.file) && !(last !== undefined && sameIdentity(now, last))) {
-        throw new RawbrightError(
-          'ERR_FARM_FILE_CHANGED',
-          `${data.path} changed after it was enqueued (${describeChange(last ?? data.file, now)}); it was not brightened`,
-          { path: data.path },
-        );
-      }
-      record.append({
-        job: jobId,
-        phase: 'started',
-        offset: data.offset,
-        length: data.length,
-        resume: resumeOptions(data.options),
-      });
-      ctx.at?.('started');
-      let journaled = false;
-      let report: Awaited<ReturnType<typeof brightenFile>>;
-      try {
-        report = await brightenFile(data.path, {
-          ...(data.options as BrightenOptions),
-          ...(ctx.signal !== undefined && { signal: ctx.signal }),
-          onProgress: (progress) => {
-            if (!journaled && progress.bytesDone > 0) {
-              // Synchronous: written before the run can finish and remove its journal.
-              record.append({ job: jobId, phase: 'journaled' });
-              journaled = true;
-              ctx.at?.('journaled');
-            }
-            ctx.onProgress?.(progress);
-          },
-        });
-      } catch (error) {
-        // Refused for another run's journal, this run created none and changed nothing.
-        if (errorCode(error) === 'ERR_JOURNAL_EXISTS') record.append({ job: jobId, phase: 'untouched' });
-        throw error;
-      }
-      ctx.at?.('brightened');
-      record.append({ job: jobId, phase: 'done', file: fileIdentity(data.path) });
-      ctx.at?.('done');
+      checkFileUnchanged(data, record);
+      const report = await brightenRecorded(jobId, data, ctx, record);
       return { ...base, action: 'brightened', bytes: report.bytes, seconds: report.seconds, ...others };
     } finally {
       await release?.();

@@ -203,15 +203,8 @@ function refuse(path: string, what: string, advice: string): RawbrightError {
   );
 }
 
-/** The pixel data of one page, checked. */
-function pageExtents(
-  tiff: TiffReader,
-  entries: Map<number, Entry>,
-  name: string,
-  layouts: PixelLayout[],
-  extents: Extent[],
-  changeAlpha: boolean,
-): ImageInfo {
+/** A page's sample description: its tags read, then refused unless uncompressed 16-bit integers, 1 to 4 a pixel. */
+function pageSamples(tiff: TiffReader, entries: Map<number, Entry>, name: string) {
   const path = tiff.file.path;
   const width = tiff.value(entries, TAG.width);
   const height = tiff.value(entries, TAG.height);
@@ -260,6 +253,16 @@ function pageExtents(
   const type = format === 2 ? 'int16' : 'uint16';
   const byteOrder = tiff.little ? 'little' : 'big';
 
+  return { width, height, spp, planar, hasAlpha, type, byteOrder } as const;
+}
+
+/** A page's strip or tile offsets and byte counts, checked against each other and against its size. */
+function pageChunks(
+  tiff: TiffReader,
+  entries: Map<number, Entry>,
+  name: string,
+  { width, height, spp, planar }: { width: number; height: number; spp: number; planar: boolean },
+) {
   const tiled = entries.has(TAG.tileOffsets);
   const offsets = tiff.values(entries, tiled ? TAG.tileOffsets : TAG.stripOffsets);
   const counts = tiff.values(entries, tiled ? TAG.tileByteCounts : TAG.stripByteCounts);
@@ -284,6 +287,21 @@ function pageExtents(
       `${name} has ${offsets.length} ${tiled ? 'tiles' : 'strips'} where its size needs ${perPlane * planes}`,
     );
   }
+  return { tiled, offsets, counts, perPlane };
+}
+
+/** The pixel data of one page, checked. */
+function pageExtents(
+  tiff: TiffReader,
+  entries: Map<number, Entry>,
+  name: string,
+  layouts: PixelLayout[],
+  extents: Extent[],
+  changeAlpha: boolean,
+): ImageInfo {
+  const samples = pageSamples(tiff, entries, name);
+  const { width, height, spp, planar, hasAlpha, type, byteOrder } = samples;
+  const { tiled, offsets, counts, perPlane } = pageChunks(tiff, entries, name, samples);
   const unit = planar ? 2 : 2 * spp;
   for (let i = 0; i < offsets.length; i++) {
     const offset = offsets[i]!;

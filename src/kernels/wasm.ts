@@ -142,6 +142,161 @@ export function wasmDataEnd(): number {
   return wasmTablesStart() + TABLES_BYTES;
 }
 
+/** What a wasm kernel's methods share: its name, its memory, the instance's exports and its brighten loop. */
+interface WasmBinding {
+  name: 'wasm' | 'wasm-simd';
+  memory: WebAssembly.Memory;
+  exports: KernelExports;
+  run: BrightenExport;
+}
+
+/** Brightens `byteLength` bytes at `byteOffset` of the kernel's memory, in pieces the wasm side takes. */
+function wasmBrighten(
+  k: WasmBinding,
+  buffer: ArrayBuffer,
+  byteOffset: number,
+  byteLength: number,
+  params: BrightenParams,
+): void {
+  // Checked first: a grown memory detaches its old buffer, and a wasm call on offsets into another
+  // buffer would silently write the wrong bytes.
+  if (buffer !== k.memory.buffer) {
+    throw new RawbrightError(
+      'ERR_FOREIGN_BUFFER',
+      `the ${k.name} kernel works only on its WebAssembly memory's current buffer (memory.buffer)`,
+    );
+  }
+  const checked = checkBrightenArgs(buffer, byteOffset, byteLength, params);
+  if (checked.unchanged) return;
+  const { bands, deltas } = checked;
+  const [d0, d1 = 0, d2 = 0, d3 = 0] = deltas;
+  const signed = checked.signed ? 1 : 0;
+  const alpha = checked.alpha ? 1 : 0;
+  const big = checked.bigEndian ? 1 : 0;
+  const piece = MAX_CALL_BYTES - (MAX_CALL_BYTES % (2 * bands));
+  // Offsets up to 2^32 - 1 pass through i32 as the same bits; the wasm side treats them as unsigned.
+  for (let done = 0; done < byteLength; done += piece) {
+    const length = Math.min(piece, byteLength - done);
+    k.run(byteOffset + done, length, bands, d0, d1, d2, d3, signed, alpha, big, checked.max);
+  }
+}
+
+/** Applies adjust tables, loading them below the data first unless already loaded. */
+function wasmApplyTables(
+  k: WasmBinding,
+  buffer: ArrayBuffer,
+  byteOffset: number,
+  byteLength: number,
+  tables: OpTables,
+  bigEndian: boolean,
+): void {
+  if (buffer !== k.memory.buffer) {
+    throw new RawbrightError(
+      'ERR_FOREIGN_BUFFER',
+      `the ${k.name} kernel works only on its WebAssembly memory's current buffer (memory.buffer)`,
+    );
+  }
+  if (byteLength === 0) return;
+  const at = wasmTablesStart();
+  const end = wasmDataEnd();
+  if (buffer.byteLength < end || byteOffset < end) {
+    throw new RawbrightError(
+      'ERR_OUT_OF_RANGE',
+      `the ${k.name} kernel keeps adjust tables below byte ${end} of its memory: the range at ${byteOffset} (memory of ${buffer.byteLength} bytes) must lie above it`,
+    );
+  }
+  // WebAssembly memory is little-endian: big-endian samples take the byte-swapped tables.
+  const packed = packTables(tables, bigEndian);
+  if (loaded.get(k.memory) !== packed) {
+    new Uint16Array(buffer, at, packed.length).set(packed);
+    loaded.set(k.memory, packed);
+  }
+  const bands = tables.bands;
+  const changed = changedBands(tables);
+  const piece = MAX_CALL_BYTES - (MAX_CALL_BYTES % (2 * bands));
+  for (let done = 0; done < byteLength; done += piece) {
+    k.exports.lookupTables(byteOffset + done, Math.min(piece, byteLength - done), bands, changed, at);
+  }
+}
+
+/** wasm-simd: a linear chain as f64 SIMD arithmetic (assembly/index.ts, linearSimd); arguments checked by the caller. */
+function wasmLinear(
+  k: WasmBinding,
+  buffer: ArrayBuffer,
+  byteOffset: number,
+  byteLength: number,
+  program: LinearProgram,
+  checked: CheckedParams,
+): void {
+  if (buffer !== k.memory.buffer) {
+    throw new RawbrightError(
+      'ERR_FOREIGN_BUFFER',
+      `the ${k.name} kernel works only on its WebAssembly memory's current buffer (memory.buffer)`,
+    );
+  }
+  if (byteLength === 0) return;
+  const at = wasmTablesStart();
+  const end = wasmDataEnd();
+  if (buffer.byteLength < end || byteOffset < end) {
+    throw new RawbrightError(
+      'ERR_OUT_OF_RANGE',
+      `the ${k.name} kernel keeps adjust programs below byte ${end} of its memory: the range at ${byteOffset} (memory of ${buffer.byteLength} bytes) must lie above it`,
+    );
+  }
+  if (loaded.get(k.memory) !== program.bytes) {
+    new Uint8Array(buffer, at, program.bytes.byteLength).set(new Uint8Array(program.bytes));
+    loaded.set(k.memory, program.bytes);
+  }
+  const { bands } = checked;
+  const changed = checked.alpha || (bands !== 2 && bands !== 4) ? bands : bands - 1;
+  const piece = MAX_CALL_BYTES - (MAX_CALL_BYTES % (2 * bands));
+  for (let done = 0; done < byteLength; done += piece) {
+    // Each piece restarts the constant patterns at entry 0 (band 0): right, as every piece is whole pixels.
+    k.exports.linearSimd(
+      byteOffset + done,
+      Math.min(piece, byteLength - done),
+      bands,
+      changed,
+      at,
+      program.ops,
+      end - 16,
+      checked.signed ? 1 : 0,
+      checked.bigEndian ? 1 : 0,
+      program.lo,
+      program.hi,
+    );
+  }
+}
+
+/** wasm-simd: inverts the samples in place (invertSimd); arguments checked by the caller. */
+function wasmInvert(
+  k: WasmBinding,
+  buffer: ArrayBuffer,
+  byteOffset: number,
+  byteLength: number,
+  checked: CheckedParams,
+): void {
+  if (buffer !== k.memory.buffer) {
+    throw new RawbrightError(
+      'ERR_FOREIGN_BUFFER',
+      `the ${k.name} kernel works only on its WebAssembly memory's current buffer (memory.buffer)`,
+    );
+  }
+  const { bands } = checked;
+  const piece = MAX_CALL_BYTES - (MAX_CALL_BYTES % (2 * bands));
+  for (let done = 0; done < byteLength; done += piece) {
+    k.exports.invertSimd(
+      byteOffset + done,
+      Math.min(piece, byteLength - done),
+      bands,
+      checked.signed ? 1 : 0,
+      checked.alpha ? 1 : 0,
+      checked.bigEndian ? 1 : 0,
+      checked.max,
+    );
+  }
+}
+
 /**
  * Creates a wasm kernel bound to `memory`.
  * @param name `'wasm-simd'` (i16x8 saturating arithmetic, 64 bytes per loop turn) or `'wasm'` (scalar)
@@ -161,137 +316,25 @@ export function createWasmKernel(name: 'wasm' | 'wasm-simd', memory: WebAssembly
   }
   const exports = instantiate(memory);
   const run = name === 'wasm-simd' ? exports.brightenSimd : exports.brightenScalar;
-  function brighten(
-    buffer: ArrayBuffer,
-    byteOffset: number,
-    byteLength: number,
-    params: BrightenParams,
-  ): void {
-    // Checked first: a grown memory detaches its old buffer, and a wasm call on offsets into another
-    // buffer would silently write the wrong bytes.
-    if (buffer !== memory.buffer) {
-      throw new RawbrightError(
-        'ERR_FOREIGN_BUFFER',
-        `the ${name} kernel works only on its WebAssembly memory's current buffer (memory.buffer)`,
-      );
-    }
-    const checked = checkBrightenArgs(buffer, byteOffset, byteLength, params);
-    if (checked.unchanged) return;
-    const { bands, deltas } = checked;
-    const [d0, d1 = 0, d2 = 0, d3 = 0] = deltas;
-    const signed = checked.signed ? 1 : 0;
-    const alpha = checked.alpha ? 1 : 0;
-    const big = checked.bigEndian ? 1 : 0;
-    const piece = MAX_CALL_BYTES - (MAX_CALL_BYTES % (2 * bands));
-    // Offsets up to 2^32 - 1 pass through i32 as the same bits; the wasm side treats them as unsigned.
-    for (let done = 0; done < byteLength; done += piece) {
-      const length = Math.min(piece, byteLength - done);
-      run(byteOffset + done, length, bands, d0, d1, d2, d3, signed, alpha, big, checked.max);
-    }
-  }
-  function applyTables(
+  const k: WasmBinding = { name, memory, exports, run };
+  const brighten = (buffer: ArrayBuffer, byteOffset: number, byteLength: number, params: BrightenParams) =>
+    wasmBrighten(k, buffer, byteOffset, byteLength, params);
+  const applyTables = (
     buffer: ArrayBuffer,
     byteOffset: number,
     byteLength: number,
     tables: OpTables,
     bigEndian: boolean,
-  ): void {
-    if (buffer !== memory.buffer) {
-      throw new RawbrightError(
-        'ERR_FOREIGN_BUFFER',
-        `the ${name} kernel works only on its WebAssembly memory's current buffer (memory.buffer)`,
-      );
-    }
-    if (byteLength === 0) return;
-    const at = wasmTablesStart();
-    const end = wasmDataEnd();
-    if (buffer.byteLength < end || byteOffset < end) {
-      throw new RawbrightError(
-        'ERR_OUT_OF_RANGE',
-        `the ${name} kernel keeps adjust tables below byte ${end} of its memory: the range at ${byteOffset} (memory of ${buffer.byteLength} bytes) must lie above it`,
-      );
-    }
-    // WebAssembly memory is little-endian: big-endian samples take the byte-swapped tables.
-    const packed = packTables(tables, bigEndian);
-    if (loaded.get(memory) !== packed) {
-      new Uint16Array(buffer, at, packed.length).set(packed);
-      loaded.set(memory, packed);
-    }
-    const bands = tables.bands;
-    const changed = changedBands(tables);
-    const piece = MAX_CALL_BYTES - (MAX_CALL_BYTES % (2 * bands));
-    for (let done = 0; done < byteLength; done += piece) {
-      exports.lookupTables(byteOffset + done, Math.min(piece, byteLength - done), bands, changed, at);
-    }
-  }
-  /** wasm-simd: a linear chain as f64 SIMD arithmetic (assembly/index.ts, linearSimd); arguments checked by the caller. */
-  function linear(
+  ) => wasmApplyTables(k, buffer, byteOffset, byteLength, tables, bigEndian);
+  const linear = (
     buffer: ArrayBuffer,
     byteOffset: number,
     byteLength: number,
     program: LinearProgram,
     checked: CheckedParams,
-  ): void {
-    if (buffer !== memory.buffer) {
-      throw new RawbrightError(
-        'ERR_FOREIGN_BUFFER',
-        `the ${name} kernel works only on its WebAssembly memory's current buffer (memory.buffer)`,
-      );
-    }
-    if (byteLength === 0) return;
-    const at = wasmTablesStart();
-    const end = wasmDataEnd();
-    if (buffer.byteLength < end || byteOffset < end) {
-      throw new RawbrightError(
-        'ERR_OUT_OF_RANGE',
-        `the ${name} kernel keeps adjust programs below byte ${end} of its memory: the range at ${byteOffset} (memory of ${buffer.byteLength} bytes) must lie above it`,
-      );
-    }
-    if (loaded.get(memory) !== program.bytes) {
-      new Uint8Array(buffer, at, program.bytes.byteLength).set(new Uint8Array(program.bytes));
-      loaded.set(memory, program.bytes);
-    }
-    const { bands } = checked;
-    const changed = checked.alpha || (bands !== 2 && bands !== 4) ? bands : bands - 1;
-    const piece = MAX_CALL_BYTES - (MAX_CALL_BYTES % (2 * bands));
-    for (let done = 0; done < byteLength; done += piece) {
-      // Each piece restarts the constant patterns at entry 0 (band 0): right, as every piece is whole pixels.
-      exports.linearSimd(
-        byteOffset + done,
-        Math.min(piece, byteLength - done),
-        bands,
-        changed,
-        at,
-        program.ops,
-        end - 16,
-        checked.signed ? 1 : 0,
-        checked.bigEndian ? 1 : 0,
-        program.lo,
-        program.hi,
-      );
-    }
-  }
-  function invert(buffer: ArrayBuffer, byteOffset: number, byteLength: number, checked: CheckedParams): void {
-    if (buffer !== memory.buffer) {
-      throw new RawbrightError(
-        'ERR_FOREIGN_BUFFER',
-        `the ${name} kernel works only on its WebAssembly memory's current buffer (memory.buffer)`,
-      );
-    }
-    const { bands } = checked;
-    const piece = MAX_CALL_BYTES - (MAX_CALL_BYTES % (2 * bands));
-    for (let done = 0; done < byteLength; done += piece) {
-      exports.invertSimd(
-        byteOffset + done,
-        Math.min(piece, byteLength - done),
-        bands,
-        checked.signed ? 1 : 0,
-        checked.alpha ? 1 : 0,
-        checked.bigEndian ? 1 : 0,
-        checked.max,
-      );
-    }
-  }
+  ) => wasmLinear(k, buffer, byteOffset, byteLength, program, checked);
+  const invert = (buffer: ArrayBuffer, byteOffset: number, byteLength: number, checked: CheckedParams) =>
+    wasmInvert(k, buffer, byteOffset, byteLength, checked);
   return Object.freeze(
     name === 'wasm-simd' ? { name, brighten, applyTables, invert, linear } : { name, brighten, applyTables },
   );

@@ -46,6 +46,57 @@ function runOptions(flags: EnqueueFlags): FarmRunOptions {
   return options as FarmRunOptions;
 }
 
+/**
+ * Enqueues each file (one job per --split range), printing a line or an NDJSON object per job; a refused
+ * file is reported and the others go on. Fails at the end when some file was refused.
+ */
+async function runEnqueue(files: string[], flags: EnqueueFlags): Promise<void> {
+  // Checked here, as by brighten: commander checks required options before unknown ones (`--bye 10`).
+  if (flags.by === undefined) throw usageError("required option '--by <n>' not specified");
+  const farm = await FarmQueue.open({ redis: flags.redis, queue: flags.queue });
+  let jobs = 0;
+  let bytes = 0;
+  let refused = 0;
+  try {
+    for (const file of files) {
+      try {
+        const added = await farm.enqueue(file, runOptions(flags), { split: flags.split });
+        jobs += added.length;
+        bytes += added.reduce((sum, job) => sum + job.length, 0);
+        if (flags.json) {
+          const path = added[0]?.path ?? file;
+          const list = added.map(({ id, offset, length }) => ({ id, offset, length }));
+          process.stdout.write(`${JSON.stringify({ path, jobs: list })}\n`);
+        } else {
+          for (const job of added)
+            process.stdout.write(`enqueued ${job.path}${describeRange(job)} as job ${job.id}\n`);
+        }
+      } catch (error) {
+        // A refused file is reported, and the others go on.
+        refused++;
+        const code = errorCode(error) ?? 'ERR_FARM_JOB';
+        const message = error instanceof Error ? error.message : String(error);
+        if (flags.json) process.stdout.write(`${JSON.stringify({ path: file, code, message })}\n`);
+        else process.stderr.write(`rawbright: ${message}\n`);
+      }
+    }
+  } finally {
+    await farm.close();
+  }
+  if (!flags.json) {
+    process.stdout.write(
+      `${jobs} job${jobs === 1 ? '' : 's'} (${formatBytes(bytes)}) on queue ${farm.name} at ${printableUrl(farm.url)}\n`,
+    );
+  }
+  if (refused > 0) {
+    throw new RawbrightError(
+      'ERR_FARM_REFUSED',
+      `${refused} of ${files.length} ${files.length === 1 ? 'file was' : 'files were'} not enqueued`,
+    );
+  }
+}
+
+/** Declares `rawbright enqueue` and its options. */
 export function registerEnqueue(program: Command): void {
   addRunOptions(
     addFarmOptions(
@@ -85,49 +136,5 @@ export function registerEnqueue(program: Command): void {
   )
     .option('--durable', 'fsync every window and every farm record: a machine that dies loses nothing')
     .option('--json', 'print one JSON object per file as it is enqueued (NDJSON), refusals included')
-    .action(async (files: string[], flags: EnqueueFlags) => {
-      // Checked here, as by brighten: commander checks required options before unknown ones (`--bye 10`).
-      if (flags.by === undefined) throw usageError("required option '--by <n>' not specified");
-      const farm = await FarmQueue.open({ redis: flags.redis, queue: flags.queue });
-      let jobs = 0;
-      let bytes = 0;
-      let refused = 0;
-      try {
-        for (const file of files) {
-          try {
-            const added = await farm.enqueue(file, runOptions(flags), { split: flags.split });
-            jobs += added.length;
-            bytes += added.reduce((sum, job) => sum + job.length, 0);
-            if (flags.json) {
-              const path = added[0]?.path ?? file;
-              const list = added.map(({ id, offset, length }) => ({ id, offset, length }));
-              process.stdout.write(`${JSON.stringify({ path, jobs: list })}\n`);
-            } else {
-              for (const job of added)
-                process.stdout.write(`enqueued ${job.path}${describeRange(job)} as job ${job.id}\n`);
-            }
-          } catch (error) {
-            // A refused file is reported, and the others go on.
-            refused++;
-            const code = errorCode(error) ?? 'ERR_FARM_JOB';
-            const message = error instanceof Error ? error.message : String(error);
-            if (flags.json) process.stdout.write(`${JSON.stringify({ path: file, code, message })}\n`);
-            else process.stderr.write(`rawbright: ${message}\n`);
-          }
-        }
-      } finally {
-        await farm.close();
-      }
-      if (!flags.json) {
-        process.stdout.write(
-          `${jobs} job${jobs === 1 ? '' : 's'} (${formatBytes(bytes)}) on queue ${farm.name} at ${printableUrl(farm.url)}\n`,
-        );
-      }
-      if (refused > 0) {
-        throw new RawbrightError(
-          'ERR_FARM_REFUSED',
-          `${refused} of ${files.length} ${files.length === 1 ? 'file was' : 'files were'} not enqueued`,
-        );
-      }
-    });
+    .action((files: string[], flags: EnqueueFlags) => runEnqueue(files, flags));
 }

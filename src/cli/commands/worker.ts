@@ -43,6 +43,103 @@ function summaryLine(s: FarmWorkerSummary): string {
   );
 }
 
+/**
+ * The worker's event handler: a progress bar per running job when one runs at a time, a line (or with
+ * --json an NDJSON object) per finished, failed or deferred job, and a line when Redis goes or comes back.
+ */
+function workerEvents(
+  flags: WorkerFlags,
+  bars: Map<string, ProgressDisplay>,
+): (event: FarmWorkerEvent) => void {
+  const out = (object: unknown) => process.stdout.write(`${JSON.stringify(object)}\n`);
+  return (event: FarmWorkerEvent) => {
+    switch (event.type) {
+      case 'started':
+        // One bar at a time: with several jobs at once, bars would overwrite each other.
+        if ((flags.concurrency ?? 1) === 1) bars.set(event.job, createProgressDisplay(event.path));
+        break;
+      case 'progress':
+        bars.get(event.job)?.update(event.progress);
+        break;
+      case 'completed':
+        bars.get(event.result.job)?.stop();
+        bars.delete(event.result.job);
+        if (flags.json) out({ event: 'completed', ...event.result });
+        else process.stdout.write(completedLine(event.result));
+        break;
+      case 'failed':
+      case 'deferred':
+        bars.get(event.job)?.stop();
+        bars.delete(event.job);
+        if (flags.json)
+          out({
+            event: event.type,
+            job: event.job,
+            path: event.path,
+            code: event.code,
+            message: event.message,
+          });
+        else if (event.type === 'failed')
+          process.stderr.write(`rawbright: job ${event.job} failed: ${event.message}\n`);
+        break;
+      case 'redis':
+        process.stderr.write(
+          event.state === 'lost'
+            ? `rawbright: lost Redis at ${event.url}; waiting for it (runs in progress go on)\n`
+            : `rawbright: Redis at ${event.url} is back\n`,
+        );
+        break;
+    }
+  };
+}
+
+/**
+ * Runs the worker until its queue is done or a signal stops it (its runs stop after their current window),
+ * prints the summary, and fails when interrupted or when some job failed.
+ */
+async function runWorker(flags: WorkerFlags): Promise<void> {
+  const bars = new Map<string, ProgressDisplay>();
+  const onEvent = workerEvents(flags, bars);
+  const worker = await FarmWorker.start({
+    redis: flags.redis,
+    queue: flags.queue,
+    concurrency: flags.concurrency,
+    untilEmpty: flags.untilEmpty,
+    lockDuration: flags.lockDuration,
+    stalledInterval: flags.stalledInterval,
+    maxStalls: flags.maxStalls,
+    onEvent,
+  });
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    process.stderr.write(
+      '\nrawbright: stopping: runs stop after their current window, their jobs go back to the queue\n',
+    );
+    worker.close().catch(() => {});
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let summary: FarmWorkerSummary;
+  try {
+    summary = await worker.done;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    for (const bar of bars.values()) bar.stop();
+  }
+  if (!flags.json) process.stdout.write(summaryLine(summary));
+  if (interrupted)
+    throw new RawbrightError('ERR_ABORTED', 'worker stopped; its unfinished jobs are back in the queue');
+  if (summary.failed > 0) {
+    throw new RawbrightError(
+      'ERR_FARM_FAILED',
+      `${summary.failed} job${summary.failed === 1 ? '' : 's'} failed`,
+    );
+  }
+}
+
+/** Declares `rawbright worker` and its options. */
 export function registerWorker(program: Command): void {
   addFarmOptions(
     program
@@ -67,84 +164,5 @@ export function registerWorker(program: Command): void {
     )
     .option('--max-stalls <n>', 'take-overs before a job fails (default: 20)', parseInteger('--max-stalls'))
     .option('--json', 'print one JSON object per job event (NDJSON): completed, failed, deferred')
-    .action(async (flags: WorkerFlags) => {
-      const bars = new Map<string, ProgressDisplay>();
-      const out = (object: unknown) => process.stdout.write(`${JSON.stringify(object)}\n`);
-      const onEvent = (event: FarmWorkerEvent) => {
-        switch (event.type) {
-          case 'started':
-            // One bar at a time: with several jobs at once, bars would overwrite each other.
-            if ((flags.concurrency ?? 1) === 1) bars.set(event.job, createProgressDisplay(event.path));
-            break;
-          case 'progress':
-            bars.get(event.job)?.update(event.progress);
-            break;
-          case 'completed':
-            bars.get(event.result.job)?.stop();
-            bars.delete(event.result.job);
-            if (flags.json) out({ event: 'completed', ...event.result });
-            else process.stdout.write(completedLine(event.result));
-            break;
-          case 'failed':
-          case 'deferred':
-            bars.get(event.job)?.stop();
-            bars.delete(event.job);
-            if (flags.json)
-              out({
-                event: event.type,
-                job: event.job,
-                path: event.path,
-                code: event.code,
-                message: event.message,
-              });
-            else if (event.type === 'failed')
-              process.stderr.write(`rawbright: job ${event.job} failed: ${event.message}\n`);
-            break;
-          case 'redis':
-            process.stderr.write(
-              event.state === 'lost'
-                ? `rawbright: lost Redis at ${event.url}; waiting for it (runs in progress go on)\n`
-                : `rawbright: Redis at ${event.url} is back\n`,
-            );
-            break;
-        }
-      };
-      const worker = await FarmWorker.start({
-        redis: flags.redis,
-        queue: flags.queue,
-        concurrency: flags.concurrency,
-        untilEmpty: flags.untilEmpty,
-        lockDuration: flags.lockDuration,
-        stalledInterval: flags.stalledInterval,
-        maxStalls: flags.maxStalls,
-        onEvent,
-      });
-      let interrupted = false;
-      const onSignal = () => {
-        interrupted = true;
-        process.stderr.write(
-          '\nrawbright: stopping: runs stop after their current window, their jobs go back to the queue\n',
-        );
-        worker.close().catch(() => {});
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      let summary: FarmWorkerSummary;
-      try {
-        summary = await worker.done;
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        for (const bar of bars.values()) bar.stop();
-      }
-      if (!flags.json) process.stdout.write(summaryLine(summary));
-      if (interrupted)
-        throw new RawbrightError('ERR_ABORTED', 'worker stopped; its unfinished jobs are back in the queue');
-      if (summary.failed > 0) {
-        throw new RawbrightError(
-          'ERR_FARM_FAILED',
-          `${summary.failed} job${summary.failed === 1 ? '' : 's'} failed`,
-        );
-      }
-    });
+    .action((flags: WorkerFlags) => runWorker(flags));
 }
