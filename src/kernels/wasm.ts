@@ -160,12 +160,7 @@ function wasmBrighten(
 ): void {
   // Checked first: a grown memory detaches its old buffer, and a wasm call on offsets into another
   // buffer would silently write the wrong bytes.
-  if (buffer !== k.memory.buffer) {
-    throw new RawbrightError(
-      'ERR_FOREIGN_BUFFER',
-      `the ${k.name} kernel works only on its WebAssembly memory's current buffer (memory.buffer)`,
-    );
-  }
+  checkOwnBuffer(k, buffer);
   const checked = checkBrightenArgs(buffer, byteOffset, byteLength, params);
   if (checked.unchanged) return;
   const { bands, deltas } = checked;
@@ -181,6 +176,32 @@ function wasmBrighten(
   }
 }
 
+/** The wasm kernels work only in their own memory's current buffer. */
+function checkOwnBuffer(k: WasmBinding, buffer: ArrayBuffer): void {
+  if (buffer !== k.memory.buffer) {
+    throw new RawbrightError(
+      'ERR_FOREIGN_BUFFER',
+      `the ${k.name} kernel works only on its WebAssembly memory's current buffer (memory.buffer)`,
+    );
+  }
+}
+
+/** Adjust tables and programs live below wasmDataEnd(): the data must lie above them. */
+function checkAboveData(
+  k: WasmBinding,
+  buffer: ArrayBuffer,
+  byteOffset: number,
+  end: number,
+  what: 'tables' | 'programs',
+): void {
+  if (buffer.byteLength < end || byteOffset < end) {
+    throw new RawbrightError(
+      'ERR_OUT_OF_RANGE',
+      `the ${k.name} kernel keeps adjust ${what} below byte ${end} of its memory: the range at ${byteOffset} (memory of ${buffer.byteLength} bytes) must lie above it`,
+    );
+  }
+}
+
 /** Applies adjust tables, loading them below the data first unless already loaded. */
 function wasmApplyTables(
   k: WasmBinding,
@@ -190,21 +211,11 @@ function wasmApplyTables(
   tables: OpTables,
   bigEndian: boolean,
 ): void {
-  if (buffer !== k.memory.buffer) {
-    throw new RawbrightError(
-      'ERR_FOREIGN_BUFFER',
-      `the ${k.name} kernel works only on its WebAssembly memory's current buffer (memory.buffer)`,
-    );
-  }
+  checkOwnBuffer(k, buffer);
   if (byteLength === 0) return;
   const at = wasmTablesStart();
   const end = wasmDataEnd();
-  if (buffer.byteLength < end || byteOffset < end) {
-    throw new RawbrightError(
-      'ERR_OUT_OF_RANGE',
-      `the ${k.name} kernel keeps adjust tables below byte ${end} of its memory: the range at ${byteOffset} (memory of ${buffer.byteLength} bytes) must lie above it`,
-    );
-  }
+  checkAboveData(k, buffer, byteOffset, end, 'tables');
   // WebAssembly memory is little-endian: big-endian samples take the byte-swapped tables.
   const packed = packTables(tables, bigEndian);
   if (loaded.get(k.memory) !== packed) {
@@ -228,21 +239,11 @@ function wasmLinear(
   program: LinearProgram,
   checked: CheckedParams,
 ): void {
-  if (buffer !== k.memory.buffer) {
-    throw new RawbrightError(
-      'ERR_FOREIGN_BUFFER',
-      `the ${k.name} kernel works only on its WebAssembly memory's current buffer (memory.buffer)`,
-    );
-  }
+  checkOwnBuffer(k, buffer);
   if (byteLength === 0) return;
   const at = wasmTablesStart();
   const end = wasmDataEnd();
-  if (buffer.byteLength < end || byteOffset < end) {
-    throw new RawbrightError(
-      'ERR_OUT_OF_RANGE',
-      `the ${k.name} kernel keeps adjust programs below byte ${end} of its memory: the range at ${byteOffset} (memory of ${buffer.byteLength} bytes) must lie above it`,
-    );
-  }
+  checkAboveData(k, buffer, byteOffset, end, 'programs');
   if (loaded.get(k.memory) !== program.bytes) {
     new Uint8Array(buffer, at, program.bytes.byteLength).set(new Uint8Array(program.bytes));
     loaded.set(k.memory, program.bytes);
@@ -276,12 +277,7 @@ function wasmInvert(
   byteLength: number,
   checked: CheckedParams,
 ): void {
-  if (buffer !== k.memory.buffer) {
-    throw new RawbrightError(
-      'ERR_FOREIGN_BUFFER',
-      `the ${k.name} kernel works only on its WebAssembly memory's current buffer (memory.buffer)`,
-    );
-  }
+  checkOwnBuffer(k, buffer);
   const { bands } = checked;
   const piece = MAX_CALL_BYTES - (MAX_CALL_BYTES % (2 * bands));
   for (let done = 0; done < byteLength; done += piece) {
