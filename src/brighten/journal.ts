@@ -585,6 +585,9 @@ export function chunkSample(bytes: Uint8Array): number {
   return fastCrc32(bytes.subarray(0, SAMPLE_PIECE));
 }
 
+/** The progress word of a slot whose last finished chunk was put back: it names no chunk. */
+const NO_PROGRESS = 0n;
+
 /** A slot's progress word: chunk `number`'s sample in the low half, a check of both in the high half. */
 function progressWord(number: number, sample: number): bigint {
   return (BigInt(crc32OfWords(0x50524f47, number >>> 0, sample)) << 32n) | BigInt(sample);
@@ -592,7 +595,7 @@ function progressWord(number: number, sample: number): bigint {
 
 /** Whether a progress word names chunk `number` (its check holds for that number). */
 function progressNames(word: bigint, number: number): boolean {
-  return word === progressWord(number, Number(word & 0xffffffffn));
+  return word !== NO_PROGRESS && word === progressWord(number, Number(word & 0xffffffffn));
 }
 
 /** The check of a sample table entry: a CRC-32 of the window's index and its sample. */
@@ -990,12 +993,13 @@ export class Journal {
     if (durable && restores.length > 0) target.syncSync();
     const record = Buffer.alloc(8);
     for (const rewrite of rewrites) {
-      if (rewrite.state !== -1) {
-        // "The chunk before it is done" needs that chunk's progress sample, written first as done() does.
-        const before = rewrite.state / 2;
-        record.writeBigUInt64LE(progressWord(before, this.sampleOf(target, before)));
-        this.file.write(layout.slotOffset(rewrite.slot) + PROGRESS_OFFSET, record);
-      }
+      // The progress word first, as done() writes it: "the chunk before it is done" needs that chunk's
+      // sample, and a slot left unused must not name the chunk just put back.
+      const before = rewrite.state / 2;
+      const progress =
+        rewrite.state === -1 ? NO_PROGRESS : progressWord(before, this.sampleOf(target, before));
+      record.writeBigUInt64LE(progress);
+      this.file.write(layout.slotOffset(rewrite.slot) + PROGRESS_OFFSET, record);
       record.writeBigUInt64LE(slotRecord(rewrite.state === -1 ? UNUSED : rewrite.state, 0));
       this.file.write(layout.slotOffset(rewrite.slot) + 8, record);
     }
