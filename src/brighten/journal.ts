@@ -912,18 +912,18 @@ export class Journal {
    * A window left part way holds what the run wrote in its changed chunks: checks the last one the slot
    * finished (state `state`) against its progress sample, before anything is written. A "saved" chunk
    * was finished too when the kill came between its progress word and its "done".
-   * @throws {RawbrightError} `ERR_JOURNAL_STALE`, `ERR_JOURNAL_CORRUPT` (a progress word for no chunk it could be).
+   * @throws {RawbrightError} `ERR_JOURNAL_STALE`; `ERR_JOURNAL_CORRUPT` when the word names no chunk it could.
    */
   #checkProgress(slot: number, state: number, target: MappedFile): void {
     const number = Math.floor(state / 2);
     const saved = state % 2 === 1;
     const firstOfWindow = number % this.layout.chunksPerWindow === 0;
     const word = this.#progress(slot);
-    let finished: number | undefined;
+    let finished: number;
     if (progressNames(word, number)) finished = number;
     else if (saved && !firstOfWindow && progressNames(word, number - 1)) finished = number - 1;
-    else if (saved && firstOfWindow)
-      return; // nothing of this window changed yet
+    // Saved as its window's first chunk and not finished: nothing of this window has changed yet.
+    else if (saved && firstOfWindow) return;
     else throw corrupt(this.path, `slot ${slot}'s progress sample is damaged`);
     if (this.sampleOf(target, finished) !== Number(word & 0xffffffffn)) {
       throw staleFile(target.path, Math.floor(finished / this.layout.chunksPerWindow));
