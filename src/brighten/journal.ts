@@ -15,8 +15,11 @@
  *   8 bytes the slot's record — a u32 state (0xFFFFFFFF unused, else `2·chunk + 1` while `chunk` is
  *   saved and being changed, `2·chunk` once it is done) and above it a u32 CRC-32 of the state (and,
  *   while saved, of the ring's CRC), stored as one 64-bit word so a kill never tears it — then at byte
- *   16 the u32 CRC-32 of the saved chunk, written before the state that relies on it, then room for one
- *   chunk's bytes (the ring).
+ *   16 the u32 CRC-32 of the saved chunk, written before the state that relies on it; at byte 24 the
+ *   progress sample, one 64-bit word written before each "done": a CRC-32 of the first 4 KiB of the chunk
+ *   as the run left it, and above it a CRC-32 of that value and the chunk's number, so a resume of a window
+ *   left part way can check its changed part is still what the run wrote (see
+ *   {@link Journal.restoreAndPlan}); then room for one chunk's bytes (the ring).
  *
  * Every byte a resume relies on is checked: damage anywhere is refused (`ERR_JOURNAL_CORRUPT`) before
  * the file is touched.
@@ -41,15 +44,17 @@ import { listMarkers, readMarker, removeMarker, writeMarker } from '../file/mark
 import { type CheckedOp, checkOps } from '../kernels/ops.js';
 import type { Bands, BrightenParams, Channels, SampleType } from '../kernels/types.js';
 
-const HEADER_MAGIC = 'RBJRNL04';
+const HEADER_MAGIC = 'RBJRNL05';
 /** The magics of older journals: their runs must be finished by the rawbright that made them. */
-const OLDER_MAGICS = ['RBJRNL02', 'RBJRNL03'];
+const OLDER_MAGICS = ['RBJRNL02', 'RBJRNL03', 'RBJRNL04'];
 const SLOT_MAGIC = 'RBSLOT03';
 /** The state of a slot not yet used. */
 const UNUSED = 0xffffffff;
 /** The most chunks one run can have, so every state fits a u32 below {@link UNUSED}. */
 const MAX_CHUNKS = 2 ** 31 - 1;
 const PAGE = 4096;
+/** Where a slot's progress word is, in its header page. */
+const PROGRESS_OFFSET = 24;
 /** The largest header: the parameters of a run over very many extents. */
 const MAX_HEADER = 16 * 1024 * 1024;
 const JOURNAL_VERSION = 2;
@@ -575,6 +580,24 @@ function windowSample(target: MappedFile, offset: number, length: number): numbe
   return fastCrc32(bytes);
 }
 
+/** The CRC-32 of the first {@link SAMPLE_PIECE} bytes of a chunk: its progress sample. */
+export function chunkSample(bytes: Uint8Array): number {
+  return fastCrc32(bytes.subarray(0, SAMPLE_PIECE));
+}
+
+/** The progress word of a slot whose last finished chunk was put back: it names no chunk. */
+const NO_PROGRESS = 0n;
+
+/** A slot's progress word: chunk `number`'s sample in the low half, a check of both in the high half. */
+function progressWord(number: number, sample: number): bigint {
+  return (BigInt(crc32OfWords(0x50524f47, number >>> 0, sample)) << 32n) | BigInt(sample);
+}
+
+/** Whether a progress word names chunk `number` (its check holds for that number). */
+function progressNames(word: bigint, number: number): boolean {
+  return word !== NO_PROGRESS && word === progressWord(number, Number(word & 0xffffffffn));
+}
+
 /** The check of a sample table entry: a CRC-32 of the window's index and its sample. */
 function sampleCheck(index: number, sample: number): number {
   return crc32OfWords(0x53414d50, index >>> 0, sample);
@@ -593,6 +616,7 @@ export class JournalSlot {
   readonly #window: Window;
   readonly #record: BigUint64Array;
   readonly #ringCrc: Uint32Array;
+  readonly #progress: BigUint64Array;
   readonly #durable: boolean;
 
   constructor(file: MappedFile, layout: JournalLayout, slot: number, durable: boolean) {
@@ -600,6 +624,7 @@ export class JournalSlot {
     this.#window.populate();
     this.#record = new BigUint64Array(this.#window.buffer, 8, 1);
     this.#ringCrc = new Uint32Array(this.#window.buffer, 16, 1);
+    this.#progress = new BigUint64Array(this.#window.buffer, PROGRESS_OFFSET, 1);
     this.#durable = durable;
   }
 
@@ -627,7 +652,16 @@ export class JournalSlot {
     if (this.#durable) this.#window.flush({ length: PAGE });
   }
 
-  /** Marks chunk `number` as brightened. */
+  /**
+   * Records chunk `number`'s progress sample, once it is brightened and before {@link JournalSlot.done}.
+   * @param sample {@link chunkSample} of the chunk's bytes as the run left them
+   */
+  finished(number: number, sample: number): void {
+    Atomics.store(this.#progress, 0, progressWord(number, sample));
+    if (this.#durable) this.#window.flush({ length: PAGE });
+  }
+
+  /** Marks chunk `number` as brightened (after {@link JournalSlot.finished}). */
   done(number: number): void {
     Atomics.store(this.#record, 0, slotRecord(2 * number, 0));
     if (this.#durable) this.#window.flush({ length: PAGE });
@@ -815,14 +849,7 @@ export class Journal {
       if (table.readUInt32LE(8 * index + 4) !== sampleCheck(index, recorded))
         throw corrupt(this.path, `its sample entry for window ${index} is damaged`);
       const now = windowSample(target, this.layout.windowOffset(index), this.layout.windowLength(index));
-      if (now !== recorded) {
-        const name = target.path;
-        throw new RawbrightError(
-          'ERR_JOURNAL_STALE',
-          `${name} changed since its run was interrupted (window ${index} no longer holds what the run wrote): it may have been restored from a copy; nothing was changed; run 'rawbright resume ${name} --discard' to accept it as it is`,
-          { path: target.path },
-        );
-      }
+      if (now !== recorded) throw staleFile(target.path, index);
     }
   }
 
@@ -855,6 +882,52 @@ export class Journal {
     const bytes = Buffer.alloc(4);
     this.file.read(this.layout.slotOffset(slot) + 16, bytes);
     return bytes.readUInt32LE(0);
+  }
+
+  /** A slot's progress word (see the layout at the top of this file). */
+  #progress(slot: number): bigint {
+    const bytes = Buffer.alloc(8);
+    this.file.read(this.layout.slotOffset(slot) + PROGRESS_OFFSET, bytes);
+    return bytes.readBigUInt64LE(0);
+  }
+
+  /** The file offset and length of chunk `number`, clipped to its window. */
+  #chunkExtent(number: number): { offset: number; length: number } {
+    const layout = this.layout;
+    const index = Math.floor(number / layout.chunksPerWindow);
+    const offset = layout.windowOffset(index) + (number % layout.chunksPerWindow) * this.params.chunk;
+    const end = layout.windowOffset(index) + layout.windowLength(index);
+    return { offset, length: Math.min(this.params.chunk, end - offset) };
+  }
+
+  /** {@link chunkSample} of chunk `number` as `target` holds it now. */
+  sampleOf(target: MappedFile, number: number): number {
+    const { offset, length } = this.#chunkExtent(number);
+    const bytes = Buffer.alloc(Math.min(SAMPLE_PIECE, length));
+    target.read(offset, bytes);
+    return chunkSample(bytes);
+  }
+
+  /**
+   * A window left part way holds what the run wrote in its changed chunks: checks the last one the slot
+   * finished (state `state`) against its progress sample, before anything is written. A "saved" chunk
+   * was finished too when the kill came between its progress word and its "done".
+   * @throws {RawbrightError} `ERR_JOURNAL_STALE`; `ERR_JOURNAL_CORRUPT` when the word names no chunk it could.
+   */
+  #checkProgress(slot: number, state: number, target: MappedFile): void {
+    const number = Math.floor(state / 2);
+    const saved = state % 2 === 1;
+    const firstOfWindow = number % this.layout.chunksPerWindow === 0;
+    const word = this.#progress(slot);
+    let finished: number;
+    if (progressNames(word, number)) finished = number;
+    else if (saved && !firstOfWindow && progressNames(word, number - 1)) finished = number - 1;
+    // Saved as its window's first chunk and not finished: nothing of this window has changed yet.
+    else if (saved && firstOfWindow) return;
+    else throw corrupt(this.path, `slot ${slot}'s progress sample is damaged`);
+    if (this.sampleOf(target, finished) !== Number(word & 0xffffffffn)) {
+      throw staleFile(target.path, Math.floor(finished / this.layout.chunksPerWindow));
+    }
   }
 
   /**
@@ -896,6 +969,7 @@ export class Journal {
         throw corrupt(this.path, `slot ${slot} names a chunk the run does not have`);
       }
       if (done[index] === 1) continue;
+      this.#checkProgress(slot, state, target);
       const end = Math.min(start + chunk, layout.windowOffset(index) + layout.windowLength(index));
       const saved = state % 2 === 1;
       if (saved) {
@@ -919,6 +993,13 @@ export class Journal {
     if (durable && restores.length > 0) target.syncSync();
     const record = Buffer.alloc(8);
     for (const rewrite of rewrites) {
+      // The progress word first, as done() writes it: "the chunk before it is done" needs that chunk's
+      // sample, and a slot left unused must not name the chunk just put back.
+      const before = rewrite.state / 2;
+      const progress =
+        rewrite.state === -1 ? NO_PROGRESS : progressWord(before, this.sampleOf(target, before));
+      record.writeBigUInt64LE(progress);
+      this.file.write(layout.slotOffset(rewrite.slot) + PROGRESS_OFFSET, record);
       record.writeBigUInt64LE(slotRecord(rewrite.state === -1 ? UNUSED : rewrite.state, 0));
       this.file.write(layout.slotOffset(rewrite.slot) + 8, record);
     }
@@ -953,6 +1034,15 @@ export class Journal {
   close(): void {
     this.file.close();
   }
+}
+
+/** The refusal of a file whose window `index` no longer holds what the interrupted run wrote there. */
+function staleFile(path: string, index: number): RawbrightError {
+  return new RawbrightError(
+    'ERR_JOURNAL_STALE',
+    `${path} changed since its run was interrupted (window ${index} no longer holds what the run wrote): it may have been restored from a copy; nothing was changed; run 'rawbright resume ${path} --discard' to accept it as it is`,
+    { path },
+  );
 }
 
 /**

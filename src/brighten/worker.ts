@@ -8,7 +8,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { errorCode, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
 import { type ArenaRegion, KernelHost } from '../kernels/host.js';
-import { Journal, type JournalSlot } from './journal.js';
+import { chunkSample, Journal, type JournalSlot } from './journal.js';
 import type { FromWorker, ResolvedStrategy, ToWorker, WorkerConfig, WorkerWindow } from './protocol.js';
 
 // On a worker thread: this thread's run. On the main thread: the run of the one in-thread processor
@@ -104,6 +104,11 @@ export class WindowProcessor {
     const host = this.#host;
     const layout = this.#journal!.layout;
     const chunk = layout.params.chunk;
+    const first = layout.chunkNumber(window.index, window.offset);
+    // A window resumed part way, maybe in another slot than the one that began it: this slot's progress
+    // names the chunk before, as if it had finished it, so a kill now still checks the changed part.
+    if (window.offset > layout.windowOffset(window.index))
+      slot.finished(first - 1, this.#journal!.sampleOf(this.#output, first - 1));
     for (let at = 0; at < window.length; at += chunk) {
       const length = Math.min(chunk, window.length - at);
       const number = layout.chunkNumber(window.index, window.offset + at);
@@ -118,6 +123,7 @@ export class WindowProcessor {
       } else if (config.durable) {
         host.flush(piece);
       }
+      slot.finished(number, chunkSample(host.view(piece)));
       slot.done(number);
     }
   }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  chunkSample,
   Journal,
   type JournalParams,
   journalPathFor,
@@ -75,6 +76,8 @@ function runStoppingAfter(path: string, steps: number): boolean {
         if (!step()) return true;
         kernel.brighten(view.buffer, at + half, length - half, brighten);
         if (!step()) return true;
+        slot.finished(number, chunkSample(new Uint8Array(view.buffer, at, length)));
+        if (!step()) return true;
         slot.done(number);
       }
       if (!step()) return true;
@@ -105,8 +108,8 @@ describe('the journal restores every crash point exactly', () => {
       points++;
       if (!stopped) break;
     }
-    // 4 windows of 4, 4, 4 and 3 chunks: 15 chunks × 5 steps + 4 done bytes, plus the run that completes.
-    expect(points).toBe(15 * 5 + 4 + 1);
+    // 4 windows of 4, 4, 4 and 3 chunks: 15 chunks × 6 steps + 4 done bytes, plus the run that completes.
+    expect(points).toBe(15 * 6 + 4 + 1);
   });
 });
 
@@ -114,7 +117,7 @@ describe('corrupt journals are refused and the file is left as it is', () => {
   function interrupted(): string {
     const path = join(tmp.dir, `corrupt-${Math.random().toString(36).slice(2)}.raw`);
     writeRaw(path, input);
-    runStoppingAfter(path, 23);
+    runStoppingAfter(path, 27);
     return path;
   }
 
@@ -140,8 +143,8 @@ describe('corrupt journals are refused and the file is left as it is', () => {
   it('a saved chunk whose bytes were damaged is refused', async () => {
     const path = join(tmp.dir, `ring-${Math.random().toString(36).slice(2)}.raw`);
     writeRaw(path, input);
-    // Stopped right after a chunk was saved (step 2 of a chunk's 5): the ring is relied on.
-    runStoppingAfter(path, 21 + 5 + 2);
+    // Stopped right after a chunk was saved (step 2 of a chunk's 6): the ring is relied on.
+    runStoppingAfter(path, 25 + 6 + 2);
     const journalPath = journalPathFor(path);
     const bytes = readFileSync(journalPath);
     bytes[SLOT0 + 4096 + 100] ^= 0xff;
@@ -163,6 +166,43 @@ describe('corrupt journals are refused and the file is left as it is', () => {
     const before = sha256(path);
     await expect(resumeFile(path)).rejects.toMatchObject({ code: 'ERR_JOURNAL_CORRUPT', path: journalPath });
     expect(sha256(path)).toBe(before);
+  });
+
+  it("a window left part way is checked against its slot's progress sample", async () => {
+    // Stopped after window 0 (25 steps) and both steps of window 1's first chunk plus its second saved.
+    const partWay = () => {
+      const path = join(tmp.dir, `part-${Math.random().toString(36).slice(2)}.raw`);
+      writeRaw(path, input);
+      runStoppingAfter(path, 25 + 6 + 2);
+      return path;
+    };
+    // Damage to the progress word the resume relies on: refused, file as it is.
+    const damaged = partWay();
+    const bytes = readFileSync(journalPathFor(damaged));
+    bytes[SLOT0 + 24 + 2] ^= 0x40;
+    writeFileSync(journalPathFor(damaged), bytes);
+    const before = sha256(damaged);
+    await expect(resumeFile(damaged)).rejects.toMatchObject({
+      code: 'ERR_JOURNAL_CORRUPT',
+      message: expect.stringContaining("slot 0's progress sample is damaged"),
+    });
+    expect(sha256(damaged)).toBe(before);
+    // Window 1's changed first chunk put back to the original (window 0, done, left brightened): the
+    // done windows' samples still match, the progress sample does not.
+    const restored = partWay();
+    const file = readFileSync(restored);
+    input.copy(file, WINDOW, WINDOW, WINDOW + CHUNK);
+    writeFileSync(restored, file);
+    const kept = sha256(restored);
+    await expect(resumeFile(restored)).rejects.toMatchObject({
+      code: 'ERR_JOURNAL_STALE',
+      message: expect.stringContaining('window 1 no longer holds what the run wrote'),
+    });
+    expect(sha256(restored)).toBe(kept);
+    // Untouched, the same stop resumes to the uninterrupted bytes.
+    const intact = partWay();
+    await expect(resumeFile(intact)).resolves.toMatchObject({ resumed: true });
+    expect(readFileSync(intact).equals(expected)).toBe(true);
   });
 
   it('a truncated journal, and one belonging to another file, are refused', async () => {

@@ -123,6 +123,41 @@ describe('a file restored from a copy over the same inode after an interrupted r
     expect(refused).toBe(1);
   }, 120_000);
 
+  it('is refused after a SIGKILL in the middle of a window (its slot checked, not only done windows)', async () => {
+    const big = randomBytes(64 * MiB, 115);
+    let refused = 0;
+    // Windows of 16 MiB in 1 MiB chunks: kill once a slot names a chunk past its window's first.
+    for (let attempt = 0; attempt < 10 && refused === 0; attempt++) {
+      const { path, backup } = fixture(big);
+      const child = spawn(process.execPath, [CLI, 'brighten', path, '--by', '-321', '--window', '16M'], {
+        stdio: 'ignore',
+      });
+      const exited = new Promise<void>((done) => child.on('exit', () => done()));
+      let over = false;
+      exited.then(() => {
+        over = true;
+      });
+      const partWay = () => {
+        const state = journalState(path);
+        return (
+          state !== undefined && state.done === 0 && state.states.some((s) => s >= 0 && (s >> 1) % 16 >= 2)
+        );
+      };
+      while (!over && !partWay()) await new Promise((r) => setImmediate(r));
+      child.kill('SIGKILL');
+      await exited;
+      const state = journalState(path);
+      if (state === undefined || state.done !== 0 || !state.states.some((s) => s >= 2)) {
+        if (existsSync(journalPathFor(path))) await resumeFile(path, { discard: true });
+        continue;
+      }
+      restoreWithCp(backup, path);
+      await expectRefusedThenDiscard(path, backup, -321);
+      refused++;
+    }
+    expect(refused).toBe(1);
+  }, 180_000);
+
   it('the same kill without the restore still resumes to the uninterrupted bytes', async () => {
     const { path } = fixture(input);
     await interruptRun(path, 1200);

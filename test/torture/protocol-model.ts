@@ -7,7 +7,7 @@
  * way goes to the worker of the slot that recorded it, any other window to whoever asks first.
  */
 import { statSync } from 'node:fs';
-import { Journal, type JournalParams, journalPathFor } from '../../dist/brighten/journal.js';
+import { chunkSample, Journal, type JournalParams, journalPathFor } from '../../dist/brighten/journal.js';
 import { MappedFile } from '../../dist/file/mapped-file.js';
 import { createKernel } from '../../dist/kernels/index.js';
 
@@ -86,6 +86,11 @@ function replay(
     const ring = slots[slot];
     for (let window = take(slot); window !== undefined; window = take(slot)) {
       const end = window.offset + window.length;
+      if (window.offset > journal.layout.windowOffset(window.index)) {
+        const before = journal.layout.chunkNumber(window.index, window.offset) - 1;
+        yield;
+        ring.finished(before, journal.sampleOf(file, before));
+      }
       for (let at = window.offset; at < end; at += params.chunk) {
         const length = Math.min(params.chunk, end - at);
         const number = journal.layout.chunkNumber(window.index, at);
@@ -98,6 +103,8 @@ function replay(
         kernel.brighten(view.buffer, at, half, brighten);
         yield;
         kernel.brighten(view.buffer, at + half, length - half, brighten);
+        yield;
+        ring.finished(number, chunkSample(new Uint8Array(view.buffer, at, length)));
         yield;
         ring.done(number);
       }

@@ -64,5 +64,5 @@ export async function playCase(dir: string, c: SweepCase, name: string): Promise
   }
 }
 
-/** Steps an uninterrupted modelled run takes (windows × (chunks × 5 + 1)). */
-export const STEPS_PER_RUN = 15 * 5 + 4;
+/** Steps an uninterrupted modelled run takes (chunks × 6 + windows). */
+export const STEPS_PER_RUN = 15 * 6 + 4;
