@@ -1,11 +1,12 @@
 /**
- * The package's `bin` (dist/bin/rawbright.js, written by scripts/bundle-cli.mjs): brighten, resume and adjust
- * run from their bundles, every other command and the help from dist/cli/index.js. The bundles must find
- * every file their modules find beside themselves (the addon, the wasm kernels, a worker thread's script,
- * package.json) and give the bytes, lines, messages and exit codes of the unbundled command line.
+ * The package's `bin` (dist/bin/rawbright.cjs, built by scripts/bundle-cli.mjs): brighten, resume and adjust
+ * run from their CommonJS bundles, every other command and the help from dist/cli/index.js. The bundles must
+ * find every file their modules find beside themselves (the addon, the wasm kernels, a worker thread's script,
+ * package.json) and give the bytes, lines, messages and exit codes of the unbundled command line. On Node 20
+ * they are compiled with V8's code cache (src/cli/code-cache.ts), tested here on its own.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { randomBytes, tempDir, writeRaw } from '../helpers/raw.js';
@@ -41,9 +42,10 @@ function numpyBrighten(path: string, delta: number): Buffer {
 
 describe('the bin', () => {
   it('is the bundle launcher, with a bundle each for brighten and adjust', () => {
-    expect(manifest.bin.rawbright).toBe('./dist/bin/rawbright.js');
-    for (const bundle of ['brighten.js', 'adjust.js'])
-      expect(existsSync(join(ROOT, 'dist/bin', bundle))).toBe(true);
+    expect(manifest.bin.rawbright).toBe('./dist/bin/rawbright.cjs');
+    // Strict mode, as the ES modules it was made of: the directive comes first.
+    for (const bundle of ['brighten.cjs', 'adjust.cjs'])
+      expect(readFileSync(join(ROOT, 'dist/bin', bundle), 'utf8').startsWith("'use strict';\n")).toBe(true);
   });
 
   it('brightens as numpy does, in the calling thread and on two worker threads', () => {
@@ -107,5 +109,87 @@ describe('the bin', () => {
       'rawbright: --by must be an integer from -65535 to 65535, not 70000\n',
     );
     expect(readFileSync(path).equals(randomBytes(64 * 1024, 13))).toBe(true);
+  });
+});
+
+describe('the code cache of a bundle (Node 20; any Node when called directly)', () => {
+  const CODE_CACHE = join(ROOT, 'dist/cli/code-cache.js');
+  const uid = process.getuid!();
+  /** A CommonJS file that prints what it was given: its module's names, a builtin, a strict-mode check. */
+  const script = join(tmp.dir, 'bundle.cjs');
+  writeFileSync(
+    script,
+    "'use strict';\nconst { sep } = require('node:path');\n" +
+      'process.stdout.write(JSON.stringify({ file: __filename, dir: __dirname, sep, strict: (function () { return this === undefined; })(), exportsIsThis: this === module.exports }));\n',
+  );
+  /** Runs `script` through requireWithCodeCache in a child with TMPDIR set to `temp`. */
+  function load(temp: string, env: Record<string, string> = {}) {
+    const code = `import(${JSON.stringify(CODE_CACHE)}).then((m) => m.requireWithCodeCache(${JSON.stringify(script)}))`;
+    return spawnSync('node', ['-e', code], {
+      encoding: 'utf8',
+      env: { ...process.env, TMPDIR: temp, ...env },
+    });
+  }
+  const folderIn = (temp: string) => join(temp, `rawbright-code-cache-${uid}`);
+  const expected = JSON.stringify({
+    file: script,
+    dir: tmp.dir,
+    sep: '/',
+    strict: true,
+    exportsIsThis: true,
+  });
+
+  it('runs the file as require() would, keeps its cache in a 0700 folder of the user, and uses it the next time', () => {
+    const temp = join(tmp.dir, 'cache-1');
+    mkdirSync(temp);
+    const first = load(temp);
+    expect(first.stderr).toBe('');
+    expect(first.stdout).toBe(expected);
+    const folder = folderIn(temp);
+    expect(statSync(folder).mode & 0o777).toBe(0o700);
+    const files = readdirSync(folder);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(
+      new RegExp(`^bundle\\.cjs-[0-9a-f]+-\\d+-${process.version}-${process.arch}\\.v8cache$`),
+    );
+    const cache = join(folder, files[0]!);
+    expect(statSync(cache).mode & 0o777).toBe(0o600);
+    const before = statSync(cache);
+    // Accepted by V8: not written again (a refused cache would be replaced, under a new inode).
+    const second = load(temp);
+    expect(second.stdout).toBe(expected);
+    expect(readdirSync(folder)).toEqual(files);
+    expect(statSync(cache).ino).toBe(before.ino);
+    expect(statSync(cache).mtimeMs).toBe(before.mtimeMs);
+  });
+
+  it('a damaged cache is refused by V8 and written again; the file still runs', () => {
+    const temp = join(tmp.dir, 'cache-2');
+    mkdirSync(temp);
+    expect(load(temp).stdout).toBe(expected);
+    const folder = folderIn(temp);
+    const cache = join(folder, readdirSync(folder)[0]!);
+    const good = readFileSync(cache);
+    writeFileSync(cache, Buffer.alloc(good.length, 0x5a));
+    const damaged = load(temp);
+    expect(damaged.stderr).toBe('');
+    expect(damaged.stdout).toBe(expected);
+    expect(readFileSync(cache).equals(Buffer.alloc(good.length, 0x5a))).toBe(false);
+    expect(readdirSync(folder)).toHaveLength(1);
+  });
+
+  it('a folder others may write to is neither read nor written; NODE_DISABLE_COMPILE_CACHE makes none', () => {
+    const temp = join(tmp.dir, 'cache-3');
+    const folder = folderIn(temp);
+    mkdirSync(folder, { recursive: true });
+    chmodSync(folder, 0o777);
+    const open = load(temp);
+    expect(open.stdout).toBe(expected);
+    expect(readdirSync(folder)).toEqual([]);
+    const temp2 = join(tmp.dir, 'cache-4');
+    mkdirSync(temp2);
+    const off = load(temp2, { NODE_DISABLE_COMPILE_CACHE: '1' });
+    expect(off.stdout).toBe(expected);
+    expect(readdirSync(temp2)).toEqual([]);
   });
 });
