@@ -49,6 +49,27 @@ const ownUrl = {
   },
 };
 
+/**
+ * commander loads node:child_process (with net, dgram and streams: about 1.4 ms) at its first line, for
+ * subcommands that are programs of their own, which rawbright has none of: in a bundle it gets a stand-in that
+ * loads the module on first use.
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process-for-commander',
+  setup(builder) {
+    builder.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer)
+        ? { path: 'child_process', namespace: 'lazy-builtin' }
+        : undefined,
+    );
+    builder.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, () => ({
+      contents:
+        "let loaded;\nmodule.exports = new Proxy({}, { get: (_, key) => (loaded ??= require('node:child_process'))[key] });\n",
+      loader: 'js',
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   format: 'cjs',
@@ -57,7 +78,7 @@ const common = {
   outdir: OUT,
   outExtension: { '.js': '.cjs' },
   external,
-  plugins: [ownUrl],
+  plugins: [ownUrl, lazyChildProcess],
   // First, so the bundle runs in strict mode as its ES modules did (esbuild's own directive comes after it).
   banner: {
     js: "'use strict';\nconst __rawbrightUrl = (path) => require('node:url').pathToFileURL(require('node:path').join(__dirname, path)).href;",

@@ -1,6 +1,6 @@
 /** `rawbright brighten FILE... --by N` and `rawbright resume FILE`. */
 import type { Command } from 'commander';
-import { type DryRunReport, dryRunFile } from '../../brighten/dry-run.js';
+import type { DryRunReport } from '../../brighten/dry-run.js';
 import {
   type BrightenOptions,
   brightenFile,
@@ -187,6 +187,8 @@ export async function runFileCommand(
 ): Promise<void> {
   if (flags.out !== undefined && files.length > 1) throw usageError('--out takes a single input file');
   if (flags.dryRun) {
+    // Loaded only for a dry run: every other run of a small file pays for each module it loads.
+    const { dryRunFile } = await import('../../brighten/dry-run.js');
     await runBatch(
       uniqueFiles(files),
       (file) => {
