@@ -7,8 +7,8 @@
 // Why, measured on Node 20 with a 64 KiB file (whole processes): most of a small file's run was the ES module
 // loader resolving, reading and linking the ~50 modules brighten imports one by one (commander alone,
 // imported from ESM, took about 20 ms). One ESM file per command took 0.81x the time of dist/cli/index.js;
-// CommonJS (no ES module loader at all) 0.94x that; V8's code cache for it (src/cli/code-cache.ts) 0.88x
-// that again. esbuild's code splitting (one bundle for all, split at each dynamic import) still left brighten
+// CommonJS (no ES module loader at all) 0.94x that; V8's code cache for it (src/cli/code-cache.ts, on every
+// Node: on Node 24 it took 0.82x the time of Node's own compile cache) 0.88x that again. esbuild's code splitting (one bundle for all, split at each dynamic import) still left brighten
 // loading about 20 chunks: 1.14x one file.
 //
 // - The package's dependencies but commander stay outside (loaded from node_modules when a command needs

@@ -1,8 +1,9 @@
 /**
- * Loads a CommonJS bundle of dist/bin/ with V8's code cache, for Node versions without
- * `module.enableCompileCache` (Node 20): the bytecode V8 compiled for the bundle in an earlier run, functions
- * compiled lazily included, is kept in a file and handed back to V8, which skips parsing and compiling them.
- * On a small file this is about a tenth of the whole process.
+ * Loads a CommonJS bundle of dist/bin/ with V8's code cache: the bytecode V8 compiled for the bundle in an
+ * earlier run, the functions compiled lazily during that run included, is kept in a file and handed back to
+ * V8, which skips parsing and compiling them. On a small file this is about a tenth of the whole process on
+ * Node 20, which has no compile cache of its own; on Node 24 it took 0.82x the time of Node's own
+ * (`module.enableCompileCache`), which keeps only what was compiled before the bundle first ran.
  *
  * Safe by construction: the cache file's name carries a CRC-32 and the length of the bundle's source, the Node
  * version and the architecture, and V8 itself refuses data made by another V8, with other flags or for another
@@ -11,7 +12,7 @@
  * that nobody else can write to); where it is not, nothing is read or written. Any failure to read or write
  * the cache only costs the compile. `NODE_DISABLE_COMPILE_CACHE=1` turns it off, as it does Node's own.
  */
-import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -36,18 +37,29 @@ function cacheFolder(): string | undefined {
   }
 }
 
+/** The end of the cache files' names for this Node: its version and the architecture. */
+const NODE_SUFFIX = `-${process.version}-${process.arch}.v8cache`;
+
 /** Where the code cache of `source` (the bundle at `path`) is kept, for this Node. */
 function cachePath(folder: string, path: string, source: string): string {
-  const key = `${crc32(source).toString(16)}-${source.length}-${process.version}-${process.arch}`;
-  return join(folder, `${basename(path)}-${key}.v8cache`);
+  return join(folder, `${basename(path)}-${crc32(source).toString(16)}-${source.length}${NODE_SUFFIX}`);
 }
 
-/** Writes `data` to `path` atomically (a temporary name, then a rename); a failure is ignored. */
-function writeQuietly(path: string, data: Buffer): void {
+/**
+ * Writes `data` to `path` atomically (a temporary name, then a rename) and removes this Node's caches of other
+ * builds of the same bundle (those of other Node versions stay: each is used by its own Node); a failure is
+ * ignored.
+ */
+function writeQuietly(path: string, bundle: string, data: Buffer): void {
   const temporary = `${path}.${process.pid}.tmp`;
   try {
     writeFileSync(temporary, data, { mode: 0o600, flag: 'wx' });
     renameSync(temporary, path);
+    for (const name of readdirSync(dirname(path))) {
+      if (name.startsWith(`${bundle}-`) && name.endsWith(NODE_SUFFIX) && name !== basename(path)) {
+        rmSync(join(dirname(path), name), { force: true });
+      }
+    }
   } catch {
     rmSync(temporary, { force: true });
   }
@@ -76,7 +88,7 @@ export function requireWithCodeCache(path: string): void {
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   if (cache !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
-    process.once('exit', () => writeQuietly(cache, script.createCachedData()));
+    process.once('exit', () => writeQuietly(cache, basename(path), script.createCachedData()));
   }
   const module = new Module(path);
   module.filename = path;

@@ -2,8 +2,8 @@
  * The package's `bin` (dist/bin/rawbright.cjs, built by scripts/bundle-cli.mjs): brighten, resume and adjust
  * run from their CommonJS bundles, every other command and the help from dist/cli/index.js. The bundles must
  * find every file their modules find beside themselves (the addon, the wasm kernels, a worker thread's script,
- * package.json) and give the bytes, lines, messages and exit codes of the unbundled command line. On Node 20
- * they are compiled with V8's code cache (src/cli/code-cache.ts), tested here on its own.
+ * package.json) and give the bytes, lines, messages and exit codes of the unbundled command line. They are
+ * compiled with V8's code cache (src/cli/code-cache.ts), tested here on its own.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -112,7 +112,7 @@ describe('the bin', () => {
   });
 });
 
-describe('the code cache of a bundle (Node 20; any Node when called directly)', () => {
+describe('the code cache of a bundle', () => {
   const CODE_CACHE = join(ROOT, 'dist/cli/code-cache.js');
   const uid = process.getuid!();
   /** A CommonJS file that prints what it was given: its module's names, a builtin, a strict-mode check. */
@@ -161,6 +161,25 @@ describe('the code cache of a bundle (Node 20; any Node when called directly)', 
     expect(readdirSync(folder)).toEqual(files);
     expect(statSync(cache).ino).toBe(before.ino);
     expect(statSync(cache).mtimeMs).toBe(before.mtimeMs);
+  });
+
+  it('a new build of the file gets a cache of its own, and the old one is removed', () => {
+    const temp = join(tmp.dir, 'cache-5');
+    mkdirSync(temp);
+    const source = readFileSync(script, 'utf8');
+    try {
+      expect(load(temp).stdout).toBe(expected);
+      const folder = folderIn(temp);
+      const [old] = readdirSync(folder);
+      writeFileSync(script, `${source}// another build\n`);
+      expect(load(temp).stdout).toBe(expected);
+      const now = readdirSync(folder);
+      expect(now).toHaveLength(1);
+      expect(now[0]).not.toBe(old);
+      expect(now[0]).toMatch(/^bundle\.cjs-/);
+    } finally {
+      writeFileSync(script, source);
+    }
   });
 
   it('a damaged cache is refused by V8 and written again; the file still runs', () => {
