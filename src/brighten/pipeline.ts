@@ -4,7 +4,6 @@
  * stays free. Every run goes check → plan → run → finish; resume enters at plan, from the journal.
  */
 import { closeSync, constants, existsSync, openSync, readSync, rmSync, statSync } from 'node:fs';
-import { copyFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { settleSampleType } from '../convert/raw-source.js';
 import { type RawImageMetadata, readSidecar, writeSidecar } from '../convert/sidecar.js';
@@ -12,6 +11,7 @@ import { errorCode, invalidParameterError, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
 import {
   commitOutput,
+  fsPromises,
   type OutputPlan,
   planOutput,
   removeQuietly,
@@ -432,7 +432,7 @@ async function planLayoutFile(
   if (out !== undefined) {
     // Every byte outside the pixels is the input's: copy the whole file, then change the copy in place.
     planned.output = await prepareOutput(file, { ...checked, out }, (temporary) =>
-      copyFile(checked.path, temporary, constants.COPYFILE_EXCL),
+      fsPromises().copyFile(checked.path, temporary, constants.COPYFILE_EXCL),
     );
     planned.runPath = planned.output.temporary;
   } else {
