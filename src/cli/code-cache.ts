@@ -5,8 +5,8 @@
  * Node 20, which has no compile cache of its own; on Node 24 it took 0.82x the time of Node's own
  * (`module.enableCompileCache`), which keeps only what was compiled before the bundle first ran.
  *
- * Safe by construction: the cache file's name carries a CRC-32 and the length of the bundle's source, the Node
- * version and the architecture, and V8 itself refuses data made by another V8, with other flags or for another
+ * Safe by construction: the cache file's name carries a CRC-32 and the length of the bundle's source (and of
+ * its folder), the Node version and the architecture, and V8 itself refuses data made by another V8, with other flags or for another
  * source length (then the bundle is compiled as usual and the cache written again). The folder is the user's
  * own (`rawbright-code-cache-UID` in the temporary folder, mode 0700, checked to be a real folder of this user
  * that nobody else can write to); where it is not, nothing is read or written. Any failure to read or write
@@ -40,23 +40,31 @@ function cacheFolder(): string | undefined {
 /** The end of the cache files' names for this Node: its version and the architecture. */
 const NODE_SUFFIX = `-${process.version}-${process.arch}.v8cache`;
 
+/**
+ * The start of the cache files' names of the bundle at `path`: its name and a CRC-32 of its folder, so two
+ * installs of rawbright on one machine keep a cache each (instead of replacing each other's at every run).
+ */
+function bundlePrefix(path: string): string {
+  return `${basename(path)}-${crc32(dirname(path)).toString(16)}-`;
+}
+
 /** Where the code cache of `source` (the bundle at `path`) is kept, for this Node. */
 function cachePath(folder: string, path: string, source: string): string {
-  return join(folder, `${basename(path)}-${crc32(source).toString(16)}-${source.length}${NODE_SUFFIX}`);
+  return join(folder, `${bundlePrefix(path)}${crc32(source).toString(16)}-${source.length}${NODE_SUFFIX}`);
 }
 
 /**
  * Writes `data` to `path` atomically (a temporary name, then a rename) and removes this Node's caches of other
- * builds of the same bundle (those of other Node versions stay: each is used by its own Node); a failure is
- * ignored.
+ * builds of the same bundle, those whose names start with `prefix` (other Node versions keep theirs: each is
+ * used by its own Node); a failure is ignored.
  */
-function writeQuietly(path: string, bundle: string, data: Buffer): void {
+function writeQuietly(path: string, prefix: string, data: Buffer): void {
   const temporary = `${path}.${process.pid}.tmp`;
   try {
     writeFileSync(temporary, data, { mode: 0o600, flag: 'wx' });
     renameSync(temporary, path);
     for (const name of readdirSync(dirname(path))) {
-      if (name.startsWith(`${bundle}-`) && name.endsWith(NODE_SUFFIX) && name !== basename(path)) {
+      if (name.startsWith(prefix) && name.endsWith(NODE_SUFFIX) && name !== basename(path)) {
         rmSync(join(dirname(path), name), { force: true });
       }
     }
@@ -88,7 +96,7 @@ export function requireWithCodeCache(path: string): void {
     importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   if (cache !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
-    process.once('exit', () => writeQuietly(cache, basename(path), script.createCachedData()));
+    process.once('exit', () => writeQuietly(cache, bundlePrefix(path), script.createCachedData()));
   }
   const module = new Module(path);
   module.filename = path;

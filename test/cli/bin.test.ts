@@ -150,7 +150,7 @@ describe('the code cache of a bundle', () => {
     const files = readdirSync(folder);
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(
-      new RegExp(`^bundle\\.cjs-[0-9a-f]+-\\d+-${process.version}-${process.arch}\\.v8cache$`),
+      new RegExp(`^bundle\\.cjs-[0-9a-f]+-[0-9a-f]+-\\d+-${process.version}-${process.arch}\\.v8cache$`),
     );
     const cache = join(folder, files[0]!);
     expect(statSync(cache).mode & 0o777).toBe(0o600);
@@ -180,6 +180,25 @@ describe('the code cache of a bundle', () => {
     } finally {
       writeFileSync(script, source);
     }
+  });
+
+  it('the same bundle in two folders (two installs) keeps a cache each', () => {
+    const temp = join(tmp.dir, 'cache-6');
+    mkdirSync(temp);
+    const other = join(tmp.dir, 'other-install');
+    mkdirSync(other);
+    const copy = join(other, 'bundle.cjs');
+    writeFileSync(copy, readFileSync(script));
+    expect(load(temp).stdout).toBe(expected);
+    const code = `import(${JSON.stringify(CODE_CACHE)}).then((m) => m.requireWithCodeCache(${JSON.stringify(copy)}))`;
+    const fromCopy = spawnSync('node', ['-e', code], {
+      encoding: 'utf8',
+      env: { ...process.env, TMPDIR: temp },
+    });
+    expect(JSON.parse(fromCopy.stdout)).toMatchObject({ file: copy, dir: other });
+    expect(readdirSync(folderIn(temp))).toHaveLength(2);
+    expect(load(temp).stdout).toBe(expected);
+    expect(readdirSync(folderIn(temp))).toHaveLength(2);
   });
 
   it('a damaged cache is refused by V8 and written again; the file still runs', () => {
