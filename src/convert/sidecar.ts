@@ -173,6 +173,15 @@ function refuseIfNotRegular(info: { isFile(): boolean; isDirectory(): boolean },
   throw new RawbrightError(code, `cannot read the sidecar ${path}: it is ${what}`, { path });
 }
 
+/** Whether `path` certainly does not exist (ENOENT); false for anything else, errors included. */
+function noSuchFile(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false }) === undefined;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Reads and checks the sidecar of a raw file, including that its dimensions match the raw file's size.
  * @param raw The raw file, a path, Buffer or `file:` URL (its sidecar is the path + `'.json'`).
@@ -189,8 +198,9 @@ function refuseIfNotRegular(info: { isFile(): boolean; isDirectory(): boolean },
 export async function readSidecar(raw: PathLike): Promise<Readonly<RawImageMetadata> | undefined> {
   const rawPath = pathArgument('rawPath', raw);
   const path = sidecarPath(rawPath);
-  // Most raw files have none: said at once, without loading node:fs/promises (a small file's start-up).
-  if (statSync(path, { throwIfNoEntry: false }) === undefined) return undefined;
+  // Most raw files have none: said at once, without loading node:fs/promises (a small file's start-up). Any
+  // other answer (a sidecar, or an error such as EACCES) goes the way it always went, below.
+  if (noSuchFile(path)) return undefined;
   let bytes: Buffer;
   try {
     // Looked at before it is opened (opening a device can have side effects) and again on the
