@@ -5,9 +5,10 @@
  * Node 20, which has no compile cache of its own; on Node 24 it took 0.82x the time of Node's own
  * (`module.enableCompileCache`), which keeps only what was compiled before the bundle first ran.
  *
- * Safe by construction: the cache file's name carries a CRC-32 and the length of the bundle's source (and of
- * its folder), the Node version and the architecture, and V8 itself refuses data made by another V8, with other flags or for another
- * source length (then the bundle is compiled as usual and the cache written again). The folder is the user's
+ * Safe by construction: the cache file's name carries a CRC-32 and the length of the bundle's source (and a
+ * CRC-32 of its folder), the Node version and the architecture, and V8 itself refuses data made by another V8,
+ * with other V8 flags or for another source length (then the bundle is compiled as usual and the cache written
+ * again: a run with other flags, `--cpu-prof` say, rewrites it once). The folder is the user's
  * own (`rawbright-code-cache-UID` in the temporary folder, mode 0700, checked to be a real folder of this user
  * that nobody else can write to); where it is not, nothing is read or written. Any failure to read or write
  * the cache only costs the compile. `NODE_DISABLE_COMPILE_CACHE=1` turns it off, as it does Node's own.
