@@ -13,7 +13,8 @@ import { referenceUnavailableReason, runReference } from './reference.js';
 import { type Summary, summarize } from './stats.js';
 import { createRandomFile, syncFile, Workspace } from './workspace.js';
 
-const CLI = fileURLToPath(new URL('../cli/index.js', import.meta.url));
+/** The package's `bin` (dist/bin/rawbright.cjs: brighten's bundle, see scripts/bundle-cli.mjs), as a user runs it. */
+const CLI = fileURLToPath(new URL('../bin/rawbright.cjs', import.meta.url));
 const MIB = 1024 * 1024;
 /** What every run does: the kernel benchmark's default job, its sign alternating run by run. */
 const JOB = { delta: 1000, type: 'uint16', channels: 'rgb' } as const;

@@ -172,7 +172,8 @@ export async function runBatch<R>(
   const skipped = outcomes.filter((o) => o.status === 'skipped').length;
   const done = outcomes.length - failed - skipped;
   const notRun = files.length - outcomes.length;
-  if (process.stderr.isTTY && files.length > 1 && !options.quiet) {
+  // isTTY last: asking creates process.stderr (a pipe's socket, ~1 ms), which a quiet one-file run never needs.
+  if (files.length > 1 && !options.quiet && process.stderr.isTTY) {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     process.stderr.write(
       `${options.verb} ${done} of ${files.length} files (${formatBytes(bytes)} in ${formatSeconds(seconds)}, ${formatRate(bytes, seconds)})` +

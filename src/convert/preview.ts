@@ -16,6 +16,7 @@ import {
 import type { SampleType } from '../kernels/types.js';
 import { boolean, integerInRange, options, type PathLike, pathArgument } from '../validate.js';
 import { openRawSource, type RawSource } from './raw-source.js';
+import { MAX_DIMENSION } from './sidecar.js';
 import { checkRowWidth, rowsPerStrip, STRIP_BYTES } from './strips.js';
 
 /** Options of {@link previewImage}. */
@@ -24,9 +25,9 @@ export interface PreviewOptions {
   width?: number;
   /** Replace an existing output [false]. */
   overwrite?: boolean;
-  /** The raw image's width, for a raw file without a sidecar. */
+  /** The raw image's width, for a raw file without a sidecar (1 to 2^31 - 1; a bad value is named `rawWidth`). */
   rawWidth?: number;
-  /** The raw image's height, for a raw file without a sidecar. */
+  /** The raw image's height, for a raw file without a sidecar (1 to 2^31 - 1; named `rawHeight`). */
   rawHeight?: number;
   /** The raw image's sample type [the sidecar's, else 'uint16']; int16 is shown as value + 32768. */
   type?: SampleType;
@@ -68,12 +69,22 @@ interface PreviewSize {
   height: number;
 }
 
+/**
+ * A raw shape option checked under its own name: `width` is the preview's, so a bad `rawWidth` must not be
+ * reported as `width` (openRawSource, which checks it again, knows it only as the raw file's `width`).
+ */
+function rawDimension(name: 'rawWidth' | 'rawHeight', value: number | undefined): number | undefined {
+  return value === undefined ? undefined : integerInRange(name, value, 1, MAX_DIMENSION);
+}
+
 /** Checks the paths and options, in that order, and that the output ends in `.png`. */
 function checkPreviewArgs(raw: PathLike, out: PathLike, opts: PreviewOptions) {
   const rawPath = pathArgument('raw', raw);
   const outPath = pathArgument('out', out);
   const o = options('options', opts) as PreviewOptions;
   const wanted = o.width === undefined ? DEFAULT_PREVIEW_WIDTH : integerInRange('width', o.width, 1, 65535);
+  rawDimension('rawWidth', o.rawWidth);
+  rawDimension('rawHeight', o.rawHeight);
   const overwrite = boolean('overwrite', o.overwrite, false);
   if (!outPath.toLowerCase().endsWith('.png')) {
     throw new RawbrightError(

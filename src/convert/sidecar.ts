@@ -10,12 +10,12 @@
  * field is required, no other field is allowed, and the dimensions must account for every byte of the
  * raw file (`width × height × 8`). Anything else is refused with one plain sentence naming the sidecar.
  */
-import { constants } from 'node:fs';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { constants, statSync } from 'node:fs';
 import { errorCode, RawbrightError } from '../errors.js';
 import {
   commitOutput,
   fsError,
+  fsPromises,
   type OutputPlan,
   removeQuietly,
   temporaryName,
@@ -173,6 +173,15 @@ function refuseIfNotRegular(info: { isFile(): boolean; isDirectory(): boolean },
   throw new RawbrightError(code, `cannot read the sidecar ${path}: it is ${what}`, { path });
 }
 
+/** Whether `path` certainly does not exist (ENOENT); false for anything else, errors included. */
+function noSuchFile(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false }) === undefined;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Reads and checks the sidecar of a raw file, including that its dimensions match the raw file's size.
  * @param raw The raw file, a path, Buffer or `file:` URL (its sidecar is the path + `'.json'`).
@@ -189,13 +198,16 @@ function refuseIfNotRegular(info: { isFile(): boolean; isDirectory(): boolean },
 export async function readSidecar(raw: PathLike): Promise<Readonly<RawImageMetadata> | undefined> {
   const rawPath = pathArgument('rawPath', raw);
   const path = sidecarPath(rawPath);
+  // Most raw files have none: said at once, without loading node:fs/promises (a small file's start-up). Any
+  // other answer (a sidecar, or an error such as EACCES) goes the way it always went, below.
+  if (noSuchFile(path)) return undefined;
   let bytes: Buffer;
   try {
     // Looked at before it is opened (opening a device can have side effects) and again on the
     // descriptor, opened without blocking: a FIFO sidecar used to hang the process forever, and a
     // symlink to /dev/zero to read until memory ran out.
-    refuseIfNotRegular(await stat(path), path);
-    const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    refuseIfNotRegular(await fsPromises().stat(path), path);
+    const handle = await fsPromises().open(path, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       const info = await handle.stat();
       refuseIfNotRegular(info, path);
@@ -218,7 +230,7 @@ export async function readSidecar(raw: PathLike): Promise<Readonly<RawImageMetad
   const meta = parseSidecar(text, path);
   let rawSize: number;
   try {
-    const info = await stat(rawPath);
+    const info = await fsPromises().stat(rawPath);
     if (!info.isFile())
       throw new RawbrightError('ENODEV', `${rawPath} is not a regular file`, { path: rawPath });
     rawSize = info.size;
@@ -274,7 +286,7 @@ export async function writeSidecar(raw: PathLike, meta: RawImageMetadata): Promi
   const path = sidecarPath(rawPath);
   const text = formatSidecar(meta, path);
   try {
-    const info = await stat(rawPath);
+    const info = await fsPromises().stat(rawPath);
     if (info.isFile()) checkSidecarSize(meta, info.size, path);
   } catch (error) {
     if (error instanceof RawbrightError || errorCode(error) !== 'ENOENT') throw error;
@@ -282,9 +294,11 @@ export async function writeSidecar(raw: PathLike, meta: RawImageMetadata): Promi
   const temporary = temporaryName(path);
   try {
     await writeNewTextFile(temporary, text);
-    await rename(temporary, path);
+    await fsPromises().rename(temporary, path);
   } catch (error) {
-    await unlink(temporary).catch(() => undefined);
+    await fsPromises()
+      .unlink(temporary)
+      .catch(() => undefined);
     const code = errorCode(error) ?? 'EIO';
     throw new RawbrightError(code, `cannot write the sidecar ${path}: ${(error as Error).message}`, {
       path,
@@ -301,10 +315,12 @@ export async function writeSidecar(raw: PathLike, meta: RawImageMetadata): Promi
  */
 export async function commitRawWithSidecar(raw: OutputPlan, sidecar: OutputPlan): Promise<void> {
   if (raw.overwrite) {
-    await unlink(sidecar.path).catch((error) => {
-      if (errorCode(error) !== 'ENOENT')
-        throw fsError(error, `cannot replace ${sidecar.path}: ${error.message}`, sidecar.path);
-    });
+    await fsPromises()
+      .unlink(sidecar.path)
+      .catch((error) => {
+        if (errorCode(error) !== 'ENOENT')
+          throw fsError(error, `cannot replace ${sidecar.path}: ${error.message}`, sidecar.path);
+      });
   }
   try {
     await commitOutput(raw);

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { brightenFile, exportImage } from '../../dist/index.js';
+import { brightenFile, exportImage, previewImage } from '../../dist/index.js';
 
 const CLI = new URL('../../dist/cli/index.js', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'rawbright-messages-'));
@@ -64,6 +64,24 @@ describe('CLI error messages', () => {
       (f: string) => ['create', `${f}.new`, '--width', '0', '--height', '1'],
       2,
       '--width must be an integer from 1 to 2147483647, not 0',
+    ],
+    [
+      'preview --raw-width 0 (preview has a --width of its own)',
+      (f: string) => ['preview', f, `${f}.png`, '--raw-width', '0', '--raw-height', '8'],
+      2,
+      '--raw-width must be an integer from 1 to 2147483647, not 0',
+    ],
+    [
+      'preview --raw-height 0',
+      (f: string) => ['preview', f, `${f}.png`, '--raw-width', '16', '--raw-height', '0'],
+      2,
+      '--raw-height must be an integer from 1 to 2147483647, not 0',
+    ],
+    [
+      "preview --width 0 is the preview's",
+      (f: string) => ['preview', f, `${f}.png`, '--width', '0', '--raw-width', '16', '--raw-height', '8'],
+      2,
+      '--width must be an integer from 1 to 65535, not 0',
     ],
     [
       'export --raw-width contradicting the sidecar',
@@ -138,5 +156,11 @@ describe('CLI error messages', () => {
       message: expect.stringMatching(/already exists; pass overwrite: true to replace it$/),
     });
     await expect(brightenFile(path, { by: 1, out: path })).rejects.toThrow(/leave out the out option/);
+    await expect(
+      previewImage(path, `${path}.small.png`, { rawWidth: 0, rawHeight: 8 }),
+    ).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: 'Expected an integer from 1 to 2147483647 for rawWidth but received 0 of type number',
+    });
   });
 });

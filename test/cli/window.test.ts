@@ -2,7 +2,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServer, startRedis } from '../farm/redis.js';
 import { expectedBrighten, randomBytes, tempDir, writeRaw } from '../helpers/raw.js';
 
 const CLI = new URL('../../dist/cli/index.js', import.meta.url).pathname;
@@ -92,5 +93,40 @@ describe('a tiny --window', () => {
       expect(result.stderr).toMatch(/window/);
     }
     expect(readFileSync(path).equals(input)).toBe(true);
+  });
+});
+
+describe('enqueue --window', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedis();
+  }, 60_000);
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  const input = randomBytes(4 * 1024 * 1024 + 8 * 1000, 5);
+
+  it("gives brighten's warning, once a file, before the jobs are enqueued; a big window none", () => {
+    const path = fixture(input);
+    const farm = ['--redis', redis.url, '--queue', 'window-warning'];
+    const result = rawbright(['enqueue', path, '--by', '3', '--window', '1000', ...farm]);
+    expect(result.status).toBe(0);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(WARNING.exec(lines[0]!)?.slice(1)).toEqual([
+      '1000 bytes',
+      path,
+      String(Math.ceil(input.length / 1000)),
+    ]);
+    // The same words as brighten's, from the one function both call.
+    const brighten = rawbright(['brighten', path, '--by', '3', '--window', '1000', '--dry-run']);
+    expect(brighten.stderr).toBe(result.stderr);
+    expect(result.stdout).toMatch(new RegExp(`^enqueued ${path} as job `));
+    // Enqueued, not run: the file is as it was.
+    expect(readFileSync(path).equals(input)).toBe(true);
+
+    const quiet = rawbright(['enqueue', path, '--by', '3', '--window', '1MiB', ...farm]);
+    expect(quiet.status).toBe(0);
+    expect(quiet.stderr).toBe('');
   });
 });

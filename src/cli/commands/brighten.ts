@@ -1,7 +1,6 @@
 /** `rawbright brighten FILE... --by N` and `rawbright resume FILE`. */
-import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { type DryRunReport, dryRunFile } from '../../brighten/dry-run.js';
+import type { DryRunReport } from '../../brighten/dry-run.js';
 import {
   type BrightenOptions,
   brightenFile,
@@ -19,6 +18,7 @@ import type { KernelName } from '../../kernels/types.js';
 import { runBatch } from '../batch.js';
 import { addRunOptions, parseChoice, parseInteger, parseSizeOption, usageError } from '../options.js';
 import { createProgressDisplay, stopProgressDisplays } from '../progress.js';
+import { warnSmallWindow } from '../window.js';
 
 function summary(report: Report, verb = 'brightened'): string {
   const target = report.out === undefined ? report.path : `${report.path} -> ${report.out}`;
@@ -148,35 +148,6 @@ export function addFileRunOptions(command: Command): Command {
   return addProcessingOptions(command, 'worker threads, or auto: a second one where it pays (default: auto)');
 }
 
-/**
- * Every window costs a fixed time however small it is (measured: 0.3 ms a window copied, up to 1 ms overlaid),
- * so a tiny `--window` makes a run crawl: `--window 1000` took 61 s on a 64 MiB file that the default
- * brightens in 0.15 s. A small window still has its uses (little memory, a run kept slow on purpose), so it is
- * not refused: a run that it cuts into more than this many windows is warned about.
- */
-const MANY_WINDOWS = 4096;
-/** Windows of this size or more cost little next to their bytes (16 MiB: 256 KiB and 1 MiB ran as fast). */
-const SMALL_WINDOW = 1024 * 1024;
-
-/** Warns on stderr when `--window` would cut `file` into so many windows that the run crawls. */
-function warnSmallWindow(file: string, flags: BrightenFlags): void {
-  const window = flags.window;
-  if (window === undefined || window === 0 || window >= SMALL_WINDOW || flags.quiet) return;
-  let bytes: number;
-  try {
-    bytes = flags.length ?? statSync(file).size - (flags.offset ?? 0);
-  } catch {
-    return; // No such file: its run says so.
-  }
-  const windows = Math.ceil(bytes / window);
-  if (windows <= MANY_WINDOWS) return;
-  process.stderr.write(
-    `rawbright: warning: --window ${formatBytes(window)} cuts ${file} into ${windows} windows, and each costs ` +
-      'a fixed time however small (about 0.3-1 ms): this run will be far slower than with the default ' +
-      '(64 MiB overlaid, 4 MiB copied); use --window 1MiB or more\n',
-  );
-}
-
 /** What a file run's command line asks for, as options of the API (all but the ops). */
 export type FileRunOptions = Omit<BrightenOptions, 'by'>;
 
@@ -216,6 +187,8 @@ export async function runFileCommand(
 ): Promise<void> {
   if (flags.out !== undefined && files.length > 1) throw usageError('--out takes a single input file');
   if (flags.dryRun) {
+    // Loaded only for a dry run: every other run of a small file pays for each module it loads.
+    const { dryRunFile } = await import('../../brighten/dry-run.js');
     await runBatch(
       uniqueFiles(files),
       (file) => {

@@ -7,6 +7,7 @@ import { FarmQueue, printableUrl } from '../../farm/queue.js';
 import { formatBytes } from '../../format.js';
 import type { KernelName } from '../../kernels/types.js';
 import { addRunOptions, parseChoice, parseInteger, parseSizeOption, usageError } from '../options.js';
+import { warnSmallWindow } from '../window.js';
 import { addFarmOptions, describeRange } from './status.js';
 
 interface EnqueueFlags {
@@ -53,6 +54,8 @@ function runOptions(flags: EnqueueFlags): FarmRunOptions {
 async function runEnqueue(files: string[], flags: EnqueueFlags): Promise<void> {
   // Checked here, as by brighten: commander checks required options before unknown ones (`--bye 10`).
   if (flags.by === undefined) throw usageError("required option '--by <n>' not specified");
+  // As brighten does, before anything is enqueued (and before Redis is asked): the jobs would crawl.
+  for (const file of files) warnSmallWindow(file, flags);
   const farm = await FarmQueue.open({ redis: flags.redis, queue: flags.queue });
   let jobs = 0;
   let bytes = 0;
