@@ -36,7 +36,6 @@
  */
 import { existsSync, lstatSync, readdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { crc32 } from 'node:zlib';
 import { errorCode, RawbrightError } from '../errors.js';
 import { crc32OfWords, crc32 as fastCrc32 } from '../file/checksum.js';
 import { MappedFile, type Window } from '../file/mapped-file.js';
@@ -605,7 +604,7 @@ function sampleCheck(index: number, sample: number): number {
 
 /** The done map's tag for window `index`: never zero in any byte. */
 function doneTag(index: number): number {
-  return (crc32(Buffer.from(`rawbright window ${index}`)) | 0x01010101) >>> 0;
+  return (fastCrc32(Buffer.from(`rawbright window ${index}`)) | 0x01010101) >>> 0;
 }
 
 /**
@@ -726,7 +725,7 @@ export class Journal {
       const header = Buffer.alloc(layout.doneMapOffset);
       header.write(HEADER_MAGIC, 0, 'latin1');
       header.writeUInt32LE(json.length, 8);
-      header.writeUInt32LE(crc32(json), 12);
+      header.writeUInt32LE(fastCrc32(json), 12);
       json.copy(header, 16);
       file.write(0, header);
     } catch (error) {
@@ -768,7 +767,7 @@ export class Journal {
         throw corrupt(path, 'its header length is out of range');
       const json = Buffer.alloc(length);
       file.read(16, json);
-      if (crc32(json) !== header.readUInt32LE(12)) throw corrupt(path, 'its header checksum does not match');
+      if (fastCrc32(json) !== header.readUInt32LE(12)) throw corrupt(path, 'its header checksum does not match');
       const params = parseJournalParams(json.toString('utf8'), path);
       const journal = new Journal(path, file, params);
       if (size !== journal.layout.totalSize) throw corrupt(path, 'its size does not match its parameters');
