@@ -767,7 +767,8 @@ export class Journal {
         throw corrupt(path, 'its header length is out of range');
       const json = Buffer.alloc(length);
       file.read(16, json);
-      if (fastCrc32(json) !== header.readUInt32LE(12)) throw corrupt(path, 'its header checksum does not match');
+      if (fastCrc32(json) !== header.readUInt32LE(12))
+        throw corrupt(path, 'its header checksum does not match');
       const params = parseJournalParams(json.toString('utf8'), path);
       const journal = new Journal(path, file, params);
       if (size !== journal.layout.totalSize) throw corrupt(path, 'its size does not match its parameters');

@@ -39,7 +39,7 @@ function samples(count: number, seed: number): Buffer {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
     bytes.writeUInt16LE(x >>> 16, 2 * i);
   }
-  [0, 65535, 1, 65534].forEach((v, i) => bytes.writeUInt16LE(v, 2 * i));
+  for (const [i, v] of [0, 65535, 1, 65534].entries()) bytes.writeUInt16LE(v, 2 * i);
   return bytes;
 }
 
