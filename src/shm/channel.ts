@@ -342,10 +342,13 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
       // No turn of the event loop when the attempt did not have to wait for the lock.
       const result = tried instanceof Promise ? await tried : tried;
       if (result !== undefined) return result;
+      // With spin: busy-wait for the word to move before counting in as a sleeper (so the other
+      // side makes no futexWake syscall for a waiter that is spinning), then try again at once.
+      if (this.#waiter.spin(seqWord, seq, wait)) continue;
       Atomics.add(this.#words, waitersWord, 1);
       let outcome: WaitOutcome;
       try {
-        outcome = await this.#waiter.wait(seqWord, seq, wait);
+        outcome = await this.#waiter.sleep(seqWord, seq, wait);
       } finally {
         if (!this.#closed) Atomics.sub(this.#words, waitersWord, 1);
       }

@@ -2,6 +2,11 @@
  * Waiting for a 32-bit word of a shared memory region to change, without blocking the event loop:
  * an optional spin (for the lowest latency), then a kernel sleep (FUTEX_WAIT) on a thread of the
  * addon's (native/ipc.cc). Used by Channel, Event and Semaphore.
+ *
+ * The spin is plain JavaScript: an Atomics.load of the word per turn, the clock read once every
+ * SPIN_CHECK turns, no native call, no syscall, no timer. A spinning waiter is not counted in the
+ * primitive's sleepers word (only one about to sleep in the kernel is), so the other side does not
+ * make a futexWake syscall for it.
  */
 import { type NativeFutexWaiter, native } from '../addon.js';
 import { invalidParameterError, RawbrightError } from '../errors.js';
@@ -11,6 +16,8 @@ import { isInteger } from '../validate.js';
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** The longest spin a caller may ask for, in microseconds. */
 const MAX_SPIN_US = 1_000_000;
+/** Spin turns between two reads of the clock. */
+const SPIN_CHECK = 64;
 
 export type WaitOutcome = 'changed' | 'timeout' | 'aborted' | 'closed';
 
@@ -89,18 +96,29 @@ export class WordWaiter {
   }
 
   /**
-   * Resolves once word `index` (of 4 bytes) may differ from `expected` (spurious wake-ups happen:
-   * callers look again), or the deadline passed, or the signal aborted, or close() ran.
+   * Busy-waits (synchronously) for up to `wait.spin` µs, and no later than the deadline, for word
+   * `index` to differ from `expected`. True if it did.
    */
-  async wait(index: number, expected: number, wait: CheckedWait): Promise<WaitOutcome> {
+  spin(index: number, expected: number, wait: CheckedWait): boolean {
+    if (wait.spin <= 0) return false;
+    const words = this.#words;
+    const end = Math.min(performance.now() + wait.spin / 1000, wait.deadline);
+    for (;;) {
+      for (let turn = 0; turn < SPIN_CHECK; turn++) {
+        if (Atomics.load(words, index) !== expected) return true;
+      }
+      if (performance.now() >= end) return false;
+    }
+  }
+
+  /**
+   * Resolves once word `index` (of 4 bytes) may differ from `expected` (spurious wake-ups happen:
+   * callers look again), or the deadline passed, or the signal aborted, or close() ran: a kernel
+   * sleep, never a spin (callers spin() first when asked to).
+   */
+  async sleep(index: number, expected: number, wait: CheckedWait): Promise<WaitOutcome> {
     if (this.#closed) return 'closed';
     if (wait.signal?.aborted) return 'aborted';
-    if (wait.spin > 0) {
-      const end = performance.now() + wait.spin / 1000;
-      while (performance.now() < end) {
-        if (Atomics.load(this.#words, index) !== expected) return 'changed';
-      }
-    }
     const remaining = wait.deadline === Number.POSITIVE_INFINITY ? -1 : wait.deadline - performance.now();
     if (wait.deadline !== Number.POSITIVE_INFINITY && remaining <= 0) return 'timeout';
     const waiter = this.#free.pop() ?? new native.FutexWaiter(this.#buffer);
@@ -159,10 +177,12 @@ export async function waitUntil(
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     const result = attempt();
     if (result.done) return;
+    // Spinning first, not counted as a sleeper: a change seen here is tried again at once.
+    if (waiter.spin(index, result.seen, wait)) continue;
     Atomics.add(words, waitersIndex, 1);
     let outcome: WaitOutcome;
     try {
-      outcome = await waiter.wait(index, result.seen, wait);
+      outcome = await waiter.sleep(index, result.seen, wait);
     } finally {
       if (!isClosed()) Atomics.sub(words, waitersIndex, 1);
     }
