@@ -19,6 +19,7 @@
 
 #if defined(__linux__)
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -303,9 +304,17 @@ Napi::Value FutexWake(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), woken < 0 ? 0 : static_cast<double>(woken));
 }
 
+// schedYield(): gives the CPU to another runnable thread on this core, if there is one (a spin
+// calls it now and then, so a peer scheduled on the same core can run and answer).
+Napi::Value SchedYield(const Napi::CallbackInfo& info) {
+  sched_yield();
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitIpc(Napi::Env env, Napi::Object exports) {
+  exports.Set("schedYield", Napi::Function::New(env, SchedYield, "schedYield"));
   exports.Set("FutexWaiter", FutexWaiter::Define(env));
   exports.Set("futexWake", Napi::Function::New(env, FutexWake, "futexWake"));
 }

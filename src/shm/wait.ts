@@ -18,6 +18,12 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 const MAX_SPIN_US = 1_000_000;
 /** Spin turns between two reads of the clock. */
 const SPIN_CHECK = 64;
+/**
+ * A spin yields its core (sched_yield) every this many ms: when the process it waits for was put on
+ * the same core, a pure spin kept it from running until the spin ran out (the round trip became
+ * twice the spin plus two wake-ups on a loaded machine).
+ */
+const SPIN_YIELD_MS = 0.002;
 
 export type WaitOutcome = 'changed' | 'timeout' | 'aborted' | 'closed';
 
@@ -102,12 +108,19 @@ export class WordWaiter {
   spin(index: number, expected: number, wait: CheckedWait): boolean {
     if (wait.spin <= 0) return false;
     const words = this.#words;
-    const end = Math.min(performance.now() + wait.spin / 1000, wait.deadline);
+    const start = performance.now();
+    const end = Math.min(start + wait.spin / 1000, wait.deadline);
+    let yieldAt = start + SPIN_YIELD_MS;
     for (;;) {
       for (let turn = 0; turn < SPIN_CHECK; turn++) {
         if (Atomics.load(words, index) !== expected) return true;
       }
-      if (performance.now() >= end) return false;
+      const now = performance.now();
+      if (now >= end) return false;
+      if (now >= yieldAt) {
+        native.schedYield();
+        yieldAt = now + SPIN_YIELD_MS;
+      }
     }
   }
 
