@@ -4,7 +4,8 @@
  * addon's (native/ipc.cc). Used by Channel, Event and Semaphore.
  *
  * The spin is plain JavaScript: an Atomics.load of the word per turn, the clock read once every
- * SPIN_CHECK turns, no native call, no syscall, no timer. A spinning waiter is not counted in the
+ * SPIN_CHECK turns, and every SPIN_YIELD_MS a sched_yield (the one native call and syscall: it lets
+ * a peer that shares this core run), no timer. A spinning waiter is not counted in the
  * primitive's sleepers word (only one about to sleep in the kernel is), so the other side does not
  * make a futexWake syscall for it.
  */
