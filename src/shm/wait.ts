@@ -34,8 +34,8 @@ export interface WaitOptions {
   /** Aborting it rejects the wait with the signal's reason (an `AbortError` by default). */
   signal?: AbortSignal;
   /**
-   * Microseconds to busy-wait (a core spinning, the event loop blocked) before sleeping in the
-   * kernel [0]. Lowers latency when the other side answers within that time. A Channel also
+   * Microseconds to busy-wait (a core spinning, the event loop blocked; the core yielded to other
+   * runnable threads every 2 µs) before sleeping in the kernel [0]. Lowers latency when the other side answers within that time. A Channel also
    * retries its lock for up to that long when another process holds it.
    */
   spin?: number;
