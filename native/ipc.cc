@@ -10,10 +10,16 @@
 // The waiter holds a reference to the region's ArrayBuffer, and close() (which the primitive's close
 // calls before it closes the region) cancels and joins the thread, so the word is never waited on
 // after its mapping is gone.
+//
+// A worker thread that is terminated (or an environment torn down) while a wait is in flight
+// finalizes the thread-safe function before the waiter objects: its finalizer stops and joins the
+// waiter's thread first, and from then on the thread never calls it (the outcome is dropped: nobody
+// is left to await it).
 #include <napi.h>
 
 #if defined(__linux__)
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,6 +50,13 @@ long Futex(uint32_t* word, int op, uint32_t value, const struct timespec* timeou
 }
 
 class FutexWaiter;
+
+// Tells the thread-safe function's finalizer which waiter (if any, still) owns it.
+struct Link {
+  FutexWaiter* waiter;
+};
+
+void FinalizeCompletion(Napi::Env env, Link* link, FutexWaiter* context);
 
 struct Outcome {
   Napi::Promise::Deferred* deferred;
@@ -97,7 +110,8 @@ class FutexWaiter : public Napi::ObjectWrap<FutexWaiter> {
     auto* deferred = new Napi::Promise::Deferred(env);
     Napi::Promise promise = deferred->Promise();
     if (!started_) {
-      completion_ = OutcomeFunction::New(env, "rawbright futex wait", 0, 1, this);
+      link_ = new Link{this};
+      completion_ = OutcomeFunction::New(env, "rawbright futex wait", 0, 1, this, FinalizeCompletion, link_);
       completion_.Unref(env);
       thread_ = std::thread([this] { Run(); });
       started_ = true;
@@ -137,13 +151,20 @@ class FutexWaiter : public Napi::ObjectWrap<FutexWaiter> {
     if (closed_) return;
     closed_ = true;
     if (!started_) return;
+    StopThread();
+    // From here the finalizer of the thread-safe function may run at any time: it must not reach us.
+    link_->waiter = nullptr;
+    completion_.Release();
+  }
+
+  void StopThread() {
+    if (!thread_.joinable()) return;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stopping_ = true;
     }
     CancelWait();
     thread_.join();
-    completion_.Release();
   }
 
   struct Request {
@@ -169,9 +190,14 @@ class FutexWaiter : public Napi::ObjectWrap<FutexWaiter> {
         std::lock_guard<std::mutex> lock(mutex_);
         inWait_ = false;
       }
-      // Blocking: the queue holds one item at most (one wait in flight per waiter).
-      completion_.BlockingCall(new Outcome{request.deferred, status});
+      // Under the lock, so the finalizer (CompletionGone) cannot end the function mid-call. The queue is
+      // unbounded and holds one item at most (one wait in flight per waiter): the call never blocks.
       std::lock_guard<std::mutex> lock(mutex_);
+      if (completionGone_) {
+        delete request.deferred;
+        return;
+      }
+      completion_.BlockingCall(new Outcome{request.deferred, status});
       if (stopping_) return;
     }
   }
@@ -228,12 +254,25 @@ class FutexWaiter : public Napi::ObjectWrap<FutexWaiter> {
   bool inWait_ = false;
   bool cancelled_ = false;
   bool stopping_ = false;
+  bool completionGone_ = false;  // the environment finalized the thread-safe function
   bool started_ = false;
+  Link* link_ = nullptr;
   bool closed_ = false;
   // JavaScript-thread state.
   bool busy_ = false;
 
  public:
+  // The thread-safe function is being finalized before close() (environment teardown): stop the
+  // thread, which must not call it again.
+  void CompletionGone() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      completionGone_ = true;
+    }
+    closed_ = true;
+    StopThread();
+  }
+
   // The outcome reached JavaScript: the waiter may take its next wait.
   void Settled(Napi::Env env) {
     busy_ = false;
@@ -241,6 +280,11 @@ class FutexWaiter : public Napi::ObjectWrap<FutexWaiter> {
     Unref();
   }
 };
+
+void FinalizeCompletion(Napi::Env, Link* link, FutexWaiter*) {
+  if (link->waiter != nullptr) link->waiter->CompletionGone();
+  delete link;
+}
 
 void DeliverOutcome(Napi::Env env, Napi::Function, FutexWaiter* waiter, Outcome* outcome) {
   if (env != nullptr) {
@@ -260,9 +304,17 @@ Napi::Value FutexWake(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), woken < 0 ? 0 : static_cast<double>(woken));
 }
 
+// schedYield(): gives the CPU to another runnable thread on this core, if there is one (a spin
+// calls it now and then, so a peer scheduled on the same core can run and answer).
+Napi::Value SchedYield(const Napi::CallbackInfo& info) {
+  sched_yield();
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitIpc(Napi::Env env, Napi::Object exports) {
+  exports.Set("schedYield", Napi::Function::New(env, SchedYield, "schedYield"));
   exports.Set("FutexWaiter", FutexWaiter::Define(env));
   exports.Set("futexWake", Napi::Function::New(env, FutexWake, "futexWake"));
 }

@@ -191,6 +191,8 @@ export interface NativeAddon {
   FutexWaiter: new (buffer: ArrayBuffer) => NativeFutexWaiter;
   /** Wakes up to count waiters (in any process) on the 4-byte word at byteOffset; returns how many. */
   futexWake(buffer: ArrayBuffer, byteOffset: number, count: number): number;
+  /** sched_yield(): lets another runnable thread of this core run. */
+  schedYield(): void;
   readonly sharedMemoryLimits: {
     readonly supported: boolean;
     readonly directory: string;

@@ -24,8 +24,19 @@
  *   record follows at the ring's start (rawbright's senders put a record there when it would
  *   otherwise wrap, so receivers can read it in place); a receiver skips it, and frees it with the
  *   record after it by one head store. A sender may also write records that wrap (these do).
- * Event: 0 "RBEV", 1 version, 2 manual, 3 state, 4 sequence (futex), 5 waiters.
- * Semaphore: 0 "RBSE", 1 version, 2 maximum, 3 count (futex), 4 waiters.
+ * Event and Semaphore: a region of 64 data bytes (int32 words, little-endian), word 0 magic, word 1
+ *   version RB_PRIMITIVE_VERSION (1), published by the creator with the magic stored last.
+ * Event: 0 "RBEV" (0x56454252), 1 version, 2 manual (1 = manual reset), 3 state (1 = set),
+ *   4 sequence (futex: +1 by every set), 5 waiters sleeping. set: state = 1, sequence += 1, and if
+ *   waiters != 0 FUTEX_WAKE every waiter on the sequence. A waiter reads the sequence, then takes
+ *   the event (manual: state == 1; auto: compare-exchange state 1 -> 0, so one waiter per set), else
+ *   adds itself to waiters, FUTEX_WAITs on the sequence it read and looks again. reset: state = 0.
+ * Semaphore: 0 "RBSE" (0x45534252), 1 version, 2 maximum, 3 count (futex), 4 waiters sleeping.
+ *   wait: compare-exchange count -> count - 1 while count > 0, else add itself to waiters and
+ *   FUTEX_WAIT on count (the value it read). release(n): compare-exchange count -> count + n unless
+ *   that passes the maximum, then if waiters != 0 FUTEX_WAKE every waiter on count.
+ * Named mutex (rawbright's NamedMutex): a region with no data (dataSize 0) and one lock word:
+ *   rb_mutex_lock(region, 0) / rb_mutex_unlock(region, 0).
  */
 #ifndef RAWBRIGHT_IPC_H
 #define RAWBRIGHT_IPC_H
@@ -55,6 +66,10 @@
 #define RB_CHANNEL_CLONE 0x80000000u
 #define RB_CHANNEL_VERSION 2u
 #define RB_CHANNEL_SKIP 0xFFFFFFFFu
+#define RB_PRIMITIVE_VERSION 1u
+#define RB_PRIMITIVE_BYTES 64u
+#define RB_EVENT_MAGIC 0x56454252u
+#define RB_SEMAPHORE_MAGIC 0x45534252u
 
 typedef struct {
   char magic[8]; /* "RBSHMEM\0" */
@@ -256,6 +271,125 @@ static long rb_channel_receive(rb_region* region, void* out, uint32_t room, int*
     __atomic_add_fetch(&w[8], 1, __ATOMIC_SEQ_CST);
     rb_futex(&w[6], FUTEX_WAIT, seq, NULL);
     __atomic_sub_fetch(&w[8], 1, __ATOMIC_SEQ_CST);
+  }
+}
+
+/* The words of an event or semaphore region, or NULL if the region is not one of <magic>. */
+static uint32_t* rb_primitive_words(rb_region* region, uint32_t magic) {
+  uint32_t* w = (uint32_t*)region->data;
+  if (region->dataSize != RB_PRIMITIVE_BYTES || __atomic_load_n(&w[0], __ATOMIC_ACQUIRE) != magic ||
+      w[1] != RB_PRIMITIVE_VERSION)
+    return NULL;
+  return w;
+}
+
+/* The time left until <deadline> (CLOCK_MONOTONIC) into *left; 0 if it has passed. */
+static int rb_time_left(const struct timespec* deadline, struct timespec* left) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  int64_t ns = (int64_t)(deadline->tv_sec - now.tv_sec) * 1000000000 + (deadline->tv_nsec - now.tv_nsec);
+  if (ns <= 0) return 0;
+  left->tv_sec = (time_t)(ns / 1000000000);
+  left->tv_nsec = (long)(ns % 1000000000);
+  return 1;
+}
+
+static struct timespec rb_deadline(long timeout_ms) {
+  struct timespec at;
+  clock_gettime(CLOCK_MONOTONIC, &at);
+  int64_t ns = at.tv_nsec + (int64_t)timeout_ms * 1000000;
+  at.tv_sec += (time_t)(ns / 1000000000);
+  at.tv_nsec = (long)(ns % 1000000000);
+  return at;
+}
+
+/* Sleeps on <word> while it holds <seen>, counted in *waiters; 0, or ETIMEDOUT once <deadline> passed. */
+static int rb_sleep_on(uint32_t* word, uint32_t seen, uint32_t* waiters, long timeout_ms, const struct timespec* deadline) {
+  struct timespec left;
+  if (timeout_ms >= 0 && !rb_time_left(deadline, &left)) return ETIMEDOUT;
+  __atomic_add_fetch(waiters, 1, __ATOMIC_SEQ_CST);
+  rb_futex(word, FUTEX_WAIT, seen, timeout_ms >= 0 ? &left : NULL);
+  __atomic_sub_fetch(waiters, 1, __ATOMIC_SEQ_CST);
+  return 0;
+}
+
+/* Sets the event: a manual-reset event releases every waiter until reset, an auto-reset one the first. 0 or EINVAL. */
+static int rb_event_set(rb_region* region) {
+  uint32_t* w = rb_primitive_words(region, RB_EVENT_MAGIC);
+  if (w == NULL) return EINVAL;
+  __atomic_store_n(&w[3], 1u, __ATOMIC_SEQ_CST);
+  __atomic_add_fetch(&w[4], 1, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&w[5], __ATOMIC_SEQ_CST) != 0) rb_futex(&w[4], FUTEX_WAKE, 0x7fffffff, NULL);
+  return 0;
+}
+
+static int rb_event_reset(rb_region* region) {
+  uint32_t* w = rb_primitive_words(region, RB_EVENT_MAGIC);
+  if (w == NULL) return EINVAL;
+  __atomic_store_n(&w[3], 0u, __ATOMIC_SEQ_CST);
+  return 0;
+}
+
+/* 1 if the event is set now (an auto-reset event is taken: unset again), 0 if not, -EINVAL. */
+static int rb_event_try_wait(rb_region* region) {
+  uint32_t* w = rb_primitive_words(region, RB_EVENT_MAGIC);
+  if (w == NULL) return -EINVAL;
+  if (w[2] == 1) return __atomic_load_n(&w[3], __ATOMIC_SEQ_CST) == 1;
+  uint32_t expected = 1;
+  return __atomic_compare_exchange_n(&w[3], &expected, 0u, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+/* Waits until the event is set, at most <timeout_ms> (< 0: forever). 0, ETIMEDOUT or EINVAL. */
+static int rb_event_wait(rb_region* region, long timeout_ms) {
+  uint32_t* w = rb_primitive_words(region, RB_EVENT_MAGIC);
+  if (w == NULL) return EINVAL;
+  struct timespec deadline = rb_deadline(timeout_ms < 0 ? 0 : timeout_ms);
+  for (;;) {
+    uint32_t seen = __atomic_load_n(&w[4], __ATOMIC_SEQ_CST);
+    if (rb_event_try_wait(region) == 1) return 0;
+    if (rb_sleep_on(&w[4], seen, &w[5], timeout_ms, &deadline) != 0) return ETIMEDOUT;
+  }
+}
+
+/* 1 if a permit was taken now, 0 if none is free, -EINVAL. */
+static int rb_semaphore_try_wait(rb_region* region) {
+  uint32_t* w = rb_primitive_words(region, RB_SEMAPHORE_MAGIC);
+  if (w == NULL) return -EINVAL;
+  for (;;) {
+    uint32_t count = __atomic_load_n(&w[3], __ATOMIC_SEQ_CST);
+    if ((int32_t)count <= 0) return 0;
+    if (__atomic_compare_exchange_n(&w[3], &count, count - 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) return 1;
+  }
+}
+
+/* Takes a permit, waiting at most <timeout_ms> (< 0: forever). 0, ETIMEDOUT or EINVAL. */
+static int rb_semaphore_wait(rb_region* region, long timeout_ms) {
+  uint32_t* w = rb_primitive_words(region, RB_SEMAPHORE_MAGIC);
+  if (w == NULL) return EINVAL;
+  struct timespec deadline = rb_deadline(timeout_ms < 0 ? 0 : timeout_ms);
+  for (;;) {
+    uint32_t count = __atomic_load_n(&w[3], __ATOMIC_SEQ_CST);
+    if ((int32_t)count > 0) {
+      if (__atomic_compare_exchange_n(&w[3], &count, count - 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) return 0;
+      continue;
+    }
+    if (rb_sleep_on(&w[3], count, &w[4], timeout_ms, &deadline) != 0) return ETIMEDOUT;
+  }
+}
+
+/* Gives back <count> permits; *before gets the count before. 0, EOVERFLOW (past the maximum:
+ * nothing released) or EINVAL. */
+static int rb_semaphore_release(rb_region* region, uint32_t count, uint32_t* before) {
+  uint32_t* w = rb_primitive_words(region, RB_SEMAPHORE_MAGIC);
+  if (w == NULL || count < 1) return EINVAL;
+  for (;;) {
+    uint32_t now = __atomic_load_n(&w[3], __ATOMIC_SEQ_CST);
+    if ((uint64_t)now + count > w[2]) return EOVERFLOW;
+    if (__atomic_compare_exchange_n(&w[3], &now, now + count, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+      if (before != NULL) *before = now;
+      if (__atomic_load_n(&w[4], __ATOMIC_SEQ_CST) != 0) rb_futex(&w[3], FUTEX_WAKE, 0x7fffffff, NULL);
+      return 0;
+    }
   }
 }
 

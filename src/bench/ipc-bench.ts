@@ -9,17 +9,22 @@
  *   control), the receiver counting them; timed from the first send until the receiver has
  *   answered a final "how many" message (which it reads after all the others, in order), the count
  *   checked. Messages per second and MB/s (10^6 bytes of payload, one direction), the median of
- *   three streams.
+ *   three streams;
+ * - the spin floor, measured right before channel-spin: two processes busy-waiting on Atomics.load of
+ *   a word in a shared region, one storing the round's number, the other storing it back (no
+ *   Channel, no lock, no copy, no promise), timed like the round trips. The channel-spin round trip
+ *   at 64 B is reported next to it.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { RawbrightError } from '../errors.js';
 import { Channel } from '../shm/channel.js';
+import { SharedMemory } from '../shm/shared-memory.js';
 
 const ECHO_SCRIPT = fileURLToPath(new URL('./ipc-echo.js', import.meta.url));
 export const IPC_SIZES = [64, 4096, 1 << 20] as const;
@@ -52,6 +57,23 @@ export interface IpcRow {
   messagesPerSecond: number;
   /** 10^6 bytes of payload per second streamed one way: messagesPerSecond × bytes / 10^6. */
   throughputMBps: number;
+}
+
+/** The Atomics busy-spin round trip between two processes, and the channel-spin one beside it. */
+export interface SpinFigures {
+  /** The floor: Atomics busy-spin round trips between two processes (µs). */
+  floor: { rounds: number; medianUs: number; p99Us: number };
+  /** channel-spin, 64 B (µs), from the rows. */
+  channel: { medianUs: number; p99Us: number } | undefined;
+  /** The spin each channel-spin side asks for (µs). */
+  spinUs: number;
+  /** The 1-minute load average when the floor was measured. */
+  load: number;
+}
+
+export interface IpcResult {
+  rows: IpcRow[];
+  spin: SpinFigures;
 }
 
 interface Peer {
@@ -239,6 +261,35 @@ async function portPeer(): Promise<Peer> {
   };
 }
 
+/** Atomics busy-spin round trips with a child process: the floor under any spinning transport. */
+async function measureSpinFloor(rounds: number): Promise<SpinFigures['floor']> {
+  const name = `rbbench-${process.pid}-floor`;
+  using region = SharedMemory.create(name, 64);
+  const words = new Int32Array(region.buffer, 0, 2);
+  const child = fork(ECHO_SCRIPT, ['atomics', name], { stdio: 'inherit' });
+  await readyOf(child);
+  const times: number[] = [];
+  const warm = Math.min(1000, rounds);
+  try {
+    for (let n = 1; n <= warm + rounds; n++) {
+      const start = process.hrtime.bigint();
+      Atomics.store(words, 0, n);
+      let turns = 0;
+      while (Atomics.load(words, 1) !== n) {
+        if (++turns % 4096 === 0 && Number(process.hrtime.bigint() - start) > 10e9) {
+          throw new RawbrightError('ERR_BENCH_IPC', 'the spin floor peer stopped answering');
+        }
+      }
+      if (n > warm) times.push(Number(process.hrtime.bigint() - start) / 1000);
+    }
+  } finally {
+    Atomics.store(words, 0, -1);
+    await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
+  }
+  times.sort((a, b) => a - b);
+  return { rounds, medianUs: percentile(times, 0.5), p99Us: percentile(times, 0.99) };
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? Number.NaN;
 }
@@ -260,6 +311,23 @@ function openPeer(transport: IpcTransport): Promise<Peer> {
   }
 }
 
+/** Warm-up before a case's timed round trips: at most this long (ms), below 1 MiB. */
+const WARM_UP_MS = 300;
+
+/**
+ * Untimed round trips first, so both sides run optimized code: 10 × `rounds` (stopping after
+ * WARM_UP_MS) below 1 MiB, 50 at most for 1 MiB. With 50 only, the channel-spin 64 B round trip
+ * measured 7-10 µs where 20,000 gave 3.3 µs (the spin path is a few µs of JavaScript).
+ */
+async function warmUp(peer: Peer, message: Uint8Array, bytes: number, rounds: number): Promise<void> {
+  if (bytes >= 1 << 20) {
+    for (let i = 0; i < Math.min(50, roundsFor(bytes, rounds)); i++) await peer.roundTrip(message);
+    return;
+  }
+  const end = performance.now() + WARM_UP_MS;
+  for (let i = 0; i < 10 * rounds && performance.now() < end; i++) await peer.roundTrip(message);
+}
+
 /** Round trips per case for a size: `rounds`, a twentieth of it (at least 20) for 1 MiB. */
 function roundsFor(bytes: number, rounds: number): number {
   return bytes >= 1 << 20 ? Math.max(20, Math.floor(rounds / 20)) : rounds;
@@ -270,13 +338,23 @@ export function streamedFor(bytes: number, rounds: number): number {
   return bytes >= 1 << 20 ? Math.max(20, Math.floor(rounds / 10)) : bytes >= 4096 ? 2 * rounds : 5 * rounds;
 }
 
-/** Runs every transport and size (`rounds` [2000] sets how many round trips and streamed messages). */
+/**
+ * Runs every transport and size (`rounds` [2000] sets how many round trips and streamed messages),
+ * and the spin floor (right before channel-spin, `rounds` round trips).
+ */
 export async function runIpcBench(
   options: { rounds?: number; onProgress?: (line: string) => void } = {},
-): Promise<IpcRow[]> {
+): Promise<IpcResult> {
   const rounds = options.rounds ?? 2000;
   const rows: IpcRow[] = [];
+  let floor: SpinFigures['floor'] | undefined;
+  let load = Number.NaN;
   for (const transport of IPC_TRANSPORTS) {
+    if (transport === 'channel-spin') {
+      options.onProgress?.('spin floor (Atomics busy-spin between two processes)');
+      load = loadavg()[0] ?? Number.NaN;
+      floor = await measureSpinFloor(rounds);
+    }
     const peer = await openPeer(transport);
     try {
       for (const bytes of IPC_SIZES) {
@@ -284,7 +362,7 @@ export async function runIpcBench(
         const message = new Uint8Array(bytes).fill(7);
         message[0] = ECHO;
         const count = roundsFor(bytes, rounds);
-        for (let i = 0; i < Math.min(50, count); i++) await peer.roundTrip(message);
+        await warmUp(peer, message, bytes, rounds);
         const times: number[] = [];
         for (let i = 0; i < count; i++) {
           const start = process.hrtime.bigint();
@@ -324,7 +402,16 @@ export async function runIpcBench(
       await peer.close();
     }
   }
-  return rows;
+  const spinRow = rows.find((row) => row.transport === 'channel-spin' && row.bytes === IPC_SIZES[0]);
+  return {
+    rows,
+    spin: {
+      floor: floor ?? { rounds: 0, medianUs: Number.NaN, p99Us: Number.NaN },
+      channel: spinRow === undefined ? undefined : { medianUs: spinRow.medianUs, p99Us: spinRow.p99Us },
+      spinUs: IPC_SPIN_US,
+      load,
+    },
+  };
 }
 
 function sizeText(bytes: number): string {
@@ -333,9 +420,10 @@ function sizeText(bytes: number): string {
 
 /**
  * The rows as an aligned text table, then for each size the Channel's throughput (the better of
- * channel and channel-view) against process.send's.
+ * channel and channel-view) against process.send's, then the spin round trip beside its floor.
  */
-export function formatIpcBench(rows: readonly IpcRow[]): string {
+export function formatIpcBench(result: IpcResult): string {
+  const { rows, spin } = result;
   const lines = ['transport      size      median µs     p99 µs    msgs/s       MB/s'];
   for (const row of rows) {
     lines.push(
@@ -351,7 +439,17 @@ export function formatIpcBench(rows: readonly IpcRow[]): string {
       `${sizeText(ratio.bytes)}: ${ratio.transport} streams ${ratio.ratio.toFixed(2)}× the messages/s of process.send; round trip ${ratio.latencyRatio.toFixed(2)}× faster`,
     );
   }
+  lines.push(formatSpin(spin));
   return lines.join('\n');
+}
+
+function formatSpin(spin: SpinFigures): string {
+  const us = (value: number): string => value.toFixed(value < 10 ? 2 : 1);
+  const channel =
+    spin.channel === undefined
+      ? 'channel-spin not measured'
+      : `channel-spin (spin ${spin.spinUs} µs) median ${us(spin.channel.medianUs)} µs, p99 ${us(spin.channel.p99Us)} µs`;
+  return `spin round trip, 64 B: ${channel}; floor (Atomics busy-spin between two processes) median ${us(spin.floor.medianUs)} µs, p99 ${us(spin.floor.p99Us)} µs; goal ≤ 2 µs; 1-min load ${spin.load.toFixed(2)}`;
 }
 
 /** Per size: the Channel transport with the most messages/s, over process.send's figures. */

@@ -7,9 +7,13 @@
  *   channel-view <name> <spin>  the same in place: receiveView() leases, answers written with sendWith()
  *   process                     process.send messages (a 'stop' string ends it)
  *   socket <path>               length-prefixed frames on the Unix domain socket at <path>
+ *   atomics <name>              the spin floor: busy-waits (Atomics.load) on word 0 of region <name>
+ *                               for the parent's round number n, answers by storing n in word 1;
+ *                               -1 ends it (and 10 s without a change)
  */
 import { connect } from 'node:net';
 import { Channel } from '../shm/channel.js';
+import { SharedMemory } from '../shm/shared-memory.js';
 
 const [mode, target, spinText] = process.argv.slice(2);
 const COUNT = 0;
@@ -79,6 +83,26 @@ if ((mode === 'channel' || mode === 'channel-view') && target !== undefined) {
     }
   });
   process.send?.('ready');
+} else if (mode === 'atomics' && target !== undefined) {
+  const region = SharedMemory.open(target);
+  const words = new Int32Array(region.buffer, 0, 2);
+  process.send?.('ready');
+  let last = 0;
+  let since = performance.now();
+  for (;;) {
+    let seen = Atomics.load(words, 0);
+    for (let turn = 0; seen === last && turn < 4096; turn++) seen = Atomics.load(words, 0);
+    if (seen === last) {
+      if (performance.now() - since > 10_000) break;
+      continue;
+    }
+    if (seen === -1) break;
+    Atomics.store(words, 1, seen);
+    last = seen;
+    since = performance.now();
+  }
+  region.close();
+  process.disconnect?.();
 } else if (mode === 'socket' && target !== undefined) {
   const socket = connect(target);
   // Chunks of the frame being read, joined once it is whole (one copy per frame, as a receiver

@@ -25,7 +25,7 @@
 import { invalidParameterError, RawbrightError } from '../errors.js';
 import { isInteger } from '../validate.js';
 import { deserializeValue, serializeValue } from './serialize.js';
-import { type MutexGuard, type OpenSharedMemoryOptions, SharedMemory } from './shared-memory.js';
+import { type Mutex, type MutexGuard, type OpenSharedMemoryOptions, SharedMemory } from './shared-memory.js';
 import {
   abortReason,
   type CheckedWait,
@@ -144,6 +144,7 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
   readonly created: boolean;
 
   readonly #region: SharedMemory;
+  readonly #mutex: Mutex;
   readonly #words: Int32Array;
   readonly #ring: Uint8Array;
   readonly #view: DataView;
@@ -161,6 +162,7 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
       );
     }
     this.#region = region;
+    this.#mutex = region.mutex;
     this.name = region.name;
     this.path = region.path;
     this.created = region.created;
@@ -268,7 +270,7 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
     this.#checkOpen();
     this.#checkLease();
     const encoded = this.#encode(value);
-    const guard = this.#region.mutex.tryLock();
+    const guard = this.#mutex.tryLock();
     if (guard === null) return false;
     return this.#put(encoded, guard) >= 0;
   }
@@ -288,16 +290,17 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
     await this.#sendEncoded(this.#encode(value), options, wait, ack);
   }
 
-  async #sendEncoded(
+  // Not async itself (one promise less per send: the spin path's latency); callers await it.
+  #sendEncoded(
     encoded: Encoded,
     options: SendOptions | undefined,
     checked?: CheckedWait,
     ackGiven?: boolean,
-  ): Promise<void> {
+  ): Promise<unknown> {
     const wait = checked ?? checkWaitOptions(options);
     const ack = ackGiven ?? options?.ack ?? false;
     if (typeof ack !== 'boolean') throw invalidParameterError('ack', 'a boolean', ack);
-    const end = await this.#until(
+    const committed = this.#until(
       W_SPACE_SEQ,
       W_SENDERS,
       () =>
@@ -308,16 +311,17 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
       wait,
       'room in channel',
     );
+    if (!ack) return committed;
     // Then until the head has passed `end` (the message ending there was taken).
-    if (ack) {
-      await this.#until(
+    return committed.then((end) =>
+      this.#until(
         W_SPACE_SEQ,
         W_SENDERS,
         () => ((((Atomics.load(this.#words, W_HEAD) >>> 0) - end) | 0) >= 0 ? true : undefined),
         wait,
         'a receiver to take the message from channel',
-      );
-    }
+      ),
+    );
   }
 
   /**
@@ -342,10 +346,13 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
       // No turn of the event loop when the attempt did not have to wait for the lock.
       const result = tried instanceof Promise ? await tried : tried;
       if (result !== undefined) return result;
+      // With spin: busy-wait for the word to move before counting in as a sleeper (so the other
+      // side makes no futexWake syscall for a waiter that is spinning), then try again at once.
+      if (this.#waiter.spin(seqWord, seq, wait)) continue;
       Atomics.add(this.#words, waitersWord, 1);
       let outcome: WaitOutcome;
       try {
-        outcome = await this.#waiter.wait(seqWord, seq, wait);
+        outcome = await this.#waiter.sleep(seqWord, seq, wait);
       } finally {
         if (!this.#closed) Atomics.sub(this.#words, waitersWord, 1);
       }
@@ -360,7 +367,7 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
   tryReceive(): T | undefined {
     this.#checkOpen();
     this.#checkLease();
-    const guard = this.#region.mutex.tryLock();
+    const guard = this.#mutex.tryLock();
     if (guard === null) return undefined;
     return this.#take(guard);
   }
@@ -369,13 +376,20 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
    * Takes the oldest message, waiting for one.
    * @throws `ETIMEDOUT`; the signal's reason on abort; `ERR_CLOSED` if the channel is closed meanwhile.
    */
-  async receive(options?: WaitOptions): Promise<T> {
-    this.#checkOpen();
-    const wait = checkWaitOptions(options);
+  receive(options?: WaitOptions): Promise<T> {
+    // Not async: an async function returning #until's promise would cost two more microtask turns
+    // per message (the spin path's latency). The checks' errors become rejections all the same.
+    let wait: CheckedWait;
+    try {
+      this.#checkOpen();
+      wait = checkWaitOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#until(
       W_DATA_SEQ,
       W_RECEIVERS,
-      () => this.#locked(wait, (guard) => this.#take(guard)),
+      () => (this.#empty() ? undefined : this.#locked(wait, (guard) => this.#take(guard))),
       wait,
       'a message in channel',
     );
@@ -387,13 +401,18 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
    * receivers until then, so release promptly. A holder that dies or closes first leaves it queued.
    * @throws like receive(); `ERR_CHANNEL_LEASED` if this Channel object holds an unreleased lease.
    */
-  async receiveView(options?: WaitOptions): Promise<MessageLease> {
-    this.#checkOpen();
-    const wait = checkWaitOptions(options);
+  receiveView(options?: WaitOptions): Promise<MessageLease> {
+    let wait: CheckedWait;
+    try {
+      this.#checkOpen();
+      wait = checkWaitOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#until(
       W_DATA_SEQ,
       W_RECEIVERS,
-      () => this.#locked(wait, (guard) => this.#takeView(guard)),
+      () => (this.#empty() ? undefined : this.#locked(wait, (guard) => this.#takeView(guard))),
       wait,
       'a message in channel',
     );
@@ -454,6 +473,13 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
     this.close();
   }
 
+  // Whether the ring is empty now, read without the lock: a receiver looks before it locks, so a
+  // waiting receiver (and a spinning one) never takes the lock from a sender for nothing. Safe
+  // because the sequence word is read first: a message committed after this look moves it.
+  #empty(): boolean {
+    return Atomics.load(this.#words, W_HEAD) === Atomics.load(this.#words, W_TAIL);
+  }
+
   #checkOpen(): void {
     if (this.#closed) throw closedError(this.name, this.path);
   }
@@ -468,10 +494,10 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
   // With `spin`, a lock held by another process this instant is tried again for up to that long
   // (holds are a copy long) before the wait for it, which costs a turn of the event loop.
   #locked<R>(wait: CheckedWait, body: (guard: MutexGuard) => R): R | Promise<R> {
-    let guard = this.#region.mutex.tryLock();
+    let guard = this.#mutex.tryLock();
     if (guard === null && wait.spin > 0) {
       const end = performance.now() + wait.spin / 1000;
-      do guard = this.#region.mutex.tryLock();
+      do guard = this.#mutex.tryLock();
       while (guard === null && performance.now() < end);
     }
     return guard !== null ? body(guard) : this.#lock(wait).then(body);
@@ -482,7 +508,7 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
       wait.deadline === Number.POSITIVE_INFINITY ? undefined : Math.max(0, wait.deadline - performance.now());
     let held: MutexGuard;
     try {
-      held = await this.#region.mutex.lock({ timeout: remaining });
+      held = await this.#mutex.lock({ timeout: remaining });
     } catch (error) {
       if (this.#closed) throw closedError(this.name, this.path);
       throw error;

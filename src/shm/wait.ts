@@ -2,6 +2,12 @@
  * Waiting for a 32-bit word of a shared memory region to change, without blocking the event loop:
  * an optional spin (for the lowest latency), then a kernel sleep (FUTEX_WAIT) on a thread of the
  * addon's (native/ipc.cc). Used by Channel, Event and Semaphore.
+ *
+ * The spin is plain JavaScript: an Atomics.load of the word per turn, the clock read once every
+ * SPIN_CHECK turns, and every SPIN_YIELD_MS a sched_yield (the one native call and syscall: it lets
+ * a peer that shares this core run), no timer. A spinning waiter is not counted in the
+ * primitive's sleepers word (only one about to sleep in the kernel is), so the other side does not
+ * make a futexWake syscall for it.
  */
 import { type NativeFutexWaiter, native } from '../addon.js';
 import { invalidParameterError, RawbrightError } from '../errors.js';
@@ -11,6 +17,14 @@ import { isInteger } from '../validate.js';
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** The longest spin a caller may ask for, in microseconds. */
 const MAX_SPIN_US = 1_000_000;
+/** Spin turns between two reads of the clock. */
+const SPIN_CHECK = 64;
+/**
+ * A spin yields its core (sched_yield) every this many ms: when the process it waits for was put on
+ * the same core, a pure spin kept it from running until the spin ran out (the round trip became
+ * twice the spin plus two wake-ups on a loaded machine).
+ */
+const SPIN_YIELD_MS = 0.002;
 
 export type WaitOutcome = 'changed' | 'timeout' | 'aborted' | 'closed';
 
@@ -20,8 +34,8 @@ export interface WaitOptions {
   /** Aborting it rejects the wait with the signal's reason (an `AbortError` by default). */
   signal?: AbortSignal;
   /**
-   * Microseconds to busy-wait (a core spinning, the event loop blocked) before sleeping in the
-   * kernel [0]. Lowers latency when the other side answers within that time. A Channel also
+   * Microseconds to busy-wait (a core spinning, the event loop blocked; the core yielded to other
+   * runnable threads every 2 µs) before sleeping in the kernel [0]. Lowers latency when the other side answers within that time. A Channel also
    * retries its lock for up to that long when another process holds it.
    */
   spin?: number;
@@ -89,18 +103,36 @@ export class WordWaiter {
   }
 
   /**
-   * Resolves once word `index` (of 4 bytes) may differ from `expected` (spurious wake-ups happen:
-   * callers look again), or the deadline passed, or the signal aborted, or close() ran.
+   * Busy-waits (synchronously) for up to `wait.spin` µs, and no later than the deadline, for word
+   * `index` to differ from `expected`. True if it did.
    */
-  async wait(index: number, expected: number, wait: CheckedWait): Promise<WaitOutcome> {
-    if (this.#closed) return 'closed';
-    if (wait.signal?.aborted) return 'aborted';
-    if (wait.spin > 0) {
-      const end = performance.now() + wait.spin / 1000;
-      while (performance.now() < end) {
-        if (Atomics.load(this.#words, index) !== expected) return 'changed';
+  spin(index: number, expected: number, wait: CheckedWait): boolean {
+    if (wait.spin <= 0) return false;
+    const words = this.#words;
+    const start = performance.now();
+    const end = Math.min(start + wait.spin / 1000, wait.deadline);
+    let yieldAt = start + SPIN_YIELD_MS;
+    for (;;) {
+      for (let turn = 0; turn < SPIN_CHECK; turn++) {
+        if (Atomics.load(words, index) !== expected) return true;
+      }
+      const now = performance.now();
+      if (now >= end) return false;
+      if (now >= yieldAt) {
+        native.schedYield();
+        yieldAt = now + SPIN_YIELD_MS;
       }
     }
+  }
+
+  /**
+   * Resolves once word `index` (of 4 bytes) may differ from `expected` (spurious wake-ups happen:
+   * callers look again), or the deadline passed, or the signal aborted, or close() ran: a kernel
+   * sleep, never a spin (callers spin() first when asked to).
+   */
+  async sleep(index: number, expected: number, wait: CheckedWait): Promise<WaitOutcome> {
+    if (this.#closed) return 'closed';
+    if (wait.signal?.aborted) return 'aborted';
     const remaining = wait.deadline === Number.POSITIVE_INFINITY ? -1 : wait.deadline - performance.now();
     if (wait.deadline !== Number.POSITIVE_INFINITY && remaining <= 0) return 'timeout';
     const waiter = this.#free.pop() ?? new native.FutexWaiter(this.#buffer);
@@ -159,10 +191,12 @@ export async function waitUntil(
     if (wait.signal?.aborted) throw abortReason(wait.signal);
     const result = attempt();
     if (result.done) return;
+    // Spinning first, not counted as a sleeper: a change seen here is tried again at once.
+    if (waiter.spin(index, result.seen, wait)) continue;
     Atomics.add(words, waitersIndex, 1);
     let outcome: WaitOutcome;
     try {
-      outcome = await waiter.wait(index, result.seen, wait);
+      outcome = await waiter.sleep(index, result.seen, wait);
     } finally {
       if (!isClosed()) Atomics.sub(words, waitersIndex, 1);
     }

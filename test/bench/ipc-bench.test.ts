@@ -15,7 +15,8 @@ import { ipcChartSpec, writeIpcChart } from '../../dist/bench/ipc-chart.js';
 
 describe('bench ipc', () => {
   it('measures round trips and streamed throughput over every transport for every size', async () => {
-    const rows = await runIpcBench({ rounds: 10 });
+    const result = await runIpcBench({ rounds: 10 });
+    const { rows, spin } = result;
     expect(rows.map((row) => `${row.transport} ${row.bytes}`)).toEqual(
       IPC_TRANSPORTS.flatMap((transport) => IPC_SIZES.map((bytes) => `${transport} ${bytes}`)),
     );
@@ -29,9 +30,18 @@ describe('bench ipc', () => {
     }
     const ratios = throughputRatios(rows);
     expect(ratios.map((ratio) => ratio.bytes)).toEqual([...IPC_SIZES]);
-    const table = formatIpcBench(rows);
-    expect(table.split('\n').length).toBe(rows.length + 1 + IPC_SIZES.length);
+    // The spin floor ran (10 round trips) and channel-spin's 64 B figures stand beside it.
+    expect(spin.floor.rounds).toBe(10);
+    expect(spin.floor.medianUs).toBeGreaterThan(0);
+    expect(spin.floor.p99Us).toBeGreaterThanOrEqual(spin.floor.medianUs);
+    const spinRow = rows.find((row) => row.transport === 'channel-spin' && row.bytes === 64);
+    expect(spin.channel).toEqual({ medianUs: spinRow?.medianUs, p99Us: spinRow?.p99Us });
+    const table = formatIpcBench(result);
+    expect(table.split('\n').length).toBe(rows.length + 1 + IPC_SIZES.length + 1);
     expect(table).toContain('process.send');
+    expect(table.split('\n').at(-1)).toMatch(
+      /^spin round trip, 64 B: channel-spin .* floor \(Atomics busy-spin/,
+    );
   });
 
   it('charts every transport in one panel per size, as SVG or PNG, and refuses other files', async () => {

@@ -318,13 +318,15 @@ describe('Channel between threads', () => {
       });`,
       { eval: true },
     );
+    // Listened for at once: the worker may be gone before the last answer is read here.
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
     const answers: number[] = [];
     for (let i = 0; i < 20; i++) {
       await requests.send(i);
       answers.push(await replies.receive({ timeout: 20_000 }));
     }
     expect(answers).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
-    expect(await new Promise((resolve) => worker.once('exit', resolve))).toBe(0);
+    expect(await exited).toBe(0);
   });
 
   it('a worker thread reads leases in place and writes replies straight into their slots', async () => {
@@ -347,13 +349,15 @@ describe('Channel between threads', () => {
       });`,
       { eval: true },
     );
+    // Listened for at once: the worker may be gone before the last reply is read here.
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
     for (let i = 0; i < 10; i++) {
       await requests.send(new Uint8Array(1000 + i).fill(i));
       using lease = await replies.receiveView({ timeout: 20_000 });
       expect(lease.data.length).toBe(1000 + i);
       expect(lease.data.every((byte) => byte === (i ^ 255))).toBe(true);
     }
-    expect(await new Promise((resolve) => worker.once('exit', resolve))).toBe(0);
+    expect(await exited).toBe(0);
   });
 });
 

@@ -408,9 +408,12 @@ export function registerBench(program: Command): Command {
     .option('--chart <file>', 'also write a chart (.svg or .png)')
     .action(async (flags: { rounds?: number; json?: string; chart?: string }) => {
       const { formatIpcBench, runIpcBench } = await import('../../bench/ipc-bench.js');
-      const rows = await runIpcBench({ rounds: flags.rounds });
-      console.log(formatIpcBench(rows));
-      if (flags.json !== undefined) writeFileSync(flags.json, `${JSON.stringify({ ipc: rows }, null, 2)}\n`);
+      const result = await runIpcBench({ rounds: flags.rounds });
+      const { rows } = result;
+      console.log(formatIpcBench(result));
+      if (flags.json !== undefined) {
+        writeFileSync(flags.json, `${JSON.stringify({ ipc: rows, spin: result.spin }, null, 2)}\n`);
+      }
       if (flags.chart !== undefined) {
         const { writeIpcChart } = await import('../../bench/ipc-chart.js');
         const { cpus, loadavg } = await import('node:os');
