@@ -345,39 +345,79 @@ inline void BrightenRange(uint8_t* p, size_t length, const Plan& plan) {
 // The adjust tables (issue 15): every changed sample of [p, p + length) becomes its band's entry in a table of
 // 65,536 uint16, indexed by the sample's two bytes as they lie in memory read in the host's order (the caller
 // byte-swaps the tables of samples in the other order, index and entry alike). tables holds `changed` tables
-// back to back, changed = bands, or bands - 1 when alpha stays (the changed bands are a prefix). A 65,536-entry
-// table is a gather, so this is scalar: four pixels per turn, independent loads the CPU overlaps.
+// back to back, changed = bands, or bands - 1 when alpha stays (the changed bands are a prefix), or only one when
+// `shared` (every changed band has the same table: one 128 KiB table stays in the L2 cache where three or four
+// do not). A 65,536-entry table is a gather, so this is scalar, with one wide load and store per pixel (or per
+// four samples) and lookups from its lanes, as the wasm loop (assembly/index.ts, lookupTables).
+inline uint32_t LookupPair(uint32_t w, const uint16_t* a, const uint16_t* b) {
+  return static_cast<uint32_t>(a[w & 0xffff]) | (static_cast<uint32_t>(b[w >> 16]) << 16);
+}
+
+// Whole pixels of N changed samples (1..4), `stride` bytes apart: N 1 as a uint16, 2 as a uint32, 3 as a uint32
+// and a uint16, 4 as two uint32 (alpha, when it stays, is never read or written).
 template <int N>
-inline void LookupPixels(uint8_t* p, size_t length, size_t stride, const uint16_t* tables) {
-  const uint16_t* t[4] = {tables, tables + 65536, tables + 2 * 65536, tables + 3 * 65536};
+inline void LookupPixels(uint8_t* p, size_t length, size_t stride, const uint16_t* const t[4]) {
   uint8_t* const end = p + length;
-  auto look = [](uint8_t* q, const uint16_t* table) {
-    uint16_t x;
-    std::memcpy(&x, q, 2);
-    const uint16_t y = table[x];
-    std::memcpy(q, &y, 2);
-  };
-  while (static_cast<size_t>(end - p) >= 4 * stride) {
-    for (int k = 0; k < 4; ++k) {
-      uint8_t* q = p + k * stride;
-      for (int band = 0; band < N; ++band) look(q + 2 * band, t[band]);
+  for (; p != end; p += stride) {
+    if constexpr (N == 1) {
+      uint16_t x;
+      std::memcpy(&x, p, 2);
+      const uint16_t y = t[0][x];
+      std::memcpy(p, &y, 2);
+    } else {
+      uint32_t w;
+      std::memcpy(&w, p, 4);
+      const uint32_t y = LookupPair(w, t[0], t[1]);
+      std::memcpy(p, &y, 4);
+      if constexpr (N == 3) {
+        uint16_t x;
+        std::memcpy(&x, p + 4, 2);
+        const uint16_t z = t[2][x];
+        std::memcpy(p + 4, &z, 2);
+      }
+      if constexpr (N == 4) {
+        std::memcpy(&w, p + 4, 4);
+        const uint32_t z = LookupPair(w, t[2], t[3]);
+        std::memcpy(p + 4, &z, 4);
+      }
     }
-    p += 4 * stride;
   }
-  while (p != end) {
-    for (int band = 0; band < N; ++band) look(p + 2 * band, t[band]);
-    p += stride;
+}
+
+// Every sample through one table: 16 bytes per turn as two uint64, then sample by sample.
+inline void LookupStream(uint8_t* p, size_t length, const uint16_t* t) {
+  uint8_t* const end = p + length;
+  auto quad = [t](uint64_t w) {
+    return static_cast<uint64_t>(t[w & 0xffff]) | (static_cast<uint64_t>(t[(w >> 16) & 0xffff]) << 16) |
+           (static_cast<uint64_t>(t[(w >> 32) & 0xffff]) << 32) | (static_cast<uint64_t>(t[w >> 48]) << 48);
+  };
+  for (; end - p >= 16; p += 16) {
+    uint64_t a, b;
+    std::memcpy(&a, p, 8);
+    std::memcpy(&b, p + 8, 8);
+    const uint64_t ya = quad(a), yb = quad(b);
+    std::memcpy(p, &ya, 8);
+    std::memcpy(p + 8, &yb, 8);
+  }
+  for (; p != end; p += 2) {
+    uint16_t x;
+    std::memcpy(&x, p, 2);
+    const uint16_t y = t[x];
+    std::memcpy(p, &y, 2);
   }
 }
 
 // length: a multiple of 2 * bands; bands 1..4; changed 1..bands.
-inline void LookupRange(uint8_t* p, size_t length, int bands, int changed, const uint16_t* tables) {
+inline void LookupRange(uint8_t* p, size_t length, int bands, int changed, bool shared, const uint16_t* tables) {
+  if (changed == bands && (shared || bands == 1)) return LookupStream(p, length, tables);
   const size_t stride = static_cast<size_t>(2 * bands);
+  const uint16_t* t[4];
+  for (int band = 0; band < 4; ++band) t[band] = shared || band >= changed ? tables : tables + band * 65536;
   switch (changed) {
-    case 1: LookupPixels<1>(p, length, stride, tables); break;
-    case 2: LookupPixels<2>(p, length, stride, tables); break;
-    case 3: LookupPixels<3>(p, length, stride, tables); break;
-    default: LookupPixels<4>(p, length, stride, tables); break;
+    case 1: LookupPixels<1>(p, length, stride, t); break;
+    case 2: LookupPixels<2>(p, length, stride, t); break;
+    case 3: LookupPixels<3>(p, length, stride, t); break;
+    default: LookupPixels<4>(p, length, stride, t); break;
   }
 }
 

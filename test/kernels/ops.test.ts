@@ -157,9 +157,15 @@ describe('every kernel applies a chain to the same bytes as the reference', () =
       test(`${name}: ${chainName}`, () => {
         const kernel = createKernel(name, memory);
         for (const { type, max } of CASES) {
-          for (const bands of [1, 2, 3, 4] as Bands[]) {
-            // Alpha changes with 2 bands and stays with 4 (the tables of a prefix of the bands).
-            const alpha = bands !== 4;
+          for (const [bands, alpha] of [
+            [1, false],
+            [2, false],
+            [2, true],
+            [3, false],
+            [4, false],
+            [4, true],
+          ] as [Bands, boolean][]) {
+            // With alpha left alone (2 and 4 bands) only a prefix of the bands changes.
             const lo = type === 'int16' ? -32768 : 0;
             const hi = type === 'int16' ? 32767 : (max ?? 65535);
             const ops = chain(bands);
@@ -188,7 +194,7 @@ describe('every kernel applies a chain to the same bytes as the reference', () =
               for (let i = 0; i < input.length; i++) {
                 const bits = input[i] as number;
                 const x = type === 'int16' && bits >= 32768 ? bits - 65536 : bits;
-                const changed = alpha || i % bands !== 3;
+                const changed = alpha || bands === 1 || bands === 3 || i % bands !== bands - 1;
                 const want = changed ? reference(ops, i % bands, x, lo, hi) & 0xffff : bits;
                 const got = view.getUint16(at + 2 * i, !bigEndian);
                 if (got !== want) expect({ i, bits, got }).toEqual({ i, bits, got: want });
@@ -204,38 +210,61 @@ describe('every kernel applies a chain to the same bytes as the reference', () =
 });
 
 describe('each kernel runs its own table loop', () => {
-  const ops: AdjustOp[] = [{ op: 'gamma', value: [2.2, 0.8, 1.5] }, { op: 'invert' }];
-  const every = new Uint16Array(65536 * 3);
-  for (let i = 0; i < every.length; i++) every[i] = (i * 7919) & 0xffff;
+  // Per-band tables (one per band), and one table shared by every changed band (4 bands with alpha kept, and
+  // the sample stream of 1 band): every 16-bit value in every band.
+  const layouts: { label: string; bands: Bands; ops: AdjustOp[] }[] = [
+    {
+      label: '3 bands, per-band tables',
+      bands: 3,
+      ops: [{ op: 'gamma', value: [2.2, 0.8, 1.5] }, { op: 'invert' }],
+    },
+    {
+      label: '4 bands, alpha kept, one shared table',
+      bands: 4,
+      ops: [{ op: 'gamma', value: 2.2 }, { op: 'invert' }],
+    },
+    {
+      label: '1 band',
+      bands: 1,
+      ops: [
+        { op: 'gamma', value: 0.7 },
+        { op: 'gain', value: 1.3 },
+      ],
+    },
+  ];
+  const every = new Uint16Array(65536 * 12);
+  for (let i = 0; i < every.length; i++) every[i] = (Math.floor(i / 12) * 7919 + i) & 0xffff;
 
   for (const name of KERNEL_NAMES) {
     for (const type of ['uint16', 'int16'] as SampleType[]) {
-      test(`${name}: every 16-bit value of ${type}, both byte orders, at an odd offset`, () => {
-        const memory = new WebAssembly.Memory({ initial: 32, maximum: 32 });
-        const kernel = createKernel(name, memory);
-        const lo = type === 'int16' ? -32768 : 0;
-        const hi = type === 'int16' ? 32767 : 65535;
-        const at = wasmDataEnd() + 65537;
-        for (const bigEndian of [false, true]) {
-          const view = new DataView(memory.buffer);
-          for (let i = 0; i < every.length; i++) view.setUint16(at + 2 * i, every[i] as number, !bigEndian);
-          kernel.brighten(memory.buffer, at, every.length * 2, {
-            delta: 0,
-            type,
-            bands: 3,
-            byteOrder: bigEndian ? 'big' : 'little',
-            ops: checkOps(ops, 3),
-          });
-          let differ = 0;
-          for (let i = 0; i < every.length; i++) {
-            const bits = every[i] as number;
-            const x = type === 'int16' && bits >= 32768 ? bits - 65536 : bits;
-            if (view.getUint16(at + 2 * i, !bigEndian) !== (reference(ops, i % 3, x, lo, hi) & 0xffff))
-              differ++;
+      for (const { label, bands, ops } of layouts) {
+        test(`${name}: ${label}, every 16-bit value of ${type}, both byte orders, at an odd offset`, () => {
+          const memory = new WebAssembly.Memory({ initial: 48, maximum: 48 });
+          const kernel = createKernel(name, memory);
+          const lo = type === 'int16' ? -32768 : 0;
+          const hi = type === 'int16' ? 32767 : 65535;
+          const at = wasmDataEnd() + 65537;
+          for (const bigEndian of [false, true]) {
+            const view = new DataView(memory.buffer);
+            for (let i = 0; i < every.length; i++) view.setUint16(at + 2 * i, every[i] as number, !bigEndian);
+            kernel.brighten(memory.buffer, at, every.length * 2, {
+              delta: 0,
+              type,
+              bands,
+              byteOrder: bigEndian ? 'big' : 'little',
+              ops: checkOps(ops, bands),
+            });
+            let differ = 0;
+            for (let i = 0; i < every.length; i++) {
+              const bits = every[i] as number;
+              const x = type === 'int16' && bits >= 32768 ? bits - 65536 : bits;
+              const want = bands === 4 && i % 4 === 3 ? bits : reference(ops, i % bands, x, lo, hi) & 0xffff;
+              if (view.getUint16(at + 2 * i, !bigEndian) !== want) differ++;
+            }
+            expect(differ).toBe(0);
           }
-          expect(differ).toBe(0);
-        }
-      });
+        });
+      }
     }
   }
 
