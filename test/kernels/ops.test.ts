@@ -1,5 +1,6 @@
-// The adjust ops (issue 15): their checks, and the lookup tables checked against a float64 reference written
-// here, independently of src/kernels/ops.ts, on random data with every edge value, and against numpy.
+// The adjust ops (issue 15): their checks, and the lookup tables checked against the float64 reference of
+// test/helpers/adjust-reference.ts (independent of src/kernels/ops.ts), on random data with every edge value, and
+// against numpy.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, test, vi } from 'vitest';
 import { native } from '../../dist/addon.js';
@@ -16,36 +17,9 @@ import {
   tablesAsAdd,
   wasmDataEnd,
 } from '../../dist/kernels/index.js';
+import { reference } from '../helpers/adjust-reference.js';
 
 type Bands = 1 | 2 | 3 | 4;
-
-/** Round half to even, written another way: from the floor and the exact fraction. */
-function rint(x: number): number {
-  const f = Math.floor(x);
-  const frac = x - f;
-  if (frac < 0.5) return f;
-  if (frac > 0.5) return f + 1;
-  return f % 2 === 0 ? f : f + 1;
-}
-
-/** One op on one value, as the issue states it, one case per op, with its own clamp. */
-function reference(ops: AdjustOp[], band: number, x0: number, lo: number, hi: number): number {
-  const pick = (v: number | readonly number[]) => (typeof v === 'number' ? v : (v[band] as number));
-  let x = x0;
-  for (const op of ops) {
-    if (op.op === 'add') x += pick(op.value);
-    else if (op.op === 'gain') x *= pick(op.value);
-    else if (op.op === 'levels') {
-      const b = pick(op.black);
-      const w = pick(op.white);
-      x = ((x - b) * (hi - lo)) / (w - b) + lo;
-    } else if (op.op === 'gamma') x = lo + (hi - lo) * ((x - lo) / (hi - lo)) ** (1 / pick(op.value));
-    else x = hi + lo - x;
-    if (x < lo) x = lo;
-    if (x > hi) x = hi;
-  }
-  return rint(x);
-}
 
 function random(seed: number): () => number {
   let state = seed >>> 0;
