@@ -267,6 +267,33 @@ describe('each kernel runs its own table loop', () => {
       expect(view.getUint16(at, true)).toBe(4242);
     });
 
+    test(`${name}: a linear chain (gain 1.1) runs through the table loop, faster there than f64 arithmetic`, () => {
+      const memory = new WebAssembly.Memory({ initial: 16, maximum: 16 });
+      const kernel = createKernel(name, memory);
+      const at = wasmDataEnd() + 3;
+      const params = {
+        delta: 0,
+        type: 'uint16' as const,
+        bands: 4 as const,
+        ops: checkOps([{ op: 'gain', value: 1.1 }], 4, true),
+      };
+      const view = new DataView(memory.buffer);
+      view.setUint16(at, 1000, true);
+      kernel.brighten(memory.buffer, at, 8, params);
+      expect(view.getUint16(at, true)).toBe(1100);
+      // One table shared by the three changed bands, at the start of the region: change its entry 1000 and the
+      // next call reads it (the arithmetic would still give 1100).
+      const tables = wasmDataEnd() - 4 * 65536 * 2;
+      expect(view.getUint16(tables + 2000, true)).toBe(1100);
+      view.setUint16(tables + 2000, 4242, true);
+      for (let band = 0; band < 3; band++) view.setUint16(at + 2 * band, 1000, true);
+      view.setUint16(at + 6, 1000, true);
+      kernel.brighten(memory.buffer, at, 8, params);
+      expect([0, 1, 2, 3].map((band) => view.getUint16(at + 2 * band, true))).toEqual([
+        4242, 4242, 4242, 1000,
+      ]);
+    });
+
     test(`${name}: a range inside the tables region is refused with ERR_OUT_OF_RANGE and left alone`, () => {
       const memory = new WebAssembly.Memory({ initial: 16, maximum: 16 });
       const kernel = createKernel(name, memory);
