@@ -73,7 +73,8 @@ Napi::Value Brighten(const Napi::CallbackInfo& info) {
 }
 
 // applyTables(buffer, offset, length, tables, bands, changed): the adjust tables (brighten_kernel.h, LookupRange)
-// in place. tables is an ArrayBuffer of `changed` tables of 65,536 uint16 in the host's order, changed 1..bands.
+// in place. tables is an ArrayBuffer of `changed` tables of 65,536 uint16 in the host's order, changed 1..bands,
+// or of one table that every changed band shares.
 Napi::Value ApplyTables(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   BufferRange range = ArgBufferRange(info, 0, "buffer");
@@ -82,8 +83,9 @@ Napi::Value ApplyTables(const Napi::CallbackInfo& info) {
   const int32_t changed = ArgSmallInt(info, 5, "changed", 1, 4, bands);
   if (changed > bands) ThrowRangeError(env, "changed must be at most bands");
   if (range.length % (2 * bands) != 0) ThrowRangeError(env, "length must be a multiple of 2 * bands (whole pixels)");
-  if (tables.ByteLength() != static_cast<size_t>(changed) * 65536 * 2) {
-    ThrowRangeError(env, "tables must hold changed * 65536 uint16 entries");
+  const bool shared = tables.ByteLength() == 65536 * 2;
+  if (!shared && tables.ByteLength() != static_cast<size_t>(changed) * 65536 * 2) {
+    ThrowRangeError(env, "tables must hold changed * 65536 uint16 entries, or 65536 shared by every changed band");
   }
   const uint8_t* t = static_cast<const uint8_t*>(tables.Data());
   if (reinterpret_cast<uintptr_t>(t) % 2 != 0) ThrowRangeError(env, "tables must be 2-byte aligned");
@@ -91,7 +93,7 @@ Napi::Value ApplyTables(const Napi::CallbackInfo& info) {
     ThrowRangeError(env, "tables must not overlap the range");
   }
   if (range.length != 0) {
-    kernel::LookupRange(range.data, range.length, bands, changed, reinterpret_cast<const uint16_t*>(t));
+    kernel::LookupRange(range.data, range.length, bands, changed, shared, reinterpret_cast<const uint16_t*>(t));
   }
   return env.Undefined();
 }

@@ -345,39 +345,81 @@ inline void BrightenRange(uint8_t* p, size_t length, const Plan& plan) {
 // The adjust tables (issue 15): every changed sample of [p, p + length) becomes its band's entry in a table of
 // 65,536 uint16, indexed by the sample's two bytes as they lie in memory read in the host's order (the caller
 // byte-swaps the tables of samples in the other order, index and entry alike). tables holds `changed` tables
-// back to back, changed = bands, or bands - 1 when alpha stays (the changed bands are a prefix). A 65,536-entry
-// table is a gather, so this is scalar: four pixels per turn, independent loads the CPU overlaps.
+// back to back, changed = bands, or bands - 1 when alpha stays (the changed bands are a prefix), or only one when
+// `shared` (every changed band has the same table: one 128 KiB table stays in the L2 cache where three or four
+// do not). A 65,536-entry table is a gather, so this is scalar, with one wide load and store per pixel (or per
+// four samples) and lookups from its lanes, as the wasm loop (assembly/index.ts, lookupTables). AVX2's
+// vpgatherdd was tried and measured slower on the Zen 3 build machine (4.1 against 8.1 GB/s in cache, 3.4
+// against 4.0 on 64 MiB, 4-band uint16 with alpha kept), so there is no AVX2 table loop.
+inline uint32_t LookupPair(uint32_t w, const uint16_t* a, const uint16_t* b) {
+  return static_cast<uint32_t>(a[w & 0xffff]) | (static_cast<uint32_t>(b[w >> 16]) << 16);
+}
+
+// Whole pixels of N changed samples (1..4), `stride` bytes apart: N 1 as a uint16, 2 as a uint32, 3 as a uint32
+// and a uint16, 4 as two uint32 (alpha, when it stays, is never read or written).
 template <int N>
-inline void LookupPixels(uint8_t* p, size_t length, size_t stride, const uint16_t* tables) {
-  const uint16_t* t[4] = {tables, tables + 65536, tables + 2 * 65536, tables + 3 * 65536};
+inline void LookupPixels(uint8_t* p, size_t length, size_t stride, const uint16_t* const t[4]) {
   uint8_t* const end = p + length;
-  auto look = [](uint8_t* q, const uint16_t* table) {
-    uint16_t x;
-    std::memcpy(&x, q, 2);
-    const uint16_t y = table[x];
-    std::memcpy(q, &y, 2);
-  };
-  while (static_cast<size_t>(end - p) >= 4 * stride) {
-    for (int k = 0; k < 4; ++k) {
-      uint8_t* q = p + k * stride;
-      for (int band = 0; band < N; ++band) look(q + 2 * band, t[band]);
+  for (; p != end; p += stride) {
+    if constexpr (N == 1) {
+      uint16_t x;
+      std::memcpy(&x, p, 2);
+      const uint16_t y = t[0][x];
+      std::memcpy(p, &y, 2);
+    } else {
+      uint32_t w;
+      std::memcpy(&w, p, 4);
+      const uint32_t y = LookupPair(w, t[0], t[1]);
+      std::memcpy(p, &y, 4);
+      if constexpr (N == 3) {
+        uint16_t x;
+        std::memcpy(&x, p + 4, 2);
+        const uint16_t z = t[2][x];
+        std::memcpy(p + 4, &z, 2);
+      }
+      if constexpr (N == 4) {
+        std::memcpy(&w, p + 4, 4);
+        const uint32_t z = LookupPair(w, t[2], t[3]);
+        std::memcpy(p + 4, &z, 4);
+      }
     }
-    p += 4 * stride;
   }
-  while (p != end) {
-    for (int band = 0; band < N; ++band) look(p + 2 * band, t[band]);
-    p += stride;
+}
+
+// Every sample through one table: 16 bytes per turn as two uint64, then sample by sample.
+inline void LookupStream(uint8_t* p, size_t length, const uint16_t* t) {
+  uint8_t* const end = p + length;
+  auto quad = [t](uint64_t w) {
+    return static_cast<uint64_t>(t[w & 0xffff]) | (static_cast<uint64_t>(t[(w >> 16) & 0xffff]) << 16) |
+           (static_cast<uint64_t>(t[(w >> 32) & 0xffff]) << 32) | (static_cast<uint64_t>(t[w >> 48]) << 48);
+  };
+  for (; end - p >= 16; p += 16) {
+    uint64_t a, b;
+    std::memcpy(&a, p, 8);
+    std::memcpy(&b, p + 8, 8);
+    const uint64_t ya = quad(a), yb = quad(b);
+    std::memcpy(p, &ya, 8);
+    std::memcpy(p + 8, &yb, 8);
+  }
+  for (; p != end; p += 2) {
+    uint16_t x;
+    std::memcpy(&x, p, 2);
+    const uint16_t y = t[x];
+    std::memcpy(p, &y, 2);
   }
 }
 
 // length: a multiple of 2 * bands; bands 1..4; changed 1..bands.
-inline void LookupRange(uint8_t* p, size_t length, int bands, int changed, const uint16_t* tables) {
+inline void LookupRange(uint8_t* p, size_t length, int bands, int changed, bool shared, const uint16_t* tables) {
+  if (changed == bands && (shared || bands == 1)) return LookupStream(p, length, tables);
   const size_t stride = static_cast<size_t>(2 * bands);
+  const uint16_t* t[4];
+  for (int band = 0; band < 4; ++band) t[band] = shared || band >= changed ? tables : tables + band * 65536;
   switch (changed) {
-    case 1: LookupPixels<1>(p, length, stride, tables); break;
-    case 2: LookupPixels<2>(p, length, stride, tables); break;
-    case 3: LookupPixels<3>(p, length, stride, tables); break;
-    default: LookupPixels<4>(p, length, stride, tables); break;
+    case 1: LookupPixels<1>(p, length, stride, t); break;
+    case 2: LookupPixels<2>(p, length, stride, t); break;
+    case 3: LookupPixels<3>(p, length, stride, t); break;
+    default: LookupPixels<4>(p, length, stride, t); break;
   }
 }
 
@@ -389,14 +431,15 @@ inline void LookupRange(uint8_t* p, size_t length, int bands, int changed, const
 // patterns of kPattern doubles, entry s holding the constant of sample s's band.
 //
 // SSE2, 128-bit vectors of two doubles, the very instructions V8 emits for the wasm (binding.gyp has no -march,
-// and SSE2 is what the addon may assume; an AVX2 version is possible like brighten's but is not written). The
+// and SSE2 is what the addon may assume), and AVX2, four doubles a vector, where the CPU has it (chosen as for
+// brighten, HasAvx2; RAWBRIGHT_KERNEL_PATH=sse2 forces SSE2). The SSE2
 // clamp is maxpd(lo, v) then minpd(hi, v): a NaN v stays NaN (maxpd returns its second operand when either is
 // NaN), as Math.max; zeros' signs never change an integer result. Rounding: v + 1.5 * 2^52 - 32768 (uint16) or
 // + 1.5 * 2^52 (int16) rounds ties to even under the default rounding mode and leaves the result, biased by
 // -32768 for uint16, in the low 32 bits; those are packed to 16 bits with signed saturation (exact, every value
 // is in range) and the uint16 bias undone by flipping the top bit. No NaN can arise: the host (src/kernels/
 // linear.ts) sends levels whose W - B overflows to the tables, and every other intermediate is finite or ±Inf,
-// which the clamp ends. The last < 16 bytes go through the same vector code on a copy.
+// which the clamp ends. The last < 16 bytes go through the same SSE2 vector code on a copy.
 constexpr int kLinearAdd = 0, kLinearGain = 1, kLinearLevels = 2, kLinearInvert = 3;
 constexpr size_t kPattern = 48;
 
@@ -490,10 +533,11 @@ inline __m128i LinearVector128(__m128i x, const LinearPlan& plan, size_t rot, __
   return _mm_or_si128(_mm_and_si128(mask, y), _mm_andnot_si128(mask, x));
 }
 
+// From `rot` (the byte offset of p's first sample in each pattern: 0, 64 or 128), 16 bytes at a time, then the
+// last < 16 bytes through the same vector code on a copy.
 template <bool big>
-inline void LinearLoop128(uint8_t* p, uint8_t* end, const LinearPlan& plan) {
+inline void LinearLoop128(uint8_t* p, uint8_t* end, const LinearPlan& plan, size_t rot) {
   const __m128i mask = _mm_loadu_si128(reinterpret_cast<const __m128i*>(plan.mask));
-  size_t rot = 0;
   for (; end - p >= 16; p += 16) {
     __m128i x = Load128(p);
     if constexpr (big) x = Swap128(x);
@@ -513,6 +557,98 @@ inline void LinearLoop128(uint8_t* p, uint8_t* end, const LinearPlan& plan) {
   Store128(scratch, y);
   std::memcpy(p, scratch, left);
 }
+
+#if RAWBRIGHT_AVX2
+
+// AVX2: sixteen samples (one 32-byte vector) as four vectors of four doubles, the same IEEE operations in the
+// same order as LinearVector128 (vaddpd, vmulpd, vsubpd, vdivpd round exactly as their SSE2 forms; vmaxpd and
+// vminpd pick their operands by the same rule), so every result is the same double. Rounding: vcvtpd2dq under
+// the default rounding mode (to nearest, ties to even) is that same rint, for every clamped value; the 32-bit
+// results are packed to 16 bits with saturation that never acts (packusdw for uint16, packssdw for int16).
+// `rot` is the byte offset of the first sample in each pattern: 0, 128 or 256 (16 samples, 128 bytes, a step).
+RAWBRIGHT_TARGET_AVX2 inline __m256d LoadQuad(const uint8_t* at) {
+  return _mm256_loadu_pd(reinterpret_cast<const double*>(at));
+}
+
+template <bool isSigned>
+RAWBRIGHT_TARGET_AVX2 inline __m256i LinearVector256(__m256i x, const LinearPlan& plan, size_t rot, __m256i mask) {
+  const __m256d lo = _mm256_set1_pd(plan.lo), hi = _mm256_set1_pd(plan.hi);
+  const __m256d sum = _mm256_set1_pd(plan.hi + plan.lo);
+  const __m128i xl = _mm256_castsi256_si128(x), xh = _mm256_extracti128_si256(x, 1);
+  const __m256i w0 = isSigned ? _mm256_cvtepi16_epi32(xl) : _mm256_cvtepu16_epi32(xl);
+  const __m256i w1 = isSigned ? _mm256_cvtepi16_epi32(xh) : _mm256_cvtepu16_epi32(xh);
+  __m256d a0 = _mm256_cvtepi32_pd(_mm256_castsi256_si128(w0)), a1 = _mm256_cvtepi32_pd(_mm256_extracti128_si256(w0, 1));
+  __m256d a2 = _mm256_cvtepi32_pd(_mm256_castsi256_si128(w1)), a3 = _mm256_cvtepi32_pd(_mm256_extracti128_si256(w1, 1));
+  const uint8_t* q = plan.program;
+  for (int k = 0; k < plan.ops; ++k) {
+    const int32_t word = ProgramInt(q);
+    const int32_t code = word & 0xff;
+    const uint8_t* c = q + 16 + rot;
+    if (code == kLinearAdd) {
+      a0 = _mm256_add_pd(a0, LoadQuad(c));
+      a1 = _mm256_add_pd(a1, LoadQuad(c + 32));
+      a2 = _mm256_add_pd(a2, LoadQuad(c + 64));
+      a3 = _mm256_add_pd(a3, LoadQuad(c + 96));
+    } else if (code == kLinearGain) {
+      a0 = _mm256_mul_pd(a0, LoadQuad(c));
+      a1 = _mm256_mul_pd(a1, LoadQuad(c + 32));
+      a2 = _mm256_mul_pd(a2, LoadQuad(c + 64));
+      a3 = _mm256_mul_pd(a3, LoadQuad(c + 96));
+    } else if (code == kLinearLevels) {
+      const __m256d span = _mm256_set1_pd(ProgramDouble(q + 8));
+      const uint8_t* d = c + kPattern * 8;
+      a0 = _mm256_add_pd(_mm256_div_pd(_mm256_mul_pd(_mm256_sub_pd(a0, LoadQuad(c)), span), LoadQuad(d)), lo);
+      a1 = _mm256_add_pd(_mm256_div_pd(_mm256_mul_pd(_mm256_sub_pd(a1, LoadQuad(c + 32)), span), LoadQuad(d + 32)), lo);
+      a2 = _mm256_add_pd(_mm256_div_pd(_mm256_mul_pd(_mm256_sub_pd(a2, LoadQuad(c + 64)), span), LoadQuad(d + 64)), lo);
+      a3 = _mm256_add_pd(_mm256_div_pd(_mm256_mul_pd(_mm256_sub_pd(a3, LoadQuad(c + 96)), span), LoadQuad(d + 96)), lo);
+    } else {
+      a0 = _mm256_sub_pd(sum, a0);
+      a1 = _mm256_sub_pd(sum, a1);
+      a2 = _mm256_sub_pd(sum, a2);
+      a3 = _mm256_sub_pd(sum, a3);
+    }
+    if (!(word & 0x100)) {
+      a0 = _mm256_max_pd(lo, a0);
+      a1 = _mm256_max_pd(lo, a1);
+      a2 = _mm256_max_pd(lo, a2);
+      a3 = _mm256_max_pd(lo, a3);
+    }
+    if (!(word & 0x200)) {
+      a0 = _mm256_min_pd(hi, a0);
+      a1 = _mm256_min_pd(hi, a1);
+      a2 = _mm256_min_pd(hi, a2);
+      a3 = _mm256_min_pd(hi, a3);
+    }
+    q += ProgramInt(q + 4);
+  }
+  const __m128i i0 = _mm256_cvtpd_epi32(a0), i1 = _mm256_cvtpd_epi32(a1);
+  const __m128i i2 = _mm256_cvtpd_epi32(a2), i3 = _mm256_cvtpd_epi32(a3);
+  const __m128i y0 = isSigned ? _mm_packs_epi32(i0, i1) : _mm_packus_epi32(i0, i1);
+  const __m128i y1 = isSigned ? _mm_packs_epi32(i2, i3) : _mm_packus_epi32(i2, i3);
+  return _mm256_blendv_epi8(x, _mm256_set_m128i(y1, y0), mask);
+}
+
+// 32 bytes at a time, then the SSE2 loop (VEX-encoded here) from the pattern offset where this one stopped.
+template <bool isSigned, bool big>
+RAWBRIGHT_TARGET_AVX2 void LinearLoopAvx2(uint8_t* p, uint8_t* end, const LinearPlan& plan) {
+  const __m128i m = _mm_loadu_si128(reinterpret_cast<const __m128i*>(plan.mask));
+  const __m256i mask = _mm256_set_m128i(m, m);
+  const __m256i swap = _mm256_setr_epi8(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14,  //
+                                        1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+  size_t rot = 0;
+  for (; end - p >= 32; p += 32) {
+    __m256i x = Load256(p);
+    if constexpr (big) x = _mm256_shuffle_epi8(x, swap);
+    __m256i y = LinearVector256<isSigned>(x, plan, rot, mask);
+    if constexpr (big) y = _mm256_shuffle_epi8(y, swap);
+    Store256(p, y);
+    rot = rot == 256 ? 0 : rot + 128;
+  }
+  // The SSE2 loop's offsets step through 24 entries (192 bytes), these through 48: the same sample's is rot % 192.
+  LinearLoop128<big>(p, end, plan, rot % 192);
+}
+
+#endif  // RAWBRIGHT_AVX2
 
 #endif  // RAWBRIGHT_X86
 
@@ -553,9 +689,19 @@ inline void LinearScalar(uint8_t* p, uint8_t* end, const LinearPlan& plan) {
 inline void LinearRange(uint8_t* p, size_t length, const LinearPlan& plan) {
   if (length == 0) return;
   uint8_t* end = p + length;
+#if RAWBRIGHT_AVX2
+  if (HasAvx2()) {
+    if (plan.isSigned) {
+      if (plan.bigEndian) return LinearLoopAvx2<true, true>(p, end, plan);
+      return LinearLoopAvx2<true, false>(p, end, plan);
+    }
+    if (plan.bigEndian) return LinearLoopAvx2<false, true>(p, end, plan);
+    return LinearLoopAvx2<false, false>(p, end, plan);
+  }
+#endif
 #if RAWBRIGHT_X86
-  if (plan.bigEndian) return LinearLoop128<true>(p, end, plan);
-  LinearLoop128<false>(p, end, plan);
+  if (plan.bigEndian) return LinearLoop128<true>(p, end, plan, 0);
+  LinearLoop128<false>(p, end, plan, 0);
 #else
   LinearScalar(p, end, plan);
 #endif

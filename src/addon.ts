@@ -114,8 +114,9 @@ export interface NativeAddon {
   ): void;
   /**
    * The adjust tables in place (native/brighten.cc): each of the first `changed` samples of every pixel of
-   * [offset, offset + length) becomes its band's entry in `tables`, `changed` tables of 65,536 uint16 back to back,
-   * indexed by the sample's bytes read in the host's order.
+   * [offset, offset + length) becomes its band's entry in `tables`, `changed` tables of 65,536 uint16 back to back
+   * (or one table of 65,536 that every changed band shares), indexed by the sample's bytes read in the host's
+   * order.
    */
   applyTables(
     buffer: ArrayBuffer,

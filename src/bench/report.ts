@@ -68,7 +68,7 @@ export function formatKernelBench(result: KernelBenchResult): string {
     operations.length === 0
       ? ''
       : '\nAdjust operations (uint16, 4 bands, alpha kept; median GB/s, the same bytes for every kernel; ' +
-        'add runs as brighten; on wasm-simd and native, invert and chains of at most two adds and gains run as SIMD arithmetic; the rest through a 65,536-entry table per band):\n\n' +
+        'add runs as brighten; invert as SIMD arithmetic on wasm-simd; chains of at most two adds and gains as SIMD arithmetic on native; the rest through a 65,536-entry table per band, one shared when all bands have the same):\n\n' +
         formatTable(
           [
             'operation',

@@ -87,22 +87,24 @@ function tablesFor(
   return tables;
 }
 
-/** Per tables, the arithmetic program of their chain when it runs as arithmetic (see useArithmetic), else null. */
+/** Per tables, the arithmetic program of their chain (see useArithmetic), or null when it has none (gamma). */
 const programs = new WeakMap<OpTables, LinearProgram | null>();
 
 /**
  * Whether a linear chain runs as f64 SIMD arithmetic rather than through the tables, on a kernel that has both
- * (wasm-simd, native). Decided by measurement (`rawbright bench kernels`, 64 MiB of 4-band uint16 with alpha
- * kept, medians of 5, on the shared 2-core machine at load 11-17, so take the figures as ratios): arithmetic is
- * ahead for one or two ops of add and gain (wasm-simd gain 1.1: 0.46-0.78 GB/s against 0.36-0.76 for its table
- * loop; add +0.5: 0.70-0.84 against 0.51-0.57), behind as soon as levels comes in (its f64 division per sample:
- * levels alone 0.39-0.55 against 0.43-0.66; levels, gain, add, invert 0.21-0.27 against 0.32-0.52), and each
- * further op costs a whole pass of vector work while the table costs nothing more. So: arithmetic for chains of
- * at most two ops without levels, the tables for every other chain. Both give the same bytes (the tests prove
- * it on every input), so this choice is about speed alone.
+ * (wasm-simd, native). Decided by measurement (64 MiB of 4-band uint16 with alpha kept, GB/s per CPU second so
+ * that the shared machine's load drops out): native's AVX2 arithmetic is ahead of its table loop for one or two
+ * ops of add and gain (gain 1.1: 5.07 against 3.90; add +0.5: 5.01 against 3.67; gain, add: 4.64 against 3.89),
+ * behind as soon as levels comes in (its f64 division per sample: levels alone 3.48 against 4.07), and each
+ * further op costs a whole pass of vector work while the table costs nothing more. wasm-simd's 128-bit
+ * arithmetic is behind its table loop on every linear chain since that loop reads one shared table with
+ * constant-offset lookups (gain 1.1: 3.52 against 4.42; add +0.5: 3.70 against 4.12; gain, add: 2.60 against
+ * 4.59; levels: 2.21 against 4.23), so wasm-simd runs them all through the tables (its `linear` stays, tested on
+ * every value, for direct use). Both paths give the same bytes (the tests prove it on every input), so this
+ * choice is about speed alone.
  */
-function useArithmetic(ops: readonly CheckedOp[]): boolean {
-  return ops.length <= 2 && ops.every((op) => op.op !== 'levels');
+function useArithmetic(kernel: KernelName, ops: readonly CheckedOp[]): boolean {
+  return kernel === 'native' && ops.length <= 2 && ops.every((op) => op.op !== 'levels');
 }
 
 function programFor(
@@ -112,8 +114,7 @@ function programFor(
 ): LinearProgram | null {
   let program = programs.get(tables);
   if (program === undefined) {
-    const hi = layout.max;
-    program = useArithmetic(ops) ? (linearProgram(ops, layout.bands, layout.low, hi) ?? null) : null;
+    program = linearProgram(ops, layout.bands, layout.low, layout.max) ?? null;
     programs.set(tables, program);
   }
   return program;
@@ -168,7 +169,7 @@ function withOps(kernel: TableKernel): Kernel {
         return;
       }
     }
-    if (kernel.linear !== undefined) {
+    if (kernel.linear !== undefined && useArithmetic(kernel.name, ops)) {
       const program = programFor(tables, ops, layout);
       if (program !== null) {
         kernel.linear(buffer, byteOffset, byteLength, program, layout);

@@ -45,7 +45,7 @@ function applyTables(
   );
 }
 
-/** A linear chain as exact f64 SSE2 arithmetic (native/brighten_kernel.h, LinearRange); arguments checked by the caller. */
+/** A linear chain as exact f64 arithmetic, AVX2 where the CPU has it, else SSE2 (native/brighten_kernel.h, LinearRange); arguments checked by the caller. */
 function linear(
   buffer: ArrayBuffer,
   byteOffset: number,

@@ -263,16 +263,43 @@ export function changedBands(tables: OpTables): number {
   return tables.changes.filter(Boolean).length;
 }
 
+const shared = new WeakMap<OpTables, boolean>();
+
+/**
+ * Whether every changed band has the same table (as for any op given one value for all bands): then
+ * {@link packTables} packs that one table, and the loops read one 128 KiB table instead of up to four, which
+ * keeps their lookups in the CPU's cache. Checked entry by entry once per tables.
+ * @param tables from {@link buildTables}
+ */
+export function sharedTable(tables: OpTables): boolean {
+  let same = shared.get(tables);
+  if (same === undefined) {
+    const first = tables.tables[0] as Uint16Array;
+    same = true;
+    for (let band = 1; band < changedBands(tables) && same; band++) {
+      const table = tables.tables[band] as Uint16Array;
+      for (let bits = 0; bits < 65536; bits++) {
+        if (table[bits] !== first[bits]) {
+          same = false;
+          break;
+        }
+      }
+    }
+    shared.set(tables, same);
+  }
+  return same;
+}
+
 const packed = new WeakMap<OpTables, Uint16Array[]>();
 
 /**
  * The tables of the changed bands back to back, as the wasm and native loops read them: entry `bits` of a
- * band's table at index band × 65,536 + bits, where bits are the sample's two bytes read in the host's order.
- * With `swap` (samples stored in the other order) index and entry are byte-swapped, so one loop serves both
- * orders. Built once per tables and order.
+ * band's table at index band × 65,536 + bits, where bits are the sample's two bytes read in the host's order;
+ * only the first when they are all the same ({@link sharedTable}). With `swap` (samples stored in the other
+ * order) index and entry are byte-swapped, so one loop serves both orders. Built once per tables and order.
  * @param tables from {@link buildTables}
  * @param swap whether samples are stored in the order opposite to the reader's
- * @returns `changedBands(tables)` × 65,536 entries in an ArrayBuffer of its own
+ * @returns `changedBands(tables)` × 65,536 entries (65,536 when shared) in an ArrayBuffer of its own
  */
 export function packTables(tables: OpTables, swap: boolean): Uint16Array {
   let both = packed.get(tables);
@@ -283,9 +310,9 @@ export function packTables(tables: OpTables, swap: boolean): Uint16Array {
   const at = swap ? 1 : 0;
   let out = both[at];
   if (out === undefined) {
-    const changed = changedBands(tables);
-    out = new Uint16Array(changed * 65536);
-    for (let band = 0; band < changed; band++) {
+    const count = sharedTable(tables) ? 1 : changedBands(tables);
+    out = new Uint16Array(count * 65536);
+    for (let band = 0; band < count; band++) {
       const table = tables.tables[band] as Uint16Array;
       const base = band * 65536;
       if (!swap) {

@@ -5,7 +5,8 @@
  *
  * Memory use: the module has no static data and never allocates, so instantiating it writes nothing into
  * the memory, and brighten touches only the bytes a call names. Bytes below {@link wasmDataEnd} belong to the
- * module: an adjust chain's tables (one 65,536-entry u16 table per changed band, up to 512 KiB), or a linear
+ * module: an adjust chain's tables (one 65,536-entry u16 table per changed band, up to 512 KiB, or one for all
+ * bands when they are the same), or a linear
  * chain's arithmetic program (./linear.ts, at most 196 KiB, and 16 bytes of scratch at the region's end), are
  * written there on the first call with them in that memory, and reused until others come. Hosts
  * keep their arena above it and never write below it.
@@ -14,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { errorCode, invalidParameterError, RawbrightError } from '../errors.js';
 import type { LinearProgram } from './linear.js';
-import { changedBands, type OpTables, packTables } from './ops.js';
+import { changedBands, type OpTables, packTables, sharedTable } from './ops.js';
 import { type BrightenParams, type CheckedParams, checkBrightenArgs, type TableKernel } from './types.js';
 
 /** src/kernels/ (dist/kernels/ once built) is two levels below the package root. */
@@ -23,10 +24,12 @@ const WASM_URL = new URL('../../build/wasm/kernels.release.wasm', import.meta.ur
 /** The raw exports of assembly/index.ts (pointers are byte offsets into the imported memory). */
 interface KernelExports {
   heapBase(): number;
+  /** Where the table slots start: a constant of the module, at or above heapBase(). */
+  tablesAt(): number;
   brightenSimd: BrightenExport;
   brightenScalar: BrightenExport;
-  /** lookupTables(ptr, byteLength, bands, changed, tables): the adjust tables in place (both wasm kernels). */
-  lookupTables(ptr: number, byteLength: number, bands: number, changed: number, tables: number): void;
+  /** lookupTables(ptr, byteLength, bands, changed, shared): the tables at tablesAt() in place (both wasm kernels). */
+  lookupTables(ptr: number, byteLength: number, bands: number, changed: number, shared: number): void;
   /** linearSimd(ptr, byteLength, bands, changed, prog, nops, scratch, signed, bigEndian, lo, hi). */
   linearSimd(
     ptr: number,
@@ -123,12 +126,19 @@ function instantiate(memory: WebAssembly.Memory): KernelExports {
   return exports;
 }
 
-/** Where the tables region starts: the module's heap base (a link-time constant), 16-byte aligned. */
+/**
+ * Where the tables region starts: the module's tablesAt(), a constant its table loops use as load offsets
+ * (16-byte aligned, at or above its heap base, which is where its own data would end).
+ */
 function wasmTablesStart(): number {
   if (tablesStart === undefined) {
-    // A scratch one-page memory: heapBase() is a link-time constant, whatever memory is imported.
-    const base = instantiate(new WebAssembly.Memory({ initial: 1, maximum: 1 })).heapBase() >>> 0;
-    tablesStart = Math.ceil(base / 16) * 16;
+    // A scratch one-page memory: both are link-time constants, whatever memory is imported.
+    const exports = instantiate(new WebAssembly.Memory({ initial: 1, maximum: 1 }));
+    const at = exports.tablesAt() >>> 0;
+    if (at < exports.heapBase() >>> 0 || at % 16 !== 0) {
+      throw new RawbrightError('ERR_WASM_LAYOUT', 'the wasm kernels place their tables over their own data');
+    }
+    tablesStart = at;
   }
   return tablesStart;
 }
@@ -224,9 +234,10 @@ function wasmApplyTables(
   }
   const bands = tables.bands;
   const changed = changedBands(tables);
+  const shared = sharedTable(tables) ? 1 : 0;
   const piece = MAX_CALL_BYTES - (MAX_CALL_BYTES % (2 * bands));
   for (let done = 0; done < byteLength; done += piece) {
-    k.exports.lookupTables(byteOffset + done, Math.min(piece, byteLength - done), bands, changed, at);
+    k.exports.lookupTables(byteOffset + done, Math.min(piece, byteLength - done), bands, changed, shared);
   }
 }
 

@@ -105,12 +105,12 @@ describe('runKernelBench', () => {
       }
     }
     // Every operation but the whole add: wasm against 1 GB/s, wasm-simd against 1 GB/s (tables) or 0.9x native
-    // (the three arithmetic rows).
+    // (the three linear rows, arithmetic on native).
     expect(result.operationTargets).toHaveLength(14);
     expect(result.operationTargets.filter((t) => t.wanted === 0.9).map((t) => t.description)).toEqual([
-      'wasm-simd gain 1.1 (arithmetic) at least 0.9x native',
-      'wasm-simd add +0.5 (a fraction) (arithmetic) at least 0.9x native',
-      'wasm-simd gain 1.1, add -100.5 (arithmetic) at least 0.9x native',
+      'wasm-simd gain 1.1 (linear) at least 0.9x native',
+      'wasm-simd add +0.5 (a fraction) (linear) at least 0.9x native',
+      'wasm-simd gain 1.1, add -100.5 (linear) at least 0.9x native',
     ]);
     expect(result.operationTargets[1]?.measured).toBe(result.operations[1]?.ratios.vsNative['wasm-simd']);
     expect(result.operationTargets[0]?.description).toBe('wasm gain 1.1 at least 1 GB/s');

@@ -1,11 +1,12 @@
-// adjustFile / adjustFiles (issue 15): a chain through brighten's pipeline, checked against a float64 reference
-// written here; bad ops change nothing; a SIGKILLed adjust resumes to the same bytes.
+// adjustFile / adjustFiles (issue 15): a chain through brighten's pipeline, checked against the float64 reference
+// (test/helpers/adjust-reference.ts); bad ops change nothing; a SIGKILLed adjust resumes to the same bytes.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type AdjustOp, adjustFile, adjustFiles, brightenFile, resumeFile } from '../../dist/index.js';
+import { reference } from '../helpers/adjust-reference.js';
 import { randomBytes, sha256, tempDir, writeRaw } from '../helpers/raw.js';
 
 const { dir, cleanup } = tempDir();
@@ -18,14 +19,6 @@ const fixture = (bytes: Buffer): string => {
   return path;
 };
 
-/** Round half to even from the floor and the fraction. */
-function rint(x: number): number {
-  const f = Math.floor(x);
-  const frac = x - f;
-  if (frac !== 0.5) return frac < 0.5 ? f : f + 1;
-  return f % 2 === 0 ? f : f + 1;
-}
-
 /** The chain on a headerless RGBA file, sample by sample; alpha stays unless `alpha`. */
 function expectedAdjust(input: Buffer, ops: AdjustOp[], type: 'uint16' | 'int16', alpha = false): Buffer {
   const out = Buffer.from(input);
@@ -33,18 +26,8 @@ function expectedAdjust(input: Buffer, ops: AdjustOp[], type: 'uint16' | 'int16'
   for (let i = 0; i < out.length; i += 2) {
     const band = (i >> 1) % 4;
     if (band === 3 && !alpha) continue;
-    const pick = (v: number | readonly number[]) => (typeof v === 'number' ? v : (v[band] as number));
-    let x = type === 'uint16' ? out.readUInt16LE(i) : out.readInt16LE(i);
-    for (const op of ops) {
-      if (op.op === 'add') x = x + pick(op.value);
-      else if (op.op === 'gain') x = x * pick(op.value);
-      else if (op.op === 'levels')
-        x = ((x - pick(op.black)) * (hi - lo)) / (pick(op.white) - pick(op.black)) + lo;
-      else if (op.op === 'gamma') x = lo + (hi - lo) * ((x - lo) / (hi - lo)) ** (1 / pick(op.value));
-      else x = hi + lo - x;
-      x = Math.min(hi, Math.max(lo, x));
-    }
-    const y = rint(x);
+    const x = type === 'uint16' ? out.readUInt16LE(i) : out.readInt16LE(i);
+    const y = reference(ops, band, x, lo as number, hi as number);
     if (type === 'uint16') out.writeUInt16LE(y, i);
     else out.writeInt16LE(y, i);
   }

@@ -1,6 +1,8 @@
 // Linear chains (add, gain, levels, invert) as f64 SIMD arithmetic (wasm-simd linearSimd, native LinearRange),
 // run directly (not through the host's choice of path) on every 16-bit value of every band, against a float64
-// reference written here, independently of src/kernels/ops.ts and src/kernels/linear.ts.
+// reference (test/helpers/adjust-reference.ts), independent of src/kernels/ops.ts and src/kernels/linear.ts.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, test, vi } from 'vitest';
 import { native } from '../../dist/addon.js';
 import {
@@ -14,33 +16,9 @@ import { linearProgram } from '../../dist/kernels/linear.js';
 import { createNativeKernel } from '../../dist/kernels/native.js';
 import { checkBrightenArgs } from '../../dist/kernels/types.js';
 import { createWasmKernel } from '../../dist/kernels/wasm.js';
+import { reference, rint } from '../helpers/adjust-reference.js';
 
 type Bands = 1 | 2 | 3 | 4;
-
-/** numpy.rint, from the floor and the fraction. */
-function rint(x: number): number {
-  const f = Math.floor(x);
-  const frac = x - f;
-  if (frac < 0.5) return f;
-  if (frac > 0.5) return f + 1;
-  return f % 2 === 0 ? f : f + 1;
-}
-
-function reference(ops: AdjustOp[], band: number, x0: number, lo: number, hi: number): number {
-  const pick = (v: number | readonly number[]) => (typeof v === 'number' ? v : (v[band] as number));
-  let x = x0;
-  for (const op of ops) {
-    if (op.op === 'add') x += pick(op.value);
-    else if (op.op === 'gain') x *= pick(op.value);
-    else if (op.op === 'levels') {
-      const b = pick(op.black);
-      x = ((x - b) * (hi - lo)) / (pick(op.white) - b) + lo;
-    } else if (op.op === 'invert') x = hi + lo - x;
-    if (x < lo) x = lo;
-    if (x > hi) x = hi;
-  }
-  return rint(x);
-}
 
 const per = (values: number[], bands: Bands) => values.slice(0, bands);
 
@@ -208,4 +186,38 @@ describe('the host runs a short add/gain chain as arithmetic, and levels through
     expect(() => native.applyLinear(buffer, 0, 16, bad, 1, 1, 1, false, false, 0, 65535)).toThrow(/bad op/);
     expect(new Uint8Array(buffer).every((b) => b === 9)).toBe(true);
   });
+});
+
+// On AVX2 machines native.applyLinear runs its AVX2 loop and the SSE2 one only for the last < 32 bytes; x86-64
+// CPUs without AVX2 run SSE2 alone. RAWBRIGHT_KERNEL_PATH=sse2 turns AVX2 off: the native chains of this file run
+// again that way in a child process, so both paths are proven equal to the reference on every value.
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+describe('the native SSE2 path of the linear chains', () => {
+  if (process.env.RAWBRIGHT_KERNEL_PATH === 'sse2') {
+    test('is the path taken here (RAWBRIGHT_KERNEL_PATH=sse2)', () => {
+      expect(native.brightenPath).toBe('sse2');
+    });
+  } else {
+    test('passes every native chain with AVX2 turned off', () => {
+      const run = spawnSync(
+        process.execPath,
+        [
+          `${ROOT}node_modules/vitest/vitest.mjs`,
+          'run',
+          'test/kernels/linear.test.ts',
+          '--reporter=verbose',
+          '-t',
+          'native',
+        ],
+        {
+          cwd: ROOT,
+          encoding: 'utf8',
+          env: { ...process.env, RAWBRIGHT_KERNEL_PATH: 'sse2', NO_COLOR: '1' },
+        },
+      );
+      expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+      expect(run.stdout).toMatch(/is the path taken here/);
+      expect(run.stdout).toMatch(/native: levels, gain, add, invert \(per band\)/);
+    }, 120_000);
+  }
 });

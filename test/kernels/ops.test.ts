@@ -1,5 +1,6 @@
-// The adjust ops (issue 15): their checks, and the lookup tables checked against a float64 reference written
-// here, independently of src/kernels/ops.ts, on random data with every edge value, and against numpy.
+// The adjust ops (issue 15): their checks, and the lookup tables checked against the float64 reference of
+// test/helpers/adjust-reference.ts (independent of src/kernels/ops.ts), on random data with every edge value, and
+// against numpy.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, test, vi } from 'vitest';
 import { native } from '../../dist/addon.js';
@@ -16,36 +17,9 @@ import {
   tablesAsAdd,
   wasmDataEnd,
 } from '../../dist/kernels/index.js';
+import { reference } from '../helpers/adjust-reference.js';
 
 type Bands = 1 | 2 | 3 | 4;
-
-/** Round half to even, written another way: from the floor and the exact fraction. */
-function rint(x: number): number {
-  const f = Math.floor(x);
-  const frac = x - f;
-  if (frac < 0.5) return f;
-  if (frac > 0.5) return f + 1;
-  return f % 2 === 0 ? f : f + 1;
-}
-
-/** One op on one value, as the issue states it, one case per op, with its own clamp. */
-function reference(ops: AdjustOp[], band: number, x0: number, lo: number, hi: number): number {
-  const pick = (v: number | readonly number[]) => (typeof v === 'number' ? v : (v[band] as number));
-  let x = x0;
-  for (const op of ops) {
-    if (op.op === 'add') x += pick(op.value);
-    else if (op.op === 'gain') x *= pick(op.value);
-    else if (op.op === 'levels') {
-      const b = pick(op.black);
-      const w = pick(op.white);
-      x = ((x - b) * (hi - lo)) / (w - b) + lo;
-    } else if (op.op === 'gamma') x = lo + (hi - lo) * ((x - lo) / (hi - lo)) ** (1 / pick(op.value));
-    else x = hi + lo - x;
-    if (x < lo) x = lo;
-    if (x > hi) x = hi;
-  }
-  return rint(x);
-}
 
 function random(seed: number): () => number {
   let state = seed >>> 0;
@@ -157,9 +131,15 @@ describe('every kernel applies a chain to the same bytes as the reference', () =
       test(`${name}: ${chainName}`, () => {
         const kernel = createKernel(name, memory);
         for (const { type, max } of CASES) {
-          for (const bands of [1, 2, 3, 4] as Bands[]) {
-            // Alpha changes with 2 bands and stays with 4 (the tables of a prefix of the bands).
-            const alpha = bands !== 4;
+          for (const [bands, alpha] of [
+            [1, false],
+            [2, false],
+            [2, true],
+            [3, false],
+            [4, false],
+            [4, true],
+          ] as [Bands, boolean][]) {
+            // With alpha left alone (2 and 4 bands) only a prefix of the bands changes.
             const lo = type === 'int16' ? -32768 : 0;
             const hi = type === 'int16' ? 32767 : (max ?? 65535);
             const ops = chain(bands);
@@ -188,7 +168,7 @@ describe('every kernel applies a chain to the same bytes as the reference', () =
               for (let i = 0; i < input.length; i++) {
                 const bits = input[i] as number;
                 const x = type === 'int16' && bits >= 32768 ? bits - 65536 : bits;
-                const changed = alpha || i % bands !== 3;
+                const changed = alpha || bands === 1 || bands === 3 || i % bands !== bands - 1;
                 const want = changed ? reference(ops, i % bands, x, lo, hi) & 0xffff : bits;
                 const got = view.getUint16(at + 2 * i, !bigEndian);
                 if (got !== want) expect({ i, bits, got }).toEqual({ i, bits, got: want });
@@ -204,38 +184,61 @@ describe('every kernel applies a chain to the same bytes as the reference', () =
 });
 
 describe('each kernel runs its own table loop', () => {
-  const ops: AdjustOp[] = [{ op: 'gamma', value: [2.2, 0.8, 1.5] }, { op: 'invert' }];
-  const every = new Uint16Array(65536 * 3);
-  for (let i = 0; i < every.length; i++) every[i] = (i * 7919) & 0xffff;
+  // Per-band tables (one per band), and one table shared by every changed band (4 bands with alpha kept, and
+  // the sample stream of 1 band): every 16-bit value in every band.
+  const layouts: { label: string; bands: Bands; ops: AdjustOp[] }[] = [
+    {
+      label: '3 bands, per-band tables',
+      bands: 3,
+      ops: [{ op: 'gamma', value: [2.2, 0.8, 1.5] }, { op: 'invert' }],
+    },
+    {
+      label: '4 bands, alpha kept, one shared table',
+      bands: 4,
+      ops: [{ op: 'gamma', value: 2.2 }, { op: 'invert' }],
+    },
+    {
+      label: '1 band',
+      bands: 1,
+      ops: [
+        { op: 'gamma', value: 0.7 },
+        { op: 'gain', value: 1.3 },
+      ],
+    },
+  ];
+  const every = new Uint16Array(65536 * 12);
+  for (let i = 0; i < every.length; i++) every[i] = (Math.floor(i / 12) * 7919 + i) & 0xffff;
 
   for (const name of KERNEL_NAMES) {
     for (const type of ['uint16', 'int16'] as SampleType[]) {
-      test(`${name}: every 16-bit value of ${type}, both byte orders, at an odd offset`, () => {
-        const memory = new WebAssembly.Memory({ initial: 32, maximum: 32 });
-        const kernel = createKernel(name, memory);
-        const lo = type === 'int16' ? -32768 : 0;
-        const hi = type === 'int16' ? 32767 : 65535;
-        const at = wasmDataEnd() + 65537;
-        for (const bigEndian of [false, true]) {
-          const view = new DataView(memory.buffer);
-          for (let i = 0; i < every.length; i++) view.setUint16(at + 2 * i, every[i] as number, !bigEndian);
-          kernel.brighten(memory.buffer, at, every.length * 2, {
-            delta: 0,
-            type,
-            bands: 3,
-            byteOrder: bigEndian ? 'big' : 'little',
-            ops: checkOps(ops, 3),
-          });
-          let differ = 0;
-          for (let i = 0; i < every.length; i++) {
-            const bits = every[i] as number;
-            const x = type === 'int16' && bits >= 32768 ? bits - 65536 : bits;
-            if (view.getUint16(at + 2 * i, !bigEndian) !== (reference(ops, i % 3, x, lo, hi) & 0xffff))
-              differ++;
+      for (const { label, bands, ops } of layouts) {
+        test(`${name}: ${label}, every 16-bit value of ${type}, both byte orders, at an odd offset`, () => {
+          const memory = new WebAssembly.Memory({ initial: 48, maximum: 48 });
+          const kernel = createKernel(name, memory);
+          const lo = type === 'int16' ? -32768 : 0;
+          const hi = type === 'int16' ? 32767 : 65535;
+          const at = wasmDataEnd() + 65537;
+          for (const bigEndian of [false, true]) {
+            const view = new DataView(memory.buffer);
+            for (let i = 0; i < every.length; i++) view.setUint16(at + 2 * i, every[i] as number, !bigEndian);
+            kernel.brighten(memory.buffer, at, every.length * 2, {
+              delta: 0,
+              type,
+              bands,
+              byteOrder: bigEndian ? 'big' : 'little',
+              ops: checkOps(ops, bands),
+            });
+            let differ = 0;
+            for (let i = 0; i < every.length; i++) {
+              const bits = every[i] as number;
+              const x = type === 'int16' && bits >= 32768 ? bits - 65536 : bits;
+              const want = bands === 4 && i % 4 === 3 ? bits : reference(ops, i % bands, x, lo, hi) & 0xffff;
+              if (view.getUint16(at + 2 * i, !bigEndian) !== want) differ++;
+            }
+            expect(differ).toBe(0);
           }
-          expect(differ).toBe(0);
-        }
-      });
+        });
+      }
     }
   }
 
@@ -262,6 +265,33 @@ describe('each kernel runs its own table loop', () => {
       view.setUint16(at, 1000, true);
       kernel.brighten(memory.buffer, at, 2, params);
       expect(view.getUint16(at, true)).toBe(4242);
+    });
+
+    test(`${name}: a linear chain (gain 1.1) runs through the table loop, faster there than f64 arithmetic`, () => {
+      const memory = new WebAssembly.Memory({ initial: 16, maximum: 16 });
+      const kernel = createKernel(name, memory);
+      const at = wasmDataEnd() + 3;
+      const params = {
+        delta: 0,
+        type: 'uint16' as const,
+        bands: 4 as const,
+        ops: checkOps([{ op: 'gain', value: 1.1 }], 4, true),
+      };
+      const view = new DataView(memory.buffer);
+      view.setUint16(at, 1000, true);
+      kernel.brighten(memory.buffer, at, 8, params);
+      expect(view.getUint16(at, true)).toBe(1100);
+      // One table shared by the three changed bands, at the start of the region: change its entry 1000 and the
+      // next call reads it (the arithmetic would still give 1100).
+      const tables = wasmDataEnd() - 4 * 65536 * 2;
+      expect(view.getUint16(tables + 2000, true)).toBe(1100);
+      view.setUint16(tables + 2000, 4242, true);
+      for (let band = 0; band < 3; band++) view.setUint16(at + 2 * band, 1000, true);
+      view.setUint16(at + 6, 1000, true);
+      kernel.brighten(memory.buffer, at, 8, params);
+      expect([0, 1, 2, 3].map((band) => view.getUint16(at + 2 * band, true))).toEqual([
+        4242, 4242, 4242, 1000,
+      ]);
     });
 
     test(`${name}: a range inside the tables region is refused with ERR_OUT_OF_RANGE and left alone`, () => {
