@@ -145,22 +145,12 @@ Napi::Value ApplyLinear(const Napi::CallbackInfo& info) {
 // copyBytes(dst, dstOffset, src, srcOffset, length): memcpy (memmove if the ranges overlap).
 Napi::Value CopyBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::ArrayBuffer dst = ArgArrayBuffer(info, 0, "dst");
-  uint64_t dstOffset = ArgIndex(info, 1, "dstOffset");
-  Napi::ArrayBuffer src = ArgArrayBuffer(info, 2, "src");
-  uint64_t srcOffset = ArgIndex(info, 3, "srcOffset");
-  uint64_t length = ArgIndex(info, 4, "length");
-  size_t dstSize = dst.ByteLength();
-  size_t srcSize = src.ByteLength();
-  if (dstOffset > dstSize || length > dstSize - dstOffset) ThrowRangeError(env, "the range is outside dst");
-  if (srcOffset > srcSize || length > srcSize - srcOffset) ThrowRangeError(env, "the range is outside src");
-  if (length == 0) return env.Undefined();
-  uint8_t* to = static_cast<uint8_t*>(dst.Data()) + dstOffset;
-  const uint8_t* from = static_cast<const uint8_t*>(src.Data()) + srcOffset;
-  if (to < from + length && from < to + length) {
-    std::memmove(to, from, static_cast<size_t>(length));
+  CopyRanges copy = ArgCopyRanges(info);
+  if (copy.length == 0) return env.Undefined();
+  if (copy.to < copy.from + copy.length && copy.from < copy.to + copy.length) {
+    std::memmove(copy.to, copy.from, copy.length);
   } else {
-    std::memcpy(to, from, static_cast<size_t>(length));
+    std::memcpy(copy.to, copy.from, copy.length);
   }
   return env.Undefined();
 }

@@ -252,18 +252,10 @@ Napi::Value Crc32Js(const Napi::CallbackInfo& info) {
 // and returns the CRC-32 of what was written, computed from the copy piece by piece while it is cached.
 Napi::Value CopyWithCrc32(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::ArrayBuffer dst = ArgArrayBuffer(info, 0, "dst");
-  uint64_t dstOffset = ArgIndex(info, 1, "dstOffset");
-  Napi::ArrayBuffer src = ArgArrayBuffer(info, 2, "src");
-  uint64_t srcOffset = ArgIndex(info, 3, "srcOffset");
-  uint64_t length = ArgIndex(info, 4, "length");
-  size_t dstSize = dst.ByteLength();
-  size_t srcSize = src.ByteLength();
-  if (dstOffset > dstSize || length > dstSize - dstOffset) ThrowRangeError(env, "the range is outside dst");
-  if (srcOffset > srcSize || length > srcSize - srcOffset) ThrowRangeError(env, "the range is outside src");
-  uint8_t* to = static_cast<uint8_t*>(dst.Data()) + dstOffset;
-  const uint8_t* from = static_cast<const uint8_t*>(src.Data()) + srcOffset;
-  size_t n = static_cast<size_t>(length);
+  CopyRanges copy = ArgCopyRanges(info);
+  uint8_t* to = copy.to;
+  const uint8_t* from = copy.from;
+  size_t n = copy.length;
   if (n > 0 && to < from + n && from < to + n) ThrowRangeError(env, "dst and src overlap");
   uint32_t crc = ~0u;
 #ifdef RAWBRIGHT_CRC_CLMUL

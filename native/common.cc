@@ -109,6 +109,21 @@ BufferRange ArgBufferRange(const Napi::CallbackInfo& info, size_t bufferIndex, c
   return BufferRange{static_cast<uint8_t*>(buffer.Data()) + offset, static_cast<size_t>(length)};
 }
 
+CopyRanges ArgCopyRanges(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::ArrayBuffer dst = ArgArrayBuffer(info, 0, "dst");
+  uint64_t dstOffset = ArgIndex(info, 1, "dstOffset");
+  Napi::ArrayBuffer src = ArgArrayBuffer(info, 2, "src");
+  uint64_t srcOffset = ArgIndex(info, 3, "srcOffset");
+  uint64_t length = ArgIndex(info, 4, "length");
+  size_t dstSize = dst.ByteLength();
+  size_t srcSize = src.ByteLength();
+  if (dstOffset > dstSize || length > dstSize - dstOffset) ThrowRangeError(env, "the range is outside dst");
+  if (srcOffset > srcSize || length > srcSize - srcOffset) ThrowRangeError(env, "the range is outside src");
+  return CopyRanges{static_cast<uint8_t*>(dst.Data()) + dstOffset,
+                    static_cast<const uint8_t*>(src.Data()) + srcOffset, static_cast<size_t>(length)};
+}
+
 size_t PageSize() {
   static const size_t size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   return size;

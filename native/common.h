@@ -45,6 +45,15 @@ struct BufferRange {
 };
 BufferRange ArgBufferRange(const Napi::CallbackInfo& info, size_t bufferIndex, const char* name);
 
+// The arguments (dst, dstOffset, src, srcOffset, length) of a copy between two ArrayBuffers: both
+// ranges checked inside their buffer ("the range is outside dst" / "... src"); they may overlap.
+struct CopyRanges {
+  uint8_t* to;
+  const uint8_t* from;
+  size_t length;
+};
+CopyRanges ArgCopyRanges(const Napi::CallbackInfo& info);
+
 size_t PageSize();
 
 // The SIGBUS guard (sigbus.cc): every file mapping is watched from creation to unmap, so a page

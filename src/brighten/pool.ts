@@ -5,6 +5,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { abortError, errorCode, RawbrightError } from '../errors.js';
+import { sharedWasmModule } from '../kernels/index.js';
 import type { JournalParams } from './journal.js';
 import type { FromWorker, WorkerConfig, WorkerWindow } from './protocol.js';
 import type { RunResult } from './report.js';
@@ -145,7 +146,11 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
         ...plan.config,
         journal: plan.journal && { ...plan.journal, slot },
       };
-      const worker = new Worker(WORKER_URL, { workerData: config });
+      // The wasm compiled here goes with the config: a worker that compiled its own would leave native
+      // memory behind when it exits (see sharedWasmModule).
+      const shared = sharedWasmModule();
+      const workerData = shared === undefined ? config : { ...config, [shared.key]: shared.module };
+      const worker = new Worker(WORKER_URL, { workerData });
       let finished = false;
       const finish = () => {
         if (finished) return;

@@ -39,7 +39,7 @@ export {
 } from './ops.js';
 export type { BrightenParams, Channels, Kernel, KernelName, SampleType } from './types.js';
 export { KERNEL_NAMES } from './types.js';
-export { wasmDataEnd } from './wasm.js';
+export { sharedWasmModule, wasmDataEnd } from './wasm.js';
 
 /**
  * Creates a brighten kernel.

@@ -54,15 +54,33 @@ describe('two processes brighten disjoint ranges of one file at once', () => {
   const ONE = { offset: MiB, length: 3 * MiB, by: 10 };
   const TWO = { offset: 5 * MiB, length: 2 * MiB, by: 20 };
 
-  it('both hold their ranges at the same moment, an overlapping run is refused, and the file equals both applied', async () => {
-    const path = join(tmp.dir, 'both.raw');
+  /**
+   * A fresh copy of the input named `name`.raw and two child processes on it, ONE's range and TWO's,
+   * both past 'started' (holding their range, journal written) and waiting on the barrier file.
+   */
+  async function startBoth(name: string) {
+    const path = join(tmp.dir, `${name}.raw`);
     writeRaw(path, input);
-    const barrier = join(tmp.dir, 'both.go');
+    const barrier = join(tmp.dir, `${name}.go`);
     const one = start(path, ONE.offset, ONE.length, ONE.by, barrier);
     const two = start(path, TWO.offset, TWO.length, TWO.by, barrier);
+    const kill = () => {
+      one.process.kill('SIGKILL');
+      two.process.kill('SIGKILL');
+    };
     try {
       expect(await next(one)).toBe('started');
       expect(await next(two)).toBe('started');
+    } catch (error) {
+      kill();
+      throw error;
+    }
+    return { path, barrier, one, two, kill };
+  }
+
+  it('both hold their ranges at the same moment, an overlapping run is refused, and the file equals both applied', async () => {
+    const { path, barrier, one, two, kill } = await startBoth('both');
+    try {
       // Both runs are live now: each has its own journal, named by its range.
       expect(existsSync(journalPathFor(path, ONE))).toBe(true);
       expect(existsSync(journalPathFor(path, TWO))).toBe(true);
@@ -77,8 +95,7 @@ describe('two processes brighten disjoint ranges of one file at once', () => {
       expect(await one.exit).toBe(0);
       expect(await two.exit).toBe(0);
     } finally {
-      one.process.kill('SIGKILL');
-      two.process.kill('SIGKILL');
+      kill();
     }
     expect(readFileSync(path).equals(applied(input, [ONE, TWO]))).toBe(true);
     expect(existsSync(journalPathFor(path, ONE))).toBe(false);
@@ -86,14 +103,8 @@ describe('two processes brighten disjoint ranges of one file at once', () => {
   });
 
   it('one killed mid-run is resumed while the other finishes; the file equals both applied', async () => {
-    const path = join(tmp.dir, 'killed.raw');
-    writeRaw(path, input);
-    const barrier = join(tmp.dir, 'killed.go');
-    const one = start(path, ONE.offset, ONE.length, ONE.by, barrier);
-    const two = start(path, TWO.offset, TWO.length, TWO.by, barrier);
+    const { path, barrier, one, two, kill } = await startBoth('killed');
     try {
-      expect(await next(one)).toBe('started');
-      expect(await next(two)).toBe('started');
       two.process.kill('SIGKILL');
       await two.exit;
       // Process two's range is interrupted: a new run over it is refused, naming the range.
@@ -116,8 +127,7 @@ describe('two processes brighten disjoint ranges of one file at once', () => {
       expect(await next(one)).toBe(`done ${ONE.length}`);
       expect(await one.exit).toBe(0);
     } finally {
-      one.process.kill('SIGKILL');
-      two.process.kill('SIGKILL');
+      kill();
     }
     expect(readFileSync(path).equals(applied(input, [ONE, TWO]))).toBe(true);
     expect(existsSync(journalPathFor(path, ONE))).toBe(false);
@@ -125,15 +135,8 @@ describe('two processes brighten disjoint ranges of one file at once', () => {
   });
 
   it('resume finishes every interrupted range of the file, each named in its report', async () => {
-    const path = join(tmp.dir, 'two-killed.raw');
-    writeRaw(path, input);
-    const barrier = join(tmp.dir, 'never.go');
-    const one = start(path, ONE.offset, ONE.length, ONE.by, barrier);
-    const two = start(path, TWO.offset, TWO.length, TWO.by, barrier);
-    expect(await next(one)).toBe('started');
-    expect(await next(two)).toBe('started');
-    one.process.kill('SIGKILL');
-    two.process.kill('SIGKILL');
+    const { path, one, two, kill } = await startBoth('two-killed');
+    kill();
     await Promise.all([one.exit, two.exit]);
     await expect(brightenFile(path, { by: 1 })).rejects.toMatchObject({ code: 'ERR_JOURNAL_EXISTS' });
     const resumed = await resumeFile(path);
