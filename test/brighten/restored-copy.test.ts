@@ -35,6 +35,19 @@ function restoreWithCp(backup: string, path: string): void {
   expect(statSync(path).ino).toBe(ino);
 }
 
+/** Runs the CLI with `args` and SIGKILLs it as soon as `when()` holds (or lets it end first). */
+async function killCliWhen(args: string[], when: () => boolean): Promise<void> {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: 'ignore' });
+  const exited = new Promise<void>((done) => child.on('exit', () => done()));
+  let over = false;
+  exited.then(() => {
+    over = true;
+  });
+  while (!over && !when()) await new Promise((r) => setImmediate(r));
+  child.kill('SIGKILL');
+  await exited;
+}
+
 /** Refused with ERR_JOURNAL_STALE, the file as restored and the journal still there; then --discard works. */
 async function expectRefusedThenDiscard(path: string, backup: string, by: number): Promise<void> {
   const restored = readFileSync(backup);
@@ -99,17 +112,10 @@ describe('a file restored from a copy over the same inode after an interrupted r
     // A kill that lands after the run finished (or before a window was done) proves nothing: try again.
     for (let attempt = 0; attempt < 5 && refused === 0; attempt++) {
       const { path, backup } = fixture(big);
-      const child = spawn(process.execPath, [CLI, 'brighten', path, '--by', '333', '--window', '64K'], {
-        stdio: 'ignore',
-      });
-      const exited = new Promise<void>((done) => child.on('exit', () => done()));
-      let over = false;
-      exited.then(() => {
-        over = true;
-      });
-      while (!over && (journalState(path)?.done ?? 0) < 2) await new Promise((r) => setTimeout(r, 1));
-      child.kill('SIGKILL');
-      await exited;
+      await killCliWhen(
+        ['brighten', path, '--by', '333', '--window', '64K'],
+        () => (journalState(path)?.done ?? 0) >= 2,
+      );
       if (!existsSync(journalPathFor(path))) continue;
       const state = journalState(path);
       if (state === undefined || state.done === 0) {
@@ -129,23 +135,13 @@ describe('a file restored from a copy over the same inode after an interrupted r
     // Windows of 16 MiB in 1 MiB chunks: kill once a slot names a chunk past its window's first.
     for (let attempt = 0; attempt < 10 && refused === 0; attempt++) {
       const { path, backup } = fixture(big);
-      const child = spawn(process.execPath, [CLI, 'brighten', path, '--by', '-321', '--window', '16M'], {
-        stdio: 'ignore',
-      });
-      const exited = new Promise<void>((done) => child.on('exit', () => done()));
-      let over = false;
-      exited.then(() => {
-        over = true;
-      });
       const partWay = () => {
         const state = journalState(path);
         return (
           state !== undefined && state.done === 0 && state.states.some((s) => s >= 0 && (s >> 1) % 16 >= 2)
         );
       };
-      while (!over && !partWay()) await new Promise((r) => setImmediate(r));
-      child.kill('SIGKILL');
-      await exited;
+      await killCliWhen(['brighten', path, '--by', '-321', '--window', '16M'], partWay);
       const state = journalState(path);
       if (state === undefined || state.done !== 0 || !state.states.some((s) => s >= 2)) {
         if (existsSync(journalPathFor(path))) await resumeFile(path, { discard: true });

@@ -4,6 +4,7 @@ import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { adjustFlags, type Step } from '../helpers/adjust-reference.js';
 import { randomBytes, sha256, tempDir, writeRaw } from '../helpers/raw.js';
 
 const CLI = new URL('../../dist/cli/index.js', import.meta.url).pathname;
@@ -179,16 +180,6 @@ function other(args: string[]): string {
   return run.stdout.trim();
 }
 
-type Step = [string, ...number[]];
-const FLAGS = (chain: Step[]) =>
-  chain.flatMap(([op, ...v]) =>
-    op === 'levels'
-      ? ['--levels', `${v[0]}:${v[1]}`]
-      : op === 'invert'
-        ? ['--invert']
-        : [`--${op}`, String(v[0])],
-  );
-
 describe("adjust on other programs' files, against numpy", () => {
   const hasAll =
     spawnSync(PYTHON, ['-c', 'import numpy, tifffile, astropy'], { stdio: 'ignore' }).status === 0 &&
@@ -211,7 +202,7 @@ describe("adjust on other programs' files, against numpy", () => {
           for (const kind of ['tiff', 'fits'] as const) {
             const path = `${base}.${kind === 'tiff' ? 'tif' : 'fits'}`;
             other([`make-${kind}`, path, `${base}-${kind}.npy`, json]);
-            const run = rawbright(['adjust', path, ...FLAGS(chain), '--kernel', kernel]);
+            const run = rawbright(['adjust', path, ...adjustFlags(chain), '--kernel', kernel]);
             expect(run.status, run.stderr).toBe(0);
             expect(other([`check-${kind}`, path, `${base}-${kind}.npy`, json])).toBe('true');
           }
@@ -221,7 +212,7 @@ describe("adjust on other programs' files, against numpy", () => {
             `pgmramp -lr 301 7 | pamdepth 65535 > ${pgm} && cp ${pgm} ${pgm}.orig`,
           ]);
           expect(made.status).toBe(0);
-          const run = rawbright(['adjust', pgm, ...FLAGS(chain), '--kernel', kernel]);
+          const run = rawbright(['adjust', pgm, ...adjustFlags(chain), '--kernel', kernel]);
           expect(run.status, run.stderr).toBe(0);
           expect(other(['check-pgm', pgm, `${pgm}.orig`, json, '301', '7', '65535'])).toBe('true');
         },

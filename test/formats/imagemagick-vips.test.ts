@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { adjustFlags, type Step } from '../helpers/adjust-reference.js';
 import { tempDir } from '../helpers/raw.js';
 
 const CLI = new URL('../../dist/cli/index.js', import.meta.url).pathname;
@@ -83,7 +84,6 @@ changed = [i for i in range(len(a)) if a[i] != b[i]]
 print('true' if len(a) == len(b) and changed and all(any(s <= i < e for s, e in spans) for i in changed) else 'false')
 `;
 
-type Step = [string, ...number[]];
 // A table chain (gamma) and an arithmetic one.
 const CHAINS: Step[][] = [
   [
@@ -94,14 +94,6 @@ const CHAINS: Step[][] = [
   ],
   [['gain', 0.9], ['add', 1234], ['invert']],
 ];
-const flags = (chain: Step[]) =>
-  chain.flatMap(([op, ...v]) =>
-    op === 'levels'
-      ? ['--levels', `${v[0]}:${v[1]}`]
-      : op === 'invert'
-        ? ['--invert']
-        : [`--${op}`, String(v[0])],
-  );
 
 interface Case {
   name: string;
@@ -255,7 +247,7 @@ describe.runIf(hasTools)("ImageMagick's and libvips' files, adjusted in place, a
         copyFileSync(path, original);
         const before = join(dir, 'before.raw');
         writeFileSync(before, readBack(c.writer, path, c.map));
-        const done = rawbright(['adjust', path, ...flags(chain)]);
+        const done = rawbright(['adjust', path, ...adjustFlags(chain)]);
         expect(done.status, done.stderr).toBe(0);
         const after = join(dir, 'after.raw');
         writeFileSync(after, readBack(c.writer, path, c.map));

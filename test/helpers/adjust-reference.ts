@@ -42,3 +42,17 @@ export function reference(
   }
   return rint(x);
 }
+
+/** A chain as `[op, ...values]` steps (levels: black, white), as tests write it for the CLI. */
+export type Step = [string, ...number[]];
+
+/** The CLI flags of a chain of steps, in order. */
+export function adjustFlags(chain: Step[]): string[] {
+  return chain.flatMap(([op, ...v]) =>
+    op === 'levels'
+      ? ['--levels', `${v[0]}:${v[1]}`]
+      : op === 'invert'
+        ? ['--invert']
+        : [`--${op}`, String(v[0])],
+  );
+}
