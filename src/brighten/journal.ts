@@ -364,11 +364,10 @@ export function refusePendingRun(file: MappedFile, range?: JournalRange): void {
   const journals = pendingJournals(file).filter((journal) => overlaps(range, journal.range));
   const lost = journals.find((journal) => journal.lost);
   if (lost !== undefined) throw journalLostError(file.path, lost.path);
-  // A leftover journal of this very range that no marker names (a copy put back by hand).
+  // A journal of this very range that no mark on the file names was never this file's: it is refused
+  // for what it is (planted, or a copy put back by hand), not offered to `resume`.
   const own = range === undefined ? undefined : journalPathFor(file.path, range);
-  if (own !== undefined && journals.length === 0 && existsSync(own)) {
-    journals.push({ path: own, range, lost: false });
-  }
+  if (own !== undefined && journals.length === 0 && existsSync(own)) throw leftoverJournalError(own, file);
   const journal = journals[0];
   if (journal === undefined) return;
   const over = journal.range === undefined ? '' : ` over ${describeRange(journal.range)}`;
@@ -376,6 +375,48 @@ export function refusePendingRun(file: MappedFile, range?: JournalRange): void {
     'ERR_JOURNAL_EXISTS',
     `${file.path} has an interrupted run${over}: finish it with 'rawbright resume ${file.path}' first (its journal is ${journal.path})`,
     { path: file.path },
+  );
+}
+
+/**
+ * The journals beside `file`'s real path that no run on the file names: a run marks the file with its id
+ * before it makes its journal, so where the file system keeps markers such a journal was planted by
+ * someone, or is a copy put back by hand. {@link pendingJournals} leaves them out (they are not the
+ * file's to resume); `resume` reports them ({@link leftoverJournalError}) rather than saying there is
+ * nothing to do while `brighten` refuses the range.
+ */
+export function leftoverJournals(file: MappedFile): string[] {
+  const base = journalPathFor(file.path);
+  const known = new Set(pendingJournals(file).map((journal) => journal.path));
+  let names: string[] = [];
+  try {
+    names = readdirSync(dirname(base));
+  } catch {
+    // An unreadable folder holds nothing a resume could apply.
+  }
+  return names
+    .filter((name) => name.startsWith(basename(base)))
+    .filter((name) => parseRangeSuffix(name.slice(basename(base).length)) !== null)
+    .map((name) => resolve(dirname(base), name))
+    .filter((path) => !known.has(path))
+    .sort();
+}
+
+/**
+ * The refusal of a journal beside `file` that no run on it made: untrusted when another user could have
+ * planted or changed it, else stale (a leftover copy). Either way it is not applied and the user is told
+ * to remove it.
+ */
+export function leftoverJournalError(journalPath: string, file: MappedFile): RawbrightError {
+  try {
+    checkJournalTrusted(journalPath, file);
+  } catch (error) {
+    if (error instanceof RawbrightError) return error;
+  }
+  return new RawbrightError(
+    'ERR_JOURNAL_STALE',
+    `the journal ${journalPath} is of no run on ${file.path} (the file carries no mark of one), so it is not applied; nothing was changed: remove it`,
+    { path: journalPath },
   );
 }
 

@@ -34,6 +34,8 @@ import {
   type JournalRange,
   journalLostError,
   journalPathFor,
+  leftoverJournalError,
+  leftoverJournals,
   markPendingRun,
   markRun,
   type PendingJournal,
@@ -789,6 +791,9 @@ export async function resumeFile(path: PathLike, options: ResumeOptions = {}): P
   let pending: PendingJournal[];
   try {
     pending = pendingJournals(probe);
+    // Nothing of the file's own: a journal beside it that no run on it made is refused, not ignored.
+    const [leftover] = pending.length === 0 && !discard ? leftoverJournals(probe) : [];
+    if (leftover !== undefined) throw leftoverJournalError(leftover, probe);
   } finally {
     probe.close();
   }

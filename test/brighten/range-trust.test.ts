@@ -109,14 +109,25 @@ describe("a range journal of another user's is refused before a byte changes", (
     writeAsOtherUser(journalPathFor(path, RANGE), readFileSync(journalPathFor(copy, RANGE)));
     const before = sha256(path);
 
-    // The file carries no mark of a run over the range, so the journal is not its own: not applied.
+    // The file carries no mark of a run over the range, so the journal is not its own: not applied, and
+    // resume and brighten both say why and what to do, in one line.
     const resumed = cli(['resume', path]);
-    expect(resumed.status).toBe(0);
-    expect(resumed.stdout).toMatch(/nothing to resume/);
-    await expect(resumeFile(path)).resolves.toMatchObject({ resumed: false });
-    // A run over the range does not start beside it either.
-    await expect(brightenFile(path, { by: 700, ...RANGE })).rejects.toHaveProperty('code');
+    expect(resumed.status).toBe(1);
+    expect(resumed.stderr).toMatch(
+      user.isOtherUser
+        ? /belongs to uid 65534, not to the file's owner \(uid 0\)/
+        : /may be written by other users/,
+    );
+    expect(resumed.stderr).toMatch(/nothing was changed \(remove it if it is not yours\)/);
+    expect(resumed.stderr.trim().split('\n')).toHaveLength(1);
+    await expect(resumeFile(path)).rejects.toMatchObject({ code: 'ERR_JOURNAL_UNTRUSTED' });
+    await expect(brightenFile(path, { by: 700, ...RANGE })).rejects.toMatchObject({
+      code: 'ERR_JOURNAL_UNTRUSTED',
+    });
     expect(sha256(path)).toBe(before);
+    // Once removed, the file is the user's again.
+    rmSync(journalPathFor(path, RANGE));
+    await expect(resumeFile(path)).resolves.toMatchObject({ resumed: false });
     // The copy, whose journal is its owner's, still resumes.
     await expect(resumeFile(copy)).resolves.toMatchObject({ resumed: true });
   });
@@ -142,8 +153,11 @@ describe("a range journal of another user's is refused before a byte changes", (
     writeRaw(journalPathFor(path, RANGE), readFileSync(journalPathFor(source, RANGE)));
     chmodSync(journalPathFor(path, RANGE), 0o600);
     const resumed = asUser(['resume', path]);
-    expect(resumed.stderr).toBe('');
-    expect(resumed.stdout).toMatch(/nothing to resume/);
+    expect(resumed.status).toBe(1);
+    expect(resumed.stderr).toMatch(
+      user.isOtherUser ? /belongs to uid 0, not to the file's owner \(uid 65534\)/ : /no run on/,
+    );
+    expect(resumed.stderr.trim().split('\n')).toHaveLength(1);
     expect(sha256(path)).toBe(after);
   });
 });
