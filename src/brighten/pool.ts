@@ -39,6 +39,49 @@ export interface RunPlan {
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
 /**
+ * Worker threads between runs, kept warm for the next file of a batch: starting a thread and its kernel
+ * costs about 33 ms, a whole small file's run. An idle worker holds no file (it closed the last run's) and
+ * does not keep the process alive; after {@link IDLE_MS} without a run it ends.
+ */
+const idleWorkers = new Map<Worker, () => void>();
+const IDLE_MS = 2000;
+
+/** The idle worker kept last (its kernel most likely fits this run: a batch's files share options), or a new one. */
+function takeWorker(): Worker {
+  const last = [...idleWorkers].at(-1);
+  if (last !== undefined) {
+    const [worker, forget] = last;
+    forget();
+    worker.ref();
+    return worker;
+  }
+  // The wasm compiled here goes with the worker: a worker that compiled its own would leave native memory
+  // behind when it exits (see sharedWasmModule).
+  const shared = sharedWasmModule();
+  return new Worker(WORKER_URL, { workerData: shared === undefined ? {} : { [shared.key]: shared.module } });
+}
+
+/** Keeps a worker that finished its run cleanly for the next one. */
+function keepWorker(worker: Worker): void {
+  worker.unref();
+  // An idle worker that dies is simply forgotten; a run that takes it adds its own listeners.
+  const forget = () => {
+    clearTimeout(timer);
+    idleWorkers.delete(worker);
+    worker.off('exit', forget);
+    worker.off('error', forget);
+  };
+  const timer = setTimeout(() => {
+    forget();
+    void worker.terminate();
+  }, IDLE_MS);
+  timer.unref();
+  worker.on('exit', forget);
+  worker.on('error', forget);
+  idleWorkers.set(worker, forget);
+}
+
+/**
  * Milliseconds of a monotonic clock. Not `performance.now()`: the first use of the global `performance` loads
  * node:perf_hooks, about 1 ms of a small file's start-up.
  */
@@ -81,6 +124,8 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
   let aborted = false;
   let ranHere = false;
   let kernelReused = false;
+  /** Per worker thread that finished its part: whether it reused the kernel host of its last run. */
+  const workersReused: boolean[] = [];
 
   const onAbort = () => {
     aborted = true;
@@ -146,28 +191,39 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
         ...plan.config,
         journal: plan.journal && { ...plan.journal, slot },
       };
-      // The wasm compiled here goes with the config: a worker that compiled its own would leave native
-      // memory behind when it exits (see sharedWasmModule).
-      const shared = sharedWasmModule();
-      const workerData = shared === undefined ? config : { ...config, [shared.key]: shared.module };
-      const worker = new Worker(WORKER_URL, { workerData });
+      const worker = takeWorker();
       let finished = false;
+      let failed = false;
+      let reused = false;
+      const stop = () => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        resolveWorker();
+      };
+      // The run is over for this worker once it has closed the run's files and journal slot (`ended`);
+      // it then waits, kept warm, for the next run. One that failed is not kept.
       const finish = () => {
         if (finished) return;
         finished = true;
-        worker.postMessage({ type: 'finish' });
-        resolveWorker();
+        if (failed) {
+          stop();
+          void worker.terminate();
+        } else {
+          worker.postMessage({ type: 'end' });
+        }
       };
       const next = () => {
         const window = takeWindow(slot);
         if (window === undefined) finish();
         else worker.postMessage({ type: 'window', window });
       };
-      worker.on('message', (message: FromWorker) => {
+      const onMessage = (message: FromWorker) => {
         switch (message.type) {
           case 'ready':
             if (message.strategy === 'pread') strategy = 'pread';
             fallbackReason ??= message.fallbackReason;
+            reused = message.reused;
             next();
             break;
           case 'fallback':
@@ -178,29 +234,38 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
             windowDone(message.bytes);
             next();
             break;
+          case 'ended':
+            workersReused.push(reused);
+            stop();
+            if (failed) void worker.terminate();
+            else keepWorker(worker);
+            break;
           case 'failed': {
             const error = new RawbrightError(errorCode(message) ?? 'ERR_WORKER', message.message, {
               path: message.path,
             });
             if (message.stack) error.stack = message.stack;
             failure ??= error;
+            failed = true;
             finish();
             break;
           }
         }
-      });
-      worker.on('error', (error) => {
+      };
+      const onError = (error: Error) => {
         failure ??= error;
         finished = true;
-        resolveWorker();
-      });
-      worker.on('exit', () => {
-        if (!finished) {
-          failure ??= new RawbrightError('ERR_WORKER', 'a brighten worker stopped unexpectedly');
-          finished = true;
-          resolveWorker();
-        }
-      });
+        stop();
+      };
+      const onExit = () => {
+        failure ??= new RawbrightError('ERR_WORKER', 'a brighten worker stopped unexpectedly');
+        finished = true;
+        stop();
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+      worker.postMessage({ type: 'start', config });
     });
 
   try {
@@ -224,6 +289,6 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
     strategy,
     fallbackReason,
     thread: ranHere ? 'main' : 'worker',
-    kernelReused,
+    kernelReused: ranHere ? kernelReused : workersReused.length > 0 && workersReused.every(Boolean),
   };
 }

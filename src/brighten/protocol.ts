@@ -39,10 +39,19 @@ export interface WorkerWindow {
   params?: BrightenParams;
 }
 
-export type ToWorker = { type: 'window'; window: WorkerWindow } | { type: 'finish' };
+/**
+ * A worker serves one run after another (a batch's files): `start` opens a run, `window` hands it a window,
+ * `end` closes the run's files and journal slot (the worker answers `ended` and waits for the next `start`).
+ */
+export type ToWorker =
+  | { type: 'start'; config: WorkerConfig }
+  | { type: 'window'; window: WorkerWindow }
+  | { type: 'end' };
 
 export type FromWorker =
-  | { type: 'ready'; strategy: ResolvedStrategy; fallbackReason?: string }
+  /** `reused`: the run took the kernel host (wasm memory and instance) the worker's last run left. */
+  | { type: 'ready'; strategy: ResolvedStrategy; fallbackReason?: string; reused: boolean }
+  | { type: 'ended' }
   | { type: 'fallback'; reason: string }
   | { type: 'done'; index: number; bytes: number }
   | { type: 'failed'; message: string; code?: string; path?: string; stack?: string };

@@ -4,16 +4,16 @@
  * thread, brightens each, and reports back. Imported on the main thread instead (a one-worker run
  * with `inThread`), it exports the same window processor for pool.ts to drive directly.
  */
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort } from 'node:worker_threads';
 import { errorCode, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
 import { type ArenaRegion, KernelHost } from '../kernels/host.js';
 import { chunkSample, Journal, type JournalSlot } from './journal.js';
 import type { FromWorker, ResolvedStrategy, ToWorker, WorkerConfig, WorkerWindow } from './protocol.js';
 
-// On a worker thread: this thread's run. On the main thread: the run of the one in-thread processor
-// alive at a time (see openInThread), set before it is built.
-let config = workerData as WorkerConfig;
+// The run being served: on a worker thread, the one its last `start` opened; on the main thread, the run of
+// the one in-thread processor alive at a time (see openInThread). Set before a processor is built.
+let config: WorkerConfig;
 let send: (message: FromWorker) => void = (message) => parentPort!.postMessage(message);
 
 // The last run's kernel host (wasm memory, instance, arena), kept for the next run on this thread:
@@ -213,24 +213,47 @@ export function describeError(error: unknown): FromWorker {
 if (!isMainThread && parentPort !== null) {
   const port = parentPort;
   let processor: WindowProcessor | undefined;
-  try {
-    processor = new WindowProcessor();
-    send({ type: 'ready', strategy: processor.strategy, fallbackReason: processor.fallbackReason });
-  } catch (error) {
-    send(describeError(error));
-  }
-
   port.on('message', (message: ToWorker) => {
-    if (message.type === 'finish' || processor === undefined) {
-      processor?.close();
-      port.close();
-      return;
-    }
-    try {
-      processor.process(message.window);
-      send({ type: 'done', index: message.window.index, bytes: message.window.length });
-    } catch (error) {
-      send(describeError(error));
+    switch (message.type) {
+      case 'start': {
+        processor?.close();
+        processor = undefined;
+        config = message.config;
+        const reused = kept?.key === JSON.stringify(hostOptions(config));
+        try {
+          processor = new WindowProcessor();
+          send({
+            type: 'ready',
+            strategy: processor.strategy,
+            fallbackReason: processor.fallbackReason,
+            reused,
+          });
+        } catch (error) {
+          send(describeError(error));
+        }
+        return;
+      }
+      case 'window':
+        if (processor === undefined) {
+          send(describeError(new RawbrightError('ERR_WORKER', 'a window reached a worker with no run open')));
+          return;
+        }
+        try {
+          processor.process(message.window);
+          send({ type: 'done', index: message.window.index, bytes: message.window.length });
+        } catch (error) {
+          send(describeError(error));
+        }
+        return;
+      case 'end':
+        try {
+          processor?.close();
+        } catch (error) {
+          send(describeError(error));
+        }
+        processor = undefined;
+        send({ type: 'ended' });
+        return;
     }
   });
 }
