@@ -28,7 +28,7 @@ export interface Report {
   workersReason: string;
   /** Where the windows ran: on the calling thread (`inThread`, one worker) or on worker threads. */
   thread: 'main' | 'worker';
-  /** The run used the kernel (wasm memory and instance) an earlier run on this thread left [false on workers]. */
+  /** The run used the kernel (wasm memory and instance) an earlier run on its thread left: the calling thread, or (on workers) every worker thread kept from an earlier run of the batch. */
   kernelReused: boolean;
   journal: boolean;
   /** Peak resident memory of this process so far, in bytes. */
