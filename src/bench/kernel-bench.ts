@@ -24,7 +24,7 @@ import type { BrightenParams, Kernel, KernelName } from '../kernels/types.js';
 import { checkBrightenArgs } from '../kernels/types.js';
 import { bytesPerPixel } from '../pixels.js';
 import { integerInRange } from '../validate.js';
-import { gbps, medianRatio, type Summary, summarize, timeOnce } from './stats.js';
+import { gbps, medianRatio, pairedSpeedRatio, type Summary, summarize, timeOnce } from './stats.js';
 
 /** What the benchmark measures: the four kernels and memcpy. */
 export type KernelBenchEntry = KernelName | 'memcpy';
@@ -369,14 +369,14 @@ function figuresOf<E extends KernelBenchEntry>(
   return out;
 }
 
-/** Median ratio of each entry's throughput to `reference`'s. */
+/** Each entry's throughput against `reference`'s: the median of the ratios of runs timed in the same round. */
 function ratiosTo<E extends KernelBenchEntry>(
   entries: readonly E[],
   figures: Record<E, KernelFigures>,
   reference: E,
 ): Record<E, number> {
   return Object.fromEntries(
-    entries.map((entry) => [entry, medianRatio(figures[entry].gbps, figures[reference].gbps)]),
+    entries.map((entry) => [entry, pairedSpeedRatio(figures[entry].seconds, figures[reference].seconds)]),
   ) as Record<E, number>;
 }
 

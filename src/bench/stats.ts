@@ -56,3 +56,21 @@ export function gbps(bytes: number, seconds: number): number {
 export function medianRatio(a: Summary, b: Summary): number {
   return a.median / b.median;
 }
+
+/**
+ * How many times faster `a` ran than `b`, run by run: the median of b[i] / a[i] over runs timed in the same
+ * round (the benchmark alternates its entries, so run i of each was timed within moments of the other).
+ * A drift in the machine's speed over the benchmark (a neighbour starting) moves both sides of a pair alike,
+ * where it moves the ratio of two medians taken from different moments.
+ * @param a seconds of each run of the first entry
+ * @param b seconds of each run of the second, as many
+ * @returns the median speed ratio a : b (above 1 when a is faster)
+ * @throws {RangeError} for empty lists or lists of different lengths
+ * @example
+ * pairedSpeedRatio([1, 2, 1], [2, 2, 3]); // median of [2, 1, 3] = 2
+ */
+export function pairedSpeedRatio(a: readonly number[], b: readonly number[]): number {
+  if (a.length === 0 || a.length !== b.length)
+    throw new RangeError('pairedSpeedRatio needs two lists of equal, non-zero length');
+  return summarize(a.map((seconds, i) => b[i]! / seconds)).median;
+}

@@ -12,9 +12,20 @@ import {
   runKernelBench,
 } from '../../dist/bench/kernel-bench.js';
 import { describeMachine, describeVersions } from '../../dist/bench/machine.js';
-import { summarize } from '../../dist/bench/stats.js';
+import { pairedSpeedRatio, summarize } from '../../dist/bench/stats.js';
 
 const CLI = new URL('../../dist/cli/index.js', import.meta.url).pathname;
+
+describe('pairedSpeedRatio', () => {
+  test('takes the median of the run-by-run speed ratios, not the ratio of the medians', () => {
+    // b's third run was slowed by a neighbour: the pairs say a is 2x, 1x and 3x as fast.
+    expect(pairedSpeedRatio([1, 2, 1], [2, 2, 3])).toBe(2);
+    // A drift that slows both sides of every pair alike leaves the ratio alone.
+    expect(pairedSpeedRatio([1, 2, 4, 8, 16], [2, 4, 8, 16, 32])).toBe(2);
+    expect(() => pairedSpeedRatio([1], [1, 2])).toThrow(RangeError);
+    expect(() => pairedSpeedRatio([], [])).toThrow(RangeError);
+  });
+});
 
 describe('summarize', () => {
   test('min, median and max of odd and even counts', () => {
@@ -40,8 +51,14 @@ describe('runKernelBench', () => {
       expect(gbps.min).toBeGreaterThan(0);
       expect(gbps.min).toBeLessThanOrEqual(gbps.median);
       expect(gbps.median).toBeLessThanOrEqual(gbps.max);
-      expect(result.ratios.vsNative[entry]).toBeCloseTo(gbps.median / result.kernels.native.gbps.median, 10);
-      expect(result.ratios.vsJs[entry]).toBeCloseTo(gbps.median / result.kernels.js.gbps.median, 10);
+      // The ratios pair the runs of one round (see pairedSpeedRatio), recomputed here from the raw seconds.
+      const native = result.kernels.native.seconds;
+      const js = result.kernels.js.seconds;
+      expect(result.ratios.vsNative[entry]).toBeCloseTo(
+        summarize(seconds.map((t, i) => native[i]! / t)).median,
+        10,
+      );
+      expect(result.ratios.vsJs[entry]).toBeCloseTo(summarize(seconds.map((t, i) => js[i]! / t)).median, 10);
     }
     expect(result.ratios.vsNative.native).toBe(1);
     expect(result.targets.map((t) => t.wanted)).toEqual([0.9, 15]);
@@ -97,9 +114,10 @@ describe('runKernelBench', () => {
       for (const name of ['js', 'wasm', 'wasm-simd', 'native'] as const) {
         expect(o.kernels[name].seconds).toHaveLength(2);
         expect(o.kernels[name].gbps.min).toBeGreaterThan(0);
-        expect(o.ratios.vsJs[name]).toBeCloseTo(o.kernels[name].gbps.median / o.kernels.js.gbps.median, 10);
+        const own = o.kernels[name].seconds;
+        expect(o.ratios.vsJs[name]).toBeCloseTo(pairedSpeedRatio(own, o.kernels.js.seconds), 10);
         expect(o.ratios.vsNative[name]).toBeCloseTo(
-          o.kernels[name].gbps.median / o.kernels.native.gbps.median,
+          summarize(own.map((t, i) => o.kernels.native.seconds[i]! / t)).median,
           10,
         );
       }
