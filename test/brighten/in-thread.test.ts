@@ -170,3 +170,45 @@ describe('a batch on the calling thread reuses its kernel', () => {
     expect(readFileSync(bad).subarray(MiB).equals(input.subarray(MiB))).toBe(true);
   });
 });
+
+describe('a batch on worker threads keeps its workers', () => {
+  const input = randomBytes(2 * MiB, 34);
+
+  it('a file that fails on a kept worker does not poison the files after it', async () => {
+    const options = { by: 1200, window: 512 * 1024, kernel: 'wasm-simd' as const, workers: 1 };
+    const first = fixture(input);
+    const truncated = fixture(input.subarray(0, 2 * MiB - 2)); // not whole RGBA pixels: refused
+    const last = fixture(input);
+    const outcomes = await brightenFiles([first, truncated, join(tmp.dir, 'gone.raw'), last], {
+      ...options,
+      continueOnError: true,
+    });
+    expect(outcomes.map((o) => ('error' in o ? (o.error as { code?: string }).code : 'ok'))).toEqual([
+      'ok',
+      expect.stringMatching(/^ERR_/),
+      'ENOENT',
+      'ok',
+    ]);
+    for (const path of [first, last])
+      expect(readFileSync(path).equals(expectedBrighten(input, 1200))).toBe(true);
+    expect(readFileSync(truncated).equals(input.subarray(0, 2 * MiB - 2))).toBe(true);
+    // A run aborted part way on a kept worker leaves a journal that resume finishes; the next run is right.
+    const aborted = fixture(input);
+    const controller = new AbortController();
+    await expect(
+      brightenFile(aborted, {
+        ...options,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.windowsDone === 1) controller.abort();
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_ABORTED' });
+    const after = fixture(input);
+    const report = await brightenFile(after, options);
+    expect(report).toMatchObject({ thread: 'worker', kernelReused: true });
+    expect(readFileSync(after).equals(expectedBrighten(input, 1200))).toBe(true);
+    await expect(resumeFile(aborted)).resolves.toMatchObject({ resumed: true });
+    expect(readFileSync(aborted).equals(expectedBrighten(input, 1200))).toBe(true);
+  });
+});
