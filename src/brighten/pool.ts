@@ -201,17 +201,13 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
         worker.off('exit', onExit);
         resolveWorker();
       };
-      // The run is over for this worker once it has closed the run's files and journal slot (`ended`);
-      // it then waits, kept warm, for the next run. One that failed is not kept.
+      // The run is over for this worker once it has closed the run's files and journal slot (`ended`, even
+      // after a failure: ending a thread does not close its descriptors); it then waits, kept warm, for the
+      // next run. One that failed is ended instead.
       const finish = () => {
         if (finished) return;
         finished = true;
-        if (failed) {
-          stop();
-          void worker.terminate();
-        } else {
-          worker.postMessage({ type: 'end' });
-        }
+        worker.postMessage({ type: 'end' });
       };
       const next = () => {
         const window = takeWindow(slot);

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { brightenFile, brightenFiles, resumeFile } from '../../dist/index.js';
@@ -210,5 +210,24 @@ describe('a batch on worker threads keeps its workers', () => {
     expect(readFileSync(after).equals(expectedBrighten(input, 1200))).toBe(true);
     await expect(resumeFile(aborted)).resolves.toMatchObject({ resumed: true });
     expect(readFileSync(aborted).equals(expectedBrighten(input, 1200))).toBe(true);
+  });
+
+  it('a worker that fails in a window closes the run files before it ends', async () => {
+    const openFiles = () => readdirSync('/proc/self/fd').length;
+    const options = { by: 5, window: 512 * 1024, workers: 1 };
+    // A first run leaves a kept worker, so the count below already includes whatever a warm worker holds.
+    await brightenFile(fixture(input), options);
+    const before = openFiles();
+    const path = fixture(input);
+    // Shortened by another program after its first window: the worker's next window fails.
+    await expect(
+      brightenFile(path, {
+        ...options,
+        onProgress: (p) => {
+          if (p.windowsDone === 1) truncateSync(path, 600 * 1024);
+        },
+      }),
+    ).rejects.toMatchObject({ code: expect.stringMatching(/^ERR_FILE_(CHANGED|TRUNCATED)$/) });
+    expect(openFiles()).toBeLessThanOrEqual(before);
   });
 });
