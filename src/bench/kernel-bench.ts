@@ -24,7 +24,15 @@ import type { BrightenParams, Kernel, KernelName } from '../kernels/types.js';
 import { checkBrightenArgs } from '../kernels/types.js';
 import { bytesPerPixel } from '../pixels.js';
 import { integerInRange } from '../validate.js';
-import { gbps, medianRatio, pairedSpeedRatio, type Summary, summarize, timeOnce } from './stats.js';
+import {
+  type BenchClock,
+  gbps,
+  medianRatio,
+  pairedSpeedRatio,
+  type Summary,
+  summarize,
+  timerFor,
+} from './stats.js';
 
 /** What the benchmark measures: the four kernels and memcpy. */
 export type KernelBenchEntry = KernelName | 'memcpy';
@@ -142,15 +150,23 @@ export interface KernelBenchOptions {
   layouts?: readonly KernelBenchLayout[];
   /** The adjust operation rows [DEFAULT_KERNEL_BENCH_OPERATIONS]; an empty list skips them. */
   operations?: readonly KernelBenchOperation[];
+  /**
+   * The clock each run is timed by ['wall']: `'cpu'` counts only the time the process ran (see
+   * cpuTimeOnce), for a machine whose other jobs take the core away in the middle of runs.
+   */
+  clock?: BenchClock;
   /** Called after each timed run (for progress output); `layout` is the layout row's label, if any. */
   onRun?: (entry: KernelBenchEntry, run: number, runs: number, gbps: number, layout?: string) => void;
 }
 
 /** The figures for one entry. */
 export interface KernelFigures {
-  /** Throughput in GB/s (10^9 bytes per second): bytes brightened in place, or for memcpy bytes copied. */
+  /**
+   * Throughput in GB/s (10^9 bytes per second, of the result's `clock`): bytes brightened in place, or for
+   * memcpy bytes copied.
+   */
   gbps: Summary;
-  /** Raw seconds per run, in run order. */
+  /** Raw seconds per run (of the result's `clock`), in run order. */
   seconds: number[];
 }
 
@@ -178,12 +194,14 @@ export interface KernelOperationFigures extends KernelLayoutFigures {
 export interface KernelBenchResult {
   sizeBytes: number;
   runs: number;
+  /** The clock the runs were timed by: wall seconds, or the process's CPU seconds. */
+  clock: BenchClock;
   params: BrightenParams;
   /** The native kernel's vector path on this CPU ('avx2', 'sse2', 'scalar'). */
   nativePath: string;
   node: string;
   kernels: Record<KernelBenchEntry, KernelFigures>;
-  /** Median throughput of each entry divided by the reference's median. */
+  /** Each entry's throughput against the reference's: the median of the ratios of the runs of one round. */
   ratios: { vsNative: Record<KernelBenchEntry, number>; vsJs: Record<KernelBenchEntry, number> };
   targets: KernelBenchTarget[];
   /** The adjust operations (4-band uint16, alpha kept), in the order asked for. */
@@ -233,6 +251,7 @@ function fillRandom(bytes: Uint8Array): void {
 /** The options, checked, with the adjust operations turned into brighten parameters. */
 interface BenchPlan {
   runs: number;
+  clock: BenchClock;
   size: number;
   params: BrightenParams;
   layouts: readonly KernelBenchLayout[];
@@ -244,6 +263,8 @@ interface BenchPlan {
 /** Checks runs, size and the operations, in that order. */
 function planBench(options: KernelBenchOptions): BenchPlan {
   const runs = integerInRange('runs', options.runs ?? DEFAULT_KERNEL_BENCH_RUNS, 1, 1000);
+  const clock = options.clock ?? 'wall';
+  if (clock !== 'wall' && clock !== 'cpu') throw invalidParameterError('clock', "'wall' or 'cpu'", clock);
   const size = options.sizeBytes ?? DEFAULT_KERNEL_BENCH_BYTES;
   if (!Number.isSafeInteger(size) || size < 8 || size % 8 !== 0 || size > MAX_KERNEL_BENCH_BYTES) {
     throw invalidParameterError('size', `a multiple of 8 bytes from 8 to ${MAX_KERNEL_BENCH_BYTES}`, size);
@@ -265,7 +286,7 @@ function planBench(options: KernelBenchOptions): BenchPlan {
   if (operations.length > 0 && operationBytes === 0) {
     throw invalidParameterError('size', 'at least one 8-byte pixel for the operations', size);
   }
-  return { runs, size, params, layouts, operations, operationBytes };
+  return { runs, clock, size, params, layouts, operations, operationBytes };
 }
 
 /** The wasm memory every kernel works in, holding the random bytes each run starts from. */
@@ -317,8 +338,10 @@ type Measure = <E extends KernelBenchEntry>(
 function benchMeasurer(
   { memory, buffer, restore }: BenchMemory,
   runs: number,
+  clock: BenchClock,
   onRun: KernelBenchOptions['onRun'],
 ): Measure {
+  const time = timerFor(clock);
   const kernels = Object.fromEntries(
     KERNEL_NAMES.map((name) => [name, createKernel(name, memory)]),
   ) as Record<KernelName, Kernel>;
@@ -329,10 +352,10 @@ function benchMeasurer(
     layout?: string,
   ): Record<E, number[]> => {
     const once = (entry: E): number => {
-      if (entry === 'memcpy') return timeOnce(restore);
+      if (entry === 'memcpy') return time(restore);
       restore();
       const kernel = kernels[entry as KernelName];
-      return timeOnce(() => kernel.brighten(buffer, DATA_OFFSET, bytes, p));
+      return time(() => kernel.brighten(buffer, DATA_OFFSET, bytes, p));
     };
     // Warm-up: faults the memory in, lets V8 optimise the js kernel and tier up the wasm.
     for (const entry of entries) once(entry);
@@ -464,7 +487,7 @@ function layoutTargetsOf(layouts: KernelLayoutFigures[]): KernelBenchTarget[] {
 export function runKernelBench(options: KernelBenchOptions = {}): KernelBenchResult {
   const plan = planBench(options);
   const bench = prepareBenchMemory(plan);
-  const measure = benchMeasurer(bench, plan.runs, options.onRun);
+  const measure = benchMeasurer(bench, plan.runs, plan.clock, options.onRun);
   // Measured in this order: the main parameters, the operations, the layouts.
   const figures = figuresOf(
     KERNEL_BENCH_ENTRIES,
@@ -478,6 +501,7 @@ export function runKernelBench(options: KernelBenchOptions = {}): KernelBenchRes
   return {
     sizeBytes: plan.size,
     runs: plan.runs,
+    clock: plan.clock,
     params: plan.params,
     nativePath: native.brightenPath,
     node: process.version,

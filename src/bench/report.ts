@@ -101,10 +101,11 @@ export function formatKernelBench(result: KernelBenchResult): string {
         );
   return (
     `Kernels on ${formatBytes(result.sizeBytes)} inside WebAssembly memory, ${describeBenchParams(result.params)}; ` +
-    `${result.runs} runs after a warm-up; ` +
+    `${result.runs} runs after a warm-up, timed by ${result.clock === 'cpu' ? 'the process CPU time' : 'wall time'}; ` +
     `native path ${result.nativePath}; Node ${result.node}\n\n` +
     formatTable(['kernel', ...GBPS_COLUMNS, 'vs native', 'vs js'], rows) +
-    '\nRatios are of medians. GB/s = 10^9 bytes per second, brightened in place (memcpy: copied).\n' +
+    '\nRatios are medians of run-by-run ratios (the kernels take turns, one run each a round). GB/s = 10^9 bytes ' +
+    `per ${result.clock === 'cpu' ? 'CPU ' : ''}second, brightened in place (memcpy: copied).\n` +
     operationText +
     layoutText
   );

@@ -12,9 +12,26 @@ import {
   runKernelBench,
 } from '../../dist/bench/kernel-bench.js';
 import { describeMachine, describeVersions } from '../../dist/bench/machine.js';
-import { pairedSpeedRatio, summarize } from '../../dist/bench/stats.js';
+import { cpuTimeOnce, pairedSpeedRatio, summarize } from '../../dist/bench/stats.js';
 
 const CLI = new URL('../../dist/cli/index.js', import.meta.url).pathname;
+
+describe('cpuTimeOnce', () => {
+  test('counts the CPU the work used, not the time the process slept', async () => {
+    // Busy for 30 ms of wall time: some CPU time, never more than the wall time (one thread).
+    const started = process.hrtime.bigint();
+    const spin = cpuTimeOnce(() => {
+      const end = Date.now() + 30;
+      while (Date.now() < end);
+    });
+    const wall = Number(process.hrtime.bigint() - started) / 1e9;
+    expect(spin).toBeGreaterThan(0);
+    expect(spin).toBeLessThanOrEqual(wall + 0.005);
+    // Blocked in the kernel for 50 ms (Atomics.wait sleeps the thread without using the CPU).
+    const slept = cpuTimeOnce(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50));
+    expect(slept).toBeLessThan(0.025);
+  });
+});
 
 describe('pairedSpeedRatio', () => {
   test('takes the median of the run-by-run speed ratios, not the ratio of the medians', () => {
@@ -188,14 +205,43 @@ describe('rawbright bench kernels', () => {
       }
       // Results, not acceptance targets: those stay in the JSON.
       expect(out).not.toMatch(/NOT met|\(met\)/);
+      expect(out).toMatch(/timed by wall time;/);
       const result = JSON.parse(readFileSync(json, 'utf8'));
       expect(result.runs).toBe(2);
+      expect(result.clock).toBe('wall');
       expect(Object.keys(result.kernels)).toEqual(['js', 'wasm', 'wasm-simd', 'native', 'memcpy']);
       expect(result.operations).toHaveLength(DEFAULT_KERNEL_BENCH_OPERATIONS.length);
       expect(result.operationTargets).toHaveLength(14);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('--clock cpu times the runs by the process CPU time, and says so; another clock is a usage error', () => {
+    const dir = mkdtempSync(`${tmpdir()}/rawbright-`);
+    try {
+      const json = join(dir, 'kernels.json');
+      const out = execFileSync(
+        process.execPath,
+        [CLI, 'bench', 'kernels', '--runs', '2', '--size', '64KiB', '--clock', 'cpu', '--json', json],
+        { encoding: 'utf8' },
+      );
+      expect(out).toMatch(/timed by the process CPU time;/);
+      expect(out).toMatch(/GB\/s = 10\^9 bytes per CPU second/);
+      const result = JSON.parse(readFileSync(json, 'utf8'));
+      expect(result.clock).toBe('cpu');
+      for (const figures of Object.values(result.kernels) as { seconds: number[] }[]) {
+        expect(figures.seconds).toHaveLength(2);
+        for (const seconds of figures.seconds) expect(seconds).toBeGreaterThanOrEqual(0);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const bad = spawnSync(process.execPath, [CLI, 'bench', 'kernels', '--clock', 'sundial'], {
+      encoding: 'utf8',
+    });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--clock/);
   });
 
   test('a size that is not whole pixels is a usage error (exit 2)', () => {

@@ -16,6 +16,7 @@ import {
 } from '../../bench/kernel-bench.js';
 import { describeMachine, describeVersions } from '../../bench/machine.js';
 import { formatBenchResult, formatKernelBench } from '../../bench/report.js';
+import type { BenchClock } from '../../bench/stats.js';
 import { type BenchResult, QUICK_PRESET, runBench } from '../../bench/suite.js';
 import { removeLiveWorkspaces } from '../../bench/workspace.js';
 import { RawbrightError } from '../../errors.js';
@@ -213,6 +214,7 @@ function fileOptions(flags: FileFlags) {
 
 interface KernelsFlags extends OutputFlags {
   runs: number;
+  clock: BenchClock;
   size: number;
   by: number;
   type: SampleType;
@@ -239,6 +241,12 @@ function registerKernelsBench(bench: Command): void {
       parseSizeOption('--size'),
       256 * MIB,
     )
+    .option(
+      '--clock <clock>',
+      "time each run by 'wall' time or by the process's 'cpu' time (on a machine shared with other jobs)",
+      parseChoice('--clock', ['wall', 'cpu'] as const),
+      'wall' as BenchClock,
+    )
     .option('--json <file>', 'also write the full result as JSON')
     .option('--chart <file>', 'also draw the result as a chart (.png or .svg)')
     .option('--by <delta>', 'the brightness delta', parseInteger('--by'), DEFAULT_KERNEL_BENCH_PARAMS.delta)
@@ -264,6 +272,7 @@ function registerKernelsBench(bench: Command): void {
       const started = performance.now();
       const result = runKernelBench({
         runs: flags.runs,
+        clock: flags.clock,
         sizeBytes: flags.size,
         params: { delta: flags.by, type: flags.type, channels: flags.channels },
         onRun:
