@@ -16,7 +16,7 @@
 //   that uses it, so every commander class a command sees is the program's own.
 // - `import.meta.url` in each module is rewritten to the URL of that module in dist/, so every file a module
 //   finds beside itself (the wasm kernels, the addon, a worker thread's script, package.json) is found where
-//   it was: a worker thread still runs dist/brighten/worker.js.
+//   it was: a worker thread still runs dist/brighten/worker-thread.js.
 //
 // The unbundled dist/ stays as it is: the library (`main`) and most tests use it; test/cli/bin.test.ts runs
 // the bin and its bundles.

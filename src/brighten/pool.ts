@@ -2,8 +2,6 @@
  * The worker pool of the brighten pipeline: starts one worker thread per slot, hands each the next
  * window as it finishes the last, reports progress, and stops on failure or abort.
  */
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
 import { abortError, errorCode, RawbrightError } from '../errors.js';
 import { sharedWasmModule } from '../kernels/index.js';
 import type { JournalParams } from './journal.js';
@@ -36,7 +34,15 @@ export interface RunPlan {
   onProgress?: (progress: Progress) => void;
 }
 
-const WORKER_URL = new URL('./worker.js', import.meta.url);
+const WORKER_URL = new URL('./worker-thread.js', import.meta.url);
+
+/**
+ * `node:worker_threads`, loaded when a worker thread is first started: a run on the calling thread never
+ * loads it (on Node 24, where it is not in the start-up snapshot, it is about 3 ms of a small file's run).
+ */
+function workerThreads(): typeof import('node:worker_threads') {
+  return process.getBuiltinModule('node:worker_threads');
+}
 
 /**
  * Milliseconds of a monotonic clock. Not `performance.now()`: the first use of the global `performance` loads
@@ -132,7 +138,7 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
         windowDone(window.length);
         // Between windows, let signals, timers and the progress display run: an interrupt finishes
         // the window in hand and stops, as on a worker.
-        await yieldToEventLoop();
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
       here.close();
@@ -150,7 +156,7 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
       // memory behind when it exits (see sharedWasmModule).
       const shared = sharedWasmModule();
       const workerData = shared === undefined ? config : { ...config, [shared.key]: shared.module };
-      const worker = new Worker(WORKER_URL, { workerData });
+      const worker = new (workerThreads().Worker)(WORKER_URL, { workerData });
       let finished = false;
       const finish = () => {
         if (finished) return;

@@ -15,7 +15,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { workerData } from 'node:worker_threads';
 import { errorCode, invalidParameterError, RawbrightError } from '../errors.js';
 import type { LinearProgram } from './linear.js';
 import { changedBands, type OpTables, packTables, sharedTable } from './ops.js';
@@ -110,13 +109,18 @@ export function sharedWasmModule(): { key: string; module: WebAssembly.Module } 
   }
 }
 
+/**
+ * On a worker thread, from its script: takes the module {@link sharedWasmModule} put in the thread's
+ * `workerData`, if there is one, so the thread compiles nothing. (A setter rather than this module reading
+ * `workerData` itself: the calling thread of an in-thread run then never loads `node:worker_threads`.)
+ */
+export function adoptSharedWasmModule(workerData: unknown): void {
+  const handed: unknown = (workerData as Record<string, unknown> | null)?.[SHARED_MODULE_KEY];
+  if (compiled === undefined && handed instanceof WebAssembly.Module) compiled = handed;
+}
+
 function wasmModule(): WebAssembly.Module {
   if (compiled === undefined) {
-    const handed: unknown = (workerData as Record<string, unknown> | null)?.[SHARED_MODULE_KEY];
-    if (handed instanceof WebAssembly.Module) {
-      compiled = handed;
-      return compiled;
-    }
     let bytes: Buffer;
     const path = fileURLToPath(WASM_URL);
     try {
