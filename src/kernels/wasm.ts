@@ -154,6 +154,7 @@ function instantiate(memory: WebAssembly.Memory): KernelExports {
         { cause: error },
       );
     }
+    tablesStart ??= tablesStartOf(exports);
     instances.set(memory, exports);
   }
   return exports;
@@ -163,17 +164,21 @@ function instantiate(memory: WebAssembly.Memory): KernelExports {
  * Where the tables region starts: the module's tablesAt(), a constant its table loops use as load offsets
  * (16-byte aligned, at or above its heap base, which is where its own data would end).
  */
-function wasmTablesStart(): number {
-  if (tablesStart === undefined) {
-    // A scratch one-page memory: both are link-time constants, whatever memory is imported.
-    const exports = instantiate(new WebAssembly.Memory({ initial: 1, maximum: 1 }));
-    const at = exports.tablesAt() >>> 0;
-    if (at < exports.heapBase() >>> 0 || at % 16 !== 0) {
-      throw new RawbrightError('ERR_WASM_LAYOUT', 'the wasm kernels place their tables over their own data');
-    }
-    tablesStart = at;
+function tablesStartOf(exports: KernelExports): number {
+  const at = exports.tablesAt() >>> 0;
+  if (at < exports.heapBase() >>> 0 || at % 16 !== 0) {
+    throw new RawbrightError('ERR_WASM_LAYOUT', 'the wasm kernels place their tables over their own data');
   }
-  return tablesStart;
+  return at;
+}
+
+/**
+ * {@link tablesStartOf} the module, read from the first instance made in this thread; before there is one,
+ * from an instance on a scratch one-page memory (both are link-time constants, whatever memory is imported).
+ */
+function wasmTablesStart(): number {
+  if (tablesStart === undefined) instantiate(new WebAssembly.Memory({ initial: 1, maximum: 1 }));
+  return tablesStart as number;
 }
 
 /**
