@@ -5,7 +5,6 @@
  * ({@link requireWithCodeCache}); every other command and the help from dist/cli/index.js, with Node's compile
  * cache where it has one (Node 22.1+).
  */
-import module from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { BUNDLED_COMMANDS } from './bundles.js';
 import { requireWithCodeCache } from './code-cache.js';
@@ -14,7 +13,7 @@ import { runningCommand } from './messages.js';
 const name = runningCommand();
 const bundled = BUNDLED_COMMANDS.find((command) => (command.names as readonly string[]).includes(name ?? ''));
 if (bundled === undefined) {
-  (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
+  (process.getBuiltinModule('node:module') as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   // Not a string literal: the bundler leaves it alone, and dist/cli/index.js loads as it always has.
   void import(new URL('./index.js', import.meta.url).href);
 } else {

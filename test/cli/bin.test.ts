@@ -93,6 +93,7 @@ describe('the bin', () => {
       'fs/promises',
       'crypto',
       'child_process',
+      'module',
     ];
     const quiet = extra(['brighten', path, '--by', '3', '--quiet']);
     expect(avoided.filter((name) => quiet.includes(`NativeModule ${name}`))).toEqual([]);
