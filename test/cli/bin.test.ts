@@ -102,6 +102,39 @@ describe('the bin', () => {
     expect(threads).toContain('NativeModule worker_threads');
   });
 
+  it('ends only once its output is written: a report of 700 files through a pipe read a second late', () => {
+    // More than a pipe holds (64 KiB): the bin must wait for the reader before it ends (process.exit
+    // would cut what is still queued), and keep the exit code.
+    const folder = join(tmp.dir, 'many');
+    mkdirSync(folder);
+    const paths = Array.from({ length: 700 }, (_, i) => {
+      const path = join(folder, `tiny-${i}.raw`);
+      writeRaw(path, randomBytes(8, 100 + i));
+      return path;
+    });
+    const quoted = paths.map((path) => `'${path}'`).join(' ');
+    const late = spawnSync(
+      'bash',
+      ['-c', `set -o pipefail; node '${BIN}' brighten ${quoted} --by 9 | (sleep 1; cat)`],
+      {
+        encoding: 'utf8',
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    expect(late.stderr).toBe('');
+    expect(late.status).toBe(0);
+    const lines = late.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(700);
+    expect(lines.every((line, i) => line.startsWith(`brightened ${paths[i]}: 8 bytes in `))).toBe(true);
+    expect(late.stdout.length).toBeGreaterThan(64 * 1024);
+    // An error's exit code, through the same pipe.
+    const refused = spawnSync('bash', [
+      '-c',
+      `set -o pipefail; node '${BIN}' brighten ${quoted} --by 70000 | (sleep 1; cat)`,
+    ]);
+    expect(refused.status).toBe(2);
+  });
+
   it('adjust --add N gives the bytes of brighten --by N; resume with nothing to resume says so', () => {
     const input = randomBytes(256 * 1024, 12);
     const path = fixture(input);
