@@ -2,8 +2,8 @@
  * The worker pool of the brighten pipeline: starts one worker thread per slot, hands each the next
  * window as it finishes the last, reports progress, and stops on failure or abort.
  */
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Worker } from 'node:worker_threads';
+
+import type { Worker } from 'node:worker_threads';
 import { abortError, errorCode, RawbrightError } from '../errors.js';
 import { sharedWasmModule } from '../kernels/index.js';
 import type { JournalParams } from './journal.js';
@@ -36,7 +36,15 @@ export interface RunPlan {
   onProgress?: (progress: Progress) => void;
 }
 
-const WORKER_URL = new URL('./worker.js', import.meta.url);
+const WORKER_URL = new URL('./worker-thread.js', import.meta.url);
+
+/**
+ * `node:worker_threads`, loaded when a worker thread is first started: a run on the calling thread never
+ * loads it (on Node 24, where it is not in the start-up snapshot, it is about 3 ms of a small file's run).
+ */
+function workerThreads(): typeof import('node:worker_threads') {
+  return process.getBuiltinModule('node:worker_threads');
+}
 
 /**
  * Worker threads between runs, kept warm for the next file of a batch: starting a thread and its kernel
@@ -58,7 +66,8 @@ function takeWorker(): Worker {
   // The wasm compiled here goes with the worker: a worker that compiled its own would leave native memory
   // behind when it exits (see sharedWasmModule).
   const shared = sharedWasmModule();
-  return new Worker(WORKER_URL, { workerData: shared === undefined ? {} : { [shared.key]: shared.module } });
+  const workerData = shared === undefined ? {} : { [shared.key]: shared.module };
+  return new (workerThreads().Worker)(WORKER_URL, { workerData });
 }
 
 /** Keeps a worker that finished its run cleanly for the next one. */
@@ -177,7 +186,7 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
         windowDone(window.length);
         // Between windows, let signals, timers and the progress display run: an interrupt finishes
         // the window in hand and stops, as on a worker.
-        await yieldToEventLoop();
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } finally {
       here.close();

@@ -1,20 +1,24 @@
 /**
- * A worker thread of the brighten pipeline: its own kernel host (wasm memory, arena, kernel), its
- * own file descriptors and its own journal slot. It takes windows one at a time from the main
- * thread, brightens each, and reports back. Imported on the main thread instead (a one-worker run
- * with `inThread`), it exports the same window processor for pool.ts to drive directly.
+ * A worker of the brighten pipeline: its own kernel host (wasm memory, arena, kernel), its own file
+ * descriptors and its own journal slot. On a worker thread (its script, worker-thread.ts, calls
+ * {@link serveWorkerThread}) it takes windows one at a time from the main thread, brightens each, and
+ * reports back. Imported on the calling thread instead (a one-worker run with `inThread`), it exports the
+ * same window processor for pool.ts to drive directly; this module never loads `node:worker_threads`
+ * itself (about 3 ms of a small file's whole run on Node 24, where it is not in Node's start-up snapshot).
  */
-import { isMainThread, parentPort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { errorCode, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
 import { type ArenaRegion, KernelHost } from '../kernels/host.js';
 import { chunkSample, Journal, type JournalSlot } from './journal.js';
 import type { FromWorker, ResolvedStrategy, ToWorker, WorkerConfig, WorkerWindow } from './protocol.js';
 
-// The run being served: on a worker thread, the one its last `start` opened; on the main thread, the run of
-// the one in-thread processor alive at a time (see openInThread). Set before a processor is built.
+// The run being served: on a worker thread, the one its last `start` opened; on the calling thread, the run
+// of the one in-thread processor alive at a time (see openInThread). Set before a processor is built.
 let config: WorkerConfig;
-let send: (message: FromWorker) => void = (message) => parentPort!.postMessage(message);
+let send: (message: FromWorker) => void;
+/** True on a worker thread serving its parent (serveWorkerThread): no in-thread processor there. */
+let servingParent = false;
 
 // The last run's kernel host (wasm memory, instance, arena), kept for the next run on this thread:
 // a batch of files on one thread instantiates its kernel once. Between runs it holds no mapping.
@@ -183,7 +187,7 @@ export function openInThread(
   runConfig: WorkerConfig,
   onMessage: (message: FromWorker) => void,
 ): { processor: WindowProcessor; reused: boolean; close(): void } | undefined {
-  if (!isMainThread || inThreadBusy) return undefined;
+  if (servingParent || inThreadBusy) return undefined;
   config = runConfig;
   send = onMessage;
   const reused = kept?.key === JSON.stringify(hostOptions(runConfig));
@@ -199,7 +203,7 @@ export function openInThread(
   };
 }
 
-export function describeError(error: unknown): FromWorker {
+function describeError(error: unknown): FromWorker {
   const e = error as { message?: string; code?: string; path?: string; stack?: string };
   return {
     type: 'failed',
@@ -210,8 +214,13 @@ export function describeError(error: unknown): FromWorker {
   };
 }
 
-if (!isMainThread && parentPort !== null) {
-  const port = parentPort;
+/**
+ * A worker thread's life: the runs its parent sends through `port` (its parentPort, see worker-thread.ts), one
+ * after another (`start`, windows, `end`; see ToWorker).
+ */
+export function serveWorkerThread(port: MessagePort): void {
+  servingParent = true;
+  send = (message) => port.postMessage(message);
   let processor: WindowProcessor | undefined;
   port.on('message', (message: ToWorker) => {
     switch (message.type) {

@@ -3,15 +3,16 @@
  * the terminal (a long path is shortened in the middle with an ellipsis, so the figures stay), sizes are in
  * the unit that suits the total, and a bar stopped by Ctrl-C is cleared before the message that says so.
  */
-import { createRequire } from 'node:module';
 import type cliProgressModule from 'cli-progress';
 import type { Progress } from '../brighten/pipeline.js';
 
 /**
  * cli-progress, loaded only when a bar is shown: a run whose stderr is not a terminal (scripts, batches,
- * every small file run from a program) does not pay for loading its dozen CommonJS modules.
+ * every small file run from a program) does not pay for loading its dozen CommonJS modules, nor for
+ * `node:module` (with Node 22's ES module loader).
  */
-const loadCliProgress = (): typeof cliProgressModule => createRequire(import.meta.url)('cli-progress');
+const loadCliProgress = (): typeof cliProgressModule =>
+  process.getBuiltinModule('node:module').createRequire(import.meta.url)('cli-progress');
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 /** The bar's own width: narrow, so the label and the figures get the room. */

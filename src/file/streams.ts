@@ -7,7 +7,7 @@
  * closed. A window closed while one of its streams is still working makes that stream fail with
  * `ERR_CLOSED` (an `'error'` event), never touch unmapped memory.
  */
-import { Readable, Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { invalidParameterError, RawbrightError } from '../errors.js';
 import { integerInRange, isPlainObject, optionalByteCount } from '../validate.js';
 
@@ -47,6 +47,26 @@ export interface ViewStream {
 
 const DEFAULT_STREAM_HIGH_WATER_MARK = 64 * 1024;
 
+/**
+ * The base the two stream classes are declared with until the first stream is made: `node:stream` is loaded
+ * then (about 1.5 ms on Node 24, where it is not in Node's start-up snapshot), not when this module is, so a
+ * run that opens windows and makes no stream (every CLI command) never loads it. The first constructor call
+ * puts Readable and Writable under the two classes, before its `super()` call, which looks its parent
+ * constructor up at that moment: every stream made is a Readable or a Writable from its first line.
+ */
+class NotYetAStream {}
+let linked = false;
+
+function linkStreamClasses(): void {
+  if (linked) return;
+  const { Readable, Writable } = process.getBuiltinModule('node:stream');
+  Object.setPrototypeOf(WindowReadStream, Readable);
+  Object.setPrototypeOf(WindowReadStream.prototype, Readable.prototype);
+  Object.setPrototypeOf(WindowWriteStream, Writable);
+  Object.setPrototypeOf(WindowWriteStream.prototype, Writable.prototype);
+  linked = true;
+}
+
 /** Validated stream options: [start, end, highWaterMark]. */
 export function streamRange(window: StreamWindow, opts: unknown): [number, number, number] {
   if (opts !== undefined && !isPlainObject(opts)) throw invalidParameterError('options', 'an object', opts);
@@ -80,7 +100,7 @@ function closedError(path: string): RawbrightError {
  * been copied out, the stream is destroyed with `ERR_CLOSED`: listen for `'error'` (pipeline and
  * `for await` do), as with any stream.
  */
-export class WindowReadStream extends Readable implements ViewStream {
+export class WindowReadStream extends (NotYetAStream as unknown as typeof Readable) implements ViewStream {
   readonly #window: StreamWindow;
   /** First byte of the stream, counted from the start of the window. */
   readonly offset: number;
@@ -92,6 +112,7 @@ export class WindowReadStream extends Readable implements ViewStream {
 
   /** @internal Made by `Window.createReadStream`. */
   constructor(window: StreamWindow, start: number, end: number, highWaterMark: number) {
+    linkStreamClasses();
     super({ highWaterMark });
     this.#window = window;
     this.offset = start;
@@ -140,7 +161,7 @@ export class WindowReadStream extends Readable implements ViewStream {
  * and the stream fails. If the window closes before the stream was ended, the stream is destroyed with
  * `ERR_CLOSED`; one that was ended with everything written finishes normally.
  */
-export class WindowWriteStream extends Writable implements ViewStream {
+export class WindowWriteStream extends (NotYetAStream as unknown as typeof Writable) implements ViewStream {
   readonly #window: StreamWindow;
   /** First byte of the stream, counted from the start of the window. */
   readonly offset: number;
@@ -153,6 +174,7 @@ export class WindowWriteStream extends Writable implements ViewStream {
 
   /** @internal Made by `Window.createWriteStream`. */
   constructor(window: StreamWindow, start: number, end: number, highWaterMark: number, flush: boolean) {
+    linkStreamClasses();
     super({ highWaterMark, decodeStrings: true });
     this.#window = window;
     this.offset = start;

@@ -103,9 +103,6 @@ export class KernelHost {
         `the arena must be between 1 byte and ${MAX_ARENA_BYTES} bytes, not ${options.arenaBytes}`,
       );
     }
-    if (wasmDataEnd() > ARENA_START) {
-      throw new RawbrightError('ERR_WASM_LAYOUT', 'the wasm kernels use memory where the arena would start');
-    }
     this.arenaBytes = options.arenaBytes;
     this.#alignOverlays = options.alignOverlays ?? true;
     this.#overlayMisalignment = options.overlayMisalignment ?? 0;
@@ -127,6 +124,10 @@ export class KernelHost {
     const pages = Math.ceil(bytes / WASM_PAGE);
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
     this.kernel = createKernel(options.kernel, this.memory);
+    // After the kernel: a wasm kernel's instance gives the module's layout, with no scratch instance for it.
+    if (wasmDataEnd() > ARENA_START) {
+      throw new RawbrightError('ERR_WASM_LAYOUT', 'the wasm kernels use memory where the arena would start');
+    }
     this.#baseAddress = native.address(this.memory.buffer);
     if (this.#hugepage) {
       native.advise(this.memory.buffer, ARENA_START, this.memory.buffer.byteLength - ARENA_START, 'hugepage');

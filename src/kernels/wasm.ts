@@ -15,7 +15,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { workerData } from 'node:worker_threads';
 import { errorCode, invalidParameterError, RawbrightError } from '../errors.js';
 import type { LinearProgram } from './linear.js';
 import { changedBands, type OpTables, packTables, sharedTable } from './ops.js';
@@ -110,13 +109,18 @@ export function sharedWasmModule(): { key: string; module: WebAssembly.Module } 
   }
 }
 
+/**
+ * On a worker thread, from its script: takes the module {@link sharedWasmModule} put in the thread's
+ * `workerData`, if there is one, so the thread compiles nothing. (A setter rather than this module reading
+ * `workerData` itself: the calling thread of an in-thread run then never loads `node:worker_threads`.)
+ */
+export function adoptSharedWasmModule(workerData: unknown): void {
+  const handed: unknown = (workerData as Record<string, unknown> | null)?.[SHARED_MODULE_KEY];
+  if (compiled === undefined && handed instanceof WebAssembly.Module) compiled = handed;
+}
+
 function wasmModule(): WebAssembly.Module {
   if (compiled === undefined) {
-    const handed: unknown = (workerData as Record<string, unknown> | null)?.[SHARED_MODULE_KEY];
-    if (handed instanceof WebAssembly.Module) {
-      compiled = handed;
-      return compiled;
-    }
     let bytes: Buffer;
     const path = fileURLToPath(WASM_URL);
     try {
@@ -150,6 +154,7 @@ function instantiate(memory: WebAssembly.Memory): KernelExports {
         { cause: error },
       );
     }
+    tablesStart ??= tablesStartOf(exports);
     instances.set(memory, exports);
   }
   return exports;
@@ -159,17 +164,21 @@ function instantiate(memory: WebAssembly.Memory): KernelExports {
  * Where the tables region starts: the module's tablesAt(), a constant its table loops use as load offsets
  * (16-byte aligned, at or above its heap base, which is where its own data would end).
  */
-function wasmTablesStart(): number {
-  if (tablesStart === undefined) {
-    // A scratch one-page memory: both are link-time constants, whatever memory is imported.
-    const exports = instantiate(new WebAssembly.Memory({ initial: 1, maximum: 1 }));
-    const at = exports.tablesAt() >>> 0;
-    if (at < exports.heapBase() >>> 0 || at % 16 !== 0) {
-      throw new RawbrightError('ERR_WASM_LAYOUT', 'the wasm kernels place their tables over their own data');
-    }
-    tablesStart = at;
+function tablesStartOf(exports: KernelExports): number {
+  const at = exports.tablesAt() >>> 0;
+  if (at < exports.heapBase() >>> 0 || at % 16 !== 0) {
+    throw new RawbrightError('ERR_WASM_LAYOUT', 'the wasm kernels place their tables over their own data');
   }
-  return tablesStart;
+  return at;
+}
+
+/**
+ * {@link tablesStartOf} the module, read from the first instance made in this thread; before there is one,
+ * from an instance on a scratch one-page memory (both are link-time constants, whatever memory is imported).
+ */
+function wasmTablesStart(): number {
+  if (tablesStart === undefined) instantiate(new WebAssembly.Memory({ initial: 1, maximum: 1 }));
+  return tablesStart as number;
 }
 
 /**

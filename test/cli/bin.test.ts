@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { randomBytes, tempDir, writeRaw } from '../helpers/raw.js';
 
@@ -57,7 +58,7 @@ describe('the bin', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/^brightened .*\(wasm-simd, \w+, 1 worker, /);
     expect(readFileSync(one).equals(expected)).toBe(true);
-    // Two workers: each a worker thread running dist/brighten/worker.js, found from inside the bundle.
+    // Two workers: each a worker thread running dist/brighten/worker-thread.js, found from inside the bundle.
     const two = fixture(input);
     const threads = run(BIN, ['brighten', two, '--by', '1234', '--window', '64KiB', '--workers', '2']);
     expect(threads.status).toBe(0);
@@ -67,6 +68,71 @@ describe('the bin', () => {
     const native = fixture(input);
     expect(run(BIN, ['brighten', native, '--by', '1234', '--kernel', 'native']).status).toBe(0);
     expect(readFileSync(native).equals(expected)).toBe(true);
+  });
+
+  it("a quiet in-place brighten loads none of the builtins it does not need (not in Node 24's start-up snapshot)", () => {
+    // Each of these took 1.5-3 ms of a 64 KiB file's run on Node 24 (README, Performance: start-up).
+    const preload = join(tmp.dir, 'modules.cjs');
+    writeFileSync(
+      preload,
+      "process.on('exit', () => require('node:fs').writeSync(2, JSON.stringify(process.moduleLoadList) + '\\n'));\n",
+    );
+    const loaded = (args: string[]) => {
+      const result = spawnSync('node', ['-r', preload, ...args], { encoding: 'utf8' });
+      expect(result.status).toBe(0);
+      return new Set<string>(JSON.parse(result.stderr.trim().split('\n').at(-1)!));
+    };
+    const bare = loaded(['-e', '0']);
+    const path = fixture(randomBytes(64 * 1024, 14));
+    const extra = (args: string[]) => [...loaded([BIN, ...args])].filter((name) => !bare.has(name));
+    const avoided = [
+      'stream',
+      'zlib',
+      'worker_threads',
+      'timers/promises',
+      'fs/promises',
+      'crypto',
+      'child_process',
+      'module',
+    ];
+    const quiet = extra(['brighten', path, '--by', '3', '--quiet']);
+    expect(avoided.filter((name) => quiet.includes(`NativeModule ${name}`))).toEqual([]);
+    // The same list does name them when a run needs them: two workers start worker threads.
+    const threads = extra(['brighten', path, '--by', '4', '--quiet', '--window', '16KiB', '--workers', '2']);
+    expect(threads).toContain('NativeModule worker_threads');
+  });
+
+  it('ends only once its output is written: a report of 700 files through a pipe read a second late', () => {
+    // More than a pipe holds (64 KiB): the bin must wait for the reader before it ends (process.exit
+    // would cut what is still queued), and keep the exit code.
+    const folder = join(tmp.dir, 'many');
+    mkdirSync(folder);
+    const paths = Array.from({ length: 700 }, (_, i) => {
+      const path = join(folder, `tiny-${i}.raw`);
+      writeRaw(path, randomBytes(8, 100 + i));
+      return path;
+    });
+    const quoted = paths.map((path) => `'${path}'`).join(' ');
+    const late = spawnSync(
+      'bash',
+      ['-c', `set -o pipefail; node '${BIN}' brighten ${quoted} --by 9 | (sleep 1; cat)`],
+      {
+        encoding: 'utf8',
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+    expect(late.stderr).toBe('');
+    expect(late.status).toBe(0);
+    const lines = late.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(700);
+    expect(lines.every((line, i) => line.startsWith(`brightened ${paths[i]}: 8 bytes in `))).toBe(true);
+    expect(late.stdout.length).toBeGreaterThan(64 * 1024);
+    // An error's exit code, through the same pipe.
+    const refused = spawnSync('bash', [
+      '-c',
+      `set -o pipefail; node '${BIN}' brighten ${quoted} --by 70000 | (sleep 1; cat)`,
+    ]);
+    expect(refused.status).toBe(2);
   });
 
   it('adjust --add N gives the bytes of brighten --by N; resume with nothing to resume says so', () => {
@@ -150,7 +216,7 @@ describe('the code cache of a bundle', () => {
     const files = readdirSync(folder);
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(
-      new RegExp(`^bundle\\.cjs-[0-9a-f]+-[0-9a-f]+-\\d+-${process.version}-${process.arch}\\.v8cache$`),
+      new RegExp(`^bundle\\.cjs-[0-9a-f]+-${process.version}-${process.arch}\\.v8cache$`),
     );
     const cache = join(folder, files[0]!);
     expect(statSync(cache).mode & 0o777).toBe(0o600);
@@ -163,23 +229,49 @@ describe('the code cache of a bundle', () => {
     expect(statSync(cache).mtimeMs).toBe(before.mtimeMs);
   });
 
-  it('a new build of the file gets a cache of its own, and the old one is removed', () => {
+  it('holds a copy of the source: a new build, even of the same length, is compiled afresh and its cache replaces the old', () => {
     const temp = join(tmp.dir, 'cache-5');
     mkdirSync(temp);
     const source = readFileSync(script, 'utf8');
     try {
       expect(load(temp).stdout).toBe(expected);
       const folder = folderIn(temp);
-      const [old] = readdirSync(folder);
-      writeFileSync(script, `${source}// another build\n`);
-      expect(load(temp).stdout).toBe(expected);
-      const now = readdirSync(folder);
-      expect(now).toHaveLength(1);
-      expect(now[0]).not.toBe(old);
-      expect(now[0]).toMatch(/^bundle\.cjs-/);
+      const [name] = readdirSync(folder);
+      const cache = join(folder, name!);
+      expect(readFileSync(cache).includes(readFileSync(script))).toBe(true);
+      const before = statSync(cache).ino;
+      // The same length (V8 itself checks only that), other code: it must run, not the old bytecode.
+      const sameLength = source.replace('exportsIsThis', 'exportsIsThat');
+      expect(sameLength.length).toBe(source.length);
+      writeFileSync(script, sameLength);
+      expect(JSON.parse(load(temp).stdout)).toHaveProperty('exportsIsThat', true);
+      expect(readdirSync(folder)).toEqual([name]);
+      expect(statSync(cache).ino).not.toBe(before);
+      expect(readFileSync(cache).includes(Buffer.from(sameLength))).toBe(true);
+      // And run from that cache the next time.
+      const rewritten = statSync(cache).ino;
+      expect(JSON.parse(load(temp).stdout)).toHaveProperty('exportsIsThat', true);
+      expect(statSync(cache).ino).toBe(rewritten);
     } finally {
       writeFileSync(script, source);
     }
+  });
+
+  it('removes the caches that earlier releases named by the source checksum, for this bundle and this Node only', () => {
+    const temp = join(tmp.dir, 'cache-7');
+    const folder = folderIn(temp);
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    // zlib's CRC-32 of the bundle's folder names it, as it did then (the code cache computes it without zlib).
+    const prefix = `bundle.cjs-${crc32(tmp.dir).toString(16)}-`;
+    const suffix = `-${process.version}-${process.arch}.v8cache`;
+    const earlier = `${prefix}1234abcd-321${suffix}`;
+    const otherNode = `${prefix}1234abcd-321-v0.0.1-${process.arch}.v8cache`;
+    const otherBundle = `other.cjs-${crc32(tmp.dir).toString(16)}-1234abcd-321${suffix}`;
+    for (const name of [earlier, otherNode, otherBundle]) writeFileSync(join(folder, name), 'old');
+    expect(load(temp).stdout).toBe(expected);
+    expect(readdirSync(folder).sort()).toEqual(
+      [`${prefix.slice(0, -1)}${suffix}`, otherBundle, otherNode].sort(),
+    );
   });
 
   it('the same bundle in two folders (two installs) keeps a cache each', () => {
@@ -208,12 +300,18 @@ describe('the code cache of a bundle', () => {
     const folder = folderIn(temp);
     const cache = join(folder, readdirSync(folder)[0]!);
     const good = readFileSync(cache);
-    writeFileSync(cache, Buffer.alloc(good.length, 0x5a));
-    const damaged = load(temp);
-    expect(damaged.stderr).toBe('');
-    expect(damaged.stdout).toBe(expected);
-    expect(readFileSync(cache).equals(Buffer.alloc(good.length, 0x5a))).toBe(false);
-    expect(readdirSync(folder)).toHaveLength(1);
+    // V8's part damaged, the copy of the source intact: V8 refuses it (cachedDataRejected).
+    const v8Part = good.length - good.indexOf(readFileSync(script)) - readFileSync(script).length;
+    const damagedV8 = Buffer.concat([good.subarray(0, good.length - v8Part), Buffer.alloc(v8Part, 0x5a)]);
+    // The whole file damaged: not a cache of this source at all.
+    for (const bad of [damagedV8, Buffer.alloc(good.length, 0x5a)]) {
+      writeFileSync(cache, bad);
+      const damaged = load(temp);
+      expect(damaged.stderr).toBe('');
+      expect(damaged.stdout).toBe(expected);
+      expect(readFileSync(cache).equals(bad)).toBe(false);
+      expect(readdirSync(folder)).toHaveLength(1);
+    }
   });
 
   it('a folder others may write to is neither read nor written; NODE_DISABLE_COMPILE_CACHE makes none', () => {

@@ -44,6 +44,16 @@ describe('crc32', () => {
       for (const [i, word] of words.entries()) bytes.writeUInt32LE(word, 4 * i);
       expect(crc32OfWords(...words)).toBe(zlibCrc32(bytes));
     }
+    // And 3,000 random ones of 1 to 3 words, as the journal's records use it (every nibble value in each).
+    const random = randomBytes(3000 * 12);
+    const wrong: number[][] = [];
+    for (let i = 0; i < 3000; i++) {
+      const words = Array.from({ length: 1 + (i % 3) }, (_, k) => random.readUInt32LE(12 * i + 4 * k));
+      const bytes = Buffer.alloc(4 * words.length);
+      for (const [k, word] of words.entries()) bytes.writeUInt32LE(word, 4 * k);
+      if (crc32OfWords(...words) !== zlibCrc32(bytes)) wrong.push(words);
+    }
+    expect(wrong).toEqual([]);
   });
 });
 

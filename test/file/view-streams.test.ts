@@ -1,5 +1,6 @@
 // Streams over a window (.NET's CreateViewStream): copies out and in, backpressure, the end of the
 // view, and windows closed while a stream is using them.
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -308,5 +309,26 @@ describe("the seed's BinaryWriter / BinaryReader pattern", () => {
     const bytes = Buffer.concat(await collect(reader));
     expect([bytes.readInt32LE(0), bytes.readUInt8(4) !== 0]).toEqual([-123_456, true]);
     expect(writer).toBeInstanceOf(Writable);
+    expect(reader).toBeInstanceOf(Readable);
+  });
+
+  it('are the Readable and Writable of node:stream in a fresh process, where it is loaded by the first stream', () => {
+    const dist = new URL('../../dist/index.js', import.meta.url).href;
+    const file = fixture(randomBytes(4096, 3));
+    const script = `
+      const { MappedFile, WindowReadStream, WindowWriteStream } = await import(${JSON.stringify(dist)});
+      const { Readable, Writable } = await import('node:stream');
+      const file = MappedFile.open(${JSON.stringify(file)}, { access: 'read' });
+      const window = file.map({ length: 16 });
+      const reader = window.createReadStream();
+      console.log(JSON.stringify([reader instanceof Readable, reader instanceof WindowReadStream,
+        Object.getPrototypeOf(WindowReadStream) === Readable, Object.getPrototypeOf(WindowWriteStream) === Writable,
+        typeof reader.pipe, WindowReadStream.name]));
+      reader.destroy();
+      window.close();
+      file.close();`;
+    const result = spawnSync('node', ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual([true, true, true, true, 'function', 'WindowReadStream']);
   });
 });
