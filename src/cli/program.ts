@@ -83,10 +83,26 @@ function reportError(error: unknown, debug: boolean): number {
 }
 
 /**
+ * A reader that goes away (`rawbright brighten *.raw | head -1`) makes the next write to stdout or stderr
+ * fail with EPIPE, which Node raises as an unhandled 'error' event: the process would die in the middle of a
+ * file. Instead, what is printed from then on goes nowhere and the command finishes what it was asked to
+ * change (its exit code still says how that went).
+ */
+function ignoreClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+      throw error;
+    });
+  }
+}
+
+/**
  * Runs the command line `argv` with `subcommands`; resolves with the exit code (0 success, 1 runtime failure,
  * 2 usage error, 130 interrupted).
  */
 export async function runCli(subcommands: readonly Subcommand[], argv: string[]): Promise<number> {
+  ignoreClosedOutput();
   try {
     const program = await buildProgram(subcommands, argv);
     await program.parseAsync(argv);

@@ -1,5 +1,5 @@
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectedBrighten, randomBytes, tempDir, writeRaw } from '../helpers/raw.js';
@@ -167,4 +167,38 @@ describe('rawbright brighten --quiet', () => {
     const ok = rawbright(['brighten', fixture(), '--by', '2', '-q']);
     expect([ok.status, ok.stdout, ok.stderr]).toEqual([0, '', '']);
   });
+});
+
+describe('a reader that goes away (rawbright brighten *.raw | head -1)', () => {
+  const BIN = new URL('../../dist/bin/rawbright.cjs', import.meta.url).pathname;
+
+  it.each([
+    ['the bin', BIN],
+    ['dist/cli/index.js', CLI],
+  ])(
+    '%s finishes every file, exits 0 and prints no stack trace when stdout is closed after one line',
+    async (_, entry) => {
+      const dir = join(tmp.dir, `pipe-${counter++}`);
+      mkdirSync(dir);
+      const paths = Array.from({ length: 150 }, (_, i) => join(dir, `f${i}.raw`));
+      for (const path of paths) writeRaw(path, input);
+      const child = spawn(process.execPath, [entry, 'brighten', ...paths, '--by', '11'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+      });
+      // Like head -1: read the first line, then close the pipe.
+      child.stdout.once('data', () => child.stdout.destroy());
+      const status = await new Promise<number | null>((resolve) =>
+        child.on('close', (code) => resolve(code)),
+      );
+      expect(stderr).toBe('');
+      expect(status).toBe(0);
+      expect(readdirSync(dir).filter((name) => name.includes('rawbright-journal'))).toEqual([]);
+      const expected = expectedBrighten(input, 11);
+      for (const path of paths) expect(readFileSync(path).equals(expected)).toBe(true);
+    },
+  );
 });
