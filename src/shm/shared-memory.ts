@@ -32,7 +32,9 @@
  *   a live holder from a dead one), never glibc mutexes, whose internal pointers in shared memory
  *   would let anyone who can write the region crash or abort every process that locks it. A lock
  *   word that another process forged or scribbled over gives an abandoned lock or an error
- *   (`ERR_SHM_LOCK_BROKEN`), never a crash, an abort or a wait past the timeout.
+ *   (`ERR_SHM_LOCK_BROKEN`), never a crash, an abort or a wait past the timeout. An uncontended
+ *   tryLock/unlock is one `Atomics.compareExchange` on the word (no call into the addon); every
+ *   other case, and every lock operation once the process caught a SIGBUS, goes the native way.
  * - A process that truncates the region's file makes the lost pages read as zeros here instead of
  *   raising SIGBUS: {@link SharedMemory.truncated} turns true, and from the first touch of a lost page
  *   every lock operation fails with `ERR_SHM_TRUNCATED`. `RAWBRIGHT_NO_SIGBUS_GUARD=1` turns that guard
