@@ -63,6 +63,9 @@ size_t PageSize();
 int WatchMapping(void* start, size_t length);
 void UnwatchMapping(void* start);
 bool WatchedMappingFaulted(int slot, const void* start);
+// A word that is 0 until the SIGBUS guard caught its first fault in this process, then 1 for good
+// (for JavaScript fast paths that touch a watched mapping without a call into the addon).
+uint32_t* FaultFlag();
 
 // One file mapping handed to JavaScript as an external ArrayBuffer. The finalizer and close()
 // share it, so whichever runs first unmaps and the other does nothing.

@@ -55,6 +55,11 @@
 // tryLock (and the uncontended path of lock) and unlock run on the JavaScript thread; a lock that must
 // wait is waited for by a thread per Mutex object (started on first need), which takes the word and
 // hands the result to JavaScript through a thread-safe function made per waiting request.
+// JavaScript's fast path (src/shm/shared-memory.ts, fastLock() below) takes a free word (0 -> token)
+// and frees one that shows exactly the token (token -> 0) with Atomics.compareExchange on the word,
+// with no call here, while the SIGBUS guard has caught no fault in the process; every other case
+// (a holder, the waiters bit, an abandoned or forged word, a fault) comes here, the hold handed over
+// with adopt() first. The words and their protocol are the same either way.
 //
 // Truncation: the mapping is watched by the SIGBUS guard (sigbus.cc). If another process truncates the
 // file, touching a lost page puts zeros there instead of killing the process, and every lock
@@ -689,6 +694,30 @@ class MutexOwner : public std::enable_shared_from_this<MutexOwner> {
     return status;
   }
 
+  // On the JavaScript thread: JavaScript's fast path took the word itself (compare-exchange free ->
+  // token on the lock words buffer) while this object was idle; from now on the hold is this
+  // object's, as if TryLock had taken it (unlock, close and the truncation checks see it). Throws
+  // ERR_SHM_TRUNCATED, not holding, if the region was truncated (the word taken was a private zero).
+  void Adopt(Napi::Env env) {
+    CheckOpen(env);
+    if (held_ || pending_) {
+      throw CodedError(env, "Error", "ERR_MUTEX_BUSY", "this mutex object is already locked or locking");
+    }
+    held_ = true;
+    region_->heldHere.fetch_or(uint64_t{1} << index_);
+    if (region_->Faulted()) {
+      held_ = false;
+      region_->heldHere.fetch_and(~(uint64_t{1} << index_));
+      throw TruncatedError(env, region_->name);
+    }
+  }
+
+  // After JavaScript's fast path released the word: ERR_SHM_TRUNCATED if the region was truncated
+  // (what was written under the lock may be lost), as Unlock reports it.
+  void CheckFault(Napi::Env env) const {
+    if (region_->Faulted()) throw TruncatedError(env, region_->name);
+  }
+
   // Hands a waiting lock to the waiting thread; the promise settles with a LockStatus or an error.
   Napi::Promise LockAsync(Napi::Env env, Napi::Object self, int64_t timeoutMs) {
     CheckOpen(env);
@@ -947,12 +976,17 @@ struct EnvConstructors {
 class MutexHandle : public Napi::ObjectWrap<MutexHandle> {
  public:
   static Napi::Function Define(Napi::Env env) {
+    // Writable and configurable, as JavaScript methods are: the fast path's tests count the calls
+    // that still reach the addon by wrapping them.
+    constexpr auto kMethod = static_cast<napi_property_attributes>(napi_writable | napi_configurable);
     return DefineClass(env, "MutexHandle",
                        {
-                           InstanceMethod<&MutexHandle::TryLock>("tryLock"),
-                           InstanceMethod<&MutexHandle::LockAsync>("lockAsync"),
-                           InstanceMethod<&MutexHandle::Unlock>("unlock"),
-                           InstanceMethod<&MutexHandle::IsHeld>("isHeld"),
+                           InstanceMethod<&MutexHandle::TryLock>("tryLock", kMethod),
+                           InstanceMethod<&MutexHandle::LockAsync>("lockAsync", kMethod),
+                           InstanceMethod<&MutexHandle::Unlock>("unlock", kMethod),
+                           InstanceMethod<&MutexHandle::IsHeld>("isHeld", kMethod),
+                           InstanceMethod<&MutexHandle::Adopt>("adopt", kMethod),
+                           InstanceMethod<&MutexHandle::CheckFault>("checkFault", kMethod),
                        });
   }
   explicit MutexHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MutexHandle>(info) {}
@@ -982,6 +1016,14 @@ class MutexHandle : public Napi::ObjectWrap<MutexHandle> {
   Napi::Value IsHeld(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), owner_ && owner_->Held());
   }
+  Napi::Value Adopt(const Napi::CallbackInfo& info) {
+    Owner(info.Env()).Adopt(info.Env());
+    return info.Env().Undefined();
+  }
+  Napi::Value CheckFault(const Napi::CallbackInfo& info) {
+    Owner(info.Env()).CheckFault(info.Env());
+    return info.Env().Undefined();
+  }
 
   std::shared_ptr<MutexOwner> owner_;
 };
@@ -1001,6 +1043,7 @@ class SharedMemoryHandle : public Napi::ObjectWrap<SharedMemoryHandle> {
                            InstanceMethod<&SharedMemoryHandle::Window>("window"),
                            InstanceMethod<&SharedMemoryHandle::Close>("close"),
                            InstanceMethod<&SharedMemoryHandle::IsClosed>("isClosed"),
+                           InstanceMethod<&SharedMemoryHandle::FastLock>("fastLock"),
                        });
   }
   static Napi::Object Wrap(Napi::Env env, EnvConstructors* constructors, std::shared_ptr<Region> region) {
@@ -1149,6 +1192,11 @@ class SharedMemoryHandle : public Napi::ObjectWrap<SharedMemoryHandle> {
       if (!window.IsEmpty() && !window.IsDetached() && window.ByteLength() > 0) window.Detach();
     }
     windowRefs_.clear();
+    if (!lockWordsRef_.IsEmpty()) {
+      Napi::ArrayBuffer words = lockWordsRef_.Value();
+      if (!words.IsEmpty() && !words.IsDetached() && words.ByteLength() > 0) words.Detach();
+      lockWordsRef_.Reset();
+    }
     region_->Close(env);
     return env.Undefined();
   }
@@ -1157,10 +1205,40 @@ class SharedMemoryHandle : public Napi::ObjectWrap<SharedMemoryHandle> {
     return Napi::Boolean::New(info.Env(), !region_ || region_->closed);
   }
 
+  // fastLock(): what JavaScript's lock fast path needs, or undefined when it must not take one (a
+  // read-only attachment has no token; an unwatched mapping could SIGBUS in JavaScript): `words`, an
+  // external ArrayBuffer over the lock word slots (word i at byte i * slotSize; close() detaches it),
+  // `slotSize`, this attachment's `token`, and `faults`, a 4-byte external ArrayBuffer over the
+  // SIGBUS guard's flag (0 until the process caught a fault in a watched mapping). The fast path
+  // takes a free word (0 -> token) and frees a word that shows exactly the token (token -> 0) with
+  // compare-exchange while `faults` is 0, and hands anything else to tryLock/unlock (see Adopt).
+  Napi::Value FastLock(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Region& region = Open(env);
+    if (region.readOnly || region.token == 0 || region.watchSlot < 0) return env.Undefined();
+    if (lockWordsRef_.IsEmpty() || lockWordsRef_.Value().IsEmpty()) {
+      Napi::ArrayBuffer words = Napi::ArrayBuffer::New(env, region.base + kMutexOffset,
+                                                       static_cast<size_t>(region.mutexCount) * kMutexSlotSize,
+                                                       FinalizeRegionBuffer, new std::shared_ptr<Region>(region_));
+      lockWordsRef_ = Napi::Weak(words);
+    }
+    if (faultsRef_.IsEmpty() || faultsRef_.Value().IsEmpty()) {
+      faultsRef_ = Napi::Weak(Napi::ArrayBuffer::New(env, FaultFlag(), sizeof(uint32_t), [](Napi::Env, void*) {}));
+    }
+    Napi::Object result = Napi::Object::New(env);
+    result.Set("words", lockWordsRef_.Value());
+    result.Set("slotSize", Napi::Number::New(env, kMutexSlotSize));
+    result.Set("token", Napi::Number::New(env, region.token));
+    result.Set("faults", faultsRef_.Value());
+    return result;
+  }
+
   EnvConstructors* constructors_ = nullptr;
   std::shared_ptr<Region> region_;
   Napi::Reference<Napi::ArrayBuffer> bufferRef_;
   std::vector<Napi::Reference<Napi::ArrayBuffer>> windowRefs_;
+  Napi::Reference<Napi::ArrayBuffer> lockWordsRef_;
+  Napi::Reference<Napi::ArrayBuffer> faultsRef_;
 };
 
 // Owns a watched mapping until it is handed over.

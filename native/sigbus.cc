@@ -42,6 +42,11 @@ struct Watched {
 
 Watched g_watched[kSlots];
 std::atomic<uint64_t> g_faults{0};
+// 0 until the handler caught a fault in a watched mapping, then 1 for good. JavaScript reads it
+// through an external ArrayBuffer (FaultFlag): its lock fast path runs only while it is 0.
+alignas(64) std::atomic<uint32_t> g_faultFlag{0};
+static_assert(sizeof(std::atomic<uint32_t>) == 4 && std::atomic<uint32_t>::is_always_lock_free,
+              "JavaScript reads the fault flag as a 32-bit word");
 std::atomic<bool> g_installed{false};
 struct sigaction g_previous;
 uintptr_t g_page = 4096;
@@ -86,6 +91,7 @@ void OnSigbus(int signal, siginfo_t* info, void* context) {
       if (zeros == MAP_FAILED) break;
       slot.faults.fetch_add(1, std::memory_order_relaxed);
       g_faults.fetch_add(1, std::memory_order_relaxed);
+      g_faultFlag.store(1, std::memory_order_seq_cst);
       errno = savedErrno;
       return;
     }
@@ -161,6 +167,8 @@ bool WatchedMappingFaulted(int index, const void* start) {
          slot.start.load(std::memory_order_relaxed) == reinterpret_cast<uintptr_t>(start) &&
          slot.faults.load(std::memory_order_relaxed) > 0;
 }
+
+uint32_t* FaultFlag() { return reinterpret_cast<uint32_t*>(&g_faultFlag); }
 
 void UnwatchMapping(void* start) {
   if (!g_installed.load(std::memory_order_acquire)) return;

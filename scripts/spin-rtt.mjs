@@ -3,8 +3,10 @@
 // (issue #18): `node scripts/spin-rtt.mjs [rounds] [spin]` (default 20000 and 200 µs; run
 // `npm run build` first). Two child processes of this script: first the floor (Atomics busy-spin on
 // a word of a shared region, no Channel), then a Channel echo with `spin` on both sides, 64 B
-// messages; each after 1000 untimed round trips. Prints the median and p99 of each, and the load.
+// messages; each after 1000 untimed round trips. Prints the median and p99 of each, the load, and
+// the CPUs the Channel's two processes last ran on.
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Channel } from '../dist/shm/channel.js';
 import { SharedMemory } from '../dist/shm/shared-memory.js';
@@ -54,6 +56,11 @@ if (mode === 'floor-child') {
     const at = (p) => times[Math.min(times.length - 1, Math.floor(times.length * p))].toFixed(2);
     return `median ${at(0.5)} µs, p99 ${at(0.99)} µs`;
   };
+  // The CPU a process last ran on: field 39 of /proc/<pid>/stat (after the command's parenthesis).
+  const lastCpu = (pid) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[36];
+  };
   console.log(`1-min load ${loadavg()[0].toFixed(2)}, ${rounds} round trips of 64 B, spin ${spin} µs`);
   {
     const region = SharedMemory.create(`${base}-floor`, 64);
@@ -85,11 +92,14 @@ if (mode === 'floor-child') {
       await replies.receive({ spin });
       if (i >= WARM) times.push((performance.now() - start) * 1000);
     }
+    // Where the two processes ran last: the same CPU means they shared one core (each turn of the
+    // round trip then waits for a sched_yield and a context switch, see the README).
+    const cpus = [process.pid, child.pid].map(lastCpu);
     await requests.send(new Uint8Array(1));
     await exited(child);
     requests.close();
     replies.close();
-    console.log(`Channel with spin: ${figures(times)}`);
+    console.log(`Channel with spin: ${figures(times)} (last on CPUs ${cpus.join(' and ')})`);
   }
   console.log(`1-min load ${loadavg()[0].toFixed(2)} at the end`);
 }

@@ -236,6 +236,12 @@ export interface NativeSharedMemoryHandle {
   mutex(index: number): NativeMutexHandle;
   /** Whether another process truncated the region's file below its mapping. */
   truncated(): boolean;
+  /**
+   * What the mutexes' JavaScript fast path needs; undefined for a read-only attachment or an
+   * unwatched mapping (no SIGBUS guard). `words` (detached by close) holds lock word i at byte
+   * i * slotSize; `faults` is the SIGBUS guard's flag word (0 until a fault was caught).
+   */
+  fastLock(): NativeFastLock | undefined;
   close(): void;
   isClosed(): boolean;
 }
@@ -247,6 +253,17 @@ export interface NativeMutexHandle {
   lockAsync(timeoutMs: number): Promise<0 | 1 | 2>;
   unlock(): void;
   isHeld(): boolean;
+  /** Takes over a hold the fast path took on the word; ERR_SHM_TRUNCATED (not held) if truncated. */
+  adopt(): void;
+  /** ERR_SHM_TRUNCATED if the region was truncated (after a fast-path unlock). */
+  checkFault(): void;
+}
+
+export interface NativeFastLock {
+  words: ArrayBuffer;
+  slotSize: number;
+  token: number;
+  faults: ArrayBuffer;
 }
 
 /**

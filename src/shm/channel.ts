@@ -93,6 +93,9 @@ function regionOptions(options: ChannelOptions): { mode?: number; trustOwner?: n
   return result;
 }
 
+// What a send that committed at once resolves with (one settled promise for all of them).
+const settled: Promise<void> = Promise.resolve();
+
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
@@ -282,44 +285,40 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
    * @throws `ETIMEDOUT`; the signal's reason on abort; `ERR_CLOSED` if the channel is closed meanwhile;
    *   `ERR_CHANNEL_MESSAGE_TOO_LARGE`; `ERR_NOT_SERIALIZABLE`.
    */
-  async send(value: T, options?: SendOptions): Promise<void> {
-    this.#checkOpen();
-    const wait = checkWaitOptions(options);
-    const ack = options?.ack ?? false;
-    if (typeof ack !== 'boolean') throw invalidParameterError('ack', 'a boolean', ack);
-    await this.#sendEncoded(this.#encode(value), options, wait, ack);
+  send(value: T, options?: SendOptions): Promise<void> {
+    // Not async (the spin path's latency: no promise of its own); the checks' errors become rejections.
+    let wait: CheckedWait;
+    let ack: unknown;
+    let encoded: Encoded;
+    try {
+      this.#checkOpen();
+      wait = checkWaitOptions(options);
+      ack = options?.ack ?? false;
+      if (typeof ack !== 'boolean') throw invalidParameterError('ack', 'a boolean', ack);
+      encoded = this.#encode(value);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#sendEncoded(encoded, wait, ack);
   }
 
-  // Not async itself (one promise less per send: the spin path's latency); callers await it.
-  #sendEncoded(
-    encoded: Encoded,
-    options: SendOptions | undefined,
-    checked?: CheckedWait,
-    ackGiven?: boolean,
-  ): Promise<unknown> {
-    const wait = checked ?? checkWaitOptions(options);
-    const ack = ackGiven ?? options?.ack ?? false;
-    if (typeof ack !== 'boolean') throw invalidParameterError('ack', 'a boolean', ack);
-    const committed = this.#until(
-      W_SPACE_SEQ,
-      W_SENDERS,
-      () =>
-        this.#locked(wait, (guard) => {
-          const at = this.#put(encoded, guard);
-          return at >= 0 ? at : undefined;
-        }),
-      wait,
-      'room in channel',
-    );
-    if (!ack) return committed;
+  // Resolves (with undefined) once the message is committed, or with ack once it was taken.
+  #sendEncoded(encoded: Encoded, wait: CheckedWait, ack: boolean): Promise<void> {
+    const attempt = () =>
+      this.#locked(wait, (guard) => {
+        const at = this.#put(encoded, guard);
+        return at >= 0 ? at : undefined;
+      });
+    if (!ack) return this.#until(W_SPACE_SEQ, W_SENDERS, attempt, wait, 'room in channel', true);
     // Then until the head has passed `end` (the message ending there was taken).
-    return committed.then((end) =>
+    return this.#until(W_SPACE_SEQ, W_SENDERS, attempt, wait, 'room in channel', false).then((end) =>
       this.#until(
         W_SPACE_SEQ,
         W_SENDERS,
         () => ((((Atomics.load(this.#words, W_HEAD) >>> 0) - end) | 0) >= 0 ? true : undefined),
         wait,
         'a receiver to take the message from channel',
+        true,
       ),
     );
   }
@@ -328,35 +327,91 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
    * The one wait loop of send, ack, receive and receiveView: reads sequence word `seqWord`, tries
    * `attempt` (which takes the lock itself, never across an await once it holds it), and while it
    * gives undefined, sleeps in the kernel until the word moves, counted in word `waitersWord` so the
-   * other side knows to wake it.
+   * other side knows to wake it. With `discard` it resolves with undefined instead of the result.
+   * Not async: as long as no attempt waits for the lock and no sleep is needed (the spin path), it
+   * runs synchronously and returns a settled promise; it throws nothing (errors are rejections).
    */
-  async #until<R>(
+  #until<R>(
     seqWord: number,
     waitersWord: number,
     attempt: () => R | undefined | Promise<R | undefined>,
     wait: CheckedWait,
     what: string,
-  ): Promise<R> {
+    discard: true,
+  ): Promise<void>;
+  #until<R>(
+    seqWord: number,
+    waitersWord: number,
+    attempt: () => R | undefined | Promise<R | undefined>,
+    wait: CheckedWait,
+    what: string,
+    discard: false,
+  ): Promise<R>;
+  #until<R>(
+    seqWord: number,
+    waitersWord: number,
+    attempt: () => R | undefined | Promise<R | undefined>,
+    wait: CheckedWait,
+    what: string,
+    discard: boolean,
+  ): Promise<R | undefined> {
+    try {
+      for (;;) {
+        this.#checkOpen();
+        this.#checkLease();
+        if (wait.signal?.aborted) throw abortReason(wait.signal);
+        const seq = Atomics.load(this.#words, seqWord);
+        const tried = attempt();
+        if (tried instanceof Promise) {
+          return this.#untilSlow(seqWord, waitersWord, attempt, wait, what, discard, seq, tried);
+        }
+        if (tried !== undefined) return discard ? (settled as Promise<undefined>) : Promise.resolve(tried);
+        // With spin: busy-wait for the word to move before counting in as a sleeper (so the other
+        // side makes no futexWake syscall for a waiter that is spinning), then try again at once.
+        if (!this.#waiter.spin(seqWord, seq, wait)) {
+          return this.#untilSlow(seqWord, waitersWord, attempt, wait, what, discard, seq, undefined);
+        }
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  // The rest of #until once it must await: the attempt's wait for the lock (`pending`), or, without
+  // one, a sleep on the sequence word that read `seq` (the attempt and the spin just failed).
+  async #untilSlow<R>(
+    seqWord: number,
+    waitersWord: number,
+    attempt: () => R | undefined | Promise<R | undefined>,
+    wait: CheckedWait,
+    what: string,
+    discard: boolean,
+    seqSeen: number,
+    pending: Promise<R | undefined> | undefined,
+  ): Promise<R | undefined> {
+    let seq = seqSeen;
+    let result: R | undefined = pending === undefined ? undefined : await pending;
+    let spun = pending === undefined;
     for (;;) {
+      if (result !== undefined) return discard ? undefined : result;
+      if (spun || !this.#waiter.spin(seqWord, seq, wait)) {
+        Atomics.add(this.#words, waitersWord, 1);
+        let outcome: WaitOutcome;
+        try {
+          outcome = await this.#waiter.sleep(seqWord, seq, wait);
+        } finally {
+          if (!this.#closed) Atomics.sub(this.#words, waitersWord, 1);
+        }
+        this.#settle(outcome, wait, what);
+      }
+      spun = false;
       this.#checkOpen();
       this.#checkLease();
       if (wait.signal?.aborted) throw abortReason(wait.signal);
-      const seq = Atomics.load(this.#words, seqWord);
+      seq = Atomics.load(this.#words, seqWord);
       const tried = attempt();
       // No turn of the event loop when the attempt did not have to wait for the lock.
-      const result = tried instanceof Promise ? await tried : tried;
-      if (result !== undefined) return result;
-      // With spin: busy-wait for the word to move before counting in as a sleeper (so the other
-      // side makes no futexWake syscall for a waiter that is spinning), then try again at once.
-      if (this.#waiter.spin(seqWord, seq, wait)) continue;
-      Atomics.add(this.#words, waitersWord, 1);
-      let outcome: WaitOutcome;
-      try {
-        outcome = await this.#waiter.sleep(seqWord, seq, wait);
-      } finally {
-        if (!this.#closed) Atomics.sub(this.#words, waitersWord, 1);
-      }
-      this.#settle(outcome, wait, what);
+      result = tried instanceof Promise ? ((await tried) as R | undefined) : tried;
     }
   }
 
@@ -392,6 +447,7 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
       () => (this.#empty() ? undefined : this.#locked(wait, (guard) => this.#take(guard))),
       wait,
       'a message in channel',
+      false,
     );
   }
 
@@ -415,6 +471,7 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
       () => (this.#empty() ? undefined : this.#locked(wait, (guard) => this.#takeView(guard))),
       wait,
       'a message in channel',
+      false,
     );
   }
 
@@ -438,7 +495,10 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
       throw invalidParameterError('length', `bytes from 0 to ${this.maxMessageSize}`, length);
     }
     if (typeof fill !== 'function') throw invalidParameterError('fill', 'a function', fill);
-    await this.#sendEncoded({ bytes: length, clone: false, fill }, options);
+    const wait = checkWaitOptions(options);
+    const ack = options?.ack ?? false;
+    if (typeof ack !== 'boolean') throw invalidParameterError('ack', 'a boolean', ack);
+    await this.#sendEncoded({ bytes: length, clone: false, fill }, wait, ack);
   }
 
   /** Receives messages until the channel is closed in this process. */
@@ -679,8 +739,10 @@ export class Channel<T = unknown> implements Disposable, AsyncIterable<T> {
 
   #copyOut(position: number, length: number): Uint8Array {
     const at = position & this.#mask;
-    const out = new Uint8Array(length);
     const first = Math.min(length, this.capacity - at);
+    // One allocation and copy when the payload does not wrap (every message up to half the ring).
+    if (first === length) return this.#ring.slice(at, at + length);
+    const out = new Uint8Array(length);
     out.set(this.#ring.subarray(at, at + first));
     if (first < length) out.set(this.#ring.subarray(0, length - first), first);
     return out;

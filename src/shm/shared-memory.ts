@@ -32,7 +32,9 @@
  *   a live holder from a dead one), never glibc mutexes, whose internal pointers in shared memory
  *   would let anyone who can write the region crash or abort every process that locks it. A lock
  *   word that another process forged or scribbled over gives an abandoned lock or an error
- *   (`ERR_SHM_LOCK_BROKEN`), never a crash, an abort or a wait past the timeout.
+ *   (`ERR_SHM_LOCK_BROKEN`), never a crash, an abort or a wait past the timeout. An uncontended
+ *   tryLock/unlock is one `Atomics.compareExchange` on the word (no call into the addon); every
+ *   other case, and every lock operation once the process caught a SIGBUS, goes the native way.
  * - A process that truncates the region's file makes the lost pages read as zeros here instead of
  *   raising SIGBUS: {@link SharedMemory.truncated} turns true, and from the first touch of a lost page
  *   every lock operation fails with `ERR_SHM_TRUNCATED`. `RAWBRIGHT_NO_SIGBUS_GUARD=1` turns that guard
@@ -42,7 +44,12 @@
  *   its contents.
  */
 
-import { type NativeMutexHandle, type NativeSharedMemoryHandle, native } from '../addon.js';
+import {
+  type NativeFastLock,
+  type NativeMutexHandle,
+  type NativeSharedMemoryHandle,
+  native,
+} from '../addon.js';
 import { asRawbrightError, invalidParameterError, RawbrightError } from '../errors.js';
 import { isInteger, options as optionsObject } from '../validate.js';
 
@@ -226,6 +233,8 @@ export class SharedMemory implements Disposable {
   readonly #ref: WeakRef<SharedMemory>;
   readonly #mutexes = new Map<number, Mutex>();
   #buffer: ArrayBuffer | undefined;
+  // What the mutexes' JavaScript fast path needs (null: none for this attachment), fetched once.
+  #fast: NativeFastLock | null | undefined;
   #closed = false;
 
   /** @internal Use {@link SharedMemory.create}, {@link SharedMemory.open} or {@link SharedMemory.createOrOpen}. */
@@ -436,11 +445,9 @@ export class SharedMemory implements Disposable {
     if (!isInteger(index) || index < 0) throw invalidParameterError('index', 'a non-negative integer', index);
     let mutex = this.#mutexes.get(index);
     if (mutex === undefined) {
-      mutex = new Mutex(
-        constructionToken,
-        rethrown(() => this.#handle.mutex(index)),
-        this,
-      );
+      const handle = rethrown(() => this.#handle.mutex(index));
+      if (this.#fast === undefined) this.#fast = rethrown(() => this.#handle.fastLock()) ?? null;
+      mutex = new Mutex(constructionToken, handle, this, this.#fast, index);
       this.#mutexes.set(index, mutex);
     }
     return mutex;
@@ -492,12 +499,29 @@ export class Mutex {
   #state: 'idle' | 'acquiring' | 'held' | 'closed' = 'idle';
   #generation = 0;
   readonly #waiters: Waiter[] = [];
+  // The fast path: the lock word itself (an Int32Array over the region's lock word slots, this
+  // mutex's word at #slot), this attachment's token, and the SIGBUS guard's fault flag. An
+  // uncontended tryLock is one compare-exchange 0 -> token, an unlock one token -> 0, with no call
+  // into the addon; any other value (a holder, a sleeper's bit, an abandoned word, a dead holder to
+  // take over) and any caught SIGBUS go the native way, which knows the whole protocol. #fastHeld:
+  // the current hold was taken that way (the native object does not know of it until adopt()).
+  readonly #words: Int32Array | undefined;
+  readonly #slot: number;
+  readonly #token: number;
+  readonly #faults: Int32Array | undefined;
+  #fastHeld = false;
 
   // Keeps the region object alive (and so closed on 'exit') for as long as its mutex is in use.
   readonly #region: SharedMemory;
 
   /** @internal Mutexes come from {@link SharedMemory.mutex} and {@link SharedMemory.mutexAt}. */
-  constructor(token: symbol, handle: NativeMutexHandle, region: SharedMemory) {
+  constructor(
+    token: symbol,
+    handle: NativeMutexHandle,
+    region: SharedMemory,
+    fast: NativeFastLock | null,
+    index: number,
+  ) {
     if (token !== constructionToken) {
       throw new RawbrightError('ERR_ILLEGAL_CONSTRUCTOR', 'use SharedMemory.mutex or SharedMemory.mutexAt');
     }
@@ -505,6 +529,10 @@ export class Mutex {
     this.#region = region;
     this.#name = region.name;
     this.#path = region.path;
+    this.#words = fast === null ? undefined : new Int32Array(fast.words);
+    this.#slot = fast === null ? 0 : (index * fast.slotSize) / 4;
+    this.#token = fast === null ? 0 : fast.token;
+    this.#faults = fast === null ? undefined : new Int32Array(fast.faults);
   }
 
   /** The region this mutex lives in. */
@@ -567,9 +595,24 @@ export class Mutex {
   tryLock(): MutexGuard | null {
     if (this.#state === 'closed') throw closedError(this.#name, this.#path);
     if (this.#state !== 'idle') return null;
-    const status = rethrown(() => this.#handle.tryLock());
+    const status = this.#tryTake();
     if (status < 0) return null;
     return this.#granted(status === 1);
+  }
+
+  // One attempt (the state is idle): -1 busy, 0 taken, 1 taken but abandoned. The fast path first.
+  #tryTake(): number {
+    const words = this.#words;
+    const faults = this.#faults as Int32Array;
+    if (words !== undefined && faults[0] === 0) {
+      if (Atomics.compareExchange(words, this.#slot, 0, this.#token) === 0) {
+        // A SIGBUS caught meanwhile: the native side tells whether this region's word was lost.
+        if (faults[0] === 0) this.#fastHeld = true;
+        else rethrown(() => this.#handle.adopt());
+        return 0;
+      }
+    }
+    return rethrown(() => this.#handle.tryLock());
   }
 
   /**
@@ -593,11 +636,28 @@ export class Mutex {
     }
     this.#generation += 1;
     try {
-      rethrown(() => this.#handle.unlock());
+      if (this.#fastHeld) this.#fastUnlock();
+      else rethrown(() => this.#handle.unlock());
     } finally {
       this.#state = 'idle';
       this.#next();
     }
+  }
+
+  // Frees a hold the fast path took: token -> 0 when the word shows exactly our token. Otherwise
+  // (a sleeper's bit: wake one; a word someone rewrote: ERR_SHM_LOCK_BROKEN; a caught SIGBUS) the
+  // native object adopts the hold and unlocks it, with the native errors.
+  #fastUnlock(): void {
+    this.#fastHeld = false;
+    const faults = this.#faults as Int32Array;
+    if (faults[0] === 0) {
+      if (Atomics.compareExchange(this.#words as Int32Array, this.#slot, this.#token, 0) === this.#token) {
+        if (faults[0] !== 0) rethrown(() => this.#handle.checkFault());
+        return;
+      }
+    }
+    rethrown(() => this.#handle.adopt());
+    rethrown(() => this.#handle.unlock());
   }
 
   /** @internal The guard's unlock: only if its hold is still the current one. */
@@ -607,6 +667,15 @@ export class Mutex {
 
   /** @internal Called by SharedMemory.close before the native side shuts the mutex down. */
   [closeMutex](): void {
+    if (this.#fastHeld) {
+      // Handed to the native object, whose close marks the word so the next locker hears of it.
+      this.#fastHeld = false;
+      try {
+        this.#handle.adopt();
+      } catch {
+        // Truncated: the word taken was a private zero page; nothing to release.
+      }
+    }
     this.#state = 'closed';
     this.#generation += 1;
     const error = closedError(this.#name, this.#path);
@@ -617,7 +686,7 @@ export class Mutex {
     this.#state = 'acquiring';
     let status: number;
     try {
-      status = rethrown(() => this.#handle.tryLock());
+      status = this.#tryTake();
       if (status < 0) {
         const remaining = Number.isFinite(timeout) ? Math.max(0, deadline - performance.now()) : -1;
         if (remaining === 0) throw this.#timeoutError(timeout);

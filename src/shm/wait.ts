@@ -96,6 +96,9 @@ export class WordWaiter {
   readonly #free: NativeFutexWaiter[] = [];
   readonly #busy = new Set<NativeFutexWaiter>();
   #closed = false;
+  // The last spin ended right after a sched_yield (the word moved while this thread had given up
+  // its core, so the other side shares the core): the next one yields at once instead of after 2 µs.
+  #yieldFirst = false;
 
   constructor(buffer: ArrayBuffer) {
     this.#buffer = buffer;
@@ -111,15 +114,22 @@ export class WordWaiter {
     const words = this.#words;
     const start = performance.now();
     const end = Math.min(start + wait.spin / 1000, wait.deadline);
-    let yieldAt = start + SPIN_YIELD_MS;
+    let yieldAt = this.#yieldFirst ? start : start + SPIN_YIELD_MS;
+    let yielded = false;
     for (;;) {
       for (let turn = 0; turn < SPIN_CHECK; turn++) {
-        if (Atomics.load(words, index) !== expected) return true;
+        if (Atomics.load(words, index) !== expected) {
+          // Moved while this thread had yielded the core: the other side runs on this core.
+          this.#yieldFirst = yielded && turn === 0;
+          return true;
+        }
       }
+      yielded = false;
       const now = performance.now();
       if (now >= end) return false;
       if (now >= yieldAt) {
         native.schedYield();
+        yielded = true;
         yieldAt = now + SPIN_YIELD_MS;
       }
     }

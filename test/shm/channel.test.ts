@@ -103,6 +103,12 @@ describe('Channel in one process', () => {
     expect(channel.tryReceive()).toBe('poke');
     await sending;
     expect(acked).toBe(true);
+    // Either way a send resolves with nothing (not where its record ended).
+    expect(await channel.send('plain', { spin: 10 })).toBeUndefined();
+    const taking = channel.send('acked', { ack: true, timeout: 20_000 });
+    expect(channel.tryReceive()).toBe('plain');
+    expect(channel.tryReceive()).toBe('acked');
+    expect(await taking).toBeUndefined();
     expect(await codeOf(channel.send('unread', { ack: true, timeout: 20 }))).toBe('ETIMEDOUT');
     expect(channel.tryReceive()).toBe('unread');
     expect(await codeOf(channel.send('x', { ack: 'yes' as unknown as boolean }))).toBe(
