@@ -89,10 +89,27 @@ function reportError(error: unknown, debug: boolean): number {
  * change (its exit code still says how that went).
  */
 function ignoreClosedOutput(): void {
-  for (const stream of [process.stdout, process.stderr]) {
+  const ignoreEpipe = (stream: NodeJS.WriteStream) =>
     stream.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
       throw error;
+    });
+  for (const name of ['stdout', 'stderr'] as const) {
+    // Node makes each stream on its first use (2-3 ms of a quiet run's start-up on Node 24): the handler is
+    // added then, through the stream's own getter, rather than by making the stream now.
+    const descriptor = Object.getOwnPropertyDescriptor(process, name);
+    const make = descriptor?.get;
+    if (make === undefined || descriptor?.configurable !== true) {
+      ignoreEpipe(process[name]);
+      continue;
+    }
+    let stream: NodeJS.WriteStream | undefined;
+    Object.defineProperty(process, name, {
+      ...descriptor,
+      get() {
+        if (stream === undefined) stream = ignoreEpipe(make.call(process) as NodeJS.WriteStream);
+        return stream;
+      },
     });
   }
 }
