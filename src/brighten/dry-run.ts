@@ -31,7 +31,7 @@ import {
   splitWholeFile,
 } from './plan.js';
 import type { ResolvedStrategy } from './protocol.js';
-import { chooseWorkers, machineFacts } from './workers.js';
+import { chooseWorkers, sampleMachine } from './workers.js';
 
 /** What {@link dryRunFile} found. */
 export interface DryRunReport {
@@ -168,7 +168,11 @@ export async function dryRunFile(
         ? await planRawWindows(file, checked, givenType)
         : planLayoutWindows(layout, checked);
     const { windows, arenaBytes, bytes } = plan;
-    const workers = chooseWorkers(common.workers, { bytes, windows }, machineFacts()).workers;
+    const workers = chooseWorkers(
+      common.workers,
+      { bytes, windows },
+      await sampleMachine(common.workers, bytes),
+    ).workers;
     const journalBytes = journalSize(checked, file.size, plan, workers);
     const extra = out === undefined ? 0 : file.size;
     const where = out === undefined ? dirname(resolve(checked.path)) : dirname(resolve(out));

@@ -72,7 +72,7 @@ import {
 import { abortedError, type RunPlan, runWindows } from './pool.js';
 import type { WorkerWindow } from './protocol.js';
 import { buildReport, type Report, type RunResult } from './report.js';
-import { chooseWorkers, machineFacts, type WorkersChoice } from './workers.js';
+import { chooseWorkers, sampleMachine, type WorkersChoice } from './workers.js';
 
 export {
   type BrightenOptions,
@@ -540,10 +540,11 @@ async function runFile(checked: CheckedBrighten): Promise<Report> {
     state.output = planned.output;
     state.journalRange = planned.journalRange;
     const { windows, span, segments } = planned;
+    const bytes = windows.reduce((sum, w) => sum + w.brightenLength, 0);
     const choice = chooseWorkers(
       common.workers,
-      { bytes: windows.reduce((sum, w) => sum + w.brightenLength, 0), windows: windows.length },
-      machineFacts(),
+      { bytes, windows: windows.length },
+      await sampleMachine(common.workers, bytes),
     );
     if (checked.useJournal) {
       const range = { ...span, channels: checked.channels, ops: planned.params.ops };
@@ -657,14 +658,14 @@ function sumReports(reports: readonly Report[]): Report {
 }
 
 /** The rest of an interrupted run: its pending windows, on no more workers than its journal has slots. */
-function planResume(
+async function planResume(
   journal: Journal,
   pending: PendingRange[],
   path: string,
   journalPath: string,
   common: CommonOptions,
   durable: boolean,
-): { plan: RunPlan; choice: WorkersChoice } {
+): Promise<{ plan: RunPlan; choice: WorkersChoice }> {
   const p = journal.params;
   const windows = pending.map((range) => ({
     ...range,
@@ -672,10 +673,11 @@ function planResume(
     brightenLength: range.length,
     ...(p.segments !== undefined && { params: journal.layout.windowParams(range.index) }),
   }));
+  const bytes = windows.reduce((sum, w) => sum + w.length, 0);
   const wanted = chooseWorkers(
     common.workers,
-    { bytes: windows.reduce((sum, w) => sum + w.length, 0), windows: windows.length },
-    machineFacts(),
+    { bytes, windows: windows.length },
+    await sampleMachine(common.workers, bytes),
   );
   const choice =
     wanted.workers <= p.slots
@@ -757,7 +759,7 @@ async function resumeRange(
     } finally {
       journal.close();
     }
-    const { plan, choice } = planResume(journal, pending, path, journalPath, common, durable);
+    const { plan, choice } = await planResume(journal, pending, path, journalPath, common, durable);
     const result = await run(plan);
     finishRun(file, journalPath, range);
     return { ...outcome, resumed: true, report: buildReport(plan, common.strategy, result, choice) };

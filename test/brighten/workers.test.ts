@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chooseWorkers } from '../../dist/brighten/workers.js';
+import { chooseWorkers, sampleMachine } from '../../dist/brighten/workers.js';
 import { brightenFile, resumeFile } from '../../dist/index.js';
 import { expectedBrighten, randomBytes, tempDir, writeRaw } from '../helpers/raw.js';
 
@@ -48,6 +48,34 @@ describe('chooseWorkers: the rules of --workers auto', () => {
     expect(chooseWorkers('auto', big, { cores: 2, load: 0.99 }).workers).toBe(2);
     expect(chooseWorkers('auto', big, { cores: 8, load: 6.5 }).workers).toBe(2);
     expect(chooseWorkers('auto', big, { cores: 8, load: 7 }).workers).toBe(1);
+  });
+
+  it('goes by what other processes use just now, where that was measured, not by the load average', () => {
+    // The last minute's load counts this very process's earlier runs: measured idle, two workers.
+    expect(chooseWorkers('auto', big, { cores: 2, load: 1.9, busy: 0.04 })).toEqual({
+      workers: 2,
+      reason: 'auto: 2 GiB file, 2 cores, others using 0 of them',
+    });
+    expect(chooseWorkers('auto', big, { cores: 2, load: 0, busy: 0.5 }).workers).toBe(2);
+    // A neighbour on a core: one worker, whatever the load says.
+    expect(chooseWorkers('auto', big, { cores: 2, load: 0.1, busy: 0.97 })).toEqual({
+      workers: 1,
+      reason: 'auto: 2 GiB file, 2 cores, others using 1 of them; no core free',
+    });
+    expect(chooseWorkers('auto', big, { cores: 2, load: 0, busy: 0.6 }).workers).toBe(1);
+    expect(chooseWorkers('auto', big, { cores: 8, load: 8, busy: 6.4 }).workers).toBe(2);
+    expect(chooseWorkers('auto', big, { cores: 8, load: 0, busy: 6.6 }).workers).toBe(1);
+  });
+
+  it('samples the CPUs only for a job auto could split', async () => {
+    expect((await sampleMachine('auto', GiB - 8)).busy).toBeUndefined();
+    expect((await sampleMachine(2, 4 * GiB)).busy).toBeUndefined();
+    const sampled = await sampleMachine('auto', 4 * GiB);
+    if (sampled.cores >= 2) {
+      // Other test files run beside this one: any amount from none to every core.
+      expect(sampled.busy).toBeGreaterThanOrEqual(0);
+      expect(sampled.busy).toBeLessThanOrEqual(sampled.cores + 0.01);
+    }
   });
 
   it('one worker for a single window, however large', () => {
