@@ -45,16 +45,21 @@ const SAMPLE_MS = 30;
 /** At most this much CPU used by others (in cores) still leaves two cores free enough for two workers. */
 const BUSY_LIMIT = 0.5;
 
-/** The `cpu` line of /proc/stat: [all time, idle time] over every CPU, in its units; undefined if unreadable. */
-function cpuTimes(): [number, number] | undefined {
+/**
+ * The `cpu` line of /proc/stat: all time and idle time summed over every CPU (in its units), and how many CPUs
+ * it sums (its `cpuN` lines: the machine's, which may be more than this process may use); undefined if unreadable.
+ */
+function cpuTimes(): { all: number; idle: number; cpus: number } | undefined {
   try {
-    const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0] ?? '';
-    const fields = line.trim().split(/\s+/);
+    const lines = readFileSync('/proc/stat', 'latin1').split('\n');
+    const fields = (lines[0] ?? '').trim().split(/\s+/);
     if (fields[0] !== 'cpu' || fields.length < 6) return undefined;
     const values = fields.slice(1, 9).map(Number);
     if (values.some((v) => !Number.isFinite(v))) return undefined;
+    const cpus = lines.filter((line) => /^cpu\d+ /.test(line)).length;
+    if (cpus === 0) return undefined;
     // user nice system idle iowait irq softirq steal: idle and iowait are time no one ran.
-    return [values.reduce((a, b) => a + b, 0), values[3]! + values[4]!];
+    return { all: values.reduce((a, b) => a + b, 0), idle: values[3]! + values[4]!, cpus };
   } catch {
     return undefined;
   }
@@ -82,16 +87,18 @@ export async function sampleMachine(requested: number | 'auto', bytes: number): 
   const before = cpuTimes();
   if (before === undefined) return facts;
   const own = process.cpuUsage();
+  const started = process.hrtime.bigint();
   await sleep(SAMPLE_MS);
   const after = cpuTimes();
   const ownUsed = process.cpuUsage(own);
-  if (after === undefined) return facts;
-  const total = after[0] - before[0];
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  if (after === undefined || after.cpus !== before.cpus) return facts;
+  const total = after.all - before.all;
   if (!(total > 0)) return facts;
-  const used = (total - (after[1] - before[1])) / total;
-  // Our own microseconds, as a share of all cores' time over the sample.
-  const mine = (ownUsed.user + ownUsed.system) / 1000 / (SAMPLE_MS * facts.cores);
-  return { ...facts, busy: Math.max(0, (used - mine) * facts.cores) };
+  // In CPUs' worth: everything that ran over the sample, less this process's own time.
+  const used = ((total - (after.idle - before.idle)) / total) * after.cpus;
+  const mine = (ownUsed.user + ownUsed.system) / 1000 / elapsedMs;
+  return { ...facts, busy: Math.max(0, used - mine) };
 }
 
 function size(bytes: number): string {
