@@ -76,3 +76,10 @@ export async function killChild(child: LineChild): Promise<void> {
   if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
   await child.exited;
 }
+
+/** Sends one command line; resolves with the child's answer to it (its next line). */
+export function askLine(child: LineChild, command: string): Promise<string> {
+  const before = child.lines().length;
+  child.send(command);
+  return child.line(() => child.lines().length > before).then(() => child.lines()[before] as string);
+}

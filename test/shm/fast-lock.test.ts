@@ -4,16 +4,16 @@
 // native calls (spies on the addon's MutexHandle prototype) and check that the two paths, in this
 // process, in a Node child and in the C peer built from native/include/rawbright_ipc.h, keep one
 // protocol. The truncation tests come last: once this process caught a SIGBUS the fast path is off.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { native } from '../../dist/addon.js';
 import { NamedMutex } from '../../dist/shm/mutex.js';
 import { SharedMemory } from '../../dist/shm/shared-memory.js';
-import { killChild, type LineChild, startLineChild } from '../helpers/line-child.js';
+import { compileCPeer } from '../helpers/c-peer.js';
+import { askLine, killChild, startLineChild } from '../helpers/line-child.js';
 import { kill, rejection, shmPath, startChild, thrown, uniqueName } from '../helpers/shm-processes.js';
 
 const WAITERS = 0x80000000;
@@ -38,23 +38,10 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const C_PEER = fileURLToPath(new URL('./c-peer.c', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'rb-fast-lock-'));
 const binary = join(work, 'c-peer');
-beforeAll(() => {
-  const build = spawnSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', binary, C_PEER], {
-    encoding: 'utf8',
-  });
-  expect(build.stderr).toBe('');
-  expect(build.status).toBe(0);
-});
+beforeAll(() => compileCPeer(binary));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function ask(peer: LineChild, command: string): Promise<string> {
-  const before = peer.lines().length;
-  peer.send(command);
-  return peer.line(() => peer.lines().length > before).then(() => peer.lines()[before] as string);
-}
 
 describe('the mutex fast path', () => {
   it('takes and frees an uncontended lock with no call into the addon, writing the native protocol', () => {
@@ -173,19 +160,19 @@ describe('the mutex fast path', () => {
       const spies = calls();
       const guard = mutex.tryLock();
       expect(spies.tryLock).not.toHaveBeenCalled();
-      const answer = ask(peer, `lock ${mutex.name}`);
+      const answer = askLine(peer, `lock ${mutex.name}`);
       await until(() => (wordOf(mutex.name) & WAITERS) !== 0);
       guard?.unlock();
       expect(await answer).toBe('locked');
       expect(spies.unlock).toHaveBeenCalledTimes(1); // the sleeper's bit sent the unlock native
       expect(mutex.tryLock()).toBeNull();
-      expect(await ask(peer, `unlock ${mutex.name}`)).toBe('unlocked');
+      expect(await askLine(peer, `unlock ${mutex.name}`)).toBe('unlocked');
       // The peer's unlock left the word free: the next take is the fast path's again.
       spies.tryLock.mockClear();
       const mine = mutex.tryLock();
       expect(mine?.abandoned).toBe(false);
       expect(spies.tryLock).not.toHaveBeenCalled();
-      const pending = ask(peer, `lock ${mutex.name}`);
+      const pending = askLine(peer, `lock ${mutex.name}`);
       await until(() => (wordOf(mutex.name) & WAITERS) !== 0);
       mine?.unlock();
       expect(await pending).toBe('locked');
