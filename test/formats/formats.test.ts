@@ -7,6 +7,7 @@ import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { brightenFiles } from '../../dist/index.js';
 import { sha256, tempDir } from '../helpers/raw.js';
 
 const CLI = new URL('../../dist/cli/index.js', import.meta.url).pathname;
@@ -75,6 +76,26 @@ describe('files written by tifffile and astropy', () => {
       );
     }
     expect(readdirSync(dir).filter((n) => n.includes('rawbright'))).toEqual([]);
+  });
+
+  it('a batch on worker threads (brightenFiles), the worker kept from file to file and layout to layout, gives the same samples', async () => {
+    // Another folder of the same files, on a worker thread kept between runs (each file's own arena size
+    // gives it its own kernel): TIFF strips, tiles, planar, BigTIFF of either byte order, int16, a FITS with
+    // a BZERO.
+    const batch = join(tmp.dir, 'others-on-workers');
+    spawnSync('mkdir', ['-p', batch]);
+    const made: Manifest = JSON.parse(python(['make', batch]));
+    const names = Object.keys(made);
+    for (const name of names) copyFileSync(join(batch, name), join(batch, `orig-${name}`));
+    const reports = await brightenFiles(
+      names.map((n) => join(batch, n)),
+      { by: DELTA, workers: 1 },
+    );
+    expect(reports.map((r) => r.thread)).toEqual(names.map(() => 'worker'));
+    expect(JSON.parse(python(['check', batch, String(DELTA)]))).toEqual(
+      Object.fromEntries(names.map((n) => [n, true])),
+    );
+    expect(readdirSync(batch).filter((n) => n.includes('rawbright'))).toEqual([]);
   });
 
   it('info describes each file from its own header, with per-band statistics', () => {
