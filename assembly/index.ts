@@ -234,6 +234,108 @@ function pixels4Big(p: usize, e: usize, s: usize, d0: i32, d1: i32, d2: i32, d3:
 
 // ---- The exported kernels ---------------------------------------------------------------------------------
 
+// The SIMD kernel's plan for one set of parameters (prepareSimd): which vector loop, its lane vectors, and
+// what the scalar tail needs. Module globals so the journaled driver (brightenJournaled) can run the same loop
+// chunk by chunk without redoing the setup (about 40 lane replacements) for every chunk.
+const LOOP_ADD_U: i32 = 0, LOOP_SUB_U: i32 = 1, LOOP_CLAMP_U: i32 = 2, LOOP_ADD_S: i32 = 3, LOOP_ADD_S3: i32 = 4;
+let planLoop: i32 = 0;
+let planBig: bool = false;
+let planA0: v128 = i64x2(0, 0), planA1: v128 = i64x2(0, 0), planA2: v128 = i64x2(0, 0);
+let planB0: v128 = i64x2(0, 0), planB1: v128 = i64x2(0, 0), planB2: v128 = i64x2(0, 0);
+let planC0: v128 = i64x2(0, 0), planC1: v128 = i64x2(0, 0), planC2: v128 = i64x2(0, 0);
+let planBands: i32 = 1;
+let planD0: i32 = 0, planD1: i32 = 0, planD2: i32 = 0, planD3: i32 = 0;
+let planH0: i32 = 0, planH1: i32 = 0, planH2: i32 = 0, planH3: i32 = 0;
+let planLo: i32 = 0, planSignBit: i32 = 0;
+
+// Sets the plan for these parameters; false when they change nothing (every delta 0, no lower max).
+function prepareSimd(
+  bands: i32, delta0: i32, delta1: i32, delta2: i32, delta3: i32, signed: bool, alpha: bool, bigEndian: bool,
+  maxValue: i32,
+): bool {
+  // Per band: the delta (0 for an unchanged band) and the largest result (the type's own for unchanged ones).
+  const typeMax = signed ? 32767 : 65535;
+  const high = signed ? 32767 : maxValue;
+  const c0 = changes(0, bands, alpha), c1 = changes(1, bands, alpha);
+  const c2 = changes(2, bands, alpha), c3 = changes(3, bands, alpha);
+  const d0 = c0 ? delta0 : 0, d1 = c1 ? delta1 : 0, d2 = c2 ? delta2 : 0, d3 = c3 ? delta3 : 0;
+  const h0 = c0 ? high : typeMax, h1 = c1 ? high : typeMax, h2 = c2 ? high : typeMax, h3 = c3 ? high : typeMax;
+  if (high == typeMax && d0 == 0 && d1 == 0 && d2 == 0 && d3 == 0) return false;
+  planBands = bands; planBig = bigEndian;
+  planD0 = d0; planD1 = d1; planD2 = d2; planD3 = d3;
+  planH0 = h0; planH1 = h1; planH2 = h2; planH3 = h3;
+  planLo = signed ? -32768 : 0;
+  planSignBit = signed ? 0x8000 : 0;
+  if (!signed) {
+    const anyUp = d0 > 0 || d1 > 0 || d2 > 0 || d3 > 0;
+    const anyDown = d0 < 0 || d1 < 0 || d2 < 0 || d3 < 0;
+    // Up and down amounts per lane (one of them 0), each fits an unsigned lane: |delta| <= 65535.
+    const u0 = max(d0, 0), u1 = max(d1, 0), u2 = max(d2, 0), u3 = max(d3, 0);
+    const n0 = max(-d0, 0), n1 = max(-d1, 0), n2 = max(-d2, 0), n3 = max(-d3, 0);
+    const up0 = laneVector(0, bands, u0, u1, u2, u3), up1 = laneVector(1, bands, u0, u1, u2, u3);
+    const up2 = laneVector(2, bands, u0, u1, u2, u3);
+    const dn0 = laneVector(0, bands, n0, n1, n2, n3), dn1 = laneVector(1, bands, n0, n1, n2, n3);
+    const dn2 = laneVector(2, bands, n0, n1, n2, n3);
+    if (high == 65535 && !anyDown) {
+      planLoop = LOOP_ADD_U;
+      planA0 = up0; planA1 = up1; planA2 = up2;
+    } else if (high == 65535 && !anyUp) {
+      planLoop = LOOP_SUB_U;
+      planA0 = dn0; planA1 = dn1; planA2 = dn2;
+    } else {
+      planLoop = LOOP_CLAMP_U;
+      planA0 = up0; planA1 = up1; planA2 = up2;
+      planB0 = dn0; planB1 = dn1; planB2 = dn2;
+      planC0 = laneVector(0, bands, h0, h1, h2, h3); planC1 = laneVector(1, bands, h0, h1, h2, h3);
+      planC2 = laneVector(2, bands, h0, h1, h2, h3);
+    }
+  } else {
+    // Split each delta into a + b + c, all of its sign and each within i16. Saturating adds of one sign
+    // compose exactly: once a lane saturates, further same-sign adds keep it there, which is also where the
+    // exact sum clamps. |delta| <= 65535 needs at most three: 65535 = 32767 + 32767 + 1.
+    const a0 = part(d0), a1 = part(d1), a2 = part(d2), a3 = part(d3);
+    const b0 = part(d0 - a0), b1 = part(d1 - a1), b2 = part(d2 - a2), b3 = part(d3 - a3);
+    const x0 = d0 - a0 - b0, x1 = d1 - a1 - b1, x2 = d2 - a2 - b2, x3 = d3 - a3 - b3;
+    planA0 = laneVector(0, bands, a0, a1, a2, a3); planA1 = laneVector(1, bands, a0, a1, a2, a3);
+    planA2 = laneVector(2, bands, a0, a1, a2, a3);
+    if (b0 == 0 && b1 == 0 && b2 == 0 && b3 == 0) {
+      planLoop = LOOP_ADD_S;
+    } else {
+      planLoop = LOOP_ADD_S3;
+      planB0 = laneVector(0, bands, b0, b1, b2, b3); planB1 = laneVector(1, bands, b0, b1, b2, b3);
+      planB2 = laneVector(2, bands, b0, b1, b2, b3);
+      planC0 = laneVector(0, bands, x0, x1, x2, x3); planC1 = laneVector(1, bands, x0, x1, x2, x3);
+      planC2 = laneVector(2, bands, x0, x1, x2, x3);
+    }
+  }
+  return true;
+}
+
+// Runs the planned loop over [ptr, end), a range that starts on band 0, then its last < 16 bytes.
+function runSimd(ptr: usize, end: usize): void {
+  const a0 = planA0, a1 = planA1, a2 = planA2;
+  let p: usize;
+  if (planLoop == LOOP_ADD_U) {
+    p = planBig ? loopAddUBig(ptr, end, a0, a1, a2, a0, a1, a2, a0, a1, a2) : loopAddU(ptr, end, a0, a1, a2, a0, a1, a2, a0, a1, a2);
+  } else if (planLoop == LOOP_SUB_U) {
+    p = planBig ? loopSubUBig(ptr, end, a0, a1, a2, a0, a1, a2, a0, a1, a2) : loopSubU(ptr, end, a0, a1, a2, a0, a1, a2, a0, a1, a2);
+  } else if (planLoop == LOOP_CLAMP_U) {
+    p = planBig
+      ? loopClampUBig(ptr, end, a0, a1, a2, planB0, planB1, planB2, planC0, planC1, planC2)
+      : loopClampU(ptr, end, a0, a1, a2, planB0, planB1, planB2, planC0, planC1, planC2);
+  } else if (planLoop == LOOP_ADD_S) {
+    p = planBig ? loopAddSBig(ptr, end, a0, a1, a2, a0, a1, a2, a0, a1, a2) : loopAddS(ptr, end, a0, a1, a2, a0, a1, a2, a0, a1, a2);
+  } else {
+    p = planBig
+      ? loopAddS3Big(ptr, end, a0, a1, a2, planB0, planB1, planB2, planC0, planC1, planC2)
+      : loopAddS3(ptr, end, a0, a1, a2, planB0, planB1, planB2, planC0, planC1, planC2);
+  }
+  if (p == end) return;
+  // The last < 16 bytes: p is a whole number of vectors (8 samples each) from ptr.
+  const band = <i32>(((p - ptr) >> 1) % <usize>planBands);
+  tail(p, end, band, planBands, planD0, planD1, planD2, planD3, planH0, planH1, planH2, planH3, planLo, planSignBit, planBig);
+}
+
 /**
  * SIMD kernel: brightens [ptr, ptr + byteLength) in place.
  * @param ptr first byte (any address), the start of a pixel
@@ -249,68 +351,9 @@ export function brightenSimd(
   ptr: usize, byteLength: usize, bands: i32, delta0: i32, delta1: i32, delta2: i32, delta3: i32,
   signed: bool, alpha: bool, bigEndian: bool, maxValue: i32,
 ): void {
-  // Per band: the delta (0 for an unchanged band) and the largest result (the type's own for unchanged ones).
-  const typeMax = signed ? 32767 : 65535;
-  const high = signed ? 32767 : maxValue;
-  const c0 = changes(0, bands, alpha), c1 = changes(1, bands, alpha);
-  const c2 = changes(2, bands, alpha), c3 = changes(3, bands, alpha);
-  const d0 = c0 ? delta0 : 0, d1 = c1 ? delta1 : 0, d2 = c2 ? delta2 : 0, d3 = c3 ? delta3 : 0;
-  const h0 = c0 ? high : typeMax, h1 = c1 ? high : typeMax, h2 = c2 ? high : typeMax, h3 = c3 ? high : typeMax;
-  if (byteLength == 0 || (high == typeMax && d0 == 0 && d1 == 0 && d2 == 0 && d3 == 0)) return;
-  const end = ptr + byteLength;
-  const lo = signed ? -32768 : 0;
-  let p: usize;
-  if (!signed) {
-    const anyUp = d0 > 0 || d1 > 0 || d2 > 0 || d3 > 0;
-    const anyDown = d0 < 0 || d1 < 0 || d2 < 0 || d3 < 0;
-    // Up and down amounts per lane (one of them 0), each fits an unsigned lane: |delta| <= 65535.
-    const u0 = max(d0, 0), u1 = max(d1, 0), u2 = max(d2, 0), u3 = max(d3, 0);
-    const n0 = max(-d0, 0), n1 = max(-d1, 0), n2 = max(-d2, 0), n3 = max(-d3, 0);
-    const up0 = laneVector(0, bands, u0, u1, u2, u3), up1 = laneVector(1, bands, u0, u1, u2, u3);
-    const up2 = laneVector(2, bands, u0, u1, u2, u3);
-    const dn0 = laneVector(0, bands, n0, n1, n2, n3), dn1 = laneVector(1, bands, n0, n1, n2, n3);
-    const dn2 = laneVector(2, bands, n0, n1, n2, n3);
-    if (high == 65535 && !anyDown) {
-      p = bigEndian
-        ? loopAddUBig(ptr, end, up0, up1, up2, up0, up1, up2, up0, up1, up2)
-        : loopAddU(ptr, end, up0, up1, up2, up0, up1, up2, up0, up1, up2);
-    } else if (high == 65535 && !anyUp) {
-      p = bigEndian
-        ? loopSubUBig(ptr, end, dn0, dn1, dn2, dn0, dn1, dn2, dn0, dn1, dn2)
-        : loopSubU(ptr, end, dn0, dn1, dn2, dn0, dn1, dn2, dn0, dn1, dn2);
-    } else {
-      const m0 = laneVector(0, bands, h0, h1, h2, h3), m1 = laneVector(1, bands, h0, h1, h2, h3);
-      const m2 = laneVector(2, bands, h0, h1, h2, h3);
-      p = bigEndian
-        ? loopClampUBig(ptr, end, up0, up1, up2, dn0, dn1, dn2, m0, m1, m2)
-        : loopClampU(ptr, end, up0, up1, up2, dn0, dn1, dn2, m0, m1, m2);
-    }
-  } else {
-    // Split each delta into a + b + c, all of its sign and each within i16. Saturating adds of one sign
-    // compose exactly: once a lane saturates, further same-sign adds keep it there, which is also where the
-    // exact sum clamps. |delta| <= 65535 needs at most three: 65535 = 32767 + 32767 + 1.
-    const a0 = part(d0), a1 = part(d1), a2 = part(d2), a3 = part(d3);
-    const b0 = part(d0 - a0), b1 = part(d1 - a1), b2 = part(d2 - a2), b3 = part(d3 - a3);
-    const x0 = d0 - a0 - b0, x1 = d1 - a1 - b1, x2 = d2 - a2 - b2, x3 = d3 - a3 - b3;
-    const va0 = laneVector(0, bands, a0, a1, a2, a3), va1 = laneVector(1, bands, a0, a1, a2, a3);
-    const va2 = laneVector(2, bands, a0, a1, a2, a3);
-    if (b0 == 0 && b1 == 0 && b2 == 0 && b3 == 0) {
-      p = bigEndian
-        ? loopAddSBig(ptr, end, va0, va1, va2, va0, va1, va2, va0, va1, va2)
-        : loopAddS(ptr, end, va0, va1, va2, va0, va1, va2, va0, va1, va2);
-    } else {
-      const vb0 = laneVector(0, bands, b0, b1, b2, b3), vb1 = laneVector(1, bands, b0, b1, b2, b3);
-      const vb2 = laneVector(2, bands, b0, b1, b2, b3);
-      const vc0 = laneVector(0, bands, x0, x1, x2, x3), vc1 = laneVector(1, bands, x0, x1, x2, x3);
-      const vc2 = laneVector(2, bands, x0, x1, x2, x3);
-      p = bigEndian
-        ? loopAddS3Big(ptr, end, va0, va1, va2, vb0, vb1, vb2, vc0, vc1, vc2)
-        : loopAddS3(ptr, end, va0, va1, va2, vb0, vb1, vb2, vc0, vc1, vc2);
-    }
-  }
-  // The last < 16 bytes: p is a whole number of vectors (8 samples each) from ptr.
-  const band = <i32>(((p - ptr) >> 1) % <usize>bands);
-  tail(p, end, band, bands, d0, d1, d2, d3, h0, h1, h2, h3, lo, signed ? 0x8000 : 0, bigEndian);
+  if (byteLength == 0) return;
+  if (!prepareSimd(bands, delta0, delta1, delta2, delta3, signed, alpha, bigEndian, maxValue)) return;
+  runSimd(ptr, ptr + byteLength);
 }
 
 /**
@@ -352,8 +395,9 @@ export function brightenScalar(
 // four keeps the lookups in the CPU's L2 cache, 4.4-4.7 GB/s on 64 MiB against 3.5-3.6 with three, measured
 // per CPU second on the 2-core machine). A table is indexed by the sample's two bytes as they lie in memory,
 // read little-endian (the host byte-swaps the tables of big-endian samples, index and entry alike, so one loop
-// serves both byte orders, without a branch per sample). The host checks tablesAt() >= heapBase().
-const TABLES: usize = 1024;
+// serves both byte orders, without a branch per sample). The host checks tablesAt() >= heapBase(). Below the
+// tables, [CRC_TABLE, TABLES) holds the journal's CRC-32 table (see the journal section at the end).
+const TABLES: usize = 2048;
 const SLOT1: usize = TABLES + 131072;
 const SLOT2: usize = TABLES + 262144;
 const SLOT3: usize = TABLES + 393216;
@@ -715,4 +759,334 @@ export function linearSimd(
     else linearS(ptr, end, prog, nops, scratch, lo, hi, mask);
   } else if (bigEndian) linearUBig(ptr, end, prog, nops, scratch, lo, hi, mask);
   else linearU(ptr, end, prog, nops, scratch, lo, hi, mask);
+}
+
+// ---- The journaled run (src/brighten/journal.ts, check "blocks") -------------------------------------------
+//
+// An in-place run with an undo journal must be able to put back, after a kill at any instant, every byte it
+// changed of the chunk in hand. Saving a chunk to the ring and then changing it costs a second pass over it;
+// done from JavaScript per 1 MiB chunk (larger than this CPU's 512 KiB L2) that pass read the chunk back from
+// L3, and even on chunks in L1 the wasm kernel's own pass did not hide under the memory stream: ~0.8x a run
+// without a journal. Here the kernel saves and changes in one pass, block by block (BLOCK bytes):
+//   1. the block's original bytes go to the ring (at the same offset in the ring as in the chunk), and the
+//      running sums of the chunk's ring bytes are updated (Fletcher's two sums per u32 lane, as laneSums);
+//   2. the sums of blocks [0, c] go to sums buffer (c + 1) % 2, then the block count word says c + 1 blocks
+//      of chunk `number` are saved (the count of the other buffer stays valid until then);
+//   3. the block is changed.
+// Stores reach the page cache in program order, so after a kill the count word names blocks whose ring bytes
+// are there and summed, and no byte past them has changed: a resume puts back exactly those blocks, after
+// checking their sums. Per chunk, before its blocks: the count word (number, 0), then the slot record "chunk
+// `number` in flight"; after them: the progress word (the sum of the chunk's first SAMPLE_BYTES as changed),
+// then the record "done". The slot (a header page, then the ring) is the journal's own pages, mapped into this
+// memory by the host. Every word is computed exactly as journal.ts computes it.
+
+const CRC_TABLE: usize = 1024;
+let crcReady = false;
+
+// The 256-entry CRC-32 table (the zlib polynomial), written below the adjust tables on first use.
+function crcTable(): void {
+  for (let n: u32 = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    store<u32>(CRC_TABLE + (<usize>n << 2), c);
+  }
+  crcReady = true;
+}
+
+@inline
+function crcByte(c: u32, b: u32): u32 {
+  return load<u32>(CRC_TABLE + (<usize>((c ^ b) & 0xff) << 2)) ^ (c >>> 8);
+}
+
+// The CRC-32 update over one little-endian 32-bit word (crc32OfWords in src/file/checksum.ts).
+@inline
+function crcWord(c: u32, w: u32): u32 {
+  c = crcByte(c, w);
+  c = crcByte(c, w >>> 8);
+  c = crcByte(c, w >>> 16);
+  return crcByte(c, w >>> 24);
+}
+
+// Murmur3's finaliser: folds the sums into a checksum.
+@inline
+function fmix(x: u32): u32 {
+  x ^= x >>> 16;
+  x *= 0x85ebca6b;
+  x ^= x >>> 13;
+  x *= 0xc2b2ae35;
+  return x ^ (x >>> 16);
+}
+
+// The last r (< 16) bytes at p as one vector, zero-padded (little-endian words).
+function tailVector(p: usize, r: usize): v128 {
+  let w0: u32 = 0, w1: u32 = 0, w2: u32 = 0, w3: u32 = 0;
+  for (let j: usize = 0; j < r; j++) {
+    const b = <u32>load<u8>(p + j) << (<u32>(j & 3) << 3);
+    const lane = j >> 2;
+    if (lane == 0) w0 |= b;
+    else if (lane == 1) w1 |= b;
+    else if (lane == 2) w2 |= b;
+    else w3 |= b;
+  }
+  return i32x4(w0, w1, w2, w3);
+}
+
+/**
+ * ringSum: a checksum of n bytes at p, the journal's progress sample (src/file/checksum.ts, ringSum, computes
+ * the same): their lane sums (see laneSums there), then the byte count and the eight sums folded by a mixer.
+ */
+export function ringSum(p: usize, n: usize): u32 {
+  let s1 = i32x4.splat(0), s2 = i32x4.splat(0);
+  const end = p + n;
+  let q = p;
+  while (end - q >= 16) {
+    s1 = i32x4.add(s1, v128.load(q, 0, 1));
+    s2 = i32x4.add(s2, s1);
+    q += 16;
+  }
+  if (q != end) {
+    s1 = i32x4.add(s1, tailVector(q, end - q));
+    s2 = i32x4.add(s2, s1);
+  }
+  let h = <u32>n;
+  h = fmix(h ^ i32x4.extract_lane(s1, 0)); h = fmix(h ^ i32x4.extract_lane(s2, 0));
+  h = fmix(h ^ i32x4.extract_lane(s1, 1)); h = fmix(h ^ i32x4.extract_lane(s2, 1));
+  h = fmix(h ^ i32x4.extract_lane(s1, 2)); h = fmix(h ^ i32x4.extract_lane(s2, 2));
+  h = fmix(h ^ i32x4.extract_lane(s1, 3)); h = fmix(h ^ i32x4.extract_lane(s2, 3));
+  return h;
+}
+
+// Slot layout (journal.ts): the record word at 8, the progress word at 24, the block count word at 32, the two
+// sums buffers (s1 then s2, 32 bytes) at 64 and 96, the ring one page in. A state is 2·chunk + 1 while the
+// chunk is in flight, 2·chunk once done.
+const RECORD_AT: usize = 8;
+const PROGRESS_AT: usize = 24;
+const COUNT_AT: usize = 32;
+const SUMS_AT: usize = 64;
+const RING_AT: usize = 4096;
+/** The unit of saving: 96 bytes, six vectors, two turns of the lane phases; whole pixels of every layout. */
+const BLOCK: usize = 96;
+/** Bytes of a chunk's start its progress word samples. */
+const SAMPLE_BYTES: usize = 256;
+
+// The record "chunk `number` in flight": the state, and above it CRC-32 of (state, 0).
+@inline
+function flightRecord(number: u32): u64 {
+  const state = 2 * number + 1;
+  return (<u64>~crcWord(crcWord(0xffffffff, state), 0) << 32) | <u64>state;
+}
+
+// The record "chunk `number` done": the state, and above it CRC-32 of the state.
+@inline
+function doneRecord(number: u32): u64 {
+  const state = 2 * number;
+  return (<u64>~crcWord(0xffffffff, state) << 32) | <u64>state;
+}
+
+// The progress word of chunk `number` with sample `sample`: CRC-32("PROG", number, sample) above the sample.
+@inline
+function progressWord(number: u32, sample: u32): u64 {
+  return (<u64>~crcWord(crcWord(crcWord(0xffffffff, 0x50524f47), number), sample) << 32) | <u64>sample;
+}
+
+// Steps 2 of a block: the sums of `count` saved blocks, then the count itself.
+@inline
+function commitBlocks(slot: usize, number: u32, count: u32, s1: v128, s2: v128): void {
+  const buffer = slot + SUMS_AT + (<usize>(count & 1) << 5);
+  v128.store(buffer, s1, 0, 1);
+  v128.store(buffer, s2, 16, 1);
+  store<u64>(slot + COUNT_AT, (<u64>number << 32) | <u64>count);
+}
+
+// The running sums while a chunk is saved (its blocks' loops carry them from block to block).
+let sumS1: v128 = i64x2(0, 0);
+let sumS2: v128 = i64x2(0, 0);
+
+// Step 1 of a block of n bytes (any even count up to BLOCK): to the ring, summed into sumS1/sumS2.
+function saveBlock(p: usize, r: usize, n: usize): void {
+  let s1 = sumS1, s2 = sumS2;
+  let q: usize = 0;
+  while (n - q >= 16) {
+    const x = v128.load(p + q, 0, 1);
+    v128.store(r + q, x, 0, 1);
+    s1 = i32x4.add(s1, x);
+    s2 = i32x4.add(s2, s1);
+    q += 16;
+  }
+  if (q != n) {
+    memory.copy(r + q, p + q, n - q);
+    s1 = i32x4.add(s1, tailVector(p + q, n - q));
+    s2 = i32x4.add(s2, s1);
+  }
+  sumS1 = s1;
+  sumS2 = s2;
+}
+
+// The whole blocks of one chunk, [p, end) with end - p a multiple of BLOCK, saved and changed block by block
+// (the three steps above) with the vector loop's op: one function per op and byte order, as loopAddU and the
+// others, and for the same reason. The running sums come and go through sumS1/sumS2.
+@inline
+function blockLoop(
+  ptr: usize, end: usize, ring: usize, slot: usize, number: u32, count: u32, op: i32, big: bool,
+  a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128,
+): void {
+  let s1 = sumS1, s2 = sumS2;
+  let p = ptr, r = ring;
+  while (p != end) {
+    const x0 = v128.load(p, 0, 1);
+    const x1 = v128.load(p, 16, 1);
+    const x2 = v128.load(p, 32, 1);
+    const x3 = v128.load(p, 48, 1);
+    const x4 = v128.load(p, 64, 1);
+    const x5 = v128.load(p, 80, 1);
+    v128.store(r, x0, 0, 1);
+    v128.store(r, x1, 16, 1);
+    v128.store(r, x2, 32, 1);
+    v128.store(r, x3, 48, 1);
+    v128.store(r, x4, 64, 1);
+    v128.store(r, x5, 80, 1);
+    s1 = i32x4.add(s1, x0); s2 = i32x4.add(s2, s1);
+    s1 = i32x4.add(s1, x1); s2 = i32x4.add(s2, s1);
+    s1 = i32x4.add(s1, x2); s2 = i32x4.add(s2, s1);
+    s1 = i32x4.add(s1, x3); s2 = i32x4.add(s2, s1);
+    s1 = i32x4.add(s1, x4); s2 = i32x4.add(s2, s1);
+    s1 = i32x4.add(s1, x5); s2 = i32x4.add(s2, s1);
+    count++;
+    commitBlocks(slot, number, count, s1, s2);
+    // The block again from L1 (the loaded vectors are not kept: fewer live registers, no spills).
+    v128.store(p, apply(v128.load(p, 0, 1), a0, b0, c0, op, big), 0, 1);
+    v128.store(p, apply(v128.load(p, 16, 1), a1, b1, c1, op, big), 16, 1);
+    v128.store(p, apply(v128.load(p, 32, 1), a2, b2, c2, op, big), 32, 1);
+    v128.store(p, apply(v128.load(p, 48, 1), a0, b0, c0, op, big), 48, 1);
+    v128.store(p, apply(v128.load(p, 64, 1), a1, b1, c1, op, big), 64, 1);
+    v128.store(p, apply(v128.load(p, 80, 1), a2, b2, c2, op, big), 80, 1);
+    p += BLOCK;
+    r += BLOCK;
+  }
+  sumS1 = s1;
+  sumS2 = s2;
+}
+
+export function blocksAddU(p: usize, e: usize, r: usize, s: usize, n: u32, k: u32, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): void {
+  blockLoop(p, e, r, s, n, k, ADD_U, false, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+export function blocksSubU(p: usize, e: usize, r: usize, s: usize, n: u32, k: u32, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): void {
+  blockLoop(p, e, r, s, n, k, SUB_U, false, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+export function blocksClampU(p: usize, e: usize, r: usize, s: usize, n: u32, k: u32, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): void {
+  blockLoop(p, e, r, s, n, k, CLAMP_U, false, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+export function blocksAddS(p: usize, e: usize, r: usize, s: usize, n: u32, k: u32, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): void {
+  blockLoop(p, e, r, s, n, k, ADD_S, false, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+export function blocksAddS3(p: usize, e: usize, r: usize, s: usize, n: u32, k: u32, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): void {
+  blockLoop(p, e, r, s, n, k, ADD_S3, false, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+export function blocksAddUBig(p: usize, e: usize, r: usize, s: usize, n: u32, k: u32, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): void {
+  blockLoop(p, e, r, s, n, k, ADD_U, true, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+export function blocksSubUBig(p: usize, e: usize, r: usize, s: usize, n: u32, k: u32, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): void {
+  blockLoop(p, e, r, s, n, k, SUB_U, true, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+export function blocksClampUBig(p: usize, e: usize, r: usize, s: usize, n: u32, k: u32, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): void {
+  blockLoop(p, e, r, s, n, k, CLAMP_U, true, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+export function blocksAddSBig(p: usize, e: usize, r: usize, s: usize, n: u32, k: u32, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): void {
+  blockLoop(p, e, r, s, n, k, ADD_S, true, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+export function blocksAddS3Big(p: usize, e: usize, r: usize, s: usize, n: u32, k: u32, a0: v128, a1: v128, a2: v128, b0: v128, b1: v128, b2: v128, c0: v128, c1: v128, c2: v128): void {
+  blockLoop(p, e, r, s, n, k, ADD_S3, true, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+}
+
+// The planned op's block loop (prepareSimd's plan) over the whole blocks [p, e) of a chunk.
+function runBlocks(p: usize, e: usize, ring: usize, slot: usize, number: u32, count: u32): void {
+  const a0 = planA0, a1 = planA1, a2 = planA2, b0 = planB0, b1 = planB1, b2 = planB2;
+  const c0 = planC0, c1 = planC1, c2 = planC2;
+  if (planLoop == LOOP_ADD_U) {
+    if (planBig) blocksAddUBig(p, e, ring, slot, number, count, a0, a1, a2, a0, a1, a2, a0, a1, a2);
+    else blocksAddU(p, e, ring, slot, number, count, a0, a1, a2, a0, a1, a2, a0, a1, a2);
+  } else if (planLoop == LOOP_SUB_U) {
+    if (planBig) blocksSubUBig(p, e, ring, slot, number, count, a0, a1, a2, a0, a1, a2, a0, a1, a2);
+    else blocksSubU(p, e, ring, slot, number, count, a0, a1, a2, a0, a1, a2, a0, a1, a2);
+  } else if (planLoop == LOOP_CLAMP_U) {
+    if (planBig) blocksClampUBig(p, e, ring, slot, number, count, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+    else blocksClampU(p, e, ring, slot, number, count, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+  } else if (planLoop == LOOP_ADD_S) {
+    if (planBig) blocksAddSBig(p, e, ring, slot, number, count, a0, a1, a2, a0, a1, a2, a0, a1, a2);
+    else blocksAddS(p, e, ring, slot, number, count, a0, a1, a2, a0, a1, a2, a0, a1, a2);
+  } else {
+    if (planBig) blocksAddS3Big(p, e, ring, slot, number, count, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+    else blocksAddS3(p, e, ring, slot, number, count, a0, a1, a2, b0, b1, b2, c0, c1, c2);
+  }
+}
+
+/**
+ * Brightens [ptr, ptr + byteLength) in place, as brightenSimd does, chunk by chunk under the journal protocol
+ * above, recording into the slot at `slot` (its header page; the ring follows). Chunk k of the range is chunk
+ * number first + k; each is `chunk` bytes (a multiple of BLOCK), the last one what is left.
+ * @param budget how many protocol steps to take before stopping, as a kill would (tests); -1 for all. The
+ *   steps of a chunk: its count word and record "in flight"; per block, its ring bytes, its sums and count, its
+ *   change; the progress word; the record "done".
+ * @returns the steps left of the budget (0 when it ran out, so the run stopped there), or -1
+ */
+export function brightenJournaled(
+  ptr: usize, byteLength: usize, bands: i32, delta0: i32, delta1: i32, delta2: i32, delta3: i32,
+  signed: bool, alpha: bool, bigEndian: bool, maxValue: i32,
+  slot: usize, chunk: usize, first: u32, budget: i32,
+): i32 {
+  if (!crcReady) crcTable();
+  const changes = prepareSimd(bands, delta0, delta1, delta2, delta3, signed, alpha, bigEndian, maxValue);
+  const ring = slot + RING_AT;
+  const end = ptr + byteLength;
+  let number = first;
+  let p = ptr;
+  while (p != end) {
+    const n = min(chunk, end - p);
+    const whole = n - n % BLOCK;
+    const blocks = <i32>((n + BLOCK - 1) / BLOCK);
+    if (budget < 0 || budget >= 3 * blocks + 3) {
+      // The whole chunk at once (every run: the budget is -1 there).
+      store<u64>(slot + COUNT_AT, <u64>number << 32);
+      store<u64>(slot + RECORD_AT, flightRecord(number));
+      sumS1 = i32x4.splat(0);
+      sumS2 = i32x4.splat(0);
+      if (changes) runBlocks(p, p + whole, ring, slot, number, 0);
+      else for (let q: usize = 0; q < whole; q += BLOCK) saveBlock(p + q, ring + q, BLOCK);
+      if (whole != n) {
+        // The last, shorter block: saved, counted, changed (with the scalar tail).
+        saveBlock(p + whole, ring + whole, n - whole);
+        commitBlocks(slot, number, <u32>blocks, sumS1, sumS2);
+        if (changes) runSimd(p + whole, p + n);
+      } else if (!changes) {
+        commitBlocks(slot, number, <u32>blocks, sumS1, sumS2);
+      }
+      store<u64>(slot + PROGRESS_AT, progressWord(number, ringSum(p, min(n, SAMPLE_BYTES))));
+      store<u64>(slot + RECORD_AT, doneRecord(number));
+      if (budget > 0) budget -= 3 * blocks + 3;
+    } else {
+      // The last steps of a budget, one by one.
+      if (budget-- == 0) return 0;
+      store<u64>(slot + COUNT_AT, <u64>number << 32);
+      store<u64>(slot + RECORD_AT, flightRecord(number));
+      sumS1 = i32x4.splat(0);
+      sumS2 = i32x4.splat(0);
+      for (let k = 0; k < blocks; k++) {
+        const q = <usize>k * BLOCK;
+        const length = min(BLOCK, n - q);
+        if (budget-- == 0) return 0;
+        saveBlock(p + q, ring + q, length);
+        if (budget-- == 0) return 0;
+        commitBlocks(slot, number, <u32>(k + 1), sumS1, sumS2);
+        if (budget-- == 0) return 0;
+        if (changes) runSimd(p + q, p + q + length);
+      }
+      if (budget-- == 0) return 0;
+      store<u64>(slot + PROGRESS_AT, progressWord(number, ringSum(p, min(n, SAMPLE_BYTES))));
+      if (budget-- == 0) return 0;
+      store<u64>(slot + RECORD_AT, doneRecord(number));
+    }
+    number++;
+    p += n;
+  }
+  return budget;
 }

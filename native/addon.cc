@@ -14,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSigbus(env, exports);
   InitIpc(env, exports);
   InitChecksum(env, exports);
+  InitDetach(env, exports);
   return exports;
 }
 

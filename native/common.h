@@ -120,5 +120,6 @@ void InitSharedMemory(Napi::Env env, Napi::Object exports);
 void InitSigbus(Napi::Env env, Napi::Object exports);
 void InitIpc(Napi::Env env, Napi::Object exports);
 void InitChecksum(Napi::Env env, Napi::Object exports);
+void InitDetach(Napi::Env env, Napi::Object exports);
 
 }  // namespace rawbright

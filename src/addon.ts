@@ -156,6 +156,11 @@ export interface NativeAddon {
     srcOffset: number,
     length: number,
   ): number;
+  /**
+   * unlink(path) now; the inode's last release (which waits for pages under writeback) in a detached
+   * process (detach.cc). Throws unlink's errors (ENOENT, ...).
+   */
+  unlinkDetached(path: string): void;
   /** The vector path brighten runs on this CPU: 'avx2', 'sse2' or 'scalar'. */
   readonly brightenPath: string;
 

@@ -12,7 +12,7 @@ import { MappedFile } from '../file/mapped-file.js';
 import type { FileLayout } from '../formats/layout.js';
 import { checkOps } from '../kernels/ops.js';
 import type { SampleType } from '../kernels/types.js';
-import { DEFAULT_CHUNK, JournalLayout } from './journal.js';
+import { JournalLayout } from './journal.js';
 import {
   type BrightenOptions,
   type CheckedBrighten,
@@ -25,8 +25,8 @@ import {
   checkFileShape,
   checkRange,
   detectFileLayout,
+  journalChunking,
   planSegments,
-  SEGMENT_UNIT,
   splitIntoWindows,
   splitWholeFile,
 } from './plan.js';
@@ -121,12 +121,13 @@ function journalSize(checked: CheckedBrighten, fileSize: number, plan: WindowPla
   const { common } = checked;
   const { arenaBytes, segmented } = plan;
   if (!checked.useJournal) return 0;
-  const wanted = Math.min(common.journalChunk ?? DEFAULT_CHUNK, arenaBytes);
-  const chunk = common.durable
-    ? arenaBytes
-    : segmented
-      ? Math.max(SEGMENT_UNIT, wanted - (wanted % SEGMENT_UNIT))
-      : wanted;
+  const { chunk } = journalChunking(
+    common,
+    checked.strategy,
+    checked.ops === undefined,
+    arenaBytes,
+    segmented,
+  );
   // The header's parameters are a few hundred bytes of JSON; a page holds them.
   return new JournalLayout({
     version: 2,

@@ -2,7 +2,8 @@
  * The undo journal that makes in-place runs crash safe.
  *
  * Layout of `FILE.rawbright-journal` (little-endian), every section page aligned:
- * - header page: magic `RBJRNL04`, u32 length of the parameters JSON, u32 CRC-32 of it, the JSON;
+ * - header page: magic `RBJRNL06` (`RBJRNL05`: the same without `check`, still resumed), u32 length of the
+ *   parameters JSON, u32 CRC-32 of it, the JSON;
  * - done map: one u32 per window, 0 until the window is brightened, then the window's tag (a value
  *   derived from its index with no zero byte, so no single damaged byte turns 0 into a tag or a tag
  *   into 0 or another tag);
@@ -16,20 +17,25 @@
  *   saved and being changed, `2·chunk` once it is done) and above it a u32 CRC-32 of the state (and,
  *   while saved, of the ring's CRC), stored as one 64-bit word so a kill never tears it — then at byte
  *   16 the u32 CRC-32 of the saved chunk, written before the state that relies on it; at byte 24 the
- *   progress sample, one 64-bit word written before each "done": a CRC-32 of the first 4 KiB of the chunk
- *   as the run left it, and above it a CRC-32 of that value and the chunk's number, so a resume of a window
- *   left part way can check its changed part is still what the run wrote (see
- *   {@link Journal.restoreAndPlan}); then room for one chunk's bytes (the ring).
+ *   progress sample, one 64-bit word written before each "done": a checksum of the chunk's start as the
+ *   run left it (CRC-32 of its first 4 KiB; in a `blocks` journal, {@link ringSum} of its first 256 bytes),
+ *   and above it a CRC-32 of that value and the chunk's number, so a resume of a window left part way can
+ *   check its changed part is still what the run wrote (see {@link Journal.restoreAndPlan}); in a `blocks`
+ *   journal, at byte 32 the block count word (u32 blocks saved, u32 the chunk's number) and at 64 and 96 two
+ *   buffers of the saved blocks' {@link laneSums}; then room for one chunk's bytes (the ring).
  *
  * Every byte a resume relies on is checked: damage anywhere is refused (`ERR_JOURNAL_CORRUPT`) before
  * the file is touched.
  *
- * A worker brightens a window chunk by chunk (1 MiB by default). Before a chunk changes, its
- * original bytes are copied into the worker's ring and the state is set to "saved"; once the chunk
- * is brightened the state becomes "done". The slot is mapped shared, and a process's stores reach
- * the page cache in program order, so after a kill at any moment each window is done, untouched,
- * or brightened up to a known chunk with that chunk restorable from the ring. The copy stays in the
- * CPU cache where the kernel reads it next, which keeps the journal cheap.
+ * How a chunk is saved (JournalParams.check). Recorded from JavaScript (every kernel; 1 MiB chunks): before a
+ * chunk changes, its original bytes are copied into the worker's ring, their CRC-32 stored, and the state set
+ * to "saved"; once the chunk is brightened the state becomes "done". Recorded by the wasm-simd kernel itself
+ * (check `blocks`, 48 KiB chunks; assembly/index.ts, brightenJournaled): the state says "saved" (in flight)
+ * first, and the kernel saves and changes the chunk in one pass, 96-byte block by block: each block's
+ * original bytes to the ring, then the sums of the blocks saved so far and their count, then the block's
+ * change; a resume puts back the counted blocks. The slot is mapped shared, and a process's stores reach the
+ * page cache in program order, so after a kill at any moment each window is done, untouched, or brightened up
+ * to a known chunk with that chunk's changed bytes restorable from the ring.
  *
  * With `durable`, a chunk is a whole window and every step is flushed to disk (msync/fsync), which
  * extends the same guarantee to a power cut.
@@ -37,13 +43,15 @@
 import { existsSync, lstatSync, readdirSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { errorCode, RawbrightError } from '../errors.js';
-import { crc32OfWords, crc32 as fastCrc32 } from '../file/checksum.js';
+import { crc32OfWords, crc32 as fastCrc32, laneSums, ringSum } from '../file/checksum.js';
 import { MappedFile, type Window } from '../file/mapped-file.js';
 import { listMarkers, readMarker, removeMarker, writeMarker } from '../file/marker.js';
 import { type CheckedOp, checkOps } from '../kernels/ops.js';
 import type { Bands, BrightenParams, Channels, SampleType } from '../kernels/types.js';
 
-const HEADER_MAGIC = 'RBJRNL05';
+const HEADER_MAGIC = 'RBJRNL06';
+/** The journal before `check` existed: the same layout with CRC-32 checksums throughout, still resumed here. */
+const CRC_ONLY_MAGIC = 'RBJRNL05';
 /** The magics of older journals: their runs must be finished by the rawbright that made them. */
 const OLDER_MAGICS = ['RBJRNL02', 'RBJRNL03', 'RBJRNL04'];
 const SLOT_MAGIC = 'RBSLOT03';
@@ -57,8 +65,21 @@ const PROGRESS_OFFSET = 24;
 /** The largest header: the parameters of a run over very many extents. */
 const MAX_HEADER = 16 * 1024 * 1024;
 const JOURNAL_VERSION = 2;
-/** The chunk size of ordinary runs: small enough to stay in the CPU cache between copy and kernel. */
+/** The chunk size of runs recorded from JavaScript (the JS, scalar and native kernels, pread, adjust chains). */
 export const DEFAULT_CHUNK = 1024 * 1024;
+/**
+ * The chunk size of runs the wasm kernel records itself (check `blocks`, assembly/index.ts brightenJournaled):
+ * it saves and changes each {@link BLOCK} in one pass, so the chunk is only the unit of the progress and done
+ * records; 48 KiB keeps the ring in L2 and those records rare. A multiple of BLOCK.
+ */
+export const KERNEL_CHUNK = 48 * 1024;
+/** The kernel's unit of saving in a `blocks` journal: 96 bytes, whole pixels of every layout. */
+export const BLOCK = 96;
+/** Bytes at a chunk's start that its progress sample covers in a `blocks` journal. */
+const BLOCKS_SAMPLE = 256;
+/** Where a slot's block count word and its two sums buffers are, in its header page (`blocks` journals). */
+const COUNT_OFFSET = 32;
+const SUMS_OFFSET = 64;
 
 /** The run a journal belongs to: everything a resume needs to finish it identically. */
 export interface JournalParams {
@@ -93,6 +114,13 @@ export interface JournalParams {
   layouts?: BrightenParams[];
   /** An adjust run over a headerless file: its ops (a segmented run's are in its layouts). */
   ops?: readonly CheckedOp[];
+  /**
+   * How a chunk in flight is saved and checked: absent, whole before it changes, its ring checked by a CRC-32
+   * and its progress sample a CRC-32 of its first 4 KiB; `blocks`, block by block as the kernel changes it
+   * (see the layout above), the saved blocks counted and checked by their {@link laneSums}, and its progress
+   * sample the {@link ringSum} of its first 256 bytes. The state words are CRC-32 checked in both.
+   */
+  check?: 'blocks';
 }
 
 /** Whether recorded ops are a valid chain for `bands` (the journal may be damaged or forged). */
@@ -477,7 +505,7 @@ function isWholeNumber(value: unknown, max = Number.MAX_SAFE_INTEGER): value is 
 }
 
 /** Checks parsed parameters field by field: the journal may be damaged or forged. */
-export function parseJournalParams(text: string, journalPath: string): JournalParams {
+export function parseJournalParams(text: string, journalPath: string, magic = HEADER_MAGIC): JournalParams {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -523,6 +551,7 @@ export function parseJournalParams(text: string, journalPath: string): JournalPa
     (p.marked === undefined || typeof p.marked === 'boolean') &&
     p.windows * Math.ceil(p.window / p.chunk) <= MAX_CHUNKS &&
     validOps(p.ops, 4) &&
+    (p.check === undefined || (p.check === 'blocks' && magic === HEADER_MAGIC)) &&
     p.slots >= 1;
   if (!valid) throw corrupt(journalPath, 'its parameters are missing or out of range');
   return p as JournalParams;
@@ -620,9 +649,19 @@ function windowSample(target: MappedFile, offset: number, length: number): numbe
   return fastCrc32(bytes);
 }
 
-/** The CRC-32 of the first {@link SAMPLE_PIECE} bytes of a chunk: its progress sample. */
+/** The CRC-32 of the first {@link SAMPLE_PIECE} bytes of a chunk: its progress sample (a CRC-32 journal's). */
 export function chunkSample(bytes: Uint8Array): number {
   return fastCrc32(bytes.subarray(0, SAMPLE_PIECE));
+}
+
+/** A chunk's progress sample, as the journal's `check` takes it. */
+export function chunkSampleFor(params: JournalParams, bytes: Uint8Array): number {
+  return params.check === 'blocks' ? ringSum(bytes.subarray(0, BLOCKS_SAMPLE)) : chunkSample(bytes);
+}
+
+/** The block count word of a `blocks` slot: `count` blocks of chunk `number` saved. */
+function countWord(number: number, count: number): bigint {
+  return (BigInt(number) << 32n) | BigInt(count);
 }
 
 /** The progress word of a slot whose last finished chunk was put back: it names no chunk. */
@@ -657,14 +696,18 @@ export class JournalSlot {
   readonly #record: BigUint64Array;
   readonly #ringCrc: Uint32Array;
   readonly #progress: BigUint64Array;
+  readonly #count: BigUint64Array;
   readonly #durable: boolean;
+  readonly #params: JournalParams;
 
   constructor(file: MappedFile, layout: JournalLayout, slot: number, durable: boolean) {
+    this.#params = layout.params;
     this.#window = file.map({ offset: layout.slotOffset(slot), length: PAGE + layout.params.chunk });
     this.#window.populate();
     this.#record = new BigUint64Array(this.#window.buffer, 8, 1);
     this.#ringCrc = new Uint32Array(this.#window.buffer, 16, 1);
     this.#progress = new BigUint64Array(this.#window.buffer, PROGRESS_OFFSET, 1);
+    this.#count = new BigUint64Array(this.#window.buffer, COUNT_OFFSET, 1);
     this.#durable = durable;
   }
 
@@ -678,23 +721,33 @@ export class JournalSlot {
   /**
    * Marks chunk `number` as saved in the ring and about to change. Call after copying its `length`
    * bytes in: their checksum goes in first, then the record that relies on it, in one store.
+   * In a `blocks` journal the chunk is recorded as all its blocks saved: their sums, the count word, then the
+   * record (the kernel, recording itself, counts them one by one as it goes).
    * @param ringCrc the CRC-32 of those bytes when the copy computed it (KernelHost.copyTo); else it is
-   *   computed here
+   *   computed here (CRC-32 journals only)
    */
-  saved(
-    number: number,
-    length: number,
-    ringCrc = fastCrc32(new Uint8Array(this.#window.buffer, PAGE, length)),
-  ): void {
-    this.#ringCrc[0] = ringCrc;
+  saved(number: number, length: number, ringCrc?: number): void {
+    if (this.#params.check === 'blocks') {
+      const count = Math.ceil(length / BLOCK);
+      const sums = laneSums(new Uint8Array(this.#window.buffer, PAGE, length));
+      if (this.#durable) this.#window.flush({ offset: PAGE });
+      new Uint32Array(this.#window.buffer, SUMS_OFFSET + 32 * (count % 2), 8).set(sums);
+      Atomics.store(this.#count, 0, countWord(number, count));
+      if (this.#durable) this.#window.flush({ length: PAGE });
+      Atomics.store(this.#record, 0, slotRecord(2 * number + 1, 0));
+      if (this.#durable) this.#window.flush({ length: PAGE });
+      return;
+    }
+    const crc = ringCrc ?? fastCrc32(new Uint8Array(this.#window.buffer, PAGE, length));
+    this.#ringCrc[0] = crc;
     if (this.#durable) this.#window.flush({ offset: PAGE });
-    Atomics.store(this.#record, 0, slotRecord(2 * number + 1, ringCrc));
+    Atomics.store(this.#record, 0, slotRecord(2 * number + 1, crc));
     if (this.#durable) this.#window.flush({ length: PAGE });
   }
 
   /**
    * Records chunk `number`'s progress sample, once it is brightened and before {@link JournalSlot.done}.
-   * @param sample {@link chunkSample} of the chunk's bytes as the run left them
+   * @param sample {@link chunkSampleFor} the chunk's bytes as the run left them
    */
   finished(number: number, sample: number): void {
     Atomics.store(this.#progress, 0, progressWord(number, sample));
@@ -790,7 +843,8 @@ export class Journal {
       if (size < PAGE) throw corrupt(path, 'it is shorter than its header');
       const header = Buffer.alloc(PAGE);
       file.read(0, header);
-      if (header.toString('latin1', 0, 8) !== HEADER_MAGIC) {
+      const magic = header.toString('latin1', 0, 8);
+      if (magic !== HEADER_MAGIC && magic !== CRC_ONLY_MAGIC) {
         if (OLDER_MAGICS.includes(header.toString('latin1', 0, 8))) {
           throw corrupt(path, 'it was written by an older rawbright, whose resume must finish it');
         }
@@ -810,7 +864,7 @@ export class Journal {
       file.read(16, json);
       if (fastCrc32(json) !== header.readUInt32LE(12))
         throw corrupt(path, 'its header checksum does not match');
-      const params = parseJournalParams(json.toString('utf8'), path);
+      const params = parseJournalParams(json.toString('utf8'), path, magic);
       const journal = new Journal(path, file, params);
       if (size !== journal.layout.totalSize) throw corrupt(path, 'its size does not match its parameters');
       return journal;
@@ -837,6 +891,9 @@ export class Journal {
         if (journal.#slotState(slot) !== -1) return false;
       }
       return true;
+    } catch {
+      // Damaged: it may record changes, and the resume says what is wrong with it.
+      return false;
     } finally {
       journal.close();
     }
@@ -913,7 +970,9 @@ export class Journal {
     this.file.read(this.layout.slotOffset(slot), header);
     if (header.toString('latin1', 0, 8) !== SLOT_MAGIC)
       throw corrupt(this.path, `slot ${slot} has no valid header`);
-    const state = readSlotRecord(header.readBigUInt64LE(8), header.readUInt32LE(16));
+    // A `blocks` journal's saved record carries no ring checksum (its blocks are checked by their sums).
+    const ringCrc = this.params.check === 'blocks' ? 0 : header.readUInt32LE(16);
+    const state = readSlotRecord(header.readBigUInt64LE(8), ringCrc);
     if (state === undefined) throw corrupt(this.path, `slot ${slot}'s record fails its checksum`);
     return state;
   }
@@ -923,6 +982,33 @@ export class Journal {
     const bytes = Buffer.alloc(4);
     this.file.read(this.layout.slotOffset(slot) + 16, bytes);
     return bytes.readUInt32LE(0);
+  }
+
+  /**
+   * How many bytes of chunk `number` (of `length` bytes), in flight in `slot`, are saved in its ring: all of
+   * them in a CRC-32 journal; in a `blocks` journal, the blocks its count word names.
+   */
+  #savedLength(slot: number, number: number, length: number): number {
+    if (this.params.check !== 'blocks') return length;
+    const bytes = Buffer.alloc(8);
+    this.file.read(this.layout.slotOffset(slot) + COUNT_OFFSET, bytes);
+    const word = bytes.readBigUInt64LE(0);
+    const count = Number(word & 0xffffffffn);
+    if (Number(word >> 32n) !== number || count > Math.ceil(length / BLOCK))
+      throw corrupt(this.path, `slot ${slot}'s block count is damaged`);
+    return Math.min(count * BLOCK, length);
+  }
+
+  /** Whether the ring bytes `saved` (the first of `slot`'s ring) are what the run saved: their checksum holds. */
+  #ringHolds(slot: number, saved: Uint8Array): boolean {
+    if (this.params.check !== 'blocks') return fastCrc32(saved) === this.#ringCrc(slot);
+    // No block counted yet: nothing saved, nothing changed, nothing to check.
+    if (saved.length === 0) return true;
+    const count = Math.ceil(saved.length / BLOCK);
+    const recorded = Buffer.alloc(32);
+    this.file.read(this.layout.slotOffset(slot) + SUMS_OFFSET + 32 * (count % 2), recorded);
+    const sums = laneSums(saved);
+    return sums.every((sum, k) => recorded.readUInt32LE(4 * k) === sum);
   }
 
   /** A slot's progress word (see the layout at the top of this file). */
@@ -941,12 +1027,14 @@ export class Journal {
     return { offset, length: Math.min(this.params.chunk, end - offset) };
   }
 
-  /** {@link chunkSample} of chunk `number` as `target` holds it now. */
+  /** {@link chunkSampleFor} chunk `number` as `target` holds it now. */
   sampleOf(target: MappedFile, number: number): number {
     const { offset, length } = this.#chunkExtent(number);
-    const bytes = Buffer.alloc(Math.min(SAMPLE_PIECE, length));
+    const bytes = Buffer.alloc(
+      Math.min(this.params.check === 'blocks' ? BLOCKS_SAMPLE : SAMPLE_PIECE, length),
+    );
     target.read(offset, bytes);
-    return chunkSample(bytes);
+    return chunkSampleFor(this.params, bytes);
   }
 
   /**
@@ -1014,7 +1102,7 @@ export class Journal {
       const end = Math.min(start + chunk, layout.windowOffset(index) + layout.windowLength(index));
       const saved = state % 2 === 1;
       if (saved) {
-        restores.push({ slot, offset: start, length: end - start });
+        restores.push({ slot, offset: start, length: this.#savedLength(slot, number, end - start) });
         rewrites.push({ slot, state: number % layout.chunksPerWindow === 0 ? -1 : 2 * (number - 1) });
       }
       const at = saved ? start : end;
@@ -1025,7 +1113,7 @@ export class Journal {
       const bytes = Buffer.allocUnsafe(length);
       if (this.file.read(layout.slotOffset(slot) + PAGE, bytes) !== length)
         throw corrupt(this.path, `slot ${slot} is cut short`);
-      if (fastCrc32(bytes) !== this.#ringCrc(slot))
+      if (!this.#ringHolds(slot, bytes))
         throw corrupt(this.path, `slot ${slot}'s saved chunk fails its checksum`);
       return { offset, bytes };
     });

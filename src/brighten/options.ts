@@ -103,7 +103,7 @@ export interface BrightenOptions {
     overlayMisalignment?: number;
     /** MADV_HUGEPAGE on every overlay [out-of-place runs only: a new file's pages are not cached yet]. */
     hugepage?: boolean;
-    /** The journal's undo chunk in bytes, a multiple of 8 (clipped to the window) [1 MiB]. */
+    /** The journal's undo chunk in bytes, a multiple of 8 (clipped to the window) [48 KiB where the wasm-simd kernel records the journal itself, else 1 MiB]; set, JavaScript records it. */
     journalChunk?: number;
   };
 }

@@ -13,7 +13,7 @@ import { checkOps } from '../kernels/ops.js';
 import type { BrightenParams } from '../kernels/types.js';
 import { SAMPLE_TYPES, type SampleType } from '../pixels.js';
 import { oneOf, optionalByteCount } from '../validate.js';
-import { type JournalParams, segmentWindows } from './journal.js';
+import { BLOCK, DEFAULT_CHUNK, type JournalParams, KERNEL_CHUNK, segmentWindows } from './journal.js';
 import { type CheckedBrighten, type CommonOptions, pixelAligned } from './options.js';
 import type { RunPlan } from './pool.js';
 import type { ResolvedStrategy, WorkerWindow } from './protocol.js';
@@ -238,7 +238,32 @@ export function buildRunPlan(
 }
 
 /** Windows and chunks of a run over extents hold whole pixels of every layout: a multiple of 24 bytes (8, 6, 4, 2). */
-export const SEGMENT_UNIT = 24;
+const SEGMENT_UNIT = 24;
+
+/**
+ * A journal's undo chunk and how it is checked. A plain brighten (no adjust chain) on the wasm-simd kernel
+ * through overlays is recorded by the kernel itself, in chunks that stay in L1 (journal.ts, KERNEL_CHUNK;
+ * check `sum`); everything else records 1 MiB chunks from JavaScript (CRC-32), and a durable run whole
+ * windows, as it flushes at every step. Always at most a window, and whole pixels of every layout of a run over
+ * extents.
+ */
+export function journalChunking(
+  common: Pick<CommonOptions, 'durable' | 'journalChunk' | 'kernel'>,
+  strategy: ResolvedStrategy,
+  plainBrighten: boolean,
+  arenaBytes: number,
+  segmented: boolean,
+): { chunk: number; check?: 'blocks' } {
+  if (common.durable) return { chunk: arenaBytes };
+  const kernelRecords =
+    common.journalChunk === undefined &&
+    common.kernel === 'wasm-simd' &&
+    strategy === 'mmap' &&
+    plainBrighten;
+  const wanted = Math.min(kernelRecords ? KERNEL_CHUNK : (common.journalChunk ?? DEFAULT_CHUNK), arenaBytes);
+  const chunk = segmented ? Math.max(SEGMENT_UNIT, wanted - (wanted % SEGMENT_UNIT)) : wanted;
+  return kernelRecords && chunk % BLOCK === 0 ? { chunk, check: 'blocks' } : { chunk };
+}
 
 /** The kernel parameters of a file's layout; with `ops` (an adjust run), its chain checked for the layout's bands. */
 function kernelParams(layout: PixelLayout, by: number, alpha: boolean, ops?: unknown): BrightenParams {

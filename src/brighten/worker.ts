@@ -10,7 +10,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { errorCode, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
 import { type ArenaRegion, KernelHost } from '../kernels/host.js';
-import { chunkSample, Journal, type JournalSlot } from './journal.js';
+import { BLOCK, chunkSampleFor, Journal, type JournalSlot } from './journal.js';
 import type { FromWorker, ResolvedStrategy, ToWorker, WorkerConfig, WorkerWindow } from './protocol.js';
 
 // The run being served: on a worker thread, the one its last `start` opened; on the calling thread, the run
@@ -51,6 +51,8 @@ export class WindowProcessor {
   readonly #output: MappedFile;
   readonly #journal: Journal | undefined;
   readonly #slot: JournalSlot | undefined;
+  /** The kernel records the journal itself: the slot is mapped into its memory (a `sum` journal, mmap). */
+  readonly #kernelRecords: boolean;
   /** The strategy this worker runs: `pread` once overlays are unavailable, whatever was asked for. */
   strategy: ResolvedStrategy;
   fallbackReason: string | undefined;
@@ -71,6 +73,18 @@ export class WindowProcessor {
       this.fallbackReason =
         this.#host.overlayUnavailableReason ?? 'the WebAssembly memory is not at a stable address';
     }
+    const journal = this.#journal;
+    this.#kernelRecords =
+      journal !== undefined &&
+      journal.params.check === 'blocks' &&
+      journal.params.chunk % BLOCK === 0 &&
+      this.strategy === 'mmap' &&
+      !config.durable &&
+      this.#host.mapJournalSlot(
+        journal.file,
+        journal.layout.slotOffset(config.journal!.slot),
+        4096 + journal.params.chunk,
+      );
   }
 
   process(window: WorkerWindow): void {
@@ -113,13 +127,18 @@ export class WindowProcessor {
     // names the chunk before, as if it had finished it, so a kill now still checks the changed part.
     if (window.offset > layout.windowOffset(window.index))
       slot.finished(first - 1, this.#journal!.sampleOf(this.#output, first - 1));
+    if (this.#kernelRecords && this.strategy === 'mmap') {
+      const left = host.brightenJournaled(region, window.params ?? config.params, chunk, first);
+      if (left !== undefined) return;
+    }
     for (let at = 0; at < window.length; at += chunk) {
       const length = Math.min(chunk, window.length - at);
       const number = layout.chunkNumber(window.index, window.offset + at);
       const piece: ArenaRegion = { ...region, pointer: region.pointer + at, length };
       // A ring filled from truncated pages (or a truncated journal) must never be marked saved.
       const ringCrc = host.copyTo(piece, slot.buffer, slot.ringOffset, this.#journal!.path);
-      slot.saved(number, length, ringCrc);
+      if (layout.params.check === 'blocks') slot.saved(number, length);
+      else slot.saved(number, length, ringCrc);
       host.brighten(piece, window.params ?? config.params);
       if (this.strategy === 'pread') {
         host.copyOut(piece, this.#output, window.offset + at);
@@ -127,7 +146,7 @@ export class WindowProcessor {
       } else if (config.durable) {
         host.flush(piece);
       }
-      slot.finished(number, chunkSample(host.view(piece)));
+      slot.finished(number, chunkSampleFor(layout.params, host.view(piece)));
       slot.done(number);
     }
   }

@@ -26,8 +26,13 @@ const WASM_PAGE = 65536;
 export const OVERLAY_ALIGNMENT = 2 * 1024 * 1024;
 /** Where the arena starts in wasm memory: above the kernels' own (tiny) static data. */
 const ARENA_START = OVERLAY_ALIGNMENT;
-/** The largest arena a wasm32 memory can hold next to its low memory and the alignment slack. */
-export const MAX_ARENA_BYTES = 4 * 1024 ** 3 - 2 * ARENA_START - OVERLAY_ALIGNMENT;
+/**
+ * Room above the arena for a journal slot (its header page and ring) mapped in for the kernel to record into
+ * (KernelHost.mapJournalSlot): one wasm page, enough for a ring of the journal's KERNEL_CHUNK.
+ */
+const JOURNAL_SLOT_ROOM = WASM_PAGE;
+/** The largest arena a wasm32 memory can hold next to its low memory, the alignment slack and the slot room. */
+export const MAX_ARENA_BYTES = 4 * 1024 ** 3 - 2 * ARENA_START - OVERLAY_ALIGNMENT - JOURNAL_SLOT_ROOM;
 
 /**
  * How one region of the file reached the arena: mapped over it (`'overlay'`) or read into it
@@ -88,6 +93,9 @@ export class KernelHost {
   readonly #hugepage: boolean;
   readonly #baseAddress: bigint;
   #live: { arenaOffset: number; file: MappedFile | undefined; region: ArenaRegion } | undefined;
+  /** Where a journal slot is mapped in: the wasm page after the arena's room. */
+  readonly #slotOffset: number;
+  #slot: { path: string } | undefined;
   #generation = 0;
   /** Why overlays are not possible here, if they are not. */
   readonly overlayUnavailableReason: string | undefined;
@@ -121,7 +129,8 @@ export class KernelHost {
     this.#hugepage = options.hugepage ?? false;
     // Room for the region, the page it may start inside, and the 2 MiB alignment shift.
     const bytes = ARENA_START + options.arenaBytes + native.pageSize + OVERLAY_ALIGNMENT;
-    const pages = Math.ceil(bytes / WASM_PAGE);
+    this.#slotOffset = Math.ceil(bytes / WASM_PAGE) * WASM_PAGE;
+    const pages = this.#slotOffset / WASM_PAGE + JOURNAL_SLOT_ROOM / WASM_PAGE;
     this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
     this.kernel = createKernel(options.kernel, this.memory);
     // After the kernel: a wasm kernel's instance gives the module's layout, with no scratch instance for it.
@@ -281,6 +290,67 @@ export class KernelHost {
     return crc;
   }
 
+  /**
+   * Maps a journal slot (its header page and ring: `length` bytes of `file` at `offset`, a page boundary)
+   * into the memory above the arena, for {@link KernelHost.brightenJournaled}; false when it does not fit
+   * the room there or overlays are not possible here (the caller then records from JavaScript).
+   */
+  mapJournalSlot(file: MappedFile, offset: number, length: number): boolean {
+    if (this.#slot !== undefined) {
+      throw new RawbrightError('ERR_OVERLAY_BUSY', 'a journal slot is already mapped: release it first');
+    }
+    if (!this.canOverlay || length > JOURNAL_SLOT_ROOM || this.kernel.brightenJournaled === undefined)
+      return false;
+    native.overlay(this.memory.buffer, this.#slotOffset, nativeHandle(file), offset, length, true);
+    this.#slot = { path: file.path };
+    try {
+      native.populate(this.memory.buffer, this.#slotOffset, length, true);
+    } catch (error) {
+      this.releaseJournalSlot();
+      throw error;
+    }
+    return true;
+  }
+
+  /** Gives back the journal slot's room (anonymous memory again). */
+  releaseJournalSlot(): void {
+    if (this.#slot === undefined) return;
+    this.#slot = undefined;
+    native.releaseOverlay(this.memory.buffer, this.#slotOffset);
+  }
+
+  /**
+   * Brightens a region in the arena under the journal protocol, the kernel recording each chunk into the
+   * mapped journal slot itself (see Kernel.brightenJournaled, and src/brighten/journal.ts for the protocol).
+   * @param first the journal's number of the region's first chunk
+   * @param budget protocol steps before stopping, as a kill would (tests) [all]
+   * @returns the steps left of the budget (-1 without one), or undefined when the kernel cannot take these
+   *   parameters (nothing was done)
+   * @throws {RawbrightError} `ERR_FILE_TRUNCATED` when the file or the journal was truncated meanwhile
+   */
+  brightenJournaled(
+    region: ArenaRegion,
+    params: BrightenParams,
+    chunk: number,
+    first: number,
+    budget?: number,
+  ): number | undefined {
+    this.#checkLive(region);
+    const slot = this.#slot;
+    if (slot === undefined || this.kernel.brightenJournaled === undefined) return undefined;
+    const left = this.kernel.brightenJournaled(this.memory.buffer, region.pointer, region.length, params, {
+      slot: this.#slotOffset,
+      chunk,
+      first,
+      ...(budget !== undefined && { budget }),
+    });
+    this.checkTruncation();
+    if (native.sigbusGuard && native.mappingFaulted(this.memory.buffer, this.#slotOffset)) {
+      throw truncatedError(slot.path);
+    }
+    return left;
+  }
+
   /** Flushes an overlaid region to the file and waits for the disk (msync MS_SYNC): durable runs. */
   flush(region: ArenaRegion): void {
     this.#checkLive(region);
@@ -327,6 +397,7 @@ export class KernelHost {
 
   close(): void {
     this.release();
+    this.releaseJournalSlot();
   }
 
   [Symbol.dispose](): void {

@@ -21,6 +21,7 @@ import {
   type BrightenParams,
   type CheckedParams,
   checkBrightenArgs,
+  type JournaledChunks,
   KERNEL_NAMES,
   type Kernel,
   type KernelName,
@@ -178,5 +179,28 @@ function withOps(kernel: TableKernel): Kernel {
     }
     kernel.applyTables(buffer, byteOffset, byteLength, tables, layout.bigEndian);
   };
-  return Object.freeze({ name: kernel.name, brighten });
+  const journaled = kernel.brightenJournaled;
+  if (journaled === undefined) return Object.freeze({ name: kernel.name, brighten });
+  // Under the journal, the kernel's own loop takes a plain brighten (or a chain that only adds); any other
+  // chain is recorded from JavaScript (undefined).
+  const brightenJournaled = (
+    buffer: ArrayBuffer,
+    byteOffset: number,
+    byteLength: number,
+    params: BrightenParams,
+    chunks: JournaledChunks,
+  ): number | undefined => {
+    if (params === null || typeof params !== 'object' || params.ops === undefined) {
+      return journaled(buffer, byteOffset, byteLength, params, chunks);
+    }
+    const { ops: given, ...rest } = params;
+    const layout = checkBrightenArgs(buffer, byteOffset, byteLength, { ...rest, delta: 0 });
+    const deltas = addOnlyDeltas(
+      checkOps(given, layout.bands, !layout.alpha && (layout.bands === 2 || layout.bands === 4)),
+    );
+    return deltas === undefined
+      ? undefined
+      : journaled(buffer, byteOffset, byteLength, { ...rest, delta: deltas }, chunks);
+  };
+  return Object.freeze({ name: kernel.name, brighten, brightenJournaled });
 }

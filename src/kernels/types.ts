@@ -92,6 +92,32 @@ export interface Kernel {
    *   outside the buffer, `ERR_FOREIGN_BUFFER` when a wasm kernel is given another buffer
    */
   brighten(buffer: ArrayBuffer, byteOffset: number, byteLength: number, params: BrightenParams): void;
+  /**
+   * wasm-simd only, for a plain brighten (no ops, or ops that add): brightens as {@link Kernel.brighten} does,
+   * chunk by chunk under the undo journal's protocol, recording each chunk into a journal slot mapped into the
+   * kernel's memory (see src/brighten/journal.ts, check `sum`).
+   * @returns the steps left of `chunks.budget` (0: it ran out and the run stopped there; -1 without a
+   *   budget), or undefined when these parameters need another kernel loop (the caller records from JS)
+   */
+  brightenJournaled?(
+    buffer: ArrayBuffer,
+    byteOffset: number,
+    byteLength: number,
+    params: BrightenParams,
+    chunks: JournaledChunks,
+  ): number | undefined;
+}
+
+/** Where and how {@link Kernel.brightenJournaled} records: a slot of the journal, mapped into the memory. */
+export interface JournaledChunks {
+  /** Byte offset in the memory of the slot's header page (its ring follows one page on). */
+  slot: number;
+  /** Chunk size in bytes, a multiple of 96 (the kernel's block). */
+  chunk: number;
+  /** The journal's number of the range's first chunk. */
+  first: number;
+  /** Protocol steps to take before stopping, as a kill would (tests) [all]. */
+  budget?: number;
 }
 
 /**

@@ -18,7 +18,13 @@ import { fileURLToPath } from 'node:url';
 import { errorCode, invalidParameterError, RawbrightError } from '../errors.js';
 import type { LinearProgram } from './linear.js';
 import { changedBands, type OpTables, packTables, sharedTable } from './ops.js';
-import { type BrightenParams, type CheckedParams, checkBrightenArgs, type TableKernel } from './types.js';
+import {
+  type BrightenParams,
+  type CheckedParams,
+  checkBrightenArgs,
+  type JournaledChunks,
+  type TableKernel,
+} from './types.js';
 
 /** src/kernels/ (dist/kernels/ once built) is two levels below the package root. */
 const WASM_URL = new URL('../../build/wasm/kernels.release.wasm', import.meta.url);
@@ -30,6 +36,12 @@ interface KernelExports {
   tablesAt(): number;
   brightenSimd: BrightenExport;
   brightenScalar: BrightenExport;
+  /** brightenSimd's arguments, then slot, chunk, first chunk number and step budget: see JournaledChunks. */
+  brightenJournaled(
+    ...args: [...Parameters<BrightenExport>, slot: number, chunk: number, first: number, budget: number]
+  ): number;
+  /** ringSum(ptr, byteLength): the journal's `sum` checksum (src/file/checksum.ts computes the same). */
+  ringSum(ptr: number, byteLength: number): number;
   /** lookupTables(ptr, byteLength, bands, changed, shared): the tables at tablesAt() in place (both wasm kernels). */
   lookupTables(ptr: number, byteLength: number, bands: number, changed: number, shared: number): void;
   /** linearSimd(ptr, byteLength, bands, changed, prog, nops, scratch, signed, bigEndian, lo, hi). */
@@ -224,6 +236,62 @@ function wasmBrighten(
   }
 }
 
+/**
+ * wasm-simd under the journal protocol (assembly/index.ts, brightenJournaled); undefined when the parameters
+ * change nothing (the caller's JS loop then records the chunks all the same).
+ */
+function wasmBrightenJournaled(
+  k: WasmBinding,
+  buffer: ArrayBuffer,
+  byteOffset: number,
+  byteLength: number,
+  params: BrightenParams,
+  chunks: JournaledChunks,
+): number | undefined {
+  checkOwnBuffer(k, buffer);
+  const checked = checkBrightenArgs(buffer, byteOffset, byteLength, params);
+  const { slot, chunk, first, budget = -1 } = chunks;
+  const slotBytes = 4096 + chunk;
+  if (
+    checked.unchanged ||
+    byteLength >= MAX_CALL_BYTES ||
+    !Number.isInteger(chunk) ||
+    chunk <= 0 ||
+    chunk % 96 !== 0 ||
+    !Number.isInteger(slot) ||
+    slot < wasmDataEnd() ||
+    slot + slotBytes > buffer.byteLength ||
+    (slot < byteOffset + byteLength && byteOffset < slot + slotBytes) ||
+    !Number.isInteger(first) ||
+    first < 0 ||
+    first + Math.ceil(byteLength / chunk) > 2 ** 31 - 1
+  ) {
+    if (checked.unchanged || byteLength >= MAX_CALL_BYTES) return undefined;
+    throw new RawbrightError(
+      'ERR_INVALID_ARG_VALUE',
+      'the journal slot or chunk is out of place for this range',
+    );
+  }
+  const [d0, d1 = 0, d2 = 0, d3 = 0] = checked.deltas;
+  return k.exports.brightenJournaled(
+    byteOffset,
+    byteLength,
+    checked.bands,
+    d0,
+    d1,
+    d2,
+    d3,
+    checked.signed ? 1 : 0,
+    checked.alpha ? 1 : 0,
+    checked.bigEndian ? 1 : 0,
+    checked.max,
+    slot,
+    chunk,
+    first,
+    budget,
+  );
+}
+
 /** The wasm kernels work only in their own memory's current buffer. */
 function checkOwnBuffer(k: WasmBinding, buffer: ArrayBuffer): void {
   if (buffer !== k.memory.buffer) {
@@ -380,7 +448,16 @@ export function createWasmKernel(name: 'wasm' | 'wasm-simd', memory: WebAssembly
   ) => wasmLinear(k, buffer, byteOffset, byteLength, program, checked);
   const invert = (buffer: ArrayBuffer, byteOffset: number, byteLength: number, checked: CheckedParams) =>
     wasmInvert(k, buffer, byteOffset, byteLength, checked);
+  const brightenJournaled = (
+    buffer: ArrayBuffer,
+    byteOffset: number,
+    byteLength: number,
+    params: BrightenParams,
+    chunks: JournaledChunks,
+  ) => wasmBrightenJournaled(k, buffer, byteOffset, byteLength, params, chunks);
   return Object.freeze(
-    name === 'wasm-simd' ? { name, brighten, applyTables, invert, linear } : { name, brighten, applyTables },
+    name === 'wasm-simd'
+      ? { name, brighten, brightenJournaled, applyTables, invert, linear }
+      : { name, brighten, applyTables },
   );
 }

@@ -73,7 +73,10 @@ export function journalState(
   }
   try {
     const header = Buffer.alloc(4096);
-    if (readSync(fd, header, 0, 4096, 0) < 4096 || header.toString('latin1', 0, 8) !== 'RBJRNL05')
+    if (
+      readSync(fd, header, 0, 4096, 0) < 4096 ||
+      !['RBJRNL05', 'RBJRNL06'].includes(header.toString('latin1', 0, 8))
+    )
       return undefined;
     const length = header.readUInt32LE(8);
     const params = JSON.parse(header.toString('utf8', 16, 16 + length));
