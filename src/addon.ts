@@ -158,9 +158,9 @@ export interface NativeAddon {
   ): number;
   /**
    * unlink(path) now; the inode's last release (which waits for pages under writeback) in a detached
-   * process (detach.cc). Throws unlink's errors (ENOENT, ...).
+   * process when some are (or `always`), detach.cc. Throws unlink's errors (ENOENT, ...).
    */
-  unlinkDetached(path: string): void;
+  unlinkDetached(path: string, always?: boolean): void;
   /** The vector path brighten runs on this CPU: 'avx2', 'sse2' or 'scalar'. */
   readonly brightenPath: string;
 
