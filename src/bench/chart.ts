@@ -519,7 +519,7 @@ function durablePanel(result: BenchResult, layout: Layout = {}): Panel | undefin
 function breakdownPanel(result: BenchResult, layout: Layout = {}): Panel | undefined {
   const b = result.file?.breakdown;
   if (b === undefined) return undefined;
-  const strategies = ['mmap overlay + journal copy', 'pread/pwrite'];
+  const strategies = ['mmap overlay, journaled kernel', 'pread/pwrite'];
   const rows = (['mmap', 'pread'] as const).flatMap((strategy, index) =>
     Object.entries(b[strategy].phases).map(([phase, s], order) => ({
       strategy: strategies[index],

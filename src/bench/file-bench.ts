@@ -14,8 +14,9 @@
  * - `levers`: what else might make the fast path faster (MADV_HUGEPAGE, sync_file_range as the run
  *   goes, the journal's chunk size, no prefaulting), each next to the default in the same rotation;
  * - `workers`: 1 … N worker threads;
- * - `breakdown`: where the time of one pass goes (mapping, prefaulting, kernel, unmapping; read,
- *   kernel, write), measured with the same kernel host the workers use, and the fixed cost of a run;
+ * - `breakdown`: where the time of one pass goes (mapping, prefaulting, the kernel saving its journal as it
+ *   changes each chunk, unmapping; read, kernel, write), measured with the same kernel host the workers use,
+ *   and the fixed cost of a run;
  * - `scaling`: file sizes, each run in a fresh `rawbright brighten --json` process whose report gives
  *   the throughput and the peak RSS (so the RSS is that run's own, not the benchmark's).
  *
@@ -35,6 +36,7 @@ import { rmSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { native } from '../addon.js';
+import { KERNEL_CHUNK } from '../brighten/journal.js';
 import { type BrightenOptions, brightenFile, type Report } from '../brighten/pipeline.js';
 import { invalidParameterError, RawbrightError } from '../errors.js';
 import { MappedFile } from '../file/mapped-file.js';
@@ -454,15 +456,18 @@ function inMemoryCase(params: BrightenParams, runs: number, onProgress?: (text: 
 type PhaseTimes = Record<string, number>;
 const now = () => performance.now() / 1000;
 
-/** One mmap pass over [0, length) as a worker runs it: overlay, prefault, journal copy + kernel per chunk, release. */
+/**
+ * One mmap pass over [0, length) as a journaled worker runs it by default: overlay, prefault, the wasm-simd kernel
+ * saving and changing each chunk in one pass into the journal slot mapped beside the arena, release.
+ */
 function timeMmapPass(
   host: KernelHost,
   file: MappedFile,
   length: number,
   params: BrightenParams,
-  journalRing: ArrayBuffer,
 ): PhaseTimes {
-  const t = { overlay: 0, populate: 0, 'journal copy': 0, kernel: 0, release: 0 };
+  const t = { overlay: 0, populate: 0, 'kernel + journal': 0, release: 0 };
+  let first = 0;
   for (let offset = 0; offset < length; offset += WINDOW) {
     const size = Math.min(WINDOW, length - offset);
     let at = now();
@@ -471,16 +476,16 @@ function timeMmapPass(
     at = now();
     native.populate(host.memory.buffer, region.pointer, size, true);
     t.populate += now() - at;
-    // The journal's work, as the worker does it: each 1 MiB chunk saved, then brightened.
-    for (let chunk = 0; chunk < size; chunk += MIB) {
-      const piece = Math.min(MIB, size - chunk);
-      at = now();
-      native.copyBytes(journalRing, 0, host.memory.buffer, region.pointer + chunk, piece);
-      t['journal copy'] += now() - at;
-      at = now();
-      host.brighten({ ...region, pointer: region.pointer + chunk, length: piece }, params);
-      t.kernel += now() - at;
+    at = now();
+    if (host.brightenJournaled(region, params, KERNEL_CHUNK, first) === undefined) {
+      host.release();
+      throw new RawbrightError(
+        'ERR_UNSUPPORTED',
+        'the wasm-simd kernel cannot record the journal for these parameters',
+      );
     }
+    t['kernel + journal'] += now() - at;
+    first += Math.ceil(size / KERNEL_CHUNK);
     at = now();
     host.release();
     t.release += now() - at;
@@ -528,17 +533,19 @@ function phaseBreakdown(
 ): { mmap: PhaseBreakdown; pread: PhaseBreakdown } {
   const host = new KernelHost({ arenaBytes: WINDOW, kernel: 'wasm-simd' });
   const file = MappedFile.open(path, { access: 'readwrite' });
-  const journalRing = new ArrayBuffer(MIB);
+  // A journal slot's room (its header page and a chunk's ring): what the kernel records into, as in a run.
+  const slotPath = `${path}.breakdown-slot`;
+  const slot = MappedFile.create(slotPath, { size: 4096 + KERNEL_CHUNK, overwrite: true });
   const passes = { mmap: [] as PhaseTimes[], pread: [] as PhaseTimes[] };
   try {
-    for (let run = -1; run < runs; run++) {
-      const m = timeMmapPass(
-        host,
-        file,
-        length,
-        { ...params, delta: nextSign() * params.delta },
-        journalRing,
+    if (!host.mapJournalSlot(slot, 0, 4096 + KERNEL_CHUNK)) {
+      throw new RawbrightError(
+        'ERR_UNSUPPORTED',
+        'the journal slot cannot be mapped into the wasm memory here',
       );
+    }
+    for (let run = -1; run < runs; run++) {
+      const m = timeMmapPass(host, file, length, { ...params, delta: nextSign() * params.delta });
       syncFile(path);
       const p = timePreadPass(host, file, length, { ...params, delta: nextSign() * params.delta });
       syncFile(path);
@@ -551,6 +558,8 @@ function phaseBreakdown(
   } finally {
     host.close();
     file.close();
+    slot.close();
+    rmSync(slotPath, { force: true });
   }
   return { mmap: summarisePasses(passes.mmap), pread: summarisePasses(passes.pread) };
 }

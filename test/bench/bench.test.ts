@@ -268,8 +268,7 @@ describe('rawbright bench file', () => {
     expect(Object.keys(breakdown.mmap.phases)).toEqual([
       'overlay',
       'populate',
-      'journal copy',
-      'kernel',
+      'kernel + journal',
       'release',
     ]);
     expect(Object.keys(breakdown.pread.phases)).toEqual(['read', 'kernel', 'write']);
