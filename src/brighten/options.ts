@@ -79,8 +79,9 @@ export interface BrightenOptions {
    */
   workers?: number | 'auto';
   /**
-   * Run a one-worker job on the calling thread, with no worker thread to start (saves its start-up;
-   * the event loop runs only between windows, so for callers like a CLI that wait anyway) [false].
+   * Run the first worker on the calling thread, with no worker thread to start for it (saves its start-up,
+   * 60-90 ms; with more workers, the others run on worker threads beside it). The event loop runs only
+   * between windows, so this is for callers like a CLI that wait anyway [false].
    */
   inThread?: boolean;
   /** Keep an undo journal so a killed in-place run can be resumed [true for in-place runs]. */

@@ -133,6 +133,9 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
   let aborted = false;
   let ranHere = false;
   let kernelReused = false;
+  // With `inThread`, slot 0 runs on this thread (when its processor is free) and any others on worker
+  // threads beside it: this thread works from the first window while they start (60-90 ms each).
+  const sharesThread = plan.inThread === true && workerCount > 1;
   /** Per worker thread that finished its part: whether it reused the kernel host of its last run. */
   const workersReused: boolean[] = [];
 
@@ -204,6 +207,8 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
       let finished = false;
       let failed = false;
       let reused = false;
+      /** Windows sent and not yet reported done. */
+      let inHand = 0;
       const stop = () => {
         worker.off('message', onMessage);
         worker.off('error', onError);
@@ -220,8 +225,10 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
       };
       const next = () => {
         const window = takeWindow(slot);
-        if (window === undefined) finish();
-        else worker.postMessage({ type: 'window', window });
+        if (window !== undefined) {
+          inHand++;
+          worker.postMessage({ type: 'window', window });
+        } else if (inHand === 0) finish();
       };
       const onMessage = (message: FromWorker) => {
         switch (message.type) {
@@ -230,12 +237,16 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
             fallbackReason ??= message.fallbackReason;
             reused = message.reused;
             next();
+            // Beside a processor on this thread, whose windows hold the event loop, the worker keeps a
+            // second window in hand: it never waits for this thread to answer its 'done'.
+            if (sharesThread) next();
             break;
           case 'fallback':
             strategy = 'pread';
             fallbackReason ??= message.reason;
             break;
           case 'done':
+            inHand--;
             windowDone(message.bytes);
             next();
             break;
@@ -252,6 +263,7 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
             if (message.stack) error.stack = message.stack;
             failure ??= error;
             failed = true;
+            inHand = 0;
             finish();
             break;
           }
@@ -273,13 +285,26 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
       worker.postMessage({ type: 'start', config });
     });
 
+  const slotHere = async () => {
+    try {
+      ranHere = await runHere();
+    } catch (error) {
+      failure ??= error instanceof Error ? error : new Error(String(error));
+      return;
+    }
+    if (!ranHere) await runOne(0);
+  };
   try {
-    ranHere = workerCount === 1 && plan.inThread === true && (await runHere());
-    if (!ranHere) await Promise.all(Array.from({ length: workerCount }, (_, slot) => runOne(slot)));
+    await Promise.all(
+      Array.from({ length: workerCount }, (_, slot) =>
+        slot === 0 && plan.inThread === true ? slotHere() : runOne(slot),
+      ),
+    );
   } finally {
     plan.signal?.removeEventListener('abort', onAbort);
   }
   if (failure) throw failure;
+  const threadsReused = workersReused.length > 0 && workersReused.every(Boolean);
   if (aborted && windowsDone < plan.totalWindows) {
     throw abortedError(
       plan.path,
@@ -293,7 +318,7 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
     seconds: (nowMs() - started) / 1000,
     strategy,
     fallbackReason,
-    thread: ranHere ? 'main' : 'worker',
-    kernelReused: ranHere ? kernelReused : workersReused.length > 0 && workersReused.every(Boolean),
+    thread: !ranHere ? 'worker' : workerCount > 1 ? 'both' : 'main',
+    kernelReused: !ranHere ? threadsReused : workerCount === 1 ? kernelReused : kernelReused && threadsReused,
   };
 }

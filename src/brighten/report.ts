@@ -26,8 +26,11 @@ export interface Report {
   /** The workers chosen (the same as `workers`), and why: `'auto: 2 GiB file, 2 cores, load 0.3'`, `'asked for 2'`. */
   workersChosen: number;
   workersReason: string;
-  /** Where the windows ran: on the calling thread (`inThread`, one worker) or on worker threads. */
-  thread: 'main' | 'worker';
+  /**
+   * Where the windows ran: on the calling thread (`inThread`, one worker), on worker threads, or on both
+   * (`inThread` with more workers: the first on the calling thread, the others on worker threads).
+   */
+  thread: 'main' | 'worker' | 'both';
   /** The run used the kernel (wasm memory and instance) an earlier run on its thread left: the calling thread, or (on workers) every worker thread kept from an earlier run of the batch. */
   kernelReused: boolean;
   journal: boolean;
@@ -41,7 +44,7 @@ export interface RunResult {
   /** The strategy used: `pread` if any worker fell back from `mmap`. */
   strategy: ResolvedStrategy;
   fallbackReason?: string;
-  thread: 'main' | 'worker';
+  thread: 'main' | 'worker' | 'both';
   kernelReused: boolean;
 }
 

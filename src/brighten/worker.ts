@@ -241,11 +241,14 @@ export function serveWorkerThread(port: MessagePort): void {
   servingParent = true;
   send = (message) => port.postMessage(message);
   let processor: WindowProcessor | undefined;
+  /** A window of this run failed: the windows already sent after it are left alone (the run stops). */
+  let failed = false;
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
       case 'start': {
         processor?.close();
         processor = undefined;
+        failed = false;
         config = message.config;
         const reused = kept?.key === JSON.stringify(hostOptions(config));
         try {
@@ -262,6 +265,7 @@ export function serveWorkerThread(port: MessagePort): void {
         return;
       }
       case 'window':
+        if (failed) return;
         if (processor === undefined) {
           send(describeError(new RawbrightError('ERR_WORKER', 'a window reached a worker with no run open')));
           return;
@@ -270,6 +274,7 @@ export function serveWorkerThread(port: MessagePort): void {
           processor.process(message.window);
           send({ type: 'done', index: message.window.index, bytes: message.window.length });
         } catch (error) {
+          failed = true;
           send(describeError(error));
         }
         return;

@@ -45,11 +45,20 @@ describe('a one-worker run on the calling thread (inThread)', () => {
     expect(readFileSync(out).equals(expectedBrighten(input, -5000))).toBe(true);
   });
 
-  it('more than one worker asked for: worker threads, as before', async () => {
+  it('more than one worker asked for: the first on this thread, the others on worker threads beside it', async () => {
     const path = fixture(input);
-    const report = await brightenFile(path, { by: 3, window: MiB, workers: 2, inThread: true });
-    expect(report).toMatchObject({ thread: 'worker', workers: 2 });
+    const seen: number[] = [];
+    const report = await brightenFile(path, {
+      by: 3,
+      window: MiB,
+      workers: 2,
+      inThread: true,
+      onProgress: (p) => seen.push(p.windowsDone),
+    });
+    expect(report).toMatchObject({ thread: 'both', workers: 2, windows: 4 });
+    expect(seen).toEqual([1, 2, 3, 4]);
     expect(readFileSync(path).equals(expectedBrighten(input, 3))).toBe(true);
+    expect(existsSync(`${path}.rawbright-journal`)).toBe(false);
   });
 
   it('two at once: the second runs on a worker thread, and both are right', async () => {
@@ -84,6 +93,53 @@ describe('a one-worker run on the calling thread (inThread)', () => {
     const report = await resumeFile(path, { inThread: true });
     expect(report).toMatchObject({ resumed: true, thread: 'main' });
     expect(readFileSync(path).equals(expectedBrighten(input, 4321))).toBe(true);
+  });
+
+  it('on both threads: an abort stops both, keeps the journal, and resume completes it', async () => {
+    const path = fixture(input);
+    const controller = new AbortController();
+    const run = brightenFile(path, {
+      by: 777,
+      window: 256 * 1024,
+      workers: 2,
+      inThread: true,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.windowsDone === 2) controller.abort();
+      },
+    });
+    // The worker thread may finish the windows it holds (two at most) after the abort.
+    const error = await run.then(
+      () => undefined,
+      (e: unknown) => e as { code?: string; message: string },
+    );
+    expect(error?.code).toBe('ERR_ABORTED');
+    const done = Number(/after (\d+) of 13 windows/.exec(error?.message ?? '')?.[1]);
+    expect(done).toBeGreaterThanOrEqual(2);
+    expect(done).toBeLessThan(13);
+    expect(existsSync(`${path}.rawbright-journal`)).toBe(true);
+    const report = await resumeFile(path, { inThread: true, workers: 2 });
+    expect(report).toMatchObject({ resumed: true });
+    expect(readFileSync(path).equals(expectedBrighten(input, 777))).toBe(true);
+  });
+
+  it('on both threads: a window that fails on the calling thread stops the run, and resume completes it', async () => {
+    const path = fixture(input);
+    let calls = 0;
+    const run = brightenFile(path, {
+      by: 555,
+      window: 256 * 1024,
+      workers: 2,
+      inThread: true,
+      onProgress: () => {
+        calls++;
+        if (calls === 3) throw new Error('display broke');
+      },
+    });
+    await expect(run).rejects.toThrow('display broke');
+    expect(existsSync(`${path}.rawbright-journal`)).toBe(true);
+    await resumeFile(path, { inThread: true, workers: 2 });
+    expect(readFileSync(path).equals(expectedBrighten(input, 555))).toBe(true);
   });
 
   it('a failing progress callback rejects the run, and the next in-thread run still gets the thread', async () => {
