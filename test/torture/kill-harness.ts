@@ -203,6 +203,8 @@ export async function inPlaceKill(c: InPlaceCase): Promise<CaseResult> {
   }
   let landing: Landing;
   let resumeKilled = false;
+  /** What the last resume printed, for the failure message. */
+  let resumeSaid = '';
   if (existsSync(`${c.path}.rawbright-journal`)) {
     landing = 'during';
     if (c.killResume !== undefined) {
@@ -220,8 +222,20 @@ export async function inPlaceKill(c: InPlaceCase): Promise<CaseResult> {
         problems.push(`the first resume failed: ${killed.stderr.trim()}`);
     }
     const resume = await run(['resume', c.path, ...(c.resumeArgs ?? [])]);
+    resumeSaid = resume.stdout.trim();
     if (resume.code !== 0 || resume.stderr !== '') {
       problems.push(`resume exited ${resume.code ?? resume.signal}: ${resume.stderr.trim()}`);
+    } else if (/^nothing to resume for /m.test(resume.stdout)) {
+      // Killed between creating its journal and writing it: resume says the run changed nothing, and drops
+      // the journal; the user runs it again. The file must be the input, untouched.
+      if (!readFileSync(c.path).equals(c.input)) {
+        problems.push(
+          `resume said the run had changed nothing, but the file changed: ${resume.stdout.trim()}`,
+        );
+      }
+      landing = 'before';
+      const again = await run(['brighten', c.path, '--by', String(c.delta), ...c.args]);
+      if (again.code !== 0) problems.push(`the rerun failed: ${again.stderr.trim()}`);
     }
   } else {
     const now = readFileSync(c.path);
@@ -237,7 +251,11 @@ export async function inPlaceKill(c: InPlaceCase): Promise<CaseResult> {
     }
   }
   const identical = readFileSync(c.path).equals(c.expected);
-  if (!identical) problems.push('the final bytes differ from an uninterrupted run');
+  if (!identical) {
+    problems.push(
+      `the final bytes differ from an uninterrupted run${resumeSaid === '' ? '' : ` (resume said: ${resumeSaid})`}`,
+    );
+  }
   const left = leftovers(c.path);
   if (left.length > 0) problems.push(`left behind: ${left.join(', ')}`);
   rmSync(c.path, { force: true });
