@@ -534,11 +534,12 @@ function phaseBreakdown(
   const host = new KernelHost({ arenaBytes: WINDOW, kernel: 'wasm-simd' });
   const file = MappedFile.open(path, { access: 'readwrite' });
   // A journal slot's room (its header page and a chunk's ring): what the kernel records into, as in a run.
+  const slotBytes = 4096 + KERNEL_CHUNK;
   const slotPath = `${path}.breakdown-slot`;
-  const slot = MappedFile.create(slotPath, { size: 4096 + KERNEL_CHUNK, overwrite: true });
+  const slot = MappedFile.create(slotPath, { size: slotBytes, overwrite: true });
   const passes = { mmap: [] as PhaseTimes[], pread: [] as PhaseTimes[] };
   try {
-    if (!host.mapJournalSlot(slot, 0, 4096 + KERNEL_CHUNK)) {
+    if (!host.mapJournalSlot(slot, 0, slotBytes)) {
       throw new RawbrightError(
         'ERR_UNSUPPORTED',
         'the journal slot cannot be mapped into the wasm memory here',

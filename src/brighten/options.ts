@@ -80,7 +80,7 @@ export interface BrightenOptions {
   workers?: number | 'auto';
   /**
    * Run the first worker on the calling thread, with no worker thread to start for it (saves its start-up,
-   * 60-90 ms; with more workers, the others run on worker threads beside it). The event loop runs only
+   * 40-95 ms; with more workers, the others run on worker threads beside it). The event loop runs only
    * between windows, so this is for callers like a CLI that wait anyway [false].
    */
   inThread?: boolean;

@@ -134,7 +134,7 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
   let ranHere = false;
   let kernelReused = false;
   // With `inThread`, slot 0 runs on this thread (when its processor is free) and any others on worker
-  // threads beside it: this thread works from the first window while they start (60-90 ms each).
+  // threads beside it: this thread works from the first window while they start (40-95 ms each).
   const sharesThread = plan.inThread === true && workerCount > 1;
   /** Per worker thread that finished its part: whether it reused the kernel host of its last run. */
   const workersReused: boolean[] = [];
@@ -319,6 +319,7 @@ export async function runWindows(plan: RunPlan): Promise<RunResult> {
     strategy,
     fallbackReason,
     thread: !ranHere ? 'worker' : workerCount > 1 ? 'both' : 'main',
-    kernelReused: !ranHere ? threadsReused : workerCount === 1 ? kernelReused : kernelReused && threadsReused,
+    // Every kernel the run used was kept from an earlier run: this thread's (if it ran), the threads' (if any).
+    kernelReused: (!ranHere || kernelReused) && ((ranHere && workerCount === 1) || threadsReused),
   };
 }

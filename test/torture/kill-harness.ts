@@ -201,6 +201,11 @@ export async function inPlaceKill(c: InPlaceCase): Promise<CaseResult> {
   if (!killedRun.killed && killedRun.code !== 0) {
     problems.push(`the run ended with ${killedRun.code ?? killedRun.signal}: ${killedRun.stderr.trim()}`);
   }
+  /** The run again from the start, as a user does after a kill that changed nothing. */
+  const rerun = async () => {
+    const again = await run(['brighten', c.path, '--by', String(c.delta), ...c.args]);
+    if (again.code !== 0) problems.push(`the rerun failed: ${again.stderr.trim()}`);
+  };
   let landing: Landing;
   let resumeKilled = false;
   /** What the last resume printed, for the failure message. */
@@ -230,15 +235,13 @@ export async function inPlaceKill(c: InPlaceCase): Promise<CaseResult> {
       // drops the journal, and the user runs it again. (A file that is already the result needs nothing: a
       // first resume finished it and was killed before it said so.)
       landing = 'before';
-      const again = await run(['brighten', c.path, '--by', String(c.delta), ...c.args]);
-      if (again.code !== 0) problems.push(`the rerun failed: ${again.stderr.trim()}`);
+      await rerun();
     }
   } else {
     const now = readFileSync(c.path);
     if (now.equals(c.input)) {
       landing = 'before';
-      const again = await run(['brighten', c.path, '--by', String(c.delta), ...c.args]);
-      if (again.code !== 0) problems.push(`the rerun failed: ${again.stderr.trim()}`);
+      await rerun();
     } else if (now.equals(c.expected)) {
       landing = 'after';
     } else {
